@@ -22,7 +22,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'tcp-echo',
     summary: 'framed echo server and client that make sticky and split packets (粘包/拆包) visible',
-    example: 'gw tcp-echo server --framing raw   # then: gw tcp-echo client --framing raw --burst 50',
+    example:
+      'gw tcp-echo server --framing raw   # then: gw tcp-echo client --framing raw --burst 50',
     load: () => import('./tcp-echo.js'),
   },
 ];

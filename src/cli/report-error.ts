@@ -9,7 +9,7 @@ export function printError(err: unknown, prefix = 'gw'): void {
   const error = toGwError(err);
   const hint = error.hint === undefined ? '' : `; ${error.hint}`;
   process.stderr.write(`${prefix}: ${error.message} [${error.code}]${hint}\n`);
-  if (error.code === 'GW_ERR_INTERNAL' && process.env['GW_DEBUG'] !== undefined) {
+  if (error.code === 'GW_ERR_INTERNAL' && process.env.GW_DEBUG !== undefined) {
     process.stderr.write(`${String((error.cause as Error | undefined)?.stack)}\n`);
   }
   process.exitCode = error.exitCode;

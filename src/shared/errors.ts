@@ -170,7 +170,7 @@ export function toGwError(err: unknown): GwError {
 /** The errno name (`ECONNREFUSED`) of a Node system error, if it has one. */
 export function errnoOf(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = err.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;

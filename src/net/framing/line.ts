@@ -86,7 +86,9 @@ class LineDecoder implements Decoder {
   }
 
   private find(chunk: Buffer, from: number): number {
-    return this.single >= 0 ? chunk.indexOf(this.single, from) : chunk.indexOf(this.delimiter, from);
+    return this.single >= 0
+      ? chunk.indexOf(this.single, from)
+      : chunk.indexOf(this.delimiter, from);
   }
 
   /**

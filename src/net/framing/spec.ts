@@ -26,10 +26,18 @@ export function framingSpec(flags: FramingFlags): FramingSpec {
   if (!(FRAMINGS as readonly string[]).includes(name)) {
     throw invalidArgument('--framing', name, `choose one of ${FRAMINGS.join(', ')}`);
   }
-  const maxFrameBytes = positiveInt('--max-frame-bytes', flags.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES);
+  const maxFrameBytes = positiveInt(
+    '--max-frame-bytes',
+    flags.maxFrameBytes,
+    DEFAULT_MAX_FRAME_BYTES,
+  );
   switch (name as FramingName) {
     case 'line':
-      return { framing: 'line', delimiter: parseDelimiter(flags.delimiter ?? '\\n'), maxFrameBytes };
+      return {
+        framing: 'line',
+        delimiter: parseDelimiter(flags.delimiter ?? '\\n'),
+        maxFrameBytes,
+      };
     case 'length': {
       const width = flags.lengthBytes ?? '4';
       if (width !== '1' && width !== '2' && width !== '4') {
@@ -40,7 +48,11 @@ export function framingSpec(flags: FramingFlags): FramingSpec {
     case 'fixed': {
       const frameSize = positiveInt('--frame-size', flags.frameSize, DEFAULT_FRAME_SIZE);
       if (frameSize > maxFrameBytes) {
-        throw invalidArgument('--frame-size', frameSize, `must not exceed --max-frame-bytes (${maxFrameBytes})`);
+        throw invalidArgument(
+          '--frame-size',
+          frameSize,
+          `must not exceed --max-frame-bytes (${maxFrameBytes})`,
+        );
       }
       return { framing: 'fixed', frameSize, padByte: padByte(flags.padByte) };
     }
@@ -56,7 +68,11 @@ export function positiveInt(flag: string, value: string | undefined, fallback: n
   const unit = match?.[2]?.toLowerCase();
   const n = match ? Number(match[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 * 1024 : 1) : NaN;
   if (!Number.isSafeInteger(n) || n < 1) {
-    throw invalidArgument(flag, value, 'expected a positive whole number (suffixes k and m allowed)');
+    throw invalidArgument(
+      flag,
+      value,
+      'expected a positive whole number (suffixes k and m allowed)',
+    );
   }
   return n;
 }
@@ -64,7 +80,8 @@ export function positiveInt(flag: string, value: string | undefined, fallback: n
 function padByte(value: string | undefined): number {
   if (value === undefined) return 0;
   const bytes = parseDelimiter(value);
-  if (bytes.length !== 1) throw invalidArgument('--pad-byte', value, 'must be exactly one byte, like \\0 or " "');
+  if (bytes.length !== 1)
+    throw invalidArgument('--pad-byte', value, 'must be exactly one byte, like \\0 or " "');
   return bytes[0] ?? 0;
 }
 

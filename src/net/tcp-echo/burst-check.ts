@@ -36,7 +36,8 @@ export class ReadClassifier {
         break;
       }
       const take = Math.min(frame.length - this.offset, chunk.length - pos);
-      if (chunk.compare(frame, this.offset, this.offset + take, pos, pos + take) !== 0) corrupt = true;
+      if (chunk.compare(frame, this.offset, this.offset + take, pos, pos + take) !== 0)
+        corrupt = true;
       touched++;
       pos += take;
       this.offset += take;

@@ -43,7 +43,13 @@ export async function runInteractive(
     reads++;
     bytesReceived += chunk.length;
     const messages = decoder.push(chunk);
-    onEvent({ type: 'read', read: reads, bytes: chunk.length, messages: messages.length, carried: decoder.buffered });
+    onEvent({
+      type: 'read',
+      read: reads,
+      bytes: chunk.length,
+      messages: messages.length,
+      carried: decoder.buffered,
+    });
     for (const message of messages) {
       echoed++;
       onEvent({ type: 'echo', read: reads, message: codec.display(message).toString('utf8') });
@@ -75,14 +81,23 @@ export async function runInteractive(
       conn.socket.write(frame);
       sent++;
       bytesSent += frame.length;
-      onEvent({ type: 'sent', message: line, bytes: frame.length, framingBytes: frame.length - Buffer.byteLength(line) });
+      onEvent({
+        type: 'sent',
+        message: line,
+        bytes: frame.length,
+        framingBytes: frame.length - Buffer.byteLength(line),
+      });
     }
   } finally {
     lines.close();
   }
   if (bytesReceived < bytesSent && !conn.socket.destroyed) {
     const allEchoed = new Promise<void>((resolve) => (echoWaiter = resolve));
-    await Promise.race([allEchoed, closed, sleep(options.drainTimeoutMs, undefined, { ref: false })]);
+    await Promise.race([
+      allEchoed,
+      closed,
+      sleep(options.drainTimeoutMs, undefined, { ref: false }),
+    ]);
   }
   conn.socket.end();
   const outcome = await closed;

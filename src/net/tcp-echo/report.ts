@@ -79,7 +79,15 @@ export function renderInteractiveEvent(
         text: `sent ${plural(event.bytes, 'byte')}: ${preview(Buffer.from(event.message))} + ${plural(event.framingBytes, 'framing byte')}`,
       };
     case 'read':
-      return mode === 'quiet' ? undefined : { stream: 'out', text: readText({ ...event, type: 'read', conn: 0, peer: '', samples: [] }).replace('conn #0 ', '  ') };
+      return mode === 'quiet'
+        ? undefined
+        : {
+            stream: 'out',
+            text: readText({ ...event, type: 'read', conn: 0, peer: '', samples: [] }).replace(
+              'conn #0 ',
+              '  ',
+            ),
+          };
     case 'echo':
       return { stream: 'out', text: `echo: ${preview(Buffer.from(event.message), 200)}` };
     case 'refused':
@@ -106,7 +114,10 @@ export function burstText(r: BurstResult, size: number): string[] {
   ];
   if (raw) {
     lines.push(
-      row('naive reader', `taking each read as a message gives ${plural(r.reads, 'message')}, ${r.naiveWrong} of them wrong`),
+      row(
+        'naive reader',
+        `taking each read as a message gives ${plural(r.reads, 'message')}, ${r.naiveWrong} of them wrong`,
+      ),
     );
   } else {
     lines.push(row('framing', 'the decoder rebuilt every message whatever the reads looked like'));
@@ -116,7 +127,10 @@ export function burstText(r: BurstResult, size: number): string[] {
   );
   if (r.firstMismatch) {
     lines.push(
-      row('first mismatch', `#${r.firstMismatch.index}: sent ${preview(Buffer.from(r.firstMismatch.expected, 'latin1'))}, got ${preview(Buffer.from(r.firstMismatch.received, 'latin1'))}`),
+      row(
+        'first mismatch',
+        `#${r.firstMismatch.index}: sent ${preview(Buffer.from(r.firstMismatch.expected, 'latin1'))}, got ${preview(Buffer.from(r.firstMismatch.received, 'latin1'))}`,
+      ),
     );
   }
   return lines;

@@ -188,7 +188,9 @@ function serveConnection(socket: net.Socket, conn: number, ctx: ConnectionContex
 function listen(server: net.Server, host: string, port: number, backlog?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
-      reject(errnoOf(err) === 'EADDRINUSE' ? portInUse(host, port, err) : listenFailed(host, port, err));
+      reject(
+        errnoOf(err) === 'EADDRINUSE' ? portInUse(host, port, err) : listenFailed(host, port, err),
+      );
     };
     server.once('error', onError);
     server.listen({ host, port, backlog: backlog ?? 511 }, () => {

@@ -1,0 +1,129 @@
+import { codec as makeCodec } from '../net/framing/codec.js';
+import { framingSpec, positiveInt } from '../net/framing/spec.js';
+import type { Codec } from '../net/framing/types.js';
+import { burstMessage } from '../net/tcp-echo/burst-check.js';
+import { connectEcho, runBurst } from '../net/tcp-echo/client.js';
+import { runInteractive } from '../net/tcp-echo/interactive.js';
+import {
+  burstText,
+  renderInteractiveEvent,
+  renderServerEvent,
+  type OutputLine,
+  type OutputMode,
+} from '../net/tcp-echo/report.js';
+import { startEchoServer } from '../net/tcp-echo/server.js';
+import { GwError, invalidArgument } from '../shared/errors.js';
+import type { ClientFlags, CommonFlags, ServerFlags } from './tcp-echo.js';
+
+/*
+ * The work behind `gw tcp-echo server|client`, imported only when one of them
+ * runs, so that `gw tcp-echo --help` loads nothing but commander.
+ */
+
+function outputMode(flags: CommonFlags): OutputMode {
+  return flags.json ? 'json' : flags.quiet ? 'quiet' : 'text';
+}
+
+function emit(line: OutputLine | undefined): void {
+  if (line === undefined) return;
+  (line.stream === 'err' ? process.stderr : process.stdout).write(`${line.text}\n`);
+}
+
+function parsePort(value: string, allowZero: boolean): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535 || (!allowZero && port === 0)) {
+    throw invalidArgument('--port', value, allowZero ? 'expected 0-65535' : 'expected 1-65535');
+  }
+  return port;
+}
+
+export async function runServer(flags: ServerFlags): Promise<void> {
+  const codec = makeCodec(framingSpec(flags));
+  const mode = outputMode(flags);
+  const server = await startEchoServer({
+    host: flags.host,
+    port: parsePort(flags.port, true),
+    codec,
+    backlog: positiveInt('--backlog', flags.backlog, 511),
+    onEvent: (event) => emit(renderServerEvent(event, mode)),
+  });
+  await untilSignal();
+  await server.close();
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = (): void => {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      process.once('SIGINT', () => process.exit(130));
+      resolve();
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  });
+}
+
+export async function runClient(flags: ClientFlags): Promise<void> {
+  const codec = makeCodec(framingSpec(flags));
+  const mode = outputMode(flags);
+  const burst = flags.burst === undefined ? undefined : positiveInt('--burst', flags.burst, 1);
+  const size = positiveInt('--size', flags.size, 16);
+  if (burst !== undefined) codec.encode(burstMessage(burst - 1, size)); // fails early if it cannot be framed
+  const conn = await connectEcho({
+    host: flags.host,
+    port: parsePort(flags.port, false),
+    noDelay: flags.nodelay === true,
+    ...(flags.readBytes === undefined
+      ? {}
+      : { readBytes: positiveInt('--read-bytes', flags.readBytes, 1024) }),
+  });
+  if (burst === undefined) {
+    if (mode === 'text' && process.stdin.isTTY) {
+      process.stdout.write(
+        `connected to ${flags.host}:${flags.port}; type a line and press Enter, exit or q to quit\n`,
+      );
+    }
+    try {
+      await runInteractive(conn, {
+        codec,
+        input: process.stdin,
+        onEvent: (event) => emit(renderInteractiveEvent(event, mode)),
+        drainTimeoutMs: positiveInt('--timeout-ms', flags.timeoutMs, 10000),
+      });
+    } finally {
+      process.stdin.pause();
+    }
+    return;
+  }
+  await runBurstAndReport(conn, codec, burst, size, flags, mode);
+}
+
+async function runBurstAndReport(
+  conn: Awaited<ReturnType<typeof connectEcho>>,
+  codec: Codec,
+  count: number,
+  size: number,
+  flags: ClientFlags,
+  mode: OutputMode,
+): Promise<void> {
+  const result = await runBurst(conn, {
+    codec,
+    count,
+    size,
+    split: flags.split === true,
+    splitDelayMs: positiveInt('--split-delay-ms', flags.splitDelayMs, 5),
+    timeoutMs: positiveInt('--timeout-ms', flags.timeoutMs, 10000),
+  });
+  conn.socket.end();
+  await conn.closed.catch(() => undefined);
+  if (mode === 'json')
+    process.stdout.write(`${JSON.stringify({ type: 'burst', size, ...result })}\n`);
+  else for (const line of burstText(result, size)) process.stdout.write(`${line}\n`);
+  if (result.mismatches > 0) {
+    throw new GwError(
+      'GW_ERR_ECHO_MISMATCH',
+      `${result.mismatches} of ${count} echoes did not match what was sent`,
+      { hint: 'client and server must use the same --framing and framing options' },
+    );
+  }
+}

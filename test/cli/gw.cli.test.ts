@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runGw } from '../helpers/cli.js';
+
+describe('gw (top level)', () => {
+  it('lists every command with its purpose and an example', async () => {
+    const { code, stdout } = await runGw(['--help']);
+    assert.equal(code, 0);
+    assert.match(stdout, /tcp-echo\s+framed echo server and client/);
+    assert.match(stdout, /e\.g\. gw tcp-echo server/);
+  });
+
+  it('prints help when run with no arguments', async () => {
+    const { code, stdout } = await runGw([]);
+    assert.equal(code, 0);
+    assert.match(stdout, /Usage: gw <command>/);
+  });
+
+  it('shows a command’s help with examples through gw help <command>', async () => {
+    const { code, stdout } = await runGw(['help', 'tcp-echo']);
+    assert.equal(code, 0);
+    assert.match(stdout, /Examples:/);
+  });
+
+  it('rejects an unknown command with exit 2 and one line naming the known ones', async () => {
+    const { code, stderr } = await runGw(['frobnicate']);
+    assert.equal(code, 2);
+    assert.match(stderr, /GW_ERR_USAGE/);
+    assert.match(stderr, /tcp-echo/);
+    assert.equal(stderr.trim().split('\n').length, 1);
+  });
+
+  it('prints its version', async () => {
+    const { code, stdout } = await runGw(['--version']);
+    assert.equal(code, 0);
+    assert.match(stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+});

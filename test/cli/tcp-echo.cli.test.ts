@@ -1,0 +1,328 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { after, describe, it } from 'node:test';
+import type { GwProcess } from '../helpers/cli.js';
+import { runGw, startEchoServerProcess } from '../helpers/cli.js';
+import { closed, connect, freePort, readBytes } from '../helpers/sockets.js';
+
+const started: GwProcess[] = [];
+after(async () => {
+  await Promise.all(started.map((p) => p.stop('SIGKILL')));
+});
+
+async function server(extra: readonly string[] = []): Promise<number> {
+  const { server: proc, port } = await startEchoServerProcess(extra);
+  started.push(proc);
+  return port;
+}
+
+interface BurstJson {
+  messagesSent: number;
+  messagesReceived: number;
+  mismatches: number;
+  writes: number;
+  reads: number;
+  stickyReads: number;
+  splitReads: number;
+}
+
+function burstJson(stdout: string): BurstJson {
+  const line = stdout
+    .trim()
+    .split('\n')
+    .find((l) => l.includes('"burst"'));
+  assert.ok(line, `no burst summary in: ${stdout}`);
+  return JSON.parse(line) as BurstJson;
+}
+
+const NC_MISSING = (await hasNc()) ? false : 'nc is not installed (apt-get install netcat-openbsd)';
+
+describe('gw tcp-echo (CLI)', () => {
+  for (const framing of [
+    ['--framing', 'line'],
+    ['--framing', 'line', '--delimiter', '\\r\\n'],
+    ['--framing', 'length', '--length-bytes', '2'],
+    ['--framing', 'fixed', '--frame-size', '20'],
+    ['--framing', 'raw'],
+  ]) {
+    it(`a burst with ${framing.join(' ')} comes back intact and in order`, async () => {
+      const port = await server(framing);
+      const { code, stdout, stderr } = await runGw([
+        'tcp-echo',
+        'client',
+        '--port',
+        `${port}`,
+        ...framing,
+        '--burst',
+        '300',
+        '--json',
+      ]);
+      assert.equal(code, 0, stderr);
+      const result = burstJson(stdout);
+      assert.deepEqual(
+        [result.messagesSent, result.messagesReceived, result.mismatches, result.writes],
+        [300, 300, 0, 300],
+      );
+    });
+  }
+
+  it('--split sends every message as two writes and still gets each back whole', async () => {
+    const port = await server(['--framing', 'length']);
+    const { code, stdout } = await runGw([
+      'tcp-echo',
+      'client',
+      '--port',
+      `${port}`,
+      '--framing',
+      'length',
+      '--burst',
+      '20',
+      '--split',
+      '--split-delay-ms',
+      '2',
+      '--json',
+    ]);
+    assert.equal(code, 0);
+    const result = burstJson(stdout);
+    assert.deepEqual([result.writes, result.messagesReceived, result.mismatches], [40, 20, 0]);
+  });
+
+  it('--read-bytes smaller than a message makes every read split', async () => {
+    const port = await server(['--framing', 'raw']);
+    const { code, stdout } = await runGw([
+      'tcp-echo',
+      'client',
+      '--port',
+      `${port}`,
+      '--framing',
+      'raw',
+      '--burst',
+      '10',
+      '--size',
+      '16',
+      '--read-bytes',
+      '10',
+      '--json',
+    ]);
+    assert.equal(code, 0);
+    const result = burstJson(stdout);
+    assert.ok(result.reads >= 16, `reads ${result.reads}`);
+    assert.equal(result.splitReads, result.reads);
+  });
+
+  it('the text summary of a raw burst names sticky and split reads', async () => {
+    const port = await server(['--framing', 'raw']);
+    const { code, stdout } = await runGw([
+      'tcp-echo',
+      'client',
+      '--port',
+      `${port}`,
+      '--framing',
+      'raw',
+      '--burst',
+      '50',
+    ]);
+    assert.equal(code, 0);
+    assert.match(stdout, /writes made\s+50/);
+    assert.match(stdout, /sticky reads\s+\d+/);
+    assert.match(stdout, /split reads\s+\d+/);
+    assert.match(stdout, /naive reader/);
+  });
+
+  it('counts sticky reads when the echoes arrive merged', async () => {
+    // A peer that answers only once it has everything, in one write: the client sees merged reads.
+    const peer = net.createServer((socket) => {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      socket.on('data', (c: Buffer) => {
+        chunks.push(c);
+        total += c.length;
+        if (total === 50 * 16) socket.end(Buffer.concat(chunks));
+      });
+    });
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    const { port } = peer.address() as net.AddressInfo;
+    const { code, stdout } = await runGw([
+      'tcp-echo',
+      'client',
+      '--port',
+      `${port}`,
+      '--framing',
+      'raw',
+      '--burst',
+      '50',
+      '--json',
+    ]);
+    peer.close();
+    assert.equal(code, 0);
+    const result = burstJson(stdout);
+    assert.ok(result.stickyReads >= 1 && result.reads < 50, JSON.stringify(result));
+  });
+
+  it('exits 1 with GW_ERR_ECHO_MISMATCH when an echo comes back altered', async () => {
+    const peer = net.createServer((socket) => {
+      socket.on('data', (c: Buffer) =>
+        socket.write(Buffer.from(c.toString('latin1').replace(/3:/g, '3!'), 'latin1')),
+      );
+    });
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    const { port } = peer.address() as net.AddressInfo;
+    const { code, stdout, stderr } = await runGw([
+      'tcp-echo',
+      'client',
+      '--port',
+      `${port}`,
+      '--burst',
+      '10',
+    ]);
+    peer.close();
+    assert.equal(code, 1);
+    assert.match(stderr, /GW_ERR_ECHO_MISMATCH/);
+    assert.match(stdout, /first mismatch\s+#3/);
+  });
+
+  it('exits 1 with one clear line when nothing listens', async () => {
+    const port = await freePort();
+    const { code, stderr } = await runGw([
+      'tcp-echo',
+      'client',
+      '--port',
+      `${port}`,
+      '--burst',
+      '1',
+    ]);
+    assert.equal(code, 1);
+    assert.match(stderr, /GW_ERR_CONNECT_REFUSED/);
+    assert.equal(stderr.trim().split('\n').length, 1);
+  });
+
+  it('exits 1 when the server resets the connection mid-burst', async () => {
+    const peer = net.createServer((socket) => socket.once('data', () => socket.resetAndDestroy()));
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    const { port } = peer.address() as net.AddressInfo;
+    const { code, stderr } = await runGw([
+      'tcp-echo',
+      'client',
+      '--port',
+      `${port}`,
+      '--burst',
+      '100',
+    ]);
+    peer.close();
+    assert.equal(code, 1);
+    assert.match(stderr, /GW_ERR_CONNECTION_RESET/);
+  });
+
+  it('reads piped lines, prints each echo, and stops at q', async () => {
+    const port = await server();
+    const { code, stdout } = await runGw(['tcp-echo', 'client', '--port', `${port}`], {
+      input: 'hello\nworld\nq\nnever sent\n',
+    });
+    assert.equal(code, 0);
+    assert.match(stdout, /echo: "hello"/);
+    assert.match(stdout, /echo: "world"/);
+    assert.doesNotMatch(stdout, /never sent/);
+    assert.match(stdout, /bye: 2 messages sent, 2 echoes received/);
+  });
+
+  it('works as a line server for nc', { skip: NC_MISSING }, async () => {
+    const port = await server();
+    const out = await new Promise<string>((resolve, reject) => {
+      const nc = spawn('nc', ['-N', '127.0.0.1', `${port}`]);
+      let text = '';
+      nc.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+      nc.on('error', reject);
+      nc.on('close', () => resolve(text));
+      nc.stdin.end('from nc\nsecond line\n');
+    });
+    assert.equal(out, 'from nc\nsecond line\n');
+  });
+
+  it('refuses an oversized frame with GW_ERR_FRAME_TOO_LARGE on stderr and keeps running', async () => {
+    const { server: proc, port } = await startEchoServerProcess([
+      '--framing',
+      'length',
+      '--max-frame-bytes',
+      '1k',
+    ]);
+    started.push(proc);
+    const bad = await connect(port);
+    bad.on('error', () => undefined);
+    bad.write(Buffer.from([0, 0, 0x10, 0]));
+    await closed(bad);
+    await proc.waitForLine((l) => l.includes('GW_ERR_FRAME_TOO_LARGE'));
+    const good = await connect(port);
+    good.write(Buffer.from([0, 0, 0, 2, 0x68, 0x69]));
+    assert.equal((await readBytes(good, 6)).subarray(4).toString(), 'hi');
+    good.end();
+  });
+
+  it('reports reads as text: bytes, messages and carried bytes', async () => {
+    const { GwProcess } = await import('../helpers/cli.js');
+    const port = await freePort();
+    const proc = new GwProcess(['tcp-echo', 'server', '--port', `${port}`]);
+    started.push(proc);
+    await proc.waitForLine((l) => l.startsWith('listening on'));
+    const socket = await connect(port);
+    socket.write('abc\nde');
+    await proc.waitForLine((l) =>
+      l.includes('read #1: 6 bytes → 1 message + 2 bytes carried (split): "abc"'),
+    );
+    socket.end('f\n');
+    await proc.waitForLine((l) => l.includes('read #2: 2 bytes → 1 message: "def"'));
+    await proc.waitForLine((l) => l.includes('closed by the peer (FIN)'));
+    const { code } = await proc.stop('SIGINT');
+    assert.equal(code, 0);
+    assert.ok(proc.lines.some((l) => l.startsWith('summary: 1 connection, 2 reads, 2 messages')));
+  });
+
+  it('Ctrl-C closes the listener and ends open connections cleanly, exit 0', async () => {
+    const { server: proc, port } = await startEchoServerProcess();
+    const socket = await connect(port);
+    const ended = new Promise<void>((resolve) => socket.once('end', resolve));
+    socket.on('end', () => socket.end());
+    const result = await proc.stop('SIGINT');
+    await ended;
+    assert.equal(result.code, 0);
+    assert.ok(proc.lines.some((l) => l.includes('"summary"')));
+    await assert.rejects(connect(port));
+  });
+
+  it('exits 1 with one line naming the address when the port is in use', async () => {
+    const port = await server();
+    const { code, stderr } = await runGw(['tcp-echo', 'server', '--port', `${port}`]);
+    assert.equal(code, 1);
+    assert.match(stderr, /GW_ERR_PORT_IN_USE/);
+    assert.match(stderr, new RegExp(`127\\.0\\.0\\.1:${port}`));
+    assert.equal(stderr.trim().split('\n').length, 1);
+  });
+
+  for (const [args, code] of [
+    [['server', '--framing', 'json'], 'GW_ERR_USAGE'],
+    [['server', '--framing', 'length', '--length-bytes', '3'], 'GW_ERR_INVALID_ARGUMENT'],
+    [['server', '--port', '70000'], 'GW_ERR_INVALID_ARGUMENT'],
+    [['server', '--delimiter', '\\q'], 'GW_ERR_INVALID_ARGUMENT'],
+    [
+      ['client', '--framing', 'fixed', '--frame-size', '8', '--burst', '1', '--size', '16'],
+      'GW_ERR_BAD_MESSAGE',
+    ],
+    [['client', '--burst', 'many'], 'GW_ERR_INVALID_ARGUMENT'],
+    [['client', '--bogus'], 'GW_ERR_USAGE'],
+  ] as const) {
+    it(`exits 2 with ${code} for: ${args.join(' ')}`, async () => {
+      const result = await runGw(['tcp-echo', ...args]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, new RegExp(code));
+      assert.equal(result.stderr.trim().split('\n').length, 1);
+    });
+  }
+});
+
+async function hasNc(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = spawn('nc', ['-h']);
+    probe.on('error', () => resolve(false));
+    probe.on('close', () => resolve(true));
+  });
+}

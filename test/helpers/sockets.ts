@@ -1,0 +1,54 @@
+import net from 'node:net';
+
+/** Connects to 127.0.0.1:port and resolves once connected. */
+export function connect(port: number, host = '127.0.0.1'): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host });
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Collects everything a socket sends until it has `bytes` bytes (or closes). */
+export function readBytes(socket: net.Socket, bytes: number, timeoutMs = 10_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.off('data', onData).off('close', onClose);
+      resolve(Buffer.concat(chunks));
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total >= bytes) done();
+    };
+    const onClose = (): void => done();
+    const timer = setTimeout(
+      () => reject(new Error(`only ${total} of ${bytes} bytes within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    socket.on('data', onData).on('close', onClose);
+  });
+}
+
+/** Resolves when the socket has closed. */
+export function closed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.closed) resolve();
+    else socket.once('close', () => resolve());
+  });
+}
+
+/** A port that was free a moment ago (for tests that need a refused connection). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
