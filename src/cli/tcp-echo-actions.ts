@@ -13,7 +13,9 @@ import {
 } from '../net/tcp-echo/report.js';
 import { startEchoServer } from '../net/tcp-echo/server.js';
 import { GwError, invalidArgument } from '../shared/errors.js';
-import type { ClientFlags, CommonFlags, ServerFlags } from './tcp-echo.js';
+import { runLab } from '../net/tcp-echo/lab.js';
+import { labText } from '../net/tcp-echo/lab-report.js';
+import type { ClientFlags, CommonFlags, LabFlags, ServerFlags } from './tcp-echo.js';
 
 /*
  * The work behind `gw tcp-echo server|client`, imported only when one of them
@@ -125,5 +127,29 @@ async function runBurstAndReport(
       `${result.mismatches} of ${count} echoes did not match what was sent`,
       { hint: 'client and server must use the same --framing and framing options' },
     );
+  }
+}
+
+/** `gw tcp-echo lab`: the whole sticky/split lesson in one run. */
+export async function runLabCommand(flags: LabFlags): Promise<void> {
+  const count = positiveInt('--count', flags.count, 50);
+  const size = positiveInt('--size', flags.size, 24);
+  if (size > 65536) throw invalidArgument('--size', flags.size, 'at most 65536 bytes for the lab');
+  const runs = await runLab({
+    host: '127.0.0.1',
+    count,
+    size,
+    timeoutMs: positiveInt('--timeout-ms', flags.timeoutMs, 10000),
+  });
+  if (flags.json === true) {
+    process.stdout.write(`${JSON.stringify({ type: 'lab', count, size, runs })}\n`);
+  } else {
+    process.stdout.write(labText(runs, count, size));
+  }
+  const bad = runs.filter((r) => r.framing !== 'raw' && r.result.mismatches > 0);
+  if (bad.length > 0) {
+    throw new GwError('GW_ERR_ECHO_MISMATCH', `${bad.length} framed scenarios lost messages`, {
+      hint: 'this is a bug in gw; please report it with the lab output',
+    });
   }
 }

@@ -13,6 +13,13 @@ Examples:
 Every read is reported as "read #3: 57 bytes → 2 messages + 9 bytes carried":
 several messages in one read is sticky (粘包), bytes carried to the next read is split (拆包).`;
 
+const LAB_EXAMPLES = `
+Examples:
+  gw tcp-echo lab                       # 50 messages through raw, length, fixed and line framing
+  gw tcp-echo lab --count 200 --size 100
+
+Starts its own servers on 127.0.0.1 (free ports) and stops them when done.`;
+
 const CLIENT_EXAMPLES = `
 Examples:
   gw tcp-echo client                          # type lines; exit or q quits
@@ -23,6 +30,13 @@ Examples:
   gw tcp-echo client --framing line --read-bytes 8         # an 8-byte read buffer splits every message
 
 Use the same --framing (and its options) as the server.`;
+
+export interface LabFlags {
+  count: string;
+  size: string;
+  timeoutMs: string;
+  json?: boolean;
+}
 
 export interface CommonFlags extends FramingFlags {
   host: string;
@@ -49,11 +63,11 @@ export interface ClientFlags extends CommonFlags {
 export async function run(argv: readonly string[]): Promise<void> {
   const program = new Command('gw tcp-echo')
     .description('A framed TCP echo server and client that show sticky and split packets.')
-    .usage('server|client [options]');
+    .usage('server|client|lab [options]');
   configure(program);
   program.addHelpText(
     'after',
-    `\nExamples:\n  gw tcp-echo server --framing raw\n  gw tcp-echo client --framing raw --burst 50`,
+    `\nExamples:\n  gw tcp-echo lab\n  gw tcp-echo server --framing raw\n  gw tcp-echo client --framing raw --burst 50`,
   );
 
   const server = program
@@ -82,6 +96,20 @@ export async function run(argv: readonly string[]): Promise<void> {
     .option('--timeout-ms <ms>', 'how long to wait for echoes', '10000')
     .addHelpText('after', CLIENT_EXAMPLES)
     .action(async (flags: ClientFlags) => (await import('./tcp-echo-actions.js')).runClient(flags));
+
+  program
+    .command('lab')
+    .description(
+      'run the sticky/split lab on loopback: the bug, then the three fixes, side by side',
+    )
+    .option('--count <n>', 'messages per scenario', '50')
+    .option('--size <bytes>', 'bytes per message', '24')
+    .option('--timeout-ms <ms>', 'how long to wait for echoes', '10000')
+    .option('--json', 'print the results as JSON')
+    .addHelpText('after', LAB_EXAMPLES)
+    .action(async (flags: LabFlags) =>
+      (await import('./tcp-echo-actions.js')).runLabCommand(flags),
+    );
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -67,6 +67,36 @@ describe('gw tcp-echo (CLI)', () => {
     });
   }
 
+  it('the lab shows the bug and the three fixes, every framed scenario getting every message back', async () => {
+    const { code, stdout, stderr } = await runGw([
+      'tcp-echo',
+      'lab',
+      '--count',
+      '20',
+      '--size',
+      '30',
+      '--json',
+    ]);
+    assert.equal(code, 0, stderr);
+    const lab = JSON.parse(stdout) as {
+      runs: { framing: string; readBytes?: number; result: BurstJson }[];
+    };
+    assert.deepEqual(
+      lab.runs.map((r) => r.framing),
+      ['raw', 'raw', 'length', 'fixed', 'line'],
+    );
+    const cut = lab.runs[1];
+    assert.ok(
+      cut &&
+        cut.readBytes === 20 &&
+        cut.result.splitReads === cut.result.reads &&
+        cut.result.reads >= 30,
+    );
+    for (const run of lab.runs.slice(2)) {
+      assert.deepEqual([run.result.messagesReceived, run.result.mismatches], [20, 0], run.framing);
+    }
+  });
+
   it('--split sends every message as two writes and still gets each back whole', async () => {
     const port = await server(['--framing', 'length']);
     const { code, stdout } = await runGw([
@@ -280,6 +310,8 @@ describe('gw tcp-echo (CLI)', () => {
   it('Ctrl-C closes the listener and ends open connections cleanly, exit 0', async () => {
     const { server: proc, port } = await startEchoServerProcess();
     const socket = await connect(port);
+    // Wait until the server has accepted it: a connection still in the accept queue is reset at close.
+    await proc.waitForLine((l) => l.includes('"connect"'));
     const ended = new Promise<void>((resolve) => socket.once('end', resolve));
     socket.on('end', () => socket.end());
     const result = await proc.stop('SIGINT');
