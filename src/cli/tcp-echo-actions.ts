@@ -57,6 +57,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
     const onSignal = (): void => {
+      if (process.stdout.isTTY) process.stdout.write('\n'); // after the terminal's ^C
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       process.once('SIGINT', () => process.exit(130));
       resolve();

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { GwProcess } from '../helpers/cli.js';
 import { runGw, startEchoServerProcess } from '../helpers/cli.js';
-import { closed, connect, freePort, readBytes } from '../helpers/sockets.js';
+import { closed, connect, freePort, readBytes, startPeer } from '../helpers/sockets.js';
 
 const started: GwProcess[] = [];
 after(async () => {
@@ -25,6 +24,11 @@ interface BurstJson {
   reads: number;
   stickyReads: number;
   splitReads: number;
+}
+
+/** Runs `gw tcp-echo client --port PORT ARGS`. */
+function echoClient(port: number, args: readonly string[], options: { input?: string } = {}) {
+  return runGw(['tcp-echo', 'client', '--port', `${port}`, ...args], options);
 }
 
 function burstJson(stdout: string): BurstJson {
@@ -48,11 +52,7 @@ describe('gw tcp-echo (CLI)', () => {
   ]) {
     it(`a burst with ${framing.join(' ')} comes back intact and in order`, async () => {
       const port = await server(framing);
-      const { code, stdout, stderr } = await runGw([
-        'tcp-echo',
-        'client',
-        '--port',
-        `${port}`,
+      const { code, stdout, stderr } = await echoClient(port, [
         ...framing,
         '--burst',
         '300',
@@ -86,12 +86,9 @@ describe('gw tcp-echo (CLI)', () => {
       ['raw', 'raw', 'length', 'fixed', 'line'],
     );
     const cut = lab.runs[1];
-    assert.ok(
-      cut &&
-        cut.readBytes === 20 &&
-        cut.result.splitReads === cut.result.reads &&
-        cut.result.reads >= 30,
-    );
+    assert.equal(cut?.readBytes, 20);
+    assert.equal(cut.result.splitReads, cut.result.reads);
+    assert.ok(cut.result.reads >= 30, `reads ${cut.result.reads}`);
     for (const run of lab.runs.slice(2)) {
       assert.deepEqual([run.result.messagesReceived, run.result.mismatches], [20, 0], run.framing);
     }
@@ -99,11 +96,7 @@ describe('gw tcp-echo (CLI)', () => {
 
   it('--split sends every message as two writes and still gets each back whole', async () => {
     const port = await server(['--framing', 'length']);
-    const { code, stdout } = await runGw([
-      'tcp-echo',
-      'client',
-      '--port',
-      `${port}`,
+    const { code, stdout } = await echoClient(port, [
       '--framing',
       'length',
       '--burst',
@@ -120,11 +113,7 @@ describe('gw tcp-echo (CLI)', () => {
 
   it('--read-bytes smaller than a message makes every read split', async () => {
     const port = await server(['--framing', 'raw']);
-    const { code, stdout } = await runGw([
-      'tcp-echo',
-      'client',
-      '--port',
-      `${port}`,
+    const { code, stdout } = await echoClient(port, [
       '--framing',
       'raw',
       '--burst',
@@ -143,16 +132,7 @@ describe('gw tcp-echo (CLI)', () => {
 
   it('the text summary of a raw burst names sticky and split reads', async () => {
     const port = await server(['--framing', 'raw']);
-    const { code, stdout } = await runGw([
-      'tcp-echo',
-      'client',
-      '--port',
-      `${port}`,
-      '--framing',
-      'raw',
-      '--burst',
-      '50',
-    ]);
+    const { code, stdout } = await echoClient(port, ['--framing', 'raw', '--burst', '50']);
     assert.equal(code, 0);
     assert.match(stdout, /writes made\s+50/);
     assert.match(stdout, /sticky reads\s+\d+/);
@@ -162,7 +142,7 @@ describe('gw tcp-echo (CLI)', () => {
 
   it('counts sticky reads when the echoes arrive merged', async () => {
     // A peer that answers only once it has everything, in one write: the client sees merged reads.
-    const peer = net.createServer((socket) => {
+    const peer = await startPeer((socket) => {
       const chunks: Buffer[] = [];
       let total = 0;
       socket.on('data', (c: Buffer) => {
@@ -171,13 +151,7 @@ describe('gw tcp-echo (CLI)', () => {
         if (total === 50 * 16) socket.end(Buffer.concat(chunks));
       });
     });
-    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
-    const { port } = peer.address() as net.AddressInfo;
-    const { code, stdout } = await runGw([
-      'tcp-echo',
-      'client',
-      '--port',
-      `${port}`,
+    const { code, stdout } = await echoClient(peer.port, [
       '--framing',
       'raw',
       '--burst',
@@ -191,21 +165,12 @@ describe('gw tcp-echo (CLI)', () => {
   });
 
   it('exits 1 with GW_ERR_ECHO_MISMATCH when an echo comes back altered', async () => {
-    const peer = net.createServer((socket) => {
+    const peer = await startPeer((socket) => {
       socket.on('data', (c: Buffer) =>
         socket.write(Buffer.from(c.toString('latin1').replace(/3:/g, '3!'), 'latin1')),
       );
     });
-    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
-    const { port } = peer.address() as net.AddressInfo;
-    const { code, stdout, stderr } = await runGw([
-      'tcp-echo',
-      'client',
-      '--port',
-      `${port}`,
-      '--burst',
-      '10',
-    ]);
+    const { code, stdout, stderr } = await echoClient(peer.port, ['--burst', '10']);
     peer.close();
     assert.equal(code, 1);
     assert.match(stderr, /GW_ERR_ECHO_MISMATCH/);
@@ -214,31 +179,15 @@ describe('gw tcp-echo (CLI)', () => {
 
   it('exits 1 with one clear line when nothing listens', async () => {
     const port = await freePort();
-    const { code, stderr } = await runGw([
-      'tcp-echo',
-      'client',
-      '--port',
-      `${port}`,
-      '--burst',
-      '1',
-    ]);
+    const { code, stderr } = await echoClient(port, ['--burst', '1']);
     assert.equal(code, 1);
     assert.match(stderr, /GW_ERR_CONNECT_REFUSED/);
     assert.equal(stderr.trim().split('\n').length, 1);
   });
 
   it('exits 1 when the server resets the connection mid-burst', async () => {
-    const peer = net.createServer((socket) => socket.once('data', () => socket.resetAndDestroy()));
-    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
-    const { port } = peer.address() as net.AddressInfo;
-    const { code, stderr } = await runGw([
-      'tcp-echo',
-      'client',
-      '--port',
-      `${port}`,
-      '--burst',
-      '100',
-    ]);
+    const peer = await startPeer((socket) => socket.once('data', () => socket.resetAndDestroy()));
+    const { code, stderr } = await echoClient(peer.port, ['--burst', '100']);
     peer.close();
     assert.equal(code, 1);
     assert.match(stderr, /GW_ERR_CONNECTION_RESET/);
@@ -246,9 +195,7 @@ describe('gw tcp-echo (CLI)', () => {
 
   it('reads piped lines, prints each echo, and stops at q', async () => {
     const port = await server();
-    const { code, stdout } = await runGw(['tcp-echo', 'client', '--port', `${port}`], {
-      input: 'hello\nworld\nq\nnever sent\n',
-    });
+    const { code, stdout } = await echoClient(port, [], { input: 'hello\nworld\nq\nnever sent\n' });
     assert.equal(code, 0);
     assert.match(stdout, /echo: "hello"/);
     assert.match(stdout, /echo: "world"/);

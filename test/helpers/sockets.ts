@@ -52,3 +52,13 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/** Starts a hand-written peer on 127.0.0.1 (a misbehaving server, say); close it when done. */
+export async function startPeer(
+  onConnection: (socket: net.Socket) => void,
+): Promise<{ port: number; close: () => void }> {
+  const server = net.createServer(onConnection);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return { port, close: () => server.close() };
+}
