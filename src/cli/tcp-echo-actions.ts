@@ -41,13 +41,15 @@ function parsePort(value: string, allowZero: boolean): number {
 
 export async function runServer(flags: ServerFlags): Promise<void> {
   const codec = makeCodec(framingSpec(flags));
-  const mode = outputMode(flags);
+  const json = flags.json === true;
+  const quiet = flags.quiet === true;
   const server = await startEchoServer({
     host: flags.host,
     port: parsePort(flags.port, true),
     codec,
     backlog: positiveInt('--backlog', flags.backlog, 511),
-    onEvent: (event) => emit(renderServerEvent(event, mode)),
+    reportReads: !quiet,
+    onEvent: (event) => emit(renderServerEvent(event, json, quiet)),
   });
   await untilSignal();
   await server.close();

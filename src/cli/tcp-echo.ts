@@ -148,5 +148,5 @@ function addCommonOptions(command: Command): void {
     .option('--pad-byte <byte>', 'fixed framing: fill byte for short messages', '\\0')
     .option('--max-frame-bytes <n>', 'refuse frames larger than this (k and m suffixes)', '1m')
     .option('--json', 'print events as NDJSON')
-    .option('--quiet', 'print only errors and the summary');
+    .option('--quiet', 'print only errors, the listening address and the summary');
 }

@@ -39,6 +39,7 @@ export function fixedLengthDecoder(frameSize: number): Decoder {
   let parts: Buffer[] = [];
   let partsBytes = 0;
   return {
+    completedBeforeError: [],
     get buffered() {
       return partsBytes;
     },

@@ -70,12 +70,24 @@ class LengthPrefixDecoder implements Decoder {
     return this.bodyBytes < 0 ? this.partsBytes : this.partsBytes + this.width;
   }
 
+  completedBeforeError: Buffer[] = [];
+
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
+    try {
+      this.decode(chunk, out);
+    } catch (err) {
+      this.completedBeforeError = out;
+      throw err;
+    }
+    return out;
+  }
+
+  private decode(chunk: Buffer, out: Buffer[]): void {
     let offset = 0;
     if (this.partsBytes > 0 || this.bodyBytes >= 0) {
       offset = this.finishHeldOver(chunk, out);
-      if (offset < 0) return out;
+      if (offset < 0) return;
     }
     const width = this.width;
     const end = chunk.length;
@@ -93,7 +105,6 @@ class LengthPrefixDecoder implements Decoder {
       offset = bodyStart + size;
     }
     this.hold(chunk, offset);
-    return out;
   }
 
   /** Completes a header or body begun in earlier chunks; -1 when `chunk` was all used up. */

@@ -54,8 +54,20 @@ class LineDecoder implements Decoder {
     return this.partsBytes;
   }
 
+  completedBeforeError: Buffer[] = [];
+
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
+    try {
+      this.decode(chunk, out);
+    } catch (err) {
+      this.completedBeforeError = out;
+      throw err;
+    }
+    return out;
+  }
+
+  private decode(chunk: Buffer, out: Buffer[]): void {
     let start = 0;
     if (this.partsBytes > 0 && this.delimiter.length > 1) {
       start = this.matchAcrossBoundary(chunk, out);
@@ -67,9 +79,13 @@ class LineDecoder implements Decoder {
       if (size > this.maxFrameBytes) {
         throw frameTooLarge(size, this.maxFrameBytes, 'line');
       }
-      out.push(this.partsBytes === 0 ? piece : Buffer.concat([...this.parts, piece], size));
-      this.parts = [];
-      this.partsBytes = 0;
+      if (this.partsBytes === 0) {
+        out.push(piece);
+      } else {
+        out.push(Buffer.concat([...this.parts, piece], size));
+        this.parts = [];
+        this.partsBytes = 0;
+      }
       start = at + this.delimiter.length;
       at = this.find(chunk, start);
     }
@@ -82,7 +98,6 @@ class LineDecoder implements Decoder {
     if (undecided > this.maxFrameBytes) {
       throw frameTooLarge(undecided, this.maxFrameBytes, 'line without a delimiter');
     }
-    return out;
   }
 
   private find(chunk: Buffer, from: number): number {

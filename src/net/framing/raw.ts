@@ -9,6 +9,7 @@ import type { Decoder } from './types.js';
 export function rawDecoder(): Decoder {
   return {
     buffered: 0,
+    completedBeforeError: [],
     push(chunk: Buffer): Buffer[] {
       return chunk.length === 0 ? [] : [chunk];
     },

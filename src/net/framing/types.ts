@@ -20,6 +20,11 @@ export interface Decoder {
    * buffer must pass a copy.
    */
   push(chunk: Buffer): Buffer[];
+  /**
+   * After `push` threw: the messages that the same chunk completed before the
+   * bad frame, so a server can still answer everything it accepted.
+   */
+  readonly completedBeforeError: readonly Buffer[];
   /** Bytes held over from earlier chunks: the start of a message not yet complete. */
   readonly buffered: number;
 }

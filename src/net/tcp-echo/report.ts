@@ -11,11 +11,21 @@ export interface OutputLine {
   text: string;
 }
 
-/** Renders a server event, or returns undefined when the mode hides it. */
-export function renderServerEvent(event: ServerEvent, mode: OutputMode): OutputLine | undefined {
+/** What --quiet still shows besides errors: where it listens, and the summary. */
+const QUIET_EVENTS = new Set<ServerEvent['type']>(['listening', 'summary']);
+
+/**
+ * Renders a server event as text or NDJSON, or returns undefined when
+ * `quiet` hides it (quiet keeps errors, the listening line and the summary).
+ */
+export function renderServerEvent(
+  event: ServerEvent,
+  json: boolean,
+  quiet: boolean,
+): OutputLine | undefined {
   const isError = event.type === 'frame-error' || event.type === 'incomplete';
-  if (mode === 'json') return { stream: 'out', text: JSON.stringify(toJson(event)) };
-  if (mode === 'quiet' && !isError && event.type !== 'summary') return undefined;
+  if (quiet && !isError && !QUIET_EVENTS.has(event.type)) return undefined;
+  if (json) return { stream: 'out', text: JSON.stringify(toJson(event)) };
   return { stream: isError ? 'err' : 'out', text: serverText(event) };
 }
 

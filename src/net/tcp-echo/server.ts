@@ -14,6 +14,8 @@ export interface EchoServerOptions {
   codec: Codec;
   /** Receives every event; must not throw. */
   onEvent: (event: ServerEvent) => void;
+  /** Emit a `read` event per read (the lesson); off for --quiet and benchmarks. Default true. */
+  reportReads?: boolean;
   /** Listen backlog (the accept queue); Node's default is 511. */
   backlog?: number;
 }
@@ -59,7 +61,13 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
     sockets.add(socket);
     totals.connections++;
     totals.active++;
-    serveConnection(socket, totals.connections, { codec, onEvent, totals, isShuttingDown });
+    serveConnection(socket, totals.connections, {
+      codec,
+      onEvent,
+      totals,
+      isShuttingDown,
+      reportReads: options.reportReads ?? true,
+    });
     socket.once('close', () => {
       sockets.delete(socket);
       totals.active--;
@@ -101,6 +109,7 @@ interface ConnectionContext {
   onEvent: (event: ServerEvent) => void;
   totals: ServerTotals;
   isShuttingDown: () => boolean;
+  reportReads: boolean;
 }
 
 /** Reads, decodes, echoes and reports one connection until it closes. */
@@ -115,7 +124,21 @@ function serveConnection(socket: net.Socket, conn: number, ctx: ConnectionContex
   let reason: CloseReason = 'peer-closed';
   onEvent({ type: 'connect', conn, peer, active: totals.active });
 
+  let refusing = false;
+  const echo = (decoded: readonly Buffer[], chunk: Buffer): void => {
+    if (decoded.length === 0) return;
+    // One write per read, as raw mode does: the framing costs only the codec.
+    const out = raw ? chunk : Buffer.concat(decoded.map((m) => codec.encode(m)));
+    totals.bytesOut += out.length;
+    if (!socket.write(out) && !refusing) {
+      // Backpressure: stop reading until the peer has taken our echoes.
+      socket.pause();
+      socket.once('drain', () => socket.resume());
+    }
+  };
+
   socket.on('data', (chunk: Buffer) => {
+    if (refusing) return; // lingering after a refused frame: discard, never buffer
     reads++;
     bytesIn += chunk.length;
     totals.reads++;
@@ -124,27 +147,21 @@ function serveConnection(socket: net.Socket, conn: number, ctx: ConnectionContex
     try {
       decoded = decoder.push(chunk);
     } catch (err) {
+      refusing = true;
       reason = 'frame-too-large';
       totals.frameErrors++;
       const code = isGwError(err) ? err.code : 'GW_ERR_INTERNAL';
       const message = err instanceof Error ? err.message : String(err);
       onEvent({ type: 'frame-error', conn, peer, code, message });
-      // Refuse the rest: nothing more is read or buffered from this peer.
-      socket.destroy();
+      messages += decoder.completedBeforeError.length;
+      totals.messages += decoder.completedBeforeError.length;
+      refuse(socket, () => echo(decoder.completedBeforeError, chunk));
       return;
     }
     messages += decoded.length;
     totals.messages += decoded.length;
-    if (decoded.length > 0) {
-      // One write per read, as raw mode does: the framing costs only the codec.
-      const out = raw ? chunk : Buffer.concat(decoded.map((m) => codec.encode(m)));
-      totals.bytesOut += out.length;
-      if (!socket.write(out)) {
-        // Backpressure: stop reading until the peer has taken our echoes.
-        socket.pause();
-        socket.once('drain', () => socket.resume());
-      }
-    }
+    echo(decoded, chunk);
+    if (!ctx.reportReads) return;
     onEvent({
       type: 'read',
       conn,
@@ -183,6 +200,25 @@ function serveConnection(socket: net.Socket, conn: number, ctx: ConnectionContex
       active: totals.active - 1,
     });
   });
+}
+
+/** How long a refused connection may linger, draining its peer, before it is destroyed. */
+const LINGER_MS = 2000;
+
+/**
+ * Closes a connection whose peer sent a frame we refuse, without losing the
+ * echoes of what it sent before: answer those, half-close (FIN), then keep
+ * reading and discarding until the peer closes or LINGER_MS passes. Closing
+ * at once with unread bytes would send an RST that can destroy the echoes
+ * still in flight.
+ */
+function refuse(socket: net.Socket, answerAccepted: () => void): void {
+  answerAccepted();
+  socket.end();
+  socket.resume();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 function listen(server: net.Server, host: string, port: number, backlog?: number): Promise<void> {

@@ -49,6 +49,12 @@ describe('length-header framing', () => {
     );
   });
 
+  it('keeps the messages completed before an oversized header in the same chunk', () => {
+    const d = lengthPrefixDecoder(1, 4);
+    assert.throws(() => d.push(Buffer.from([1, 65, 2, 66, 67, 9])));
+    assert.deepEqual(texts(d.completedBeforeError), ['A', 'BC']);
+  });
+
   it('accepts a frame of exactly the limit', () => {
     const d = lengthPrefixDecoder(2, 3);
     assert.deepEqual(texts(d.push(Buffer.from([0, 3, 97, 98, 99]))), ['abc']);

@@ -121,6 +121,21 @@ describe('tcp-echo server', () => {
     good.end();
   });
 
+  it('still answers the messages that came before an oversized frame in the same read', async () => {
+    const { server, next } = await start({ framing: 'length', lengthBytes: 2, maxFrameBytes: 16 });
+    const socket = await connect(server.port);
+    const accepted = Buffer.concat(
+      ['one', 'two'].map((m) => encodeLengthPrefix(Buffer.from(m), 2, 16)),
+    );
+    const reply = readBytes(socket, accepted.length);
+    socket.write(Buffer.concat([accepted, Buffer.from([0x7f, 0xff]), Buffer.alloc(64, 0x61)]));
+    assert.deepEqual(await reply, accepted);
+    await next((e) => e.type === 'frame-error');
+    await closed(socket);
+    const close = await next((e) => e.type === 'close');
+    assert.ok(close.type === 'close' && close.reason === 'frame-too-large' && close.messages === 2);
+  });
+
   it('reports a peer that disconnects mid-message with the bytes that never formed one', async () => {
     const { server, next } = await start(LINE);
     const socket = await connect(server.port);
