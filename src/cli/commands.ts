@@ -20,10 +20,28 @@ export interface CommandModule {
 
 export const COMMANDS: readonly CommandEntry[] = [
   {
+    name: 'demo',
+    summary: 'the gateway in front of demo backends for http, ws, grpc and tcp, no config needed',
+    example: 'gw demo   # then: curl -s http://127.0.0.1:8080/api/hello',
+    load: () => import('./demo.js'),
+  },
+  {
+    name: 'proxy',
+    summary: 'API gateway: HTTP, WebSocket, gRPC and TCP proxying with load balancing',
+    example: 'gw proxy --config gw.yaml --check',
+    load: () => import('./proxy.js'),
+  },
+  {
     name: 'tcp-echo',
     summary: 'framed echo server and client that make sticky and split packets (粘包/拆包) visible',
     example:
       'gw tcp-echo server --framing raw   # then: gw tcp-echo client --framing raw --burst 50',
     load: () => import('./tcp-echo.js'),
+  },
+  {
+    name: 'backend',
+    summary: 'demo/test upstream servers (http, ws, grpc, tcp) that name themselves in every reply',
+    example: 'gw backend http --port 9001 --name a',
+    load: () => import('./backend.js'),
   },
 ];

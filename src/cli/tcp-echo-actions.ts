@@ -15,6 +15,7 @@ import { startEchoServer } from '../net/tcp-echo/server.js';
 import { GwError, invalidArgument } from '../shared/errors.js';
 import { runLab } from '../net/tcp-echo/lab.js';
 import { labText } from '../net/tcp-echo/lab-report.js';
+import { untilSignal } from './commander-setup.js';
 import type { ClientFlags, CommonFlags, LabFlags, ServerFlags } from './tcp-echo.js';
 
 /*
@@ -53,19 +54,6 @@ export async function runServer(flags: ServerFlags): Promise<void> {
   });
   await untilSignal();
   await server.close();
-}
-
-/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const onSignal = (): void => {
-      if (process.stdout.isTTY) process.stdout.write('\n'); // after the terminal's ^C
-      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-      process.once('SIGINT', () => process.exit(130));
-      resolve();
-    };
-    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-  });
 }
 
 export async function runClient(flags: ClientFlags): Promise<void> {

@@ -1,6 +1,6 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { FramingFlags } from '../net/framing/spec.js';
-import { printError } from './report-error.js';
+import { configureCommand, parseCommand } from './commander-setup.js';
 
 const SERVER_EXAMPLES = `
 Examples:
@@ -64,7 +64,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   const program = new Command('gw tcp-echo')
     .description('A framed TCP echo server and client that show sticky and split packets.')
     .usage('server|client|lab [options]');
-  configure(program);
+  configureCommand(program, 'gw tcp-echo');
   program.addHelpText(
     'after',
     `\nExamples:\n  gw tcp-echo lab\n  gw tcp-echo server --framing raw\n  gw tcp-echo client --framing raw --burst 50`,
@@ -111,26 +111,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       (await import('./tcp-echo-actions.js')).runLabCommand(flags),
     );
 
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    printError(err, 'gw tcp-echo');
-  }
-}
-
-function configure(command: Command): void {
-  command.exitOverride();
-  command.showHelpAfterError(false);
-  command.configureOutput({
-    outputError: (text, write) => {
-      const message = text.replace(/^error: /, '').trim();
-      write(`gw tcp-echo: ${message} [GW_ERR_USAGE]; see gw tcp-echo --help\n`);
-    },
-  });
+  await parseCommand(program, argv, 'gw tcp-echo');
 }
 
 function addCommonOptions(command: Command): void {

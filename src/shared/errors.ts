@@ -26,7 +26,19 @@ export type GwErrorCode =
   | 'GW_ERR_CONNECTION'
   | 'GW_ERR_ECHO_MISMATCH'
   | 'GW_ERR_ECHO_TIMEOUT'
-  | 'GW_ERR_INTERNAL';
+  | 'GW_ERR_INTERNAL'
+  // gateway config: loading and validation (exit 2)
+  | 'GW_ERR_CONFIG'
+  | 'GW_ERR_CONFIG_NOT_FOUND'
+  // gateway data plane: each maps to an HTTP status and a gRPC status at the listener
+  | 'GW_ERR_ROUTE_NOT_FOUND'
+  | 'GW_ERR_NO_TARGET'
+  | 'GW_ERR_UPSTREAM_CONNECT'
+  | 'GW_ERR_UPSTREAM_RESET'
+  | 'GW_ERR_UPSTREAM_TIMEOUT'
+  | 'GW_ERR_BODY_TOO_LARGE'
+  | 'GW_ERR_HEADERS_TOO_LARGE'
+  | 'GW_ERR_BAD_REQUEST';
 
 export interface GwErrorOptions {
   /** What to do about it, shown after the message. */
@@ -158,6 +170,114 @@ export function connectionError(host: string, port: number, cause: unknown): GwE
   }
 }
 
+/**
+ * What kind of problem a {@link ConfigIssue} is: stable names, for tests and
+ * `--json`, like error codes. `syntax` the YAML itself; `missing` a required
+ * setting; `invalid` a value of the wrong type, range or form;
+ * `unknown-setting` a key gw does not know (a typo?); `not-supported-yet` a
+ * setting of a later release; `misplaced` a setting the listener's protocol
+ * does not take; `conflict` settings that contradict each other; `duplicate`
+ * a name, address or target given twice; `reference` a name that is not
+ * defined; `file` a named file that is missing or unreadable.
+ */
+export type ConfigIssueKind =
+  | 'syntax'
+  | 'missing'
+  | 'invalid'
+  | 'unknown-setting'
+  | 'not-supported-yet'
+  | 'misplaced'
+  | 'conflict'
+  | 'duplicate'
+  | 'reference'
+  | 'file';
+
+/**
+ * One problem found in a gateway config, located by the field's path in the
+ * document and, when the YAML text is known, by line and column.
+ */
+export interface ConfigIssue {
+  readonly kind: ConfigIssueKind;
+  /** `listeners[0].routes[2].match.pathRegex`; empty for the document as a whole. */
+  readonly path: string;
+  /** What is wrong, e.g. `port out of range`. */
+  readonly problem: string;
+  /** The offending value, already rendered short (`"127.0.0.1:70000"`); absent when missing. */
+  readonly got?: string;
+  /** What would be accepted, e.g. `host:port or [v6]:port with port 1–65535`. */
+  readonly allowed?: string;
+  /** 1-based line of the offending node, when the YAML text is known. */
+  readonly line?: number;
+  /** 1-based column of the offending node, when the YAML text is known. */
+  readonly column?: number;
+}
+
+/** A {@link GwError} for a bad config that carries every problem found, for tests and `--json`. */
+export class ConfigError extends GwError {
+  /** Where the config came from (a path, or a name like `<embedded>`). */
+  readonly source: string;
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(source: string, issues: readonly ConfigIssue[], message: string, hint: string) {
+    super('GW_ERR_CONFIG', message, { hint, exitCode: EXIT_USAGE, httpStatus: 500 });
+    this.source = source;
+    this.issues = issues;
+  }
+}
+
+/**
+ * A gateway config with one or more problems. The message lists all of them,
+ * one per line, as `FILE:LINE:COL: PATH: problem (got VALUE; allowed ...)`
+ * (the position only when known), so one run shows every mistake. Exit 2.
+ */
+export function configError(source: string, issues: readonly ConfigIssue[]): ConfigError {
+  const lines = issues.map((issue) => `  ${formatConfigIssue(source, issue)}`);
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  return new ConfigError(
+    source,
+    issues,
+    `invalid config ${source} (${count}):\n${lines.join('\n')}`,
+    `fix the fields listed, then check again with gw proxy --check --config ${source}`,
+  );
+}
+
+/** One issue as one line: `FILE:LINE:COL: PATH: problem (got VALUE; allowed ...)`. */
+export function formatConfigIssue(source: string, issue: ConfigIssue): string {
+  const where = issue.line === undefined ? '' : `${source}:${issue.line}:${issue.column ?? 1}: `;
+  const path = issue.path === '' ? '' : `${issue.path}: `;
+  const details = [
+    ...(issue.got === undefined ? [] : [`got ${issue.got}`]),
+    ...(issue.allowed === undefined ? [] : [`allowed ${issue.allowed}`]),
+  ];
+  const tail = details.length === 0 ? '' : ` (${details.join('; ')})`;
+  return `${where}${path}${issue.problem}${tail}`;
+}
+
+/** No config file where one was expected (ENOENT). Exit 2. */
+export function configNotFound(path: string, cause?: unknown): GwError {
+  return new GwError(
+    'GW_ERR_CONFIG_NOT_FOUND',
+    `no config at ${path}`,
+    withHint('write one (see gw proxy --help) or pass --config FILE', cause, EXIT_USAGE, 500),
+  );
+}
+
+/** A config file that exists but cannot be read (permissions, a directory). Exit 2. */
+export function configUnreadable(path: string, cause: unknown): GwError {
+  const reason = errnoOf(cause);
+  const hint =
+    reason === 'EISDIR'
+      ? 'that is a directory; pass the config file inside it with --config FILE'
+      : reason === 'EACCES' || reason === 'EPERM'
+        ? `let this user read it (ls -l ${path}), or pass another --config FILE`
+        : 'check the path, or pass another --config FILE';
+  return new GwError(
+    'GW_ERR_CONFIG',
+    `cannot read config ${path}: ${reason ?? describe(cause)}`,
+    withHint(hint, cause, EXIT_USAGE, 500),
+  );
+}
+
 /** Anything that is not a GwError becomes one, so the CLI has one shape to print. */
 export function toGwError(err: unknown): GwError {
   if (err instanceof GwError) return err;
@@ -196,4 +316,82 @@ function withHint(
   if (hint !== undefined) options.hint = hint;
   if (cause !== undefined) options.cause = cause;
   return options;
+}
+
+// --- Gateway data plane. Middleware and upstreams throw these; only listeners
+// turn them into wire form (HTTP status + x-gw-error, gRPC status, TCP reset).
+
+/** No route of the listener matches the request. HTTP 404. */
+export function routeNotFound(listener: string): GwError {
+  return new GwError('GW_ERR_ROUTE_NOT_FOUND', `no route of listener ${listener} matches`, {
+    httpStatus: 404,
+  });
+}
+
+/** The upstream has no target to offer (all excluded, down, or none configured). HTTP 503. */
+export function noTarget(upstream: string, cause?: unknown): GwError {
+  return new GwError(
+    'GW_ERR_NO_TARGET',
+    `upstream ${upstream} has no available target`,
+    withHint('check the targets of the upstream and that they are up', cause, EXIT_RUNTIME, 503),
+  );
+}
+
+/** The connection to a target could not be made (refused, unreachable). HTTP 502. */
+export function upstreamConnect(target: string, cause?: unknown): GwError {
+  return new GwError(
+    'GW_ERR_UPSTREAM_CONNECT',
+    `cannot connect to upstream target ${target}: ${errnoOf(cause) ?? describe(cause)}`,
+    withHint(undefined, cause, EXIT_RUNTIME, 502),
+  );
+}
+
+/** The target reset or closed the connection before answering completely. HTTP 502. */
+export function upstreamReset(target: string, cause?: unknown): GwError {
+  return new GwError(
+    'GW_ERR_UPSTREAM_RESET',
+    `upstream target ${target} closed the connection: ${errnoOf(cause) ?? describe(cause)}`,
+    withHint(undefined, cause, EXIT_RUNTIME, 502),
+  );
+}
+
+/** A connect, response-header or idle timeout towards a target expired. HTTP 504. */
+export function upstreamTimeout(
+  target: string,
+  phase: 'connect' | 'header' | 'idle' | 'deadline',
+  timeoutMs: number,
+  cause?: unknown,
+): GwError {
+  return new GwError(
+    'GW_ERR_UPSTREAM_TIMEOUT',
+    `upstream target ${target}: ${phase} timeout after ${timeoutMs} ms`,
+    withHint(undefined, cause, EXIT_RUNTIME, 504),
+  );
+}
+
+/** The client's body exceeds the listener's limit. HTTP 413. */
+export function bodyTooLarge(limitBytes: number): GwError {
+  return new GwError(
+    'GW_ERR_BODY_TOO_LARGE',
+    `request body exceeds the limit of ${limitBytes} bytes`,
+    { httpStatus: 413, exitCode: EXIT_USAGE },
+  );
+}
+
+/** The client's request head exceeds the listener's limit. HTTP 431. */
+export function headersTooLarge(limitBytes: number): GwError {
+  return new GwError(
+    'GW_ERR_HEADERS_TOO_LARGE',
+    `request headers exceed the limit of ${limitBytes} bytes`,
+    { httpStatus: 431, exitCode: EXIT_USAGE },
+  );
+}
+
+/** A malformed request (bad syntax, Content-Length/Transfer-Encoding conflict). HTTP 400. */
+export function badRequest(reason: string, cause?: unknown): GwError {
+  return new GwError(
+    'GW_ERR_BAD_REQUEST',
+    `bad request: ${reason}`,
+    withHint(undefined, cause, EXIT_USAGE, 400),
+  );
 }

@@ -1,0 +1,22 @@
+// A tiny HTTP/1.1 upstream for bench/proxy: answers every request with the
+// same preallocated body (no per-request generation, no logging), so the
+// backend costs as little as Node allows. Prints `listening PORT` when ready.
+//
+//   node bench/proxy/tiny-backend.mjs PORT BYTES
+import http from 'node:http';
+
+const port = Number(process.argv[2] ?? 0);
+const size = Number(process.argv[3] ?? 100);
+const body = Buffer.alloc(size, 'x');
+const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
+
+const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+  req.resume();
+  res.writeHead(200, headers);
+  res.end(body);
+});
+server.listen(port, '127.0.0.1', () => {
+  process.stdout.write(`listening ${server.address().port}\n`);
+});
+process.once('SIGTERM', () => server.close(() => process.exit(0)));
+process.once('SIGINT', () => server.close(() => process.exit(0)));

@@ -1,0 +1,82 @@
+import { describeBackendEvent, type BackendEvent } from '../backend/backend-event.js';
+import { NAME_PATTERN, type BackendKind } from '../backend/backend-options.js';
+import { startBackend } from '../backend/start-backend.js';
+import { invalidArgument } from '../shared/errors.js';
+import type { BackendFlags } from './backend.js';
+
+/*
+ * The work behind `gw backend KIND`, imported only when it runs, so that
+ * `gw backend --help` loads nothing but commander.
+ */
+
+/** Runs one backend until SIGINT or SIGTERM, printing its events. */
+export async function runBackend(kind: BackendKind, flags: BackendFlags): Promise<void> {
+  const json = flags.json === true;
+  const quiet = flags.quiet === true;
+  const print = (event: BackendEvent): void => {
+    if (quiet && event.type !== 'listening') return;
+    process.stdout.write(`${json ? JSON.stringify(event) : describeBackendEvent(event)}\n`);
+  };
+  const options = {
+    host: flags.host,
+    port: parsePort(flags.port),
+    ...(flags.name === undefined ? {} : { name: parseName(flags.name) }),
+    latencyMs: parseLatency(flags.latencyMs),
+    failRate: parseFailRate(flags.failRate),
+    banner: flags.banner === true,
+    onEvent: print,
+  };
+  // Listen for signals before the listening line is printed: a supervisor may stop us at once.
+  const stopped = untilSignal();
+  const backend = await startBackend(kind, options);
+  await stopped;
+  await backend.close();
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) {
+    throw invalidArgument('--port', value, 'expected 0-65535 (0 picks a free port)');
+  }
+  return port;
+}
+
+function parseName(value: string): string {
+  if (!NAME_PATTERN.test(value)) {
+    throw invalidArgument('--name', value, 'expected printable ASCII (it goes in headers)');
+  }
+  return value;
+}
+
+function parseLatency(value: string): number {
+  const ms = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(ms)) {
+    throw invalidArgument(
+      '--latency-ms',
+      value,
+      'expected a whole number of milliseconds, 0 or more',
+    );
+  }
+  return ms;
+}
+
+function parseFailRate(value: string): number {
+  const rate = Number(value);
+  if (value.trim() === '' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
+    throw invalidArgument('--fail-rate', value, 'expected a share between 0 and 1, such as 0.1');
+  }
+  return rate;
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second SIGINT exits at once. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = (): void => {
+      if (process.stdout.isTTY) process.stdout.write('\n'); // after the terminal's ^C
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      process.once('SIGINT', () => process.exit(130));
+      resolve();
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  });
+}

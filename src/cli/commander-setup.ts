@@ -1,0 +1,53 @@
+import { type Command, CommanderError } from 'commander';
+import { printError } from './report-error.js';
+
+/**
+ * Makes a commander program follow gw's contract: usage errors become one
+ * line with GW_ERR_USAGE and exit 2, never a process.exit from inside
+ * commander. Subcommands created afterwards inherit it.
+ */
+export function configureCommand(command: Command, prefix: string): Command {
+  command.exitOverride();
+  command.showHelpAfterError(false);
+  command.configureOutput({
+    outputError: (text, write) => {
+      // One line, even for commander's "(Did you mean ...?)" suggestions.
+      const message = text
+        .replace(/^error: /, '')
+        .trim()
+        .replace(/\s*\n\s*/g, ' ');
+      write(`${prefix}: ${message} [GW_ERR_USAGE]; see ${prefix} --help\n`);
+    },
+  });
+  return command;
+}
+
+/** Parses and runs `argv` (after the command's name); errors become one line and an exit code. */
+export async function parseCommand(
+  program: Command,
+  argv: readonly string[],
+  prefix: string,
+): Promise<void> {
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    printError(err, prefix);
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second SIGINT exits at once (130). */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (process.stdout.isTTY) process.stdout.write('\n'); // after the terminal's ^C
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      process.once('SIGINT', () => process.exit(130));
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  });
+}

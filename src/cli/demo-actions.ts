@@ -1,0 +1,101 @@
+import { demoConfigYaml, demoPorts } from '../proxy/demo/demo-config.js';
+import type { ProbeKind } from '../proxy/demo/probe.js';
+import { probeMany, startDemo } from '../proxy/demo/run-demo.js';
+import { BatchedWriter } from '../shared/batched-writer.js';
+import { invalidArgument } from '../shared/errors.js';
+import { positiveInt } from '../net/framing/spec.js';
+import { untilSignal } from './commander-setup.js';
+import type { CallFlags, DemoFlags } from './demo.js';
+
+const HOST = '127.0.0.1';
+const KINDS: readonly ProbeKind[] = ['http', 'ws', 'grpc', 'tcp'];
+
+function basePort(value: string): number {
+  const port = positiveInt('--base-port', value, 8080);
+  if (port > 65533)
+    throw invalidArgument('--base-port', value, 'at most 65533 (three ports are used)');
+  return port;
+}
+
+/** `gw demo`: start everything, show balancing once, print what to try, serve until Ctrl-C. */
+export async function runDemo(flags: DemoFlags): Promise<void> {
+  const base = basePort(flags.basePort);
+  if (flags.printConfig === true) {
+    const fake = {
+      port: 0,
+      host: HOST,
+      kind: 'http' as const,
+      name: '',
+      close: () => Promise.resolve(),
+    };
+    const placeholder = Array.from({ length: 3 }, (_, i) => ({ ...fake, port: 9001 + i }));
+    process.stdout.write(
+      demoConfigYaml(demoPorts(base), {
+        http: placeholder,
+        ws: placeholder,
+        grpc: placeholder,
+        tcp: placeholder,
+      }),
+    );
+    return;
+  }
+  const log = new BatchedWriter((text) => process.stdout.write(text));
+  const lines: string[] = [];
+  const demo = await startDemo(base, (line) =>
+    flags.quiet === true ? undefined : lines.push(line),
+  );
+  const { ports } = demo;
+  const out = (text = ''): boolean => process.stdout.write(`${text}\n`);
+  out(`gw demo: a gateway in front of 12 demo backends (3 per protocol), all on ${HOST}`);
+  out(
+    `  http  ${HOST}:${ports.http}  /api → api-1..3 round-robin; /weighted → 3:2:1; /sticky → hash on x-user; /ws → ws-1..3`,
+  );
+  out(`  grpc  ${HOST}:${ports.grpc}  gw.echo.v1.Echo → grpc-1..3, balanced per call`);
+  out(`  tcp   ${HOST}:${ports.tcp}  → tcp-1..3, balanced per connection`);
+  out();
+  out('Who answered (each reply names its backend):');
+  for (const kind of KINDS) {
+    const names = await probeMany(kind, HOST, ports, 3);
+    out(`  ${kind.padEnd(4)} ×3 → ${names.join(', ')}`);
+  }
+  const weighted = await probeMany('http', HOST, ports, 6, '/weighted/');
+  out(`  http /weighted ×6 → ${weighted.join(', ')}   (weights 3:2:1, smooth)`);
+  out();
+  out('Try it yourself:');
+  out(`  curl -s http://${HOST}:${ports.http}/api/hello`);
+  out(
+    `  curl -s -H 'x-user: alice' http://${HOST}:${ports.http}/sticky/   # same user, same backend`,
+  );
+  out(
+    `  curl -si --max-time 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' http://${HOST}:${ports.http}/ws`,
+  );
+  out(`  gw demo call grpc --count 6${base === 8080 ? '' : ` --base-port ${base}`}`);
+  out(`  nc ${HOST} ${ports.tcp}        # the banner names the backend; type a line, it echoes`);
+  out();
+  out('Access log (one line per request, call or connection); Ctrl-C stops everything:');
+  lines.length = 0; // the probes above are not news
+  const flush = setInterval(() => {
+    for (const line of lines.splice(0)) log.line(line);
+  }, 100);
+  await untilSignal();
+  clearInterval(flush);
+  log.flush();
+  await demo.close();
+  out('gw demo stopped');
+}
+
+/** `gw demo call KIND`: exchanges with a running demo, naming who answered each. */
+export async function runCall(kind: string, flags: CallFlags): Promise<void> {
+  if (!(KINDS as readonly string[]).includes(kind)) {
+    throw invalidArgument('kind', kind, `choose one of ${KINDS.join(', ')}`);
+  }
+  const count = positiveInt('--count', flags.count, 3);
+  const names = await probeMany(
+    kind as ProbeKind,
+    HOST,
+    demoPorts(basePort(flags.basePort)),
+    count,
+    flags.path,
+  );
+  for (const [i, name] of names.entries()) process.stdout.write(`${kind} #${i + 1} → ${name}\n`);
+}

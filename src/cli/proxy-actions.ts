@@ -1,0 +1,34 @@
+import { loadConfig } from '../proxy/config/load.js';
+import { routingTable, routingTableJson } from '../proxy/config/routing-table.js';
+import type { ProxyConfig } from '../proxy/config/types.js';
+import { startGateway } from '../proxy/gateway.js';
+import { BatchedWriter } from '../shared/batched-writer.js';
+import { untilSignal } from './commander-setup.js';
+import type { ProxyFlags } from './proxy.js';
+
+/** `gw proxy`: validate (and with --check stop there), then serve until a signal. */
+export async function runProxy(flags: ProxyFlags): Promise<void> {
+  const config = await loadConfig(flags.config);
+  if (flags.check === true) {
+    if (flags.json === true) process.stdout.write(`${JSON.stringify(routingTableJson(config))}\n`);
+    else process.stdout.write(`${routingTable(config).join('\n')}\n${config.source}: config OK\n`);
+    return;
+  }
+  await serve(config, flags.quiet === true);
+}
+
+/** Runs a gateway for `config` until SIGINT/SIGTERM, then closes it gracefully. */
+export async function serve(config: ProxyConfig, quiet: boolean): Promise<void> {
+  const log = new BatchedWriter((text) => process.stdout.write(text));
+  const gateway = await startGateway(config, { accessLog: quiet ? () => undefined : log.line });
+  for (const listener of gateway.listeners) {
+    const spec = config.listeners.find((l) => l.name === listener.name);
+    process.stdout.write(
+      `listener ${listener.name} (${spec?.protocol ?? '?'}) on ${listener.host.includes(':') ? `[${listener.host}]` : listener.host}:${listener.port}\n`,
+    );
+  }
+  await untilSignal();
+  process.stdout.write('shutting down: no new connections; in-flight requests get 5 s\n');
+  await gateway.close(5000);
+  log.flush();
+}

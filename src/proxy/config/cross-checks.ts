@@ -1,0 +1,314 @@
+import { formatHostPort } from '../../shared/errors.js';
+import { parseHostPort } from './parse-host-port.js';
+import { rawIssue, type RawIssue, type RawIssueOptions } from './raw-issue.js';
+import type { HostPort } from './types.js';
+
+type Fields = Readonly<Record<string, unknown>>;
+
+/** Settings that only some listener protocols take, and which. */
+const PROTOCOL_ONLY: Readonly<Record<string, readonly string[]>> = {
+  routes: ['http', 'grpc'],
+  tls: ['http', 'grpc'],
+  accessLog: ['http', 'grpc'],
+  limits: ['http'],
+  trustedProxies: ['http'],
+  upstream: ['tcp'],
+};
+
+/**
+ * Checks a config document's fields against each other: every referenced
+ * upstream exists, names are unique, no two listeners take the same address,
+ * each listener has what its protocol needs and nothing it would ignore, path
+ * rewrites have a prefix to rewrite, `hashKey` goes with `balance: hash`, no
+ * target is listed twice. Tolerant: it reads the raw document and skips what
+ * is malformed, which the schema reports, so both passes run on every input
+ * and one run reports every problem. Pure.
+ */
+export function crossChecks(root: unknown): RawIssue[] {
+  const doc = fields(root);
+  if (doc === undefined) return [];
+  const issues: RawIssue[] = [];
+  const add: Add = (segments, problem, options) => {
+    issues.push(rawIssue(root, segments, problem, options));
+  };
+  const listeners = list(doc.listeners);
+  const upstreams = list(doc.upstreams);
+  const upstreamNames = new Set(upstreams.map((u) => text(fields(u)?.name)).filter(isString));
+
+  uniqueNames(listeners, 'listeners', add);
+  uniqueNames(upstreams, 'upstreams', add);
+  listenConflicts(listeners, add);
+  listeners.forEach((listener, i) => {
+    const l = fields(listener);
+    if (l !== undefined) checkListener(l, ['listeners', i], upstreamNames, add);
+  });
+  upstreams.forEach((upstream, i) => {
+    const u = fields(upstream);
+    if (u !== undefined) checkUpstream(u, ['upstreams', i], add);
+  });
+  return issues;
+}
+
+type Add = (segments: readonly PropertyKey[], problem: string, options: RawIssueOptions) => void;
+
+function checkListener(
+  l: Fields,
+  at: readonly PropertyKey[],
+  upstreams: Set<string>,
+  add: Add,
+): void {
+  const protocol = text(l.protocol);
+  if (protocol === 'http' || protocol === 'grpc' || protocol === 'tcp') {
+    checkProtocolFit(l, at, protocol, add);
+  }
+  const upstream = text(l.upstream);
+  if (upstream !== undefined && protocol === 'tcp') {
+    checkReference(upstream, upstreams, [...at, 'upstream'], add);
+  }
+  const routes = list(l.routes);
+  routes.forEach((route, j) => {
+    const r = fields(route);
+    if (r !== undefined) checkRoute(r, [...at, 'routes', j], protocol, upstreams, add);
+  });
+  uniqueRouteNames(routes, at, add);
+}
+
+/** The listener has what its protocol needs (tcp: an upstream; http, grpc: routes) and nothing else. */
+function checkProtocolFit(
+  l: Fields,
+  at: readonly PropertyKey[],
+  protocol: 'http' | 'grpc' | 'tcp',
+  add: Add,
+): void {
+  for (const [key, protocols] of Object.entries(PROTOCOL_ONLY)) {
+    if (l[key] !== undefined && !protocols.includes(protocol)) {
+      add([...at, key], misplaced(key, protocol), {
+        kind: 'misplaced',
+        at: 'key',
+        showValue: false,
+      });
+    }
+  }
+  const needed = protocol === 'tcp' ? 'upstream' : 'routes';
+  const value = l[needed];
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) {
+    const problem =
+      protocol === 'tcp'
+        ? 'a tcp listener needs an upstream'
+        : `${article(protocol)} ${protocol} listener needs at least one route`;
+    add([...at, needed], problem, {
+      kind: 'missing',
+      allowed: protocol === 'tcp' ? 'the name of an upstream' : 'a list of routes',
+    });
+  }
+}
+
+/** Route names, given or defaulted to `route-N`, are unique within a listener. */
+function uniqueRouteNames(routes: readonly unknown[], at: readonly PropertyKey[], add: Add): void {
+  const names = new Map<string, number>();
+  routes.forEach((route, j) => {
+    const r = fields(route);
+    const name = r?.name === undefined ? `route-${j + 1}` : text(r.name);
+    if (r === undefined || name === undefined) return;
+    const first = names.get(name);
+    if (first === undefined) {
+      names.set(name, j);
+      return;
+    }
+    const named = r.name !== undefined;
+    add(
+      named ? [...at, 'routes', j, 'name'] : [...at, 'routes', j],
+      named
+        ? `routes[${first}] has this name already`
+        : `its default name ${name} is taken by routes[${first}]`,
+      {
+        kind: 'duplicate',
+        allowed: 'a name no other route of this listener uses',
+        showValue: named,
+      },
+    );
+  });
+}
+
+function misplaced(key: string, protocol: string): string {
+  if (key === 'routes') {
+    return 'a tcp listener sends every connection to its one upstream and takes no routes';
+  }
+  if (key === 'upstream') {
+    return `${article(protocol)} ${protocol} listener chooses the upstream per route: move it to routes[].upstream`;
+  }
+  const owners = (PROTOCOL_ONLY[key] ?? []).join(' and ');
+  return `${key} applies to ${owners} listeners only, not ${protocol}`;
+}
+
+function checkRoute(
+  r: Fields,
+  at: readonly PropertyKey[],
+  protocol: string | undefined,
+  upstreams: Set<string>,
+  add: Add,
+): void {
+  const upstream = text(r.upstream);
+  if (upstream !== undefined) checkReference(upstream, upstreams, [...at, 'upstream'], add);
+  const match = fields(r.match);
+  const hasPrefix = match?.pathPrefix !== undefined;
+  const allowed = 'add match.pathPrefix, or remove this setting';
+  if (r.stripPrefix === true && !hasPrefix) {
+    add([...at, 'stripPrefix'], 'stripPrefix needs match.pathPrefix (the prefix to remove)', {
+      kind: 'conflict',
+      allowed,
+    });
+  }
+  if (r.rewritePrefix !== undefined && !hasPrefix) {
+    add([...at, 'rewritePrefix'], 'rewritePrefix needs match.pathPrefix (the prefix to replace)', {
+      kind: 'conflict',
+      allowed,
+    });
+  }
+  if (r.stripPrefix === true && r.rewritePrefix !== undefined) {
+    add([...at, 'rewritePrefix'], 'stripPrefix and rewritePrefix both change the prefix', {
+      kind: 'conflict',
+      allowed: 'one of them (rewritePrefix: / strips too)',
+    });
+  }
+  if (protocol === 'grpc' && match?.methods !== undefined) {
+    add(
+      [...at, 'match', 'methods'],
+      'gRPC calls are always POST, so methods cannot tell them apart',
+      {
+        kind: 'misplaced',
+        at: 'key',
+        showValue: false,
+        allowed: 'path or pathPrefix on /package.Service/Method',
+      },
+    );
+  }
+}
+
+/** Reports the upstream reference at `at` when no upstream has that name. */
+function checkReference(
+  name: string,
+  upstreams: Set<string>,
+  at: readonly PropertyKey[],
+  add: Add,
+): void {
+  // An empty name is the schema's to report ("must not be empty").
+  if (name === '' || upstreams.has(name)) return;
+  add(at, 'no upstream has this name', {
+    kind: 'reference',
+    allowed:
+      upstreams.size === 0
+        ? 'an upstream defined under upstreams (there are none)'
+        : [...upstreams].join(', '),
+  });
+}
+
+function checkUpstream(u: Fields, at: readonly PropertyKey[], add: Add): void {
+  const balance = u.balance === undefined ? 'round-robin' : text(u.balance);
+  if (u.hashKey !== undefined && balance !== undefined && balance !== 'hash') {
+    add(
+      [...at, 'hashKey'],
+      `hashKey only applies to balance: hash, and this upstream uses ${balance}`,
+      {
+        kind: 'conflict',
+        allowed: 'set balance: hash, or remove hashKey',
+      },
+    );
+  }
+  const seen = new Map<string, number>();
+  list(u.targets).forEach((target, k) => {
+    const address = text(target) ?? text(fields(target)?.address);
+    const parsed =
+      address === undefined ? undefined : parseHostPort(address, { allowPortZero: false });
+    if (parsed?.ok !== true) return;
+    const id = formatHostPort(parsed.value.host, parsed.value.port);
+    const first = seen.get(id);
+    if (first === undefined) seen.set(id, k);
+    else {
+      add([...at, 'targets', k], `the same target as targets[${first}]`, {
+        kind: 'duplicate',
+        allowed: 'each target once (give it a larger weight instead)',
+      });
+    }
+  });
+}
+
+function uniqueNames(items: readonly unknown[], key: string, add: Add): void {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    const name = text(fields(item)?.name);
+    if (name === undefined) return;
+    const first = seen.get(name);
+    if (first === undefined) seen.set(name, i);
+    else {
+      add([key, i, 'name'], `${key}[${first}] has this name already`, {
+        kind: 'duplicate',
+        allowed: 'a unique name',
+      });
+    }
+  });
+}
+
+function listenConflicts(listeners: readonly unknown[], add: Add): void {
+  const seen: { index: number; address: HostPort }[] = [];
+  listeners.forEach((listener, i) => {
+    const listen = text(fields(listener)?.listen);
+    const parsed =
+      listen === undefined ? undefined : parseHostPort(listen, { allowPortZero: true });
+    if (parsed?.ok !== true) return;
+    for (const other of seen) {
+      const clash = clashes(parsed.value, other.address);
+      if (clash === undefined) continue;
+      const problem =
+        clash === 'same'
+          ? `the same address as listeners[${other.index}]`
+          : `overlaps listeners[${other.index}] on port ${parsed.value.port}: ${clash} covers ${clash === '::' ? 'every address' : 'every IPv4 address'}`;
+      add(['listeners', i, 'listen'], problem, {
+        kind: clash === 'same' ? 'duplicate' : 'conflict',
+        allowed: 'an address and port no other listener uses',
+      });
+      break;
+    }
+    seen.push({ index: i, address: parsed.value });
+  });
+}
+
+/**
+ * Whether two listen addresses would collide when bound: the same address, or
+ * a wildcard that covers the other (on Linux, binding 127.0.0.1:80 after
+ * 0.0.0.0:80 fails with EADDRINUSE; Node binds `::` dual-stack, covering IPv4
+ * too). Port 0 never collides: each bind gets its own free port.
+ */
+function clashes(a: HostPort, b: HostPort): 'same' | '::' | '0.0.0.0' | undefined {
+  if (a.port !== b.port || a.port === 0) return undefined;
+  if (a.host === b.host) return 'same';
+  if (a.host === '::' || b.host === '::') return '::';
+  const ipv4 = (host: string) => /^[\d.]+$/.test(host);
+  if ((a.host === '0.0.0.0' && ipv4(b.host)) || (b.host === '0.0.0.0' && ipv4(a.host))) {
+    return '0.0.0.0';
+  }
+  return undefined;
+}
+
+/** "an http", "a grpc", "a tcp" (as the letters are read aloud). */
+function article(protocol: string): string {
+  return protocol === 'http' ? 'an' : 'a';
+}
+
+function fields(value: unknown): Fields | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Fields)
+    : undefined;
+}
+
+function list(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function isString(value: string | undefined): value is string {
+  return value !== undefined;
+}

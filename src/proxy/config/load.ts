@@ -1,0 +1,121 @@
+import { readFile, stat } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import {
+  configError,
+  configNotFound,
+  configUnreadable,
+  errnoOf,
+  type ConfigIssue,
+} from '../../shared/errors.js';
+import { placeIssues, rawIssue, type RawIssue } from './raw-issue.js';
+import { parseConfig } from './schema.js';
+import type { ProxyConfig, TlsFiles } from './types.js';
+import { yamlLocator, type Locator } from './yaml-locator.js';
+
+/**
+ * Reads, parses and validates the gateway config at `path`: YAML, or JSON
+ * (`.json` or any name), which the YAML 1.2 parser reads as the subset it is,
+ * so JSON mistakes get line and column too (a duplicate key is an error),
+ * then checks that every TLS certificate and key it names is a readable PEM
+ * file. Throws `GW_ERR_CONFIG_NOT_FOUND` when there is no file, and
+ * `GW_ERR_CONFIG` (exit 2) for an unreadable file, YAML syntax errors and
+ * every invalid setting, each with `file:line:col` and the field's path.
+ */
+export async function loadConfig(path: string): Promise<ProxyConfig> {
+  const text = await readConfigFile(path);
+  const parsed = parseWithLocator(text, path);
+  const issues = await tlsIssues(parsed.config, parsed.raw);
+  if (issues.length > 0) throw configError(path, placeIssues(issues, parsed.locate));
+  return parsed.config;
+}
+
+/**
+ * Parses and validates config text already in memory (tests, an embedded
+ * default config). `source` names it in messages and is the base for relative
+ * TLS paths. Does not touch the file system.
+ */
+export function parseConfigText(text: string, source: string): ProxyConfig {
+  return parseWithLocator(text, source).config;
+}
+
+interface Parsed {
+  readonly config: ProxyConfig;
+  readonly raw: unknown;
+  readonly locate: Locator;
+}
+
+function parseWithLocator(text: string, source: string): Parsed {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const syntax = (message: string, offset: number): ConfigIssue => {
+    const { line, col } = lineCounter.linePos(offset);
+    return {
+      kind: 'syntax',
+      path: '',
+      problem: `YAML syntax error: ${message}`,
+      line,
+      column: col,
+    };
+  };
+  if (doc.errors.length > 0) {
+    throw configError(
+      source,
+      doc.errors.map((error) => syntax(error.message, error.pos[0])),
+    );
+  }
+  let raw: unknown;
+  try {
+    // Throws on alias bombs ("billion laughs"): too many aliases expanded.
+    raw = doc.toJS();
+  } catch (err) {
+    throw configError(source, [syntax(err instanceof Error ? err.message : String(err), 0)]);
+  }
+  const locate = yamlLocator(doc, lineCounter);
+  return { config: parseConfig(raw, source, locate), raw, locate };
+}
+
+async function readConfigFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw errnoOf(err) === 'ENOENT' ? configNotFound(path, err) : configUnreadable(path, err);
+  }
+}
+
+const PEM = {
+  cert: { label: /-----BEGIN [A-Z0-9 ]*CERTIFICATE-----/, what: 'a PEM certificate' },
+  key: { label: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/, what: 'a PEM private key' },
+} as const;
+
+/** Problems with the TLS files of every listener, found before any port is opened. */
+async function tlsIssues(config: ProxyConfig, raw: unknown): Promise<RawIssue[]> {
+  const checks = config.listeners.flatMap((listener, i) => {
+    if (listener.protocol === 'tcp' || listener.tls === undefined) return [];
+    const tls: TlsFiles = listener.tls;
+    return (['cert', 'key'] as const).map(async (kind) => {
+      const problem = await pemProblem(tls[kind], kind);
+      return problem === undefined
+        ? undefined
+        : rawIssue(raw, ['listeners', i, 'tls', kind], problem, {
+            kind: 'file',
+            allowed: `${PEM[kind].what} file; relative paths start at the config file's directory`,
+          });
+    });
+  });
+  const found = await Promise.all(checks);
+  return found.filter((issue): issue is RawIssue => issue !== undefined);
+}
+
+/** What is wrong with a PEM file, or undefined when it is a readable file of the right kind. */
+async function pemProblem(path: string, kind: 'cert' | 'key'): Promise<string | undefined> {
+  try {
+    if (!(await stat(path)).isFile()) return `${path} is not a file`;
+    const text = await readFile(path, 'utf8');
+    return PEM[kind].label.test(text) ? undefined : `${path} holds no ${PEM[kind].what}`;
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ENOENT') return `no such file: ${path}`;
+    if (code === 'EACCES' || code === 'EPERM') return `cannot read ${path}: permission denied`;
+    return `cannot read ${path}: ${code ?? String(err)}`;
+  }
+}

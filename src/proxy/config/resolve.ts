@@ -1,0 +1,116 @@
+import { dirname, isAbsolute, join } from 'node:path';
+import type { ConfigFile } from './schema.js';
+import type {
+  ListenerConfig,
+  ListenerTimeouts,
+  ProxyConfig,
+  RouteConfig,
+  RouteMatch,
+  TlsFiles,
+  UpstreamConfig,
+} from './types.js';
+
+/** The defaults of every optional setting, as documented in `types.ts`. */
+export const CONFIG_DEFAULTS = {
+  listenerTimeouts: { idleMs: 60_000, headerMs: 10_000 },
+  limits: { maxHeaderBytes: 16_384, maxBodyBytes: 10 * 1024 * 1024 },
+  accessLog: true,
+  upstreamTimeouts: { connectMs: 5_000, headerMs: 30_000, idleMs: 60_000 },
+  balance: 'round-robin',
+  hashKey: { kind: 'client-ip' },
+  weight: 1,
+  upstreamTls: false,
+} as const;
+
+type FileListener = ConfigFile['listeners'][number];
+type FileRoute = NonNullable<FileListener['routes']>[number];
+type FileUpstream = ConfigFile['upstreams'][number];
+
+/**
+ * Builds the resolved {@link ProxyConfig} from a file that passed validation:
+ * fills defaults, names unnamed routes `route-N` (1-based within their
+ * listener) and makes TLS paths relative to the config file's directory.
+ * Pure (path arithmetic only, no file access).
+ */
+export function resolveConfig(file: ConfigFile, source: string): ProxyConfig {
+  const upstreams = new Map(file.upstreams.map((u) => [u.name, resolveUpstream(u)] as const));
+  return { source, listeners: file.listeners.map((l) => resolveListener(l, source)), upstreams };
+}
+
+function resolveListener(l: FileListener, source: string): ListenerConfig {
+  const defaults = CONFIG_DEFAULTS.listenerTimeouts;
+  const timeouts: ListenerTimeouts = {
+    idleMs: l.timeouts?.idleMs ?? defaults.idleMs,
+    headerMs: l.timeouts?.headerMs ?? defaults.headerMs,
+  };
+  const base = { name: l.name, listen: l.listen, timeouts };
+  if (l.protocol === 'tcp') {
+    // Validation guarantees a tcp listener has an upstream.
+    return { ...base, protocol: 'tcp', upstream: l.upstream ?? '' };
+  }
+  const routes = (l.routes ?? []).map(resolveRoute);
+  const tls = l.tls === undefined ? {} : { tls: resolveTls(l.tls, source) };
+  const accessLog = l.accessLog ?? CONFIG_DEFAULTS.accessLog;
+  if (l.protocol === 'grpc') return { ...base, protocol: 'grpc', routes, ...tls, accessLog };
+  return {
+    ...base,
+    protocol: 'http',
+    routes,
+    ...tls,
+    limits: {
+      maxHeaderBytes: l.limits?.maxHeaderBytes ?? CONFIG_DEFAULTS.limits.maxHeaderBytes,
+      maxBodyBytes: l.limits?.maxBodyBytes ?? CONFIG_DEFAULTS.limits.maxBodyBytes,
+    },
+    trustedProxies: l.trustedProxies ?? [],
+    accessLog,
+  };
+}
+
+function resolveRoute(r: FileRoute, index: number): RouteConfig {
+  return {
+    name: r.name ?? `route-${index + 1}`,
+    match: resolveMatch(r.match ?? {}),
+    upstream: r.upstream,
+    stripPrefix: r.stripPrefix ?? false,
+    ...(r.rewritePrefix === undefined ? {} : { rewritePrefix: r.rewritePrefix }),
+  };
+}
+
+function resolveMatch(m: NonNullable<FileRoute['match']>): RouteMatch {
+  return {
+    ...(m.host === undefined ? {} : { host: m.host }),
+    ...(m.path === undefined ? {} : { path: m.path }),
+    ...(m.pathPrefix === undefined ? {} : { pathPrefix: m.pathPrefix }),
+    ...(m.pathRegex === undefined ? {} : { pathRegex: m.pathRegex }),
+    ...(m.methods === undefined ? {} : { methods: m.methods }),
+    ...(m.headers === undefined ? {} : { headers: m.headers }),
+  };
+}
+
+/**
+ * TLS file paths relative to the config file's directory, so a config works
+ * from any working directory. A config not read from a file (`<embedded>`, a
+ * URL) has no directory: its relative paths stay relative to the working one.
+ */
+function resolveTls(tls: { cert: string; key: string }, source: string): TlsFiles {
+  const fromFile = !source.startsWith('<') && !/^[a-z][a-z0-9+.-]*:\/\//i.test(source);
+  const resolve = (path: string) =>
+    isAbsolute(path) || !fromFile ? path : join(dirname(source), path);
+  return { cert: resolve(tls.cert), key: resolve(tls.key) };
+}
+
+function resolveUpstream(u: FileUpstream): UpstreamConfig {
+  const defaults = CONFIG_DEFAULTS.upstreamTimeouts;
+  return {
+    name: u.name,
+    balance: u.balance ?? CONFIG_DEFAULTS.balance,
+    hashKey: u.hashKey ?? CONFIG_DEFAULTS.hashKey,
+    targets: u.targets,
+    timeouts: {
+      connectMs: u.timeouts?.connectMs ?? defaults.connectMs,
+      headerMs: u.timeouts?.headerMs ?? defaults.headerMs,
+      idleMs: u.timeouts?.idleMs ?? defaults.idleMs,
+    },
+    tls: u.tls ?? CONFIG_DEFAULTS.upstreamTls,
+  };
+}

@@ -1,0 +1,285 @@
+import { formatHostPort } from '../../shared/errors.js';
+import { formatBytes } from '../../shared/format.js';
+import { formatHashKey } from './parse-hash-key.js';
+import type {
+  HostPort,
+  ListenerConfig,
+  ListenerTimeouts,
+  ProxyConfig,
+  RouteConfig,
+  RouteMatch,
+  UpstreamConfig,
+  UpstreamTimeouts,
+} from './types.js';
+
+/**
+ * Renders the resolved routing table for `gw proxy --check`: each listener
+ * with its routes (match → upstream, balance, path rewrite), then each
+ * upstream with its balance, timeouts and targets with weights. Columns are
+ * aligned; defaults appear filled in, so the table shows exactly what will
+ * run. Upstreams no listener uses are marked. Pure; no colour.
+ *
+ * ```
+ * listener web  http  127.0.0.1:8080  idle 60000ms header 10000ms  max header 16.0 KiB body 10.0 MiB
+ *   route-1  host=example.test pathPrefix=/api methods=GET,POST  → api (round-robin; strip /api)
+ *   route-2  any request                                         → web (round-robin)
+ * upstream api  round-robin  connect 5000ms header 30000ms idle 60000ms
+ *   127.0.0.1:9001  weight 3
+ * ```
+ */
+export function routingTable(config: ProxyConfig): string[] {
+  const upstreams = [...config.upstreams.values()];
+  const lines: string[] = [];
+  const listenerRows = align(
+    config.listeners.map((l) => [
+      `listener ${l.name}`,
+      l.protocol,
+      address(l.listen),
+      listenerDetails(l, config),
+    ]),
+  );
+  config.listeners.forEach((listener, i) => {
+    lines.push(listenerRows[i] ?? '');
+    if (listener.protocol !== 'tcp') lines.push(...routeLines(listener.routes, config));
+  });
+  const used = usedUpstreams(config);
+  const upstreamRows = align(
+    upstreams.map((u) => {
+      const tls = u.tls ? '  tls' : '';
+      const unused = used.has(u.name) ? '' : '  (unused: no listener or route names it)';
+      return [
+        `upstream ${u.name}`,
+        balanceText(u),
+        `${upstreamTimeouts(u.timeouts)}${tls}${unused}`,
+      ];
+    }),
+  );
+  upstreams.forEach((upstream, i) => {
+    lines.push(upstreamRows[i] ?? '');
+    lines.push(...targetLines(upstream));
+  });
+  return lines;
+}
+
+function listenerDetails(listener: ListenerConfig, config: ProxyConfig): string {
+  const parts: string[] = [];
+  if (listener.protocol === 'tcp') {
+    parts.push(`→ ${listener.upstream} (${upstreamBalance(config, listener.upstream)})`);
+  }
+  // A tcp listener has no request head, so only its idle timeout applies.
+  parts.push(
+    listener.protocol === 'tcp'
+      ? `idle ${listener.timeouts.idleMs}ms`
+      : listenerTimeouts(listener.timeouts),
+  );
+  if (listener.protocol === 'http') {
+    const { maxHeaderBytes, maxBodyBytes } = listener.limits;
+    const body = maxBodyBytes === 0 ? 'unlimited' : formatBytes(maxBodyBytes);
+    parts.push(`max header ${formatBytes(maxHeaderBytes)} body ${body}`);
+    if (listener.trustedProxies.length > 0) {
+      parts.push(`trusted proxies ${listener.trustedProxies.join(',')}`);
+    }
+  }
+  if (listener.protocol !== 'tcp') {
+    if (listener.tls !== undefined)
+      parts.push(`tls cert ${listener.tls.cert} key ${listener.tls.key}`);
+    if (!listener.accessLog) parts.push('no access log');
+  }
+  return parts.join('  ');
+}
+
+function routeLines(routes: readonly RouteConfig[], config: ProxyConfig): string[] {
+  const rows = routes.map((route) => {
+    const notes = [upstreamBalance(config, route.upstream), ...rewriteNotes(route)];
+    return ['  ' + route.name, matchText(route.match), `→ ${route.upstream} (${notes.join('; ')})`];
+  });
+  return align(rows);
+}
+
+/** `host=example.test pathPrefix=/api methods=GET,POST header:x-env=prod`, or `any request`. */
+export function matchText(match: RouteMatch): string {
+  const parts: string[] = [];
+  if (match.host !== undefined) parts.push(`host=${match.host}`);
+  if (match.path !== undefined) parts.push(`path=${quote(match.path)}`);
+  if (match.pathPrefix !== undefined) parts.push(`pathPrefix=${quote(match.pathPrefix)}`);
+  if (match.pathRegex !== undefined) parts.push(`pathRegex=${quote(match.pathRegex)}`);
+  if (match.methods !== undefined) parts.push(`methods=${match.methods.join(',')}`);
+  for (const [name, value] of Object.entries(match.headers ?? {})) {
+    parts.push(`header:${name}=${quote(value)}`);
+  }
+  return parts.length === 0 ? 'any request' : parts.join(' ');
+}
+
+function rewriteNotes(route: RouteConfig): string[] {
+  const prefix = route.match.pathPrefix ?? '';
+  if (route.rewritePrefix !== undefined) return [`rewrite ${prefix} to ${route.rewritePrefix}`];
+  return route.stripPrefix ? [`strip ${prefix}`] : [];
+}
+
+function targetLines(upstream: UpstreamConfig): string[] {
+  const total = upstream.targets.reduce((sum, t) => sum + t.weight, 0);
+  const rows = upstream.targets.map((target) => {
+    const resolved = address(target.address);
+    const id = target.id === resolved ? target.id : `${target.id} (${resolved})`;
+    return ['  ' + id, `weight ${target.weight}`];
+  });
+  return align(rows).map((line, k) => {
+    const weight = upstream.targets[k]?.weight ?? 0;
+    // Only a weighted balancer turns weights into shares of the traffic.
+    const share = upstream.balance === 'weighted' ? `  ${Math.round((100 * weight) / total)}%` : '';
+    return `${line}${share}`;
+  });
+}
+
+function balanceText(upstream: UpstreamConfig): string {
+  return upstream.balance === 'hash'
+    ? `hash on ${formatHashKey(upstream.hashKey)}`
+    : upstream.balance;
+}
+
+function upstreamBalance(config: ProxyConfig, name: string): string {
+  const upstream = config.upstreams.get(name);
+  return upstream === undefined ? 'undefined upstream' : balanceText(upstream);
+}
+
+function listenerTimeouts(t: ListenerTimeouts): string {
+  return `idle ${t.idleMs}ms header ${t.headerMs}ms`;
+}
+
+function upstreamTimeouts(t: UpstreamTimeouts): string {
+  return `connect ${t.connectMs}ms header ${t.headerMs}ms idle ${t.idleMs}ms`;
+}
+
+function usedUpstreams(config: ProxyConfig): Set<string> {
+  return new Set(
+    config.listeners.flatMap((l) =>
+      l.protocol === 'tcp' ? [l.upstream] : l.routes.map((r) => r.upstream),
+    ),
+  );
+}
+
+function address(hostPort: HostPort): string {
+  return formatHostPort(hostPort.host, hostPort.port);
+}
+
+function quote(text: string): string {
+  return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
+}
+
+/** Pads every column but the last to the widest cell of that column, two spaces apart. */
+function align(rows: readonly (readonly string[])[]): string[] {
+  const widths: number[] = [];
+  for (const row of rows)
+    row.forEach((cell, c) => (widths[c] = Math.max(widths[c] ?? 0, cell.length)));
+  return rows.map((row) =>
+    row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  '),
+  );
+}
+
+/** The routing table as plain JSON for `gw proxy --check --json`. */
+export interface RoutingTableJson {
+  readonly source: string;
+  readonly listeners: readonly ListenerJson[];
+  readonly upstreams: readonly UpstreamJson[];
+}
+
+/** One listener in {@link RoutingTableJson}; the fields its protocol does not have are absent. */
+export interface ListenerJson {
+  readonly name: string;
+  readonly protocol: 'http' | 'grpc' | 'tcp';
+  /** `host:port`, IPv6 in brackets. */
+  readonly listen: string;
+  readonly timeouts: ListenerTimeouts;
+  /** tcp only. */
+  readonly upstream?: string;
+  /** http and grpc. */
+  readonly routes?: readonly RouteJson[];
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** http only. */
+  readonly limits?: { readonly maxHeaderBytes: number; readonly maxBodyBytes: number };
+  /** http only. */
+  readonly trustedProxies?: readonly string[];
+  /** http and grpc. */
+  readonly accessLog?: boolean;
+}
+
+/** One route of an http or grpc listener in {@link RoutingTableJson}. */
+export interface RouteJson {
+  readonly name: string;
+  readonly match: RouteMatch;
+  readonly upstream: string;
+  readonly stripPrefix: boolean;
+  readonly rewritePrefix?: string;
+}
+
+/** One upstream in {@link RoutingTableJson}, with the listeners and routes that use it. */
+export interface UpstreamJson {
+  readonly name: string;
+  readonly balance: string;
+  /** `client-ip`, `header:NAME`, `cookie:NAME` or `path`; hash balancers only. */
+  readonly hashKey?: string;
+  readonly targets: readonly {
+    readonly id: string;
+    readonly address: string;
+    readonly weight: number;
+  }[];
+  readonly timeouts: UpstreamTimeouts;
+  readonly tls: boolean;
+  /** Listener names (tcp) and `listener/route` names that send traffic here. */
+  readonly usedBy: readonly string[];
+}
+
+/** The same table as {@link routingTable}, as a JSON-able object (no Maps, addresses as strings). */
+export function routingTableJson(config: ProxyConfig): RoutingTableJson {
+  return {
+    source: config.source,
+    listeners: config.listeners.map(listenerJson),
+    upstreams: [...config.upstreams.values()].map((u) => upstreamJson(u, config)),
+  };
+}
+
+function listenerJson(l: ListenerConfig): ListenerJson {
+  const base = {
+    name: l.name,
+    protocol: l.protocol,
+    listen: address(l.listen),
+    timeouts: { ...l.timeouts },
+  };
+  if (l.protocol === 'tcp') return { ...base, upstream: l.upstream };
+  const routes = l.routes.map((r): RouteJson => ({
+    name: r.name,
+    match: { ...r.match },
+    upstream: r.upstream,
+    stripPrefix: r.stripPrefix,
+    ...(r.rewritePrefix === undefined ? {} : { rewritePrefix: r.rewritePrefix }),
+  }));
+  const tls = l.tls === undefined ? {} : { tls: { cert: l.tls.cert, key: l.tls.key } };
+  if (l.protocol === 'grpc') return { ...base, routes, ...tls, accessLog: l.accessLog };
+  return {
+    ...base,
+    routes,
+    ...tls,
+    limits: { ...l.limits },
+    trustedProxies: [...l.trustedProxies],
+    accessLog: l.accessLog,
+  };
+}
+
+function upstreamJson(u: UpstreamConfig, config: ProxyConfig): UpstreamJson {
+  const usedBy = config.listeners.flatMap((l) =>
+    l.protocol === 'tcp'
+      ? l.upstream === u.name
+        ? [l.name]
+        : []
+      : l.routes.filter((r) => r.upstream === u.name).map((r) => `${l.name}/${r.name}`),
+  );
+  return {
+    name: u.name,
+    balance: u.balance,
+    ...(u.balance === 'hash' ? { hashKey: formatHashKey(u.hashKey) } : {}),
+    targets: u.targets.map((t) => ({ id: t.id, address: address(t.address), weight: t.weight })),
+    timeouts: { ...u.timeouts },
+    tls: u.tls,
+    usedBy,
+  };
+}

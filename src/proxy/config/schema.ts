@@ -1,0 +1,266 @@
+/**
+ * The gateway config file as users write it, and its validation into the
+ * resolved {@link ProxyConfig}. Pure: no file system, no sockets; `load.ts`
+ * reads the file and checks that the files it names exist.
+ *
+ * Validation runs in two passes over the same document and reports every
+ * problem at once: the zod schema below checks each field on its own (type,
+ * range, format, unknown keys), and `cross-checks.ts` checks fields against
+ * each other (references, duplicates, settings that only fit some protocols).
+ */
+import { z } from 'zod';
+import { configError } from '../../shared/errors.js';
+import { crossChecks } from './cross-checks.js';
+import { isHttpToken } from './http-token.js';
+import { HASH_KEY_ALLOWED, parseHashKey } from './parse-hash-key.js';
+import { parseCidr } from './parse-cidr.js';
+import { parseHostPort, type HostPortOptions, type Parsed } from './parse-host-port.js';
+import { placeIssues, rawIssue } from './raw-issue.js';
+import { resolveConfig } from './resolve.js';
+import type { BalanceName, ProxyConfig } from './types.js';
+import type { Locator } from './yaml-locator.js';
+import { zodIssues } from './zod-issues.js';
+
+/** The balancers a config may name. */
+export const BALANCE_NAMES = [
+  'random',
+  'round-robin',
+  'weighted',
+  'hash',
+  'least-conn',
+  'p2c',
+] as const satisfies readonly BalanceName[];
+
+/** Node's timers fire at once for delays above 2^31 − 1 ms, so no timeout may exceed it. */
+const MAX_TIMER_MS = 2_147_483_647;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** A string checked by `check`, which returns the problem or undefined. */
+function checked(check: (text: string) => string | undefined) {
+  return z.string().superRefine((text, ctx) => {
+    const problem = check(text);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+/** A string parsed by `parse` into a value, or rejected with the parser's problem. */
+function parsed<T>(parse: (text: string) => Parsed<T>) {
+  return z.string().transform((text, ctx) => {
+    const result = parse(text);
+    if (result.ok) return result.value;
+    ctx.addIssue({ code: 'custom', message: result.problem });
+    return z.NEVER;
+  });
+}
+
+/** A setting of a later release: present means an error that says so, not "unknown key". */
+function notYet(what: string) {
+  return z
+    .never({
+      error: `not supported yet by this version of gw, which has no ${what}; remove it for now`,
+    })
+    .optional();
+}
+
+const name = checked((text) => (NAME.test(text) ? undefined : 'not a valid name')).describe(
+  'letters, digits, ".", "_" and "-", starting with a letter or digit',
+);
+const reference = z.string().min(1).describe('the name of an upstream defined under upstreams');
+const millis = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_TIMER_MS)
+  .describe('a whole number of milliseconds, 1 to 2147483647');
+const bytes = (min: number) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(Number.MAX_SAFE_INTEGER)
+    .describe(min === 0 ? 'a whole number of bytes, 0 for no limit' : 'a whole number of bytes');
+const urlPath = checked((text) =>
+  !text.startsWith('/')
+    ? 'must start with /'
+    : /[\s?#]/.test(text)
+      ? 'must not contain spaces, ? or #'
+      : undefined,
+).describe('a URL path starting with /, without query');
+
+function hostPort(options: HostPortOptions) {
+  const ports = options.allowPortZero ? 'port 0–65535 (0: any free port)' : 'port 1–65535';
+  return parsed((text) => parseHostPort(text, options)).describe(
+    `host:port or [IPv6]:port, ${ports}`,
+  );
+}
+
+const hostPattern = checked((text) => {
+  const bare = text.startsWith('*.') ? text.slice(2) : text;
+  if (bare.includes('*')) return 'only a leading "*." wildcard is supported';
+  if (!bare.startsWith('[') && bare.includes(':')) return 'the port is not part of a host match';
+  const result = parseHostPort(`${bare}:1`, { allowPortZero: false });
+  return result.ok ? undefined : result.problem;
+})
+  .transform((text) => text.toLowerCase())
+  .describe('a host name, *.domain (one label) or an IP address, without port');
+
+const pathRegex = checked((text) => {
+  try {
+    new RegExp(text);
+    return undefined;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return `invalid regular expression: ${reason.replace(/^Invalid regular expression: /, '')}`;
+  }
+}).describe('a JavaScript regular expression');
+
+const method = checked((text) => (isHttpToken(text) ? undefined : 'not a method name'))
+  .transform((text) => text.toUpperCase())
+  .describe('HTTP method names such as GET, POST');
+
+const headerName = checked((text) =>
+  isHttpToken(text) ? undefined : 'not a header name',
+).describe("header names: letters, digits and !#$%&'*+-.^_`|~");
+
+const headerValues = z
+  .record(headerName, z.string().describe('a string (quote numbers and booleans: "2")'))
+  .transform((headers, ctx) => {
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(headers)) {
+      const lower = key.toLowerCase();
+      if (lower in out) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'the same header twice (names ignore case)',
+          path: [key],
+        });
+      }
+      out[lower] = value;
+    }
+    return out;
+  })
+  .describe('header name → exact value');
+
+const matchSchema = z.strictObject({
+  host: hostPattern.optional(),
+  path: urlPath.optional(),
+  pathPrefix: urlPath.optional(),
+  pathRegex: pathRegex.optional(),
+  methods: z.array(method).min(1).describe('a list of HTTP methods such as [GET, POST]').optional(),
+  headers: headerValues.optional(),
+});
+
+const routeSchema = z.strictObject({
+  name: name.optional(),
+  match: matchSchema.optional(),
+  upstream: reference,
+  stripPrefix: z.boolean().optional(),
+  rewritePrefix: urlPath.optional(),
+  priority: notYet('route priorities (load shedding)'),
+  auth: notYet('authentication'),
+  rateLimit: notYet('rate limiting'),
+  fallback: notYet('fallback responses'),
+});
+
+const tlsFiles = z.strictObject({
+  cert: z.string().min(1).describe('the path of a PEM certificate file'),
+  key: z.string().min(1).describe('the path of a PEM private key file'),
+});
+
+const listenerSchema = z.strictObject({
+  name,
+  protocol: z.enum(['http', 'grpc', 'tcp']).describe('http, grpc or tcp'),
+  listen: hostPort({ allowPortZero: true }),
+  timeouts: z.strictObject({ idleMs: millis.optional(), headerMs: millis.optional() }).optional(),
+  routes: z.array(routeSchema).describe('a list of routes').optional(),
+  upstream: reference.optional(),
+  tls: tlsFiles.optional(),
+  limits: z
+    .strictObject({ maxHeaderBytes: bytes(1).optional(), maxBodyBytes: bytes(0).optional() })
+    .optional(),
+  trustedProxies: z
+    .array(parsed(parseCidr).describe('an IP address or CIDR, such as 10.0.0.0/8 or ::1'))
+    .optional(),
+  accessLog: z.boolean().optional(),
+});
+
+/** A target address, keeping the text as written as the target's id. */
+const targetAddress = parsed((id) => {
+  const address = parseHostPort(id, { allowPortZero: false });
+  return address.ok ? { ok: true, value: { id, address: address.value } } : address;
+}).describe('host:port or [IPv6]:port, port 1–65535');
+
+const targetSchema = z
+  .union([
+    targetAddress.transform((target) => ({ ...target, weight: 1 })),
+    z
+      .strictObject({
+        address: targetAddress,
+        weight: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .describe('a whole number 1–1000000')
+          .optional(),
+      })
+      .transform(({ address, weight }) => ({ ...address, weight: weight ?? 1 })),
+  ])
+  .describe('"host:port" or { address: host:port, weight: N }');
+
+const upstreamSchema = z.strictObject({
+  name,
+  balance: z.enum(BALANCE_NAMES).describe(BALANCE_NAMES.join(', ')).optional(),
+  hashKey: parsed(parseHashKey).describe(HASH_KEY_ALLOWED).optional(),
+  targets: z
+    .array(targetSchema)
+    .min(1)
+    .describe('a list of one or more targets, "host:port" or { address, weight }'),
+  timeouts: z
+    .strictObject({
+      connectMs: millis.optional(),
+      headerMs: millis.optional(),
+      idleMs: millis.optional(),
+    })
+    .optional(),
+  tls: z.boolean().optional(),
+  healthCheck: notYet('active health checks'),
+  circuitBreaker: notYet('circuit breaking'),
+  discovery: notYet('service discovery'),
+});
+
+/** The whole file as users write it (see DESIGN.md); strict: unknown keys are errors. */
+export const configFileSchema = z.strictObject({
+  listeners: z.array(listenerSchema).min(1).describe('a list of listeners'),
+  upstreams: z.array(upstreamSchema).describe('a list of upstreams'),
+  admin: notYet('admin listener (metrics, status, dashboard)'),
+  consumers: notYet('consumers (authentication)'),
+  store: notYet('shared store (scale-out)'),
+});
+
+/** The file after field-level validation, before defaults and cross-references. */
+export type ConfigFile = z.output<typeof configFileSchema>;
+
+/**
+ * Validates a parsed config document (from YAML or JSON) and resolves it:
+ * defaults filled, addresses parsed, references checked, TLS paths made
+ * relative to the directory of `source`. Every problem is collected; if there
+ * is any, throws one `GW_ERR_CONFIG` {@link ConfigError} (exit 2) listing them
+ * all with their paths, and with `source:line:col` when `locate` is given.
+ */
+export function parseConfig(raw: unknown, source: string, locate?: Locator): ProxyConfig {
+  if (raw === null || raw === undefined) {
+    const empty = rawIssue(raw, [], 'the config is empty', {
+      kind: 'missing',
+      allowed: 'a mapping with listeners and upstreams',
+    });
+    throw configError(source, placeIssues([empty], locate));
+  }
+  const result = configFileSchema.safeParse(raw);
+  const issues = [
+    ...(result.success ? [] : zodIssues(result.error.issues, raw, configFileSchema)),
+    ...crossChecks(raw),
+  ];
+  if (!result.success || issues.length > 0) throw configError(source, placeIssues(issues, locate));
+  return resolveConfig(result.data, source);
+}

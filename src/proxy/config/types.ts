@@ -1,0 +1,141 @@
+/**
+ * The gateway's configuration after validation: every default filled in,
+ * every address parsed, every reference (route → upstream) checked. The
+ * schema in `schema.ts` turns the YAML/JSON a user writes into this shape;
+ * everything downstream (listeners, balancers, the `--check` table) reads
+ * only these types, never the raw file.
+ *
+ * Fields later issues add (health checks, discovery, rate limits, breakers,
+ * auth, degradation) extend these interfaces; the schema rejects them until
+ * they are implemented, so no setting is ever silently ignored.
+ */
+
+/** A parsed `host:port` (`[::1]:8080` for IPv6). */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type BalanceName = 'random' | 'round-robin' | 'weighted' | 'hash' | 'least-conn' | 'p2c';
+
+/** What a `hash` balancer hashes on. */
+export type HashKey =
+  | { readonly kind: 'client-ip' }
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'cookie'; readonly name: string }
+  | { readonly kind: 'path' };
+
+export interface TargetConfig {
+  /** `host:port` exactly as written, used as the target's id in logs and status. */
+  readonly id: string;
+  readonly address: HostPort;
+  /** Relative weight, a positive integer (default 1). */
+  readonly weight: number;
+}
+
+/** Timeouts towards an upstream, in milliseconds. */
+export interface UpstreamTimeouts {
+  /** TCP (and TLS) connect. Default 5000. */
+  readonly connectMs: number;
+  /** From the request sent to the response headers received (HTTP, gRPC). Default 30000. */
+  readonly headerMs: number;
+  /** No bytes either way for this long ends the exchange or stream. Default 60000. */
+  readonly idleMs: number;
+}
+
+export interface UpstreamConfig {
+  readonly name: string;
+  readonly balance: BalanceName;
+  /** Set when `balance` is `hash`; default client-ip. */
+  readonly hashKey: HashKey;
+  readonly targets: readonly TargetConfig[];
+  readonly timeouts: UpstreamTimeouts;
+  /** Speak TLS to the targets (HTTP and gRPC). Default false. */
+  readonly tls: boolean;
+}
+
+/** How a route recognises a request. All given conditions must hold. */
+export interface RouteMatch {
+  /** Exact host (port ignored, case-insensitive); `*.example.test` matches one label. */
+  readonly host?: string;
+  readonly path?: string;
+  readonly pathPrefix?: string;
+  /** A JavaScript regular expression source, anchored by the user if wanted. */
+  readonly pathRegex?: string;
+  /** Upper-case method names. */
+  readonly methods?: readonly string[];
+  /** Header name (lower case) → exact value. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface RouteConfig {
+  /** A name for logs and the routing table (default `route-N`). */
+  readonly name: string;
+  readonly match: RouteMatch;
+  readonly upstream: string;
+  /** Remove the matched `pathPrefix` before forwarding. */
+  readonly stripPrefix: boolean;
+  /** Replace the matched `pathPrefix` with this before forwarding. */
+  readonly rewritePrefix?: string;
+}
+
+export interface TlsFiles {
+  /** PEM file paths, resolved relative to the config file. */
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** Limits on what a client may send, enforced before anything is forwarded. */
+export interface HttpLimits {
+  /** Request line plus headers; over it → 431. Default 16384. */
+  readonly maxHeaderBytes: number;
+  /** Request body; over it → 413. Default 10 MiB; 0 means no limit. */
+  readonly maxBodyBytes: number;
+}
+
+export interface ListenerTimeouts {
+  /** A client connection with no request in flight is closed after this. Default 60000. */
+  readonly idleMs: number;
+  /** The whole request head must arrive within this (slowloris). Default 10000. */
+  readonly headerMs: number;
+}
+
+interface ListenerBase {
+  readonly name: string;
+  readonly listen: HostPort;
+  readonly timeouts: ListenerTimeouts;
+}
+
+export interface HttpListenerConfig extends ListenerBase {
+  readonly protocol: 'http';
+  readonly routes: readonly RouteConfig[];
+  readonly tls?: TlsFiles;
+  readonly limits: HttpLimits;
+  /** Peers (CIDRs) whose X-Forwarded-* headers are kept; others' are replaced. Default none. */
+  readonly trustedProxies: readonly string[];
+  /** Log one line per request to stdout. Default true. */
+  readonly accessLog: boolean;
+}
+
+export interface GrpcListenerConfig extends ListenerBase {
+  readonly protocol: 'grpc';
+  /** Matched on the `:path` (`/package.Service/Method`), host and metadata. */
+  readonly routes: readonly RouteConfig[];
+  readonly tls?: TlsFiles;
+  readonly accessLog: boolean;
+}
+
+export interface TcpListenerConfig extends ListenerBase {
+  readonly protocol: 'tcp';
+  readonly upstream: string;
+}
+
+export type ListenerConfig = HttpListenerConfig | GrpcListenerConfig | TcpListenerConfig;
+
+/** A whole, valid gateway configuration. Immutable: a reload builds a new one. */
+export interface ProxyConfig {
+  /** Where it was read from (a path), for messages. */
+  readonly source: string;
+  readonly listeners: readonly ListenerConfig[];
+  readonly upstreams: ReadonlyMap<string, UpstreamConfig>;
+}

@@ -1,0 +1,74 @@
+import type { ListenerConfig, ProxyConfig } from './config/types.js';
+import { startGrpcListener } from './listeners/grpc-listener.js';
+import { startHttpListener } from './listeners/http-listener.js';
+import type { RunningListener } from './listeners/listen.js';
+import { startTcpListener } from './listeners/tcp-listener.js';
+import type { LineSink } from './middleware/access-log/access-log.js';
+import { GatewayRuntime, type RuntimeRef } from './runtime.js';
+
+export interface GatewayOptions {
+  /** Where access-log lines go (one per request, call or TCP connection). */
+  readonly accessLog: LineSink;
+}
+
+/** A running gateway: its listeners and the runtime they read. */
+export interface Gateway {
+  readonly listeners: readonly RunningListener[];
+  readonly ref: RuntimeRef;
+  /**
+   * Swaps in a new config for the next request, atomically: listeners keep
+   * their sockets, requests in flight finish on the old runtime, whose pools
+   * are then closed. The listener set itself (names, addresses, protocols)
+   * must be unchanged; changing it needs a restart.
+   */
+  swap(config: ProxyConfig): Promise<void>;
+  /** Stops accepting, gives requests in flight `graceMs`, then closes everything. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts every listener of a validated config. If one cannot bind, the ones
+ * already started are closed and the error (GW_ERR_PORT_IN_USE, say) is
+ * thrown: the gateway runs whole or not at all.
+ */
+export async function startGateway(config: ProxyConfig, options: GatewayOptions): Promise<Gateway> {
+  const ref: RuntimeRef = { current: new GatewayRuntime(config) };
+  const listeners: RunningListener[] = [];
+  try {
+    for (const listener of config.listeners) {
+      listeners.push(await startListener(listener, ref, options.accessLog));
+    }
+  } catch (err) {
+    await Promise.allSettled(listeners.map((l) => l.close(0)));
+    await ref.current.close();
+    throw err;
+  }
+  return {
+    listeners,
+    ref,
+    async swap(next) {
+      const previous = ref.current;
+      ref.current = new GatewayRuntime(next);
+      await previous.close();
+    },
+    async close(graceMs = 5000) {
+      await Promise.allSettled(listeners.map((l) => l.close(graceMs)));
+      await ref.current.close();
+    },
+  };
+}
+
+function startListener(
+  config: ListenerConfig,
+  ref: RuntimeRef,
+  sink: LineSink,
+): Promise<RunningListener> {
+  switch (config.protocol) {
+    case 'http':
+      return startHttpListener(config, ref, sink);
+    case 'grpc':
+      return startGrpcListener(config, ref, sink);
+    case 'tcp':
+      return startTcpListener(config, ref, sink);
+  }
+}

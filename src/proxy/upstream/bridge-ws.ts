@@ -1,0 +1,227 @@
+import http, { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  badRequest,
+  GwError,
+  noTarget,
+  routeNotFound,
+  toGwError,
+  upstreamConnect,
+  upstreamTimeout,
+} from '../../shared/errors.js';
+import type { HttpListenerConfig } from '../config/types.js';
+import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
+import type { Exchange } from '../pipeline/types.js';
+import { matchRoute } from '../routing/compile-routes.js';
+import { hostOf } from '../routing/host-of.js';
+import type { RuntimeRef } from '../runtime.js';
+import { hashKeyOf } from './hash-key.js';
+import { clientResponseHeaders, trustedClientIp, upstreamRequestHeaders } from './http-headers.js';
+import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
+
+export interface UpgradeContext {
+  readonly config: HttpListenerConfig;
+  readonly ref: RuntimeRef;
+  readonly req: IncomingMessage;
+  readonly socket: Duplex;
+  readonly head: Buffer;
+  readonly sink: LineSink;
+  readonly proto: string;
+  readonly nextId: () => number;
+}
+
+/**
+ * Bridges a WebSocket upgrade (RFC 6455 §4): routes and balances it like any
+ * request, replays the handshake to the chosen target, and on `101` splices
+ * the two connections together so frames (close, ping and pong included) flow
+ * untouched both ways. A target that refuses the upgrade has its response
+ * relayed and both connections closed. Either side closing, erroring or
+ * idling past the timeout closes both: nothing leaks.
+ */
+export function bridgeWebSocket(ctx: UpgradeContext): void {
+  const { req, socket, config } = ctx;
+  socket.on('error', () => undefined);
+  const upgrade = (req.headers.upgrade ?? '').toLowerCase();
+  if (upgrade !== 'websocket') {
+    writeRawError(socket, badRequest(`unsupported upgrade ${JSON.stringify(upgrade)}`));
+    return;
+  }
+  const runtime = ctx.ref.current;
+  const listener = runtime.listener(config.name);
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const host = hostOf(req.headers.host);
+  const method = req.method ?? 'GET';
+  const route = matchRoute(listener.routes, { method, host, path, headers: req.headers });
+  const peerIp = req.socket.remoteAddress ?? '';
+  const ex: Exchange = {
+    id: ctx.nextId(),
+    kind: 'ws',
+    listener: config.name,
+    clientIp: trustedClientIp(req.headers, peerIp, listener.isTrusted),
+    method,
+    host,
+    url,
+    route: route?.name ?? '',
+    upstream: route?.upstream ?? '',
+    startMs: performance.now(),
+    status: 0,
+    target: '',
+    errorCode: '',
+    attempts: 0,
+  };
+  const finish = (error?: GwError): void => {
+    if (error) {
+      ex.errorCode = error.code;
+      ex.status = error.httpStatus;
+      writeRawError(socket, error);
+    }
+    if (config.accessLog) ctx.sink(formatAccessLine(ex, performance.now()));
+  };
+  if (route === undefined) {
+    finish(routeNotFound(config.name));
+    return;
+  }
+  const upstream = runtime.upstream(route.upstream);
+  const headers = upstreamRequestHeaders(req.headers, {
+    peerIp,
+    peerTrusted: listener.isTrusted(peerIp),
+    proto: ctx.proto,
+  });
+  headers.connection = 'Upgrade';
+  headers.upgrade = 'websocket';
+  const key =
+    upstream.config.balance === 'hash'
+      ? hashKeyOf(upstream.config.hashKey, { clientIp: ex.clientIp, path, headers: req.headers })
+      : undefined;
+  const attempt = (exclude: Set<string> | undefined, lastError?: GwError): void => {
+    const target = upstream.pick(key, exclude);
+    if (target === undefined) {
+      finish(lastError ?? noTarget(upstream.config.name));
+      return;
+    }
+    ex.target = target.id;
+    ex.attempts++;
+    connectUpstream(ctx, ex, upstream, target, route.rewrite(url), headers, finish, (error) => {
+      if (ex.attempts < 2 && error.code === 'GW_ERR_UPSTREAM_CONNECT') {
+        attempt(new Set([...(exclude ?? []), target.id]), error);
+      } else {
+        finish(error);
+      }
+    });
+  };
+  attempt(undefined);
+}
+
+function connectUpstream(
+  ctx: UpgradeContext,
+  ex: Exchange,
+  upstream: UpstreamRuntime,
+  target: TargetRuntime,
+  path: string,
+  headers: Record<string, string | string[] | undefined>,
+  finish: (error?: GwError) => void,
+  failed: (error: GwError) => void,
+): void {
+  const { timeouts } = upstream.config;
+  const upReq = http.request({
+    host: target.address.host,
+    port: target.address.port,
+    method: 'GET',
+    path,
+    headers: headers as http.OutgoingHttpHeaders,
+    agent: false,
+    timeout: timeouts.connectMs,
+  });
+  let settled = false;
+  upReq.on('timeout', () => {
+    upReq.destroy(upstreamTimeout(target.id, 'connect', timeouts.connectMs));
+  });
+  upReq.on('error', (err) => {
+    if (settled) return;
+    settled = true;
+    const error = err instanceof GwError ? err : upstreamConnect(target.id, err);
+    failed(error);
+  });
+  upReq.on('upgrade', (res: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
+    settled = true;
+    ex.status = 101;
+    splice(ctx, ex, target, res, upSocket, upHead, timeouts.idleMs, finish);
+  });
+  upReq.on('response', (res: IncomingMessage) => {
+    settled = true;
+    // The target refused the upgrade: relay its answer, then close both sides.
+    ex.status = res.statusCode ?? 502;
+    relayRefusal(ctx.socket, res);
+    finish();
+  });
+  upReq.end();
+}
+
+function splice(
+  ctx: UpgradeContext,
+  ex: Exchange,
+  target: TargetRuntime,
+  res: IncomingMessage,
+  upSocket: Socket,
+  upHead: Buffer,
+  idleMs: number,
+  finish: () => void,
+): void {
+  const client = ctx.socket;
+  target.active++;
+  target.served++;
+  let head = 'HTTP/1.1 101 Switching Protocols\r\n';
+  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+    head += `${res.rawHeaders[i] ?? ''}: ${res.rawHeaders[i + 1] ?? ''}\r\n`;
+  }
+  client.write(`${head}\r\n`);
+  if (upHead.length > 0) client.write(upHead);
+  if (ctx.head.length > 0) upSocket.write(ctx.head);
+  upSocket.setNoDelay(true);
+  if (client instanceof Socket) client.setNoDelay(true);
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    target.active--;
+    client.destroy();
+    upSocket.destroy();
+    finish();
+  };
+  for (const side of [client, upSocket]) {
+    side.on('close', close);
+    side.on('error', close);
+    if (side instanceof Socket) side.setTimeout(idleMs, close);
+  }
+  client.pipe(upSocket);
+  upSocket.pipe(client);
+}
+
+function relayRefusal(client: Duplex, res: IncomingMessage): void {
+  const status = res.statusCode ?? 502;
+  const headers = clientResponseHeaders(res.headers);
+  delete headers['content-length'];
+  let head = `HTTP/1.1 ${status} ${res.statusMessage ?? STATUS_CODES[status] ?? ''}\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value ?? '']) head += `${name}: ${v}\r\n`;
+  }
+  client.write(`${head}connection: close\r\n\r\n`);
+  res.pipe(client);
+  res.on('end', () => client.end());
+  res.on('error', () => client.destroy());
+}
+
+function writeRawError(socket: Duplex, err: unknown): void {
+  const error = toGwError(err);
+  const status = error.httpStatus;
+  const body = `${status} ${STATUS_CODES[status] ?? 'Error'}\n`;
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-gw-error: ${error.code}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  setTimeout(() => socket.destroy(), 1000).unref();
+}

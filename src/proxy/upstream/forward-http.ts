@@ -1,0 +1,189 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import {
+  bodyTooLarge,
+  errnoOf,
+  GwError,
+  isGwError,
+  noTarget,
+  upstreamConnect,
+  upstreamReset,
+  upstreamTimeout,
+} from '../../shared/errors.js';
+import type { UpstreamTimeouts } from '../config/types.js';
+import type { Exchange, Handler } from '../pipeline/types.js';
+import type { RuntimeRef } from '../runtime.js';
+import { hashKeyOf } from './hash-key.js';
+import {
+  clientResponseHeaders,
+  forwardableTrailers,
+  upstreamRequestHeaders,
+  type HeaderMap,
+} from './http-headers.js';
+import type { TargetRuntime } from './upstream-runtime.js';
+
+/** An HTTP request on its way through the gateway. */
+export interface HttpExchange extends Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** The path without the query, as routing saw it. */
+  readonly path: string;
+  /** Path and query to send upstream (after prefix strip/rewrite). */
+  readonly forwardUrl: string;
+  readonly peerIp: string;
+  readonly peerTrusted: boolean;
+  /** `http` or `https`. */
+  readonly proto: string;
+  /** The listener's body limit in bytes; 0 means none. */
+  readonly maxBodyBytes: number;
+}
+
+/** Methods that may be sent twice (RFC 9110 §9.2.2), so a failed connect is retried. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** Connect failures: nothing reached the target, so another target may be tried. */
+const CONNECT_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * The terminal handler for HTTP: chooses a target with the upstream's
+ * balancer, forwards the request over a keep-alive pool with its body
+ * streamed, and streams the response back (trailers included). A failed
+ * connect of an idempotent request without a body is retried once on a
+ * different target. Throws GwErrors mapped to 502/503/504.
+ */
+export function forwardHttp(ref: RuntimeRef): Handler<HttpExchange> {
+  return async (ex) => {
+    const upstream = ref.current.upstream(ex.upstream);
+    const { config } = upstream;
+    const key =
+      config.balance === 'hash'
+        ? hashKeyOf(config.hashKey, {
+            clientIp: ex.clientIp,
+            path: ex.path,
+            headers: ex.req.headers,
+          })
+        : undefined;
+    const headers = upstreamRequestHeaders(ex.req.headers, ex);
+    const body = requestBody(ex);
+    const retryable = body === null && IDEMPOTENT.has(ex.method);
+    let exclude: Set<string> | undefined;
+    let lastError: GwError | undefined;
+    for (;;) {
+      const target = upstream.pick(key, exclude);
+      // After a failed attempt with no other target left, the failure itself is the answer.
+      if (target === undefined) throw lastError ?? noTarget(config.name);
+      ex.target = target.id;
+      ex.attempts++;
+      target.active++;
+      target.served++;
+      try {
+        const response = await upstream.httpPool(target).request({
+          method: ex.method,
+          path: ex.forwardUrl,
+          headers: headers as Record<string, string | string[]>,
+          body,
+        });
+        await relayResponse(ex, response);
+        return;
+      } catch (err) {
+        const error = mapUpstreamError(err, target, config.timeouts);
+        const connectFailed =
+          error.code === 'GW_ERR_UPSTREAM_CONNECT' ||
+          (error.code === 'GW_ERR_UPSTREAM_TIMEOUT' && isConnectTimeout(err));
+        if (connectFailed && retryable && ex.attempts < 2 && !ex.res.headersSent) {
+          (exclude ??= new Set()).add(target.id);
+          lastError = error;
+          continue;
+        }
+        throw error;
+      } finally {
+        target.active--;
+      }
+    }
+  };
+}
+
+/** The body to send upstream, or null when the request has none. */
+function requestBody(ex: HttpExchange): Readable | null {
+  const { req } = ex;
+  const length = req.headers['content-length'];
+  if (length === undefined && req.headers['transfer-encoding'] === undefined) return null;
+  if (length !== undefined) {
+    if (ex.maxBodyBytes > 0 && Number(length) > ex.maxBodyBytes)
+      throw bodyTooLarge(ex.maxBodyBytes);
+    return Number(length) === 0 ? null : req;
+  }
+  return ex.maxBodyBytes > 0 ? req.pipe(limitBytes(ex.maxBodyBytes)) : req;
+}
+
+/** A pass-through that fails with GW_ERR_BODY_TOO_LARGE once more than `limit` bytes went by. */
+function limitBytes(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
+      seen += chunk.length;
+      if (seen > limit) done(bodyTooLarge(limit));
+      else done(null, chunk);
+    },
+  });
+}
+
+/** Streams the upstream's response to the client, trailers included. */
+async function relayResponse(ex: HttpExchange, response: Dispatcher.ResponseData): Promise<void> {
+  const { res } = ex;
+  ex.status = response.statusCode;
+  res.writeHead(response.statusCode, clientResponseHeaders(response.headers));
+  const { body } = response;
+  await new Promise<void>((resolve, reject) => {
+    const onClose = (): void => {
+      // The client went away: stop reading from the target.
+      if (!res.writableFinished) body.destroy();
+      resolve();
+    };
+    res.once('close', onClose);
+    body.once('error', (err) => {
+      res.off('close', onClose);
+      reject(err);
+    });
+    body.once('end', () => {
+      const trailers = response.trailers as HeaderMap;
+      if (Object.keys(trailers).length > 0) res.addTrailers(forwardableTrailers(trailers));
+      res.end();
+      res.off('close', onClose);
+      resolve();
+    });
+    body.pipe(res, { end: false });
+  });
+}
+
+function isConnectTimeout(err: unknown): boolean {
+  return errnoOf(err) === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
+/** Turns what undici (or a body stream) threw into the gateway's error. */
+export function mapUpstreamError(
+  err: unknown,
+  target: TargetRuntime,
+  timeouts: UpstreamTimeouts,
+): GwError {
+  if (isGwError(err)) return err;
+  const code = errnoOf(err) ?? '';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT')
+    return upstreamTimeout(target.id, 'connect', timeouts.connectMs, err);
+  if (code === 'UND_ERR_HEADERS_TIMEOUT')
+    return upstreamTimeout(target.id, 'header', timeouts.headerMs, err);
+  if (code === 'UND_ERR_BODY_TIMEOUT')
+    return upstreamTimeout(target.id, 'idle', timeouts.idleMs, err);
+  if (CONNECT_ERRNOS.has(code)) return upstreamConnect(target.id, err);
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  if (isGwError(cause)) return cause;
+  if (CONNECT_ERRNOS.has(errnoOf(cause) ?? '')) return upstreamConnect(target.id, cause);
+  return upstreamReset(target.id, err);
+}

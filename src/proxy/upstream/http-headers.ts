@@ -1,0 +1,118 @@
+/**
+ * Header rewriting for an HTTP proxy (RFC 9110 §7.6). Hop-by-hop headers
+ * describe one connection, not the message, so a proxy removes them in both
+ * directions: Connection, every header Connection names, and the fixed list
+ * below. X-Forwarded-For/-Proto/-Host tell the upstream who the client was.
+ */
+
+type HeaderValue = string | string[] | undefined;
+export type HeaderMap = Record<string, HeaderValue>;
+
+/** Always hop-by-hop (RFC 9110 §7.6.1, plus the legacy Keep-Alive and Proxy-Connection). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'http2-settings',
+]);
+
+/** The headers a `Connection` header names, lower case (e.g. `close`, `x-foo`). */
+function connectionTokens(value: HeaderValue): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  const tokens = new Set<string>();
+  for (const token of text.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== '') tokens.add(name);
+  }
+  return tokens;
+}
+
+function isHopByHop(name: string, named: Set<string> | undefined): boolean {
+  return HOP_BY_HOP.has(name) || name.startsWith('proxy-') || (named?.has(name) ?? false);
+}
+
+/** What the listener knows about the client connection. */
+export interface ForwardedContext {
+  /** The address of the socket's peer. */
+  readonly peerIp: string;
+  /** True when the peer is one of the trusted proxies: its X-Forwarded-* are kept. */
+  readonly peerTrusted: boolean;
+  /** `http` or `https`, as the client reached the gateway. */
+  readonly proto: string;
+}
+
+/**
+ * The request headers to send upstream: hop-by-hop removed, `Expect` removed
+ * (the gateway answers 100-continue itself), Host preserved, and
+ * X-Forwarded-For appended (or, from an untrusted peer, replaced) so a client
+ * cannot forge its address. Copies the headers once.
+ */
+export function upstreamRequestHeaders(headers: HeaderMap, context: ForwardedContext): HeaderMap {
+  const named = connectionTokens(headers.connection);
+  const out: HeaderMap = {};
+  for (const name in headers) {
+    if (isHopByHop(name, named) || name === 'expect') continue;
+    out[name] = headers[name];
+  }
+  const priorFor = context.peerTrusted ? headers['x-forwarded-for'] : undefined;
+  out['x-forwarded-for'] =
+    priorFor === undefined ? context.peerIp : `${joinValue(priorFor)}, ${context.peerIp}`;
+  const priorProto = context.peerTrusted ? headers['x-forwarded-proto'] : undefined;
+  out['x-forwarded-proto'] = priorProto ?? context.proto;
+  const priorHost = context.peerTrusted ? headers['x-forwarded-host'] : undefined;
+  const host = priorHost ?? headers.host;
+  if (host === undefined) delete out['x-forwarded-host'];
+  else out['x-forwarded-host'] = host;
+  return out;
+}
+
+/** The response headers to send to the client: hop-by-hop removed. */
+export function clientResponseHeaders(headers: HeaderMap): HeaderMap {
+  const named = connectionTokens(headers.connection);
+  const out: HeaderMap = {};
+  for (const name in headers) {
+    if (isHopByHop(name, named)) continue;
+    out[name] = headers[name];
+  }
+  return out;
+}
+
+/** Trailers pass with the same rule (a trailer can never be hop-by-hop). */
+export function forwardableTrailers(trailers: HeaderMap): HeaderMap {
+  return clientResponseHeaders(trailers);
+}
+
+function joinValue(value: string | string[]): string {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * The client address the gateway believes: the peer, or, when the peer is a
+ * trusted proxy, the right-most X-Forwarded-For entry that is not itself
+ * trusted (the left-most entries are whatever the client chose to write).
+ */
+export function trustedClientIp(
+  headers: HeaderMap,
+  peerIp: string,
+  isTrusted: (ip: string) => boolean,
+): string {
+  if (!isTrusted(peerIp)) return peerIp;
+  const chain = headers['x-forwarded-for'];
+  if (chain === undefined) return peerIp;
+  const hops = joinValue(chain)
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i];
+    if (hop !== undefined && !isTrusted(hop)) return hop;
+  }
+  return hops[0] ?? peerIp;
+}

@@ -1,0 +1,58 @@
+import { startGateway, type Gateway } from '../../src/proxy/gateway.js';
+import { parseConfigText } from '../../src/proxy/config/load.js';
+import { startBackend } from '../../src/backend/start-backend.js';
+import type { RunningBackend } from '../../src/backend/backend-options.js';
+
+export type BackendKind = 'http' | 'ws' | 'grpc' | 'tcp';
+
+/** A gateway started from YAML in-process, with its access log kept. */
+export interface TestGateway {
+  readonly gateway: Gateway;
+  readonly log: string[];
+  /** The bound port of the listener called `name`. */
+  port(name: string): number;
+  close(): Promise<void>;
+}
+
+/** Starts `n` in-process backends named `${prefix}-1..n`. */
+export async function startBackends(
+  kind: BackendKind,
+  prefix: string,
+  n: number,
+  options: { latencyMs?: number; failRate?: number; banner?: boolean } = {},
+): Promise<RunningBackend[]> {
+  const backends: RunningBackend[] = [];
+  for (let i = 1; i <= n; i++) {
+    backends.push(await startBackend(kind, { port: 0, name: `${prefix}-${i}`, ...options }));
+  }
+  return backends;
+}
+
+/** `127.0.0.1:port` list for YAML flow sequences. */
+export function targets(backends: readonly { port: number }[]): string {
+  return `[${backends.map((b) => `"127.0.0.1:${b.port}"`).join(', ')}]`;
+}
+
+/** Starts a gateway from YAML (listeners on port 0), collecting access-log lines. */
+export async function startTestGateway(yaml: string): Promise<TestGateway> {
+  const config = parseConfigText(yaml, 'test.yaml');
+  const log: string[] = [];
+  const gateway = await startGateway(config, { accessLog: (line) => log.push(line) });
+  return {
+    gateway,
+    log,
+    port(name) {
+      const listener = gateway.listeners.find((l) => l.name === name);
+      if (!listener) throw new Error(`no listener ${name}`);
+      return listener.port;
+    },
+    close: () => gateway.close(200),
+  };
+}
+
+/** Counts how often each value occurs. */
+export function tally(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}

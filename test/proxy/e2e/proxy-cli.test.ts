@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { RunningBackend } from '../../../src/backend/backend-options.js';
+import { GwProcess, runGw } from '../../helpers/cli.js';
+import { curl, parseResponse } from '../../helpers/curl.js';
+import { freePort } from '../../helpers/sockets.js';
+import { startBackends, targets } from '../../helpers/proxy.js';
+
+let dir: string;
+const backends: RunningBackend[] = [];
+const processes: GwProcess[] = [];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gw-proxy-cli-'));
+  backends.push(...(await startBackends('http', 'c', 2)));
+});
+
+after(async () => {
+  await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+  await Promise.all(backends.map((b) => b.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function configFile(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+function httpConfig(port: number, extra = ''): string {
+  return `
+listeners:
+  - name: web
+    protocol: http
+    listen: 127.0.0.1:${port}
+    routes:
+      - { match: { pathPrefix: / }, upstream: app }${extra}
+upstreams:
+  - { name: app, balance: round-robin, targets: ${targets(backends)} }
+`;
+}
+
+describe('gw proxy (CLI)', () => {
+  it('--check prints the routing table and exits 0 without opening a port', async () => {
+    const port = await freePort();
+    const file = await configFile('ok.yaml', httpConfig(port));
+    const { code, stdout } = await runGw(['proxy', '--config', file, '--check']);
+    assert.equal(code, 0);
+    assert.match(stdout, /web/);
+    assert.match(stdout, /round-robin/);
+    assert.match(stdout, new RegExp(`127\\.0\\.0\\.1:${backends[0]?.port}`));
+    // Nothing listens: the check never opened the port.
+    await assert.rejects(
+      new Promise((resolve, reject) =>
+        net.connect(port, '127.0.0.1').on('connect', resolve).on('error', reject),
+      ),
+    );
+  });
+
+  it('exits 2 with every config error at once, opening no port', async () => {
+    const port = await freePort();
+    const file = await configFile(
+      'bad.yaml',
+      `
+listeners:
+  - name: web
+    protocol: http
+    listen: 127.0.0.1:${port}
+    routes:
+      - { match: { pathPrefix: / }, upstream: missing }
+upstreams:
+  - { name: app, balance: sometimes, targets: ["127.0.0.1:99999"] }
+`,
+    );
+    const { code, stderr } = await runGw(['proxy', '--config', file]);
+    assert.equal(code, 2);
+    assert.match(stderr, /GW_ERR_CONFIG/);
+    assert.match(stderr, /listeners\[0\]\.routes\[0\]\.upstream/);
+    assert.match(stderr, /upstreams\[0\]\.balance/);
+    assert.match(stderr, /upstreams\[0\]\.targets\[0\]/);
+  });
+
+  it('exits 2 naming the file when the config does not exist', async () => {
+    const { code, stderr } = await runGw(['proxy', '--config', join(dir, 'nope.yaml')]);
+    assert.equal(code, 2);
+    assert.match(stderr, /nope\.yaml/);
+  });
+
+  it('serves, writes an access log, and stops cleanly on SIGINT', async () => {
+    const port = await freePort();
+    const file = await configFile('serve.yaml', httpConfig(port));
+    const proc = new GwProcess(['proxy', '--config', file]);
+    processes.push(proc);
+    await proc.waitForLine((l) => l.startsWith('listener web (http) on'));
+    const res = parseResponse((await curl(['-i', `http://127.0.0.1:${port}/hello`])).stdout);
+    assert.equal(res.status, 200);
+    await proc.waitForLine((l) => l.includes('GET /hello 200 app'));
+    const { code } = await proc.stop('SIGINT');
+    assert.equal(code, 0);
+  });
+
+  it('exits 1 with one line when a listen port is taken', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as net.AddressInfo;
+    const file = await configFile('taken.yaml', httpConfig(port));
+    const { code, stderr } = await runGw(['proxy', '--config', file]);
+    blocker.close();
+    assert.equal(code, 1);
+    assert.match(stderr, /GW_ERR_PORT_IN_USE/);
+    assert.equal(stderr.trim().split('\n').length, 1);
+  });
+
+  it('terminates TLS when a listener has a certificate', async () => {
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    const port = await freePort();
+    const file = await configFile(
+      'tls.yaml',
+      httpConfig(port, `\n    tls: { cert: ${cert}, key: ${key} }`),
+    );
+    const proc = new GwProcess(['proxy', '--config', file, '--quiet']);
+    processes.push(proc);
+    await proc.waitForLine((l) => l.startsWith('listener web'));
+    const res = await curl(['-k', '-i', `https://127.0.0.1:${port}/secure`]);
+    const parsed = parseResponse(res.stdout);
+    assert.equal(parsed.status, 200);
+    assert.equal(
+      (JSON.parse(parsed.body.toString()) as { headers: Record<string, string> }).headers[
+        'x-forwarded-proto'
+      ],
+      'https',
+    );
+    await proc.stop('SIGINT');
+  });
+});
+
+describe('gw demo', () => {
+  it('starts, shows every protocol balanced over three backends, answers gw demo call, and stops on SIGINT', async () => {
+    let base = 0;
+    for (let i = 0; i < 20 && base === 0; i++) {
+      const candidate = 20000 + Math.floor(Math.random() * 40000);
+      const free = await Promise.all([0, 1, 2].map((d) => portIsFree(candidate + d)));
+      if (free.every(Boolean)) base = candidate;
+    }
+    const demo = new GwProcess(['demo', '--base-port', `${base}`]);
+    processes.push(demo);
+    for (const kind of ['http', 'ws', 'grpc', 'tcp']) {
+      const line = await demo.waitForLine(
+        (l) => l.trimStart().startsWith(`${kind} `) && l.includes('×3'),
+        20_000,
+      );
+      const names =
+        line
+          .split('→')[1]
+          ?.split(',')
+          .map((s) => s.trim()) ?? [];
+      assert.equal(new Set(names).size, 3, line);
+    }
+    const call = await runGw(['demo', 'call', 'grpc', '--base-port', `${base}`, '--count', '3']);
+    assert.equal(call.code, 0, call.stderr);
+    assert.equal(call.stdout.trim().split('\n').length, 3);
+    const { code } = await demo.stop('SIGINT');
+    assert.equal(code, 0);
+  });
+});
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
