@@ -56,12 +56,17 @@ export interface HealthClient extends grpc.Client {
 }
 
 /**
- * Builds an insecure (cleartext HTTP/2) client of the echo service at
- * `address` (`host:port`). The caller closes it with `client.close()`.
+ * Builds a client of the echo service at `address` (`host:port`): cleartext
+ * HTTP/2 by default, or TLS with the given credentials. The caller closes it
+ * with `client.close()`.
  */
-export function echoClient(address: string, options: grpc.ChannelOptions = {}): EchoClient {
+export function echoClient(
+  address: string,
+  options: grpc.ChannelOptions = {},
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): EchoClient {
   const { echo } = echoProto();
-  return new echo(address, grpc.credentials.createInsecure(), options) as unknown as EchoClient;
+  return new echo(address, credentials, options) as unknown as EchoClient;
 }
 
 /** Builds an insecure client of `grpc.health.v1.Health` at `address` (`host:port`). */

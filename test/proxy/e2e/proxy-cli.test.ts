@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,9 @@ import type { RunningBackend } from '../../../src/backend/backend-options.js';
 import { GwProcess, runGw } from '../../helpers/cli.js';
 import { curl, parseResponse } from '../../helpers/curl.js';
 import { freePort } from '../../helpers/sockets.js';
-import { startBackends, targets } from '../../helpers/proxy.js';
+import * as grpc from '@grpc/grpc-js';
+import { echoClient, type EchoReply } from '../../../src/backend/grpc-client.js';
+import { startBackends, startTestGateway, targets } from '../../helpers/proxy.js';
 
 let dir: string;
 const backends: RunningBackend[] = [];
@@ -156,6 +158,57 @@ upstreams:
       'https',
     );
     await proc.stop('SIGINT');
+  });
+});
+
+describe('gw proxy: gRPC over TLS', () => {
+  it('serves gRPC over TLS with ALPN h2', async () => {
+    const cert = join(dir, 'grpc-cert.pem');
+    const key = join(dir, 'grpc-key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    const grpcBackends = await startBackends('grpc', 'tls', 1);
+    backends.push(...grpcBackends);
+    const gw = await startTestGateway(`
+listeners:
+  - name: rpc
+    protocol: grpc
+    listen: 127.0.0.1:0
+    tls: { cert: ${cert}, key: ${key} }
+    routes: [ { match: { pathPrefix: / }, upstream: g } ]
+upstreams:
+  - { name: g, targets: ${targets(grpcBackends)} }
+`);
+    const client = echoClient(
+      `localhost:${gw.port('rpc')}`,
+      {},
+      grpc.credentials.createSsl(await readFile(cert)),
+    );
+    const reply = await new Promise<EchoReply | undefined>((resolve, reject) => {
+      client.Unary({ message: 'over tls' }, (err, r) => (err ? reject(err) : resolve(r)));
+    });
+    client.close();
+    await gw.close();
+    assert.equal(reply?.backend, 'tls-1');
   });
 });
 
