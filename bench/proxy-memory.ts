@@ -47,7 +47,10 @@ function peakRssMb(pid: number): number {
   return kb / 1024;
 }
 
-function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; ms: number }> {
+function run(
+  command: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -67,7 +70,10 @@ async function main(): Promise<void> {
     const backendPort = await freePort();
     const proxyPort = await freePort();
     children.push(
-      await startGw(['backend', 'http', '--port', `${backendPort}`, '--name', 'big', '--quiet'], /listening/),
+      await startGw(
+        ['backend', 'http', '--port', `${backendPort}`, '--name', 'big', '--quiet'],
+        /listening/,
+      ),
     );
     const config = join(dir, 'gw.yaml');
     await writeFile(
@@ -88,7 +94,14 @@ upstreams:
     const base = `http://127.0.0.1:${proxyPort}`;
     const baseline = peakRssMb(pid);
 
-    const down = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{size_download}', `${base}/down?bytes=${bytes}`]);
+    const down = await run('curl', [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{size_download}',
+      `${base}/down?bytes=${bytes}`,
+    ]);
     const afterDown = peakRssMb(pid);
     const up = await run('sh', [
       '-c',
@@ -99,12 +112,21 @@ upstreams:
 
     const rows = [
       ['start', '-', '-', baseline],
-      ['download', `${down.stdout} B`, `${((bytes / down.ms) * 1000 / 1e9).toFixed(2)} GB/s`, afterDown],
-      ['upload', `${counted} B`, `${((bytes / up.ms) * 1000 / 1e9).toFixed(2)} GB/s`, afterUp],
+      [
+        'download',
+        `${down.stdout} B`,
+        `${(((bytes / down.ms) * 1000) / 1e9).toFixed(2)} GB/s`,
+        afterDown,
+      ],
+      ['upload', `${counted} B`, `${(((bytes / up.ms) * 1000) / 1e9).toFixed(2)} GB/s`, afterUp],
     ] as const;
-    process.stdout.write(`proxy-memory: ${gib} GiB each way through one gw proxy process (peak RSS = VmHWM)\n`);
+    process.stdout.write(
+      `proxy-memory: ${gib} GiB each way through one gw proxy process (peak RSS = VmHWM)\n`,
+    );
     for (const [what, size, rate, rss] of rows) {
-      process.stdout.write(`  ${what.padEnd(9)} ${size.padStart(14)} ${rate.padStart(10)}   peak RSS ${rss.toFixed(1)} MB\n`);
+      process.stdout.write(
+        `  ${what.padEnd(9)} ${size.padStart(14)} ${rate.padStart(10)}   peak RSS ${rss.toFixed(1)} MB\n`,
+      );
     }
     const ok = Number(down.stdout) === bytes && counted === bytes;
     process.stdout.write(
