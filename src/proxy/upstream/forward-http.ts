@@ -84,13 +84,7 @@ export function forwardHttp(ref: RuntimeRef): Handler<HttpExchange> {
       target.active++;
       target.served++;
       try {
-        const response = await upstream.httpPool(target).request({
-          method: ex.method,
-          path: ex.forwardUrl,
-          headers: headers as Record<string, string | string[]>,
-          body,
-        });
-        await relayResponse(ex, response);
+        await relay(upstream.httpPool(target), ex, headers, body);
         return;
       } catch (err) {
         const error = mapUpstreamError(err, target, config.timeouts);
@@ -135,32 +129,72 @@ function limitBytes(limit: number): Transform {
   });
 }
 
-/** Streams the upstream's response to the client, trailers included. */
-async function relayResponse(ex: HttpExchange, response: Dispatcher.ResponseData): Promise<void> {
+/**
+ * Sends the request to one target and streams the answer to the client,
+ * trailers included, with backpressure: when the client's socket is full the
+ * target's connection is paused. Uses undici's dispatch handlers directly,
+ * so no intermediate stream or promise is made per chunk. Resolves when the
+ * response is complete; rejects with what undici reported (mapped by the
+ * caller), before or after the status line went out.
+ */
+function relay(
+  pool: Dispatcher,
+  ex: HttpExchange,
+  headers: HeaderMap,
+  body: Readable | null,
+): Promise<void> {
   const { res } = ex;
-  ex.status = response.statusCode;
-  res.writeHead(response.statusCode, clientResponseHeaders(response.headers));
-  const { body } = response;
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
+    let controller: Dispatcher.DispatchController | undefined;
+    const onDrain = (): void => controller?.resume();
     const onClose = (): void => {
-      // The client went away: stop reading from the target.
-      if (!res.writableFinished) body.destroy();
-      resolve();
+      // The client went away mid-response: stop reading from the target.
+      if (!res.writableFinished) controller?.abort(new Error('client closed the connection'));
     };
-    res.once('close', onClose);
-    body.once('error', (err) => {
+    const cleanup = (): void => {
+      res.off('drain', onDrain);
       res.off('close', onClose);
-      reject(err);
-    });
-    body.once('end', () => {
-      const trailers = response.trailers as HeaderMap;
-      if (Object.keys(trailers).length > 0) res.addTrailers(forwardableTrailers(trailers));
-      res.end();
-      res.off('close', onClose);
-      resolve();
-    });
-    body.pipe(res, { end: false });
+    };
+    pool.dispatch(
+      {
+        method: ex.method,
+        path: ex.forwardUrl,
+        headers: headers as Record<string, string | string[]>,
+        body,
+      },
+      {
+        onRequestStart(c) {
+          controller = c;
+        },
+        onResponseStart(c, statusCode, responseHeaders) {
+          if (statusCode < 200) return; // an interim 1xx answer: the final one follows
+          ex.status = statusCode;
+          res.writeHead(statusCode, clientResponseHeaders(responseHeaders));
+          res.on('drain', onDrain);
+          res.once('close', onClose);
+        },
+        onResponseData(c, chunk) {
+          if (!res.write(chunk)) c.pause();
+        },
+        onResponseEnd(_c, trailers) {
+          cleanup();
+          if (hasAny(trailers)) res.addTrailers(forwardableTrailers(trailers));
+          res.end();
+          resolve();
+        },
+        onResponseError(_c, error) {
+          cleanup();
+          reject(error);
+        },
+      },
+    );
   });
+}
+
+/** True when an object has at least one own key (without building the key list). */
+function hasAny(object: object): boolean {
+  for (const key in object) if (Object.hasOwn(object, key)) return true;
+  return false;
 }
 
 function isConnectTimeout(err: unknown): boolean {
