@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { startGateway, type Gateway } from '../../src/proxy/gateway.js';
 import { parseConfigText } from '../../src/proxy/config/load.js';
 import { startBackend } from '../../src/backend/start-backend.js';
@@ -55,4 +57,35 @@ export function tally(values: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
   return counts;
+}
+
+/**
+ * Makes a throwaway self-signed certificate for localhost and 127.0.0.1 in
+ * `dir` with openssl; returns the PEM paths.
+ */
+export function makeCert(dir: string, name: string): { cert: string; key: string } {
+  const cert = join(dir, `${name}-cert.pem`);
+  const key = join(dir, `${name}-key.pem`);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert, key };
 }

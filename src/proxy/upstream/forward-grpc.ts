@@ -1,8 +1,8 @@
 import http2 from 'node:http2';
-import { GwError, isGwError, noTarget, toGwError, upstreamReset } from '../../shared/errors.js';
+import { GwError, isGwError, toGwError, upstreamReset } from '../../shared/errors.js';
 import type { Exchange, Handler } from '../pipeline/types.js';
 import type { RuntimeRef } from '../runtime.js';
-import { hashKeyOf } from './hash-key.js';
+import { tryTargets } from './try-targets.js';
 import type { TargetRuntime } from './upstream-runtime.js';
 
 const { NGHTTP2_CANCEL } = http2.constants;
@@ -53,44 +53,18 @@ const DROP = new Set([
 export function forwardGrpc(ref: RuntimeRef): Handler<GrpcExchange> {
   return async (ex) => {
     const upstream = ref.current.upstream(ex.upstream);
-    const { config } = upstream;
-    const key =
-      config.balance === 'hash'
-        ? hashKeyOf(config.hashKey, {
-            clientIp: ex.clientIp,
-            path: ex.forwardPath,
-            headers: ex.headers,
-          })
-        : undefined;
-    let exclude: Set<string> | undefined;
-    let lastError: GwError | undefined;
-    for (;;) {
-      const target = upstream.pick(key, exclude);
-      // After a failed attempt with no other target left, the failure itself is the answer.
-      if (target === undefined) throw lastError ?? noTarget(config.name);
-      ex.target = target.id;
-      ex.attempts++;
-      let session: http2.ClientHttp2Session;
-      try {
-        session = await upstream.h2Session(target);
-      } catch (err) {
-        // Nothing was sent: another target may take the call.
-        lastError = toGwError(err);
-        if (ex.attempts < 2 && !ex.stream.destroyed) {
-          (exclude ??= new Set()).add(target.id);
-          continue;
-        }
-        throw lastError;
-      }
-      target.active++;
-      target.served++;
-      try {
-        await relayCall(ex, session, target);
-      } finally {
-        target.active--;
-      }
-      return;
-    }
+    await tryTargets(
+      upstream,
+      ex,
+      { clientIp: ex.clientIp, path: ex.forwardPath, headers: ex.headers },
+      {
+        // Only connecting can fail here: relayCall answers every later failure itself.
+        send: async (target) => relayCall(ex, await upstream.h2Session(target), target),
+        mapError: (err) => toGwError(err),
+        // Nothing was sent when the session could not be had: another target may take the call.
+        mayRetry: () => !ex.stream.destroyed,
+      },
+    );
   };
 }
 

@@ -6,7 +6,6 @@ import {
   errnoOf,
   GwError,
   isGwError,
-  noTarget,
   upstreamConnect,
   upstreamReset,
   upstreamTimeout,
@@ -14,7 +13,7 @@ import {
 import type { UpstreamTimeouts } from '../config/types.js';
 import type { Exchange, Handler } from '../pipeline/types.js';
 import type { RuntimeRef } from '../runtime.js';
-import { hashKeyOf } from './hash-key.js';
+import { tryTargets } from './try-targets.js';
 import {
   clientResponseHeaders,
   forwardableTrailers,
@@ -61,46 +60,24 @@ const CONNECT_ERRNOS = new Set([
 export function forwardHttp(ref: RuntimeRef): Handler<HttpExchange> {
   return async (ex) => {
     const upstream = ref.current.upstream(ex.upstream);
-    const { config } = upstream;
-    const key =
-      config.balance === 'hash'
-        ? hashKeyOf(config.hashKey, {
-            clientIp: ex.clientIp,
-            path: ex.path,
-            headers: ex.req.headers,
-          })
-        : undefined;
+    const { timeouts } = upstream.config;
     const headers = upstreamRequestHeaders(ex.req.headers, ex);
     const body = requestBody(ex);
     const retryable = body === null && IDEMPOTENT.has(ex.method);
-    let exclude: Set<string> | undefined;
-    let lastError: GwError | undefined;
-    for (;;) {
-      const target = upstream.pick(key, exclude);
-      // After a failed attempt with no other target left, the failure itself is the answer.
-      if (target === undefined) throw lastError ?? noTarget(config.name);
-      ex.target = target.id;
-      ex.attempts++;
-      target.active++;
-      target.served++;
-      try {
-        await relay(upstream.httpPool(target), ex, headers, body);
-        return;
-      } catch (err) {
-        const error = mapUpstreamError(err, target, config.timeouts);
-        const connectFailed =
-          error.code === 'GW_ERR_UPSTREAM_CONNECT' ||
-          (error.code === 'GW_ERR_UPSTREAM_TIMEOUT' && isConnectTimeout(err));
-        if (connectFailed && retryable && ex.attempts < 2 && !ex.res.headersSent) {
-          (exclude ??= new Set()).add(target.id);
-          lastError = error;
-          continue;
-        }
-        throw error;
-      } finally {
-        target.active--;
-      }
-    }
+    await tryTargets(
+      upstream,
+      ex,
+      { clientIp: ex.clientIp, path: ex.path, headers: ex.req.headers },
+      {
+        send: (target) => relay(upstream.httpPool(target), ex, headers, body),
+        mapError: (err, target) => mapUpstreamError(err, target, timeouts),
+        mayRetry: (error, err) =>
+          retryable &&
+          !ex.res.headersSent &&
+          (error.code === 'GW_ERR_UPSTREAM_CONNECT' ||
+            (error.code === 'GW_ERR_UPSTREAM_TIMEOUT' && isConnectTimeout(err))),
+      },
+    );
   };
 }
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +10,7 @@ import { curl, parseResponse } from '../../helpers/curl.js';
 import { freePort } from '../../helpers/sockets.js';
 import * as grpc from '@grpc/grpc-js';
 import { echoClient, type EchoReply } from '../../../src/backend/grpc-client.js';
-import { startBackends, startTestGateway, targets } from '../../helpers/proxy.js';
+import { makeCert, startBackends, startTestGateway, targets } from '../../helpers/proxy.js';
 
 let dir: string;
 const backends: RunningBackend[] = [];
@@ -119,27 +118,7 @@ upstreams:
   });
 
   it('terminates TLS when a listener has a certificate', async () => {
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
+    const { cert, key } = makeCert(dir, 'http');
     const port = await freePort();
     const file = await configFile(
       'tls.yaml',
@@ -163,29 +142,7 @@ upstreams:
 
 describe('gw proxy: gRPC over TLS', () => {
   it('serves gRPC over TLS with ALPN h2', async () => {
-    const cert = join(dir, 'grpc-cert.pem');
-    const key = join(dir, 'grpc-key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
+    const { cert, key } = makeCert(dir, 'grpc');
     const grpcBackends = await startBackends('grpc', 'tls', 1);
     backends.push(...grpcBackends);
     const gw = await startTestGateway(`
