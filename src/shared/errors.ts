@@ -38,7 +38,10 @@ export type GwErrorCode =
   | 'GW_ERR_UPSTREAM_TIMEOUT'
   | 'GW_ERR_BODY_TOO_LARGE'
   | 'GW_ERR_HEADERS_TOO_LARGE'
-  | 'GW_ERR_BAD_REQUEST';
+  | 'GW_ERR_BAD_REQUEST'
+  // gw explain
+  | 'GW_ERR_CAPTURE_CORRUPT'
+  | 'GW_ERR_CAPTURE_UNSUPPORTED';
 
 export interface GwErrorOptions {
   /** What to do about it, shown after the message. */
@@ -394,4 +397,31 @@ export function badRequest(reason: string, cause?: unknown): GwError {
     `bad request: ${reason}`,
     withHint(undefined, cause, EXIT_USAGE, 400),
   );
+}
+
+// --- gw explain: captures.
+
+/**
+ * A capture file that is cut short or corrupt: says how many packets were
+ * read and at which byte it broke. Exit 2 (bad input).
+ */
+export function captureCorrupt(source: string, packets: number, offset: number, reason: string): GwError {
+  return new GwError(
+    'GW_ERR_CAPTURE_CORRUPT',
+    `${source}: ${reason} at byte ${offset}, after ${packets} packets`,
+    {
+      hint: 'the file may be truncated (a capture still being written?) or not a capture; the packets before it were fine',
+      exitCode: EXIT_USAGE,
+      httpStatus: 400,
+    },
+  );
+}
+
+/** A capture in a format or with a link type gw explain does not read. Exit 2. */
+export function captureUnsupported(source: string, what: string, hint: string): GwError {
+  return new GwError('GW_ERR_CAPTURE_UNSUPPORTED', `${source}: ${what}`, {
+    hint,
+    exitCode: EXIT_USAGE,
+    httpStatus: 400,
+  });
 }

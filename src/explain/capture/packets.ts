@@ -1,0 +1,64 @@
+import type { SkippedFrame, TcpPacket } from '../types.js';
+import { decodeFrame } from './decode-frame.js';
+import { SUPPORTED_LINKTYPES, linkTypeName } from './link-types.js';
+import type { CaptureRecord } from './record.js';
+
+/** What reading a capture counted besides its TCP packets. */
+export interface CaptureStats {
+  frames: number;
+  tcp: number;
+  /** Frames skipped, by reason (UDP, ARP, truncated TCP header, ...). */
+  skipped: Map<string, number>;
+  /** The first few skipped frames, for messages. */
+  examples: SkippedFrame[];
+}
+
+export function newStats(): CaptureStats {
+  return { frames: 0, tcp: 0, skipped: new Map(), examples: [] };
+}
+
+/**
+ * Turns one captured record into a TCP packet, or counts it as skipped.
+ * Returns the reason as a string when the record's link type cannot be read
+ * at all, so the caller can stop with a clear error naming it.
+ */
+export function packetOf(record: CaptureRecord, stats: CaptureStats): TcpPacket | undefined {
+  stats.frames++;
+  const index = stats.frames;
+  if (!SUPPORTED_LINKTYPES.has(record.linkType)) {
+    throw new UnsupportedLinkType(record.linkType);
+  }
+  const decoded = decodeFrame(record.linkType, record.data);
+  if (decoded.kind === 'other') {
+    stats.skipped.set(decoded.reason, (stats.skipped.get(decoded.reason) ?? 0) + 1);
+    if (stats.examples.length < 5) stats.examples.push({ index, reason: decoded.reason });
+    return undefined;
+  }
+  stats.tcp++;
+  const packet: TcpPacket = {
+    index,
+    time: record.time,
+    src: decoded.src,
+    dst: decoded.dst,
+    ipVersion: decoded.ipVersion,
+    flags: decoded.flags,
+    seq: decoded.seq,
+    ack: decoded.ack,
+    win: decoded.win,
+    len: decoded.len,
+    options: decoded.options,
+    payload: decoded.payload,
+    ...(decoded.direction === undefined ? {} : { direction: decoded.direction }),
+    ...(record.interfaceName === undefined ? {} : { iface: record.interfaceName }),
+  };
+  return packet;
+}
+
+/** Thrown for a frame whose link type gw explain cannot read. */
+export class UnsupportedLinkType extends Error {
+  readonly linkType: number;
+  constructor(linkType: number) {
+    super(`unsupported link type ${linkTypeName(linkType)}`);
+    this.linkType = linkType;
+  }
+}
