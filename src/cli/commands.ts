@@ -32,6 +32,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./proxy.js'),
   },
   {
+    name: 'explain',
+    summary:
+      'explain a tcpdump capture packet by packet: handshake, data, ACKs, teardown, RST, retransmissions',
+    example: 'gw explain cap.pcap --lang zh',
+    load: () => import('./explain.js'),
+  },
+  {
     name: 'tcp-echo',
     summary: 'framed echo server and client that make sticky and split packets (粘包/拆包) visible',
     example:

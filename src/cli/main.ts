@@ -9,6 +9,11 @@ const VERSION = '0.1.0';
  * `process.exitCode`; never calls `process.exit` while work is pending.
  */
 export async function main(argv: readonly string[]): Promise<void> {
+  // `gw explain cap.pcap | head`: a closed pipe ends the output, not in a crash.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const [first, ...rest] = argv;
   try {
     const entry = COMMANDS.find((c) => c.name === first);

@@ -41,7 +41,12 @@ export type GwErrorCode =
   | 'GW_ERR_BAD_REQUEST'
   // gw explain
   | 'GW_ERR_CAPTURE_CORRUPT'
-  | 'GW_ERR_CAPTURE_UNSUPPORTED';
+  | 'GW_ERR_INPUT_FILE'
+  | 'GW_ERR_CAPTURE_UNSUPPORTED'
+  // gw conns
+  | 'GW_ERR_CONNS_UNSUPPORTED'
+  | 'GW_ERR_CONNS_SNAPSHOT'
+  | 'GW_ERR_CONNS_UNKNOWN_STATE';
 
 export interface GwErrorOptions {
   /** What to do about it, shown after the message. */
@@ -421,6 +426,72 @@ export function captureCorrupt(source: string, packets: number, offset: number, 
 export function captureUnsupported(source: string, what: string, hint: string): GwError {
   return new GwError('GW_ERR_CAPTURE_UNSUPPORTED', `${source}: ${what}`, {
     hint,
+    exitCode: EXIT_USAGE,
+    httpStatus: 400,
+  });
+}
+
+// --- gw conns: socket tables from /proc/net.
+
+/**
+ * This system has no /proc/net socket tables to read (not Linux, or /proc is
+ * not mounted). Exit 1: nothing the command line can fix here.
+ */
+export function connsUnsupported(what: string, cause?: unknown): GwError {
+  return new GwError(
+    'GW_ERR_CONNS_UNSUPPORTED',
+    `gw conns reads Linux's /proc/net socket tables: ${what}`,
+    withHint(
+      'run it on Linux, or copy the tables from a Linux machine (cat /proc/net/tcp > DIR/tcp, also tcp6, udp, udp6, netstat) and read them with gw conns --from DIR',
+      cause,
+      EXIT_RUNTIME,
+      500,
+    ),
+  );
+}
+
+/** A `--from DIR` snapshot that is missing or holds no socket table. Exit 2. */
+export function connsSnapshot(dir: string, problem: string, cause?: unknown): GwError {
+  return new GwError(
+    'GW_ERR_CONNS_SNAPSHOT',
+    `cannot read the snapshot in ${dir}: ${problem}`,
+    withHint(
+      'a snapshot is a directory holding copies of /proc/net/tcp, tcp6, udp or udp6 under those names (cat /proc/net/tcp > DIR/tcp)',
+      cause,
+      EXIT_USAGE,
+      400,
+    ),
+  );
+}
+
+/** A `--state` value that is no TCP state, ss state name or ss state group. Exit 2. */
+export function unknownState(value: string, valid: readonly string[]): GwError {
+  return new GwError(
+    'GW_ERR_CONNS_UNKNOWN_STATE',
+    `unknown TCP state ${JSON.stringify(value)}`,
+    withHint(
+      `use one or more of ${valid.join(', ')} (any case, - or _), comma-separated or repeated`,
+      undefined,
+      EXIT_USAGE,
+      400,
+    ),
+  );
+}
+
+/** An input file that cannot be opened (missing, a directory, no permission). Exit 2. */
+export function inputFileError(path: string, cause: unknown): GwError {
+  const errno = errnoOf(cause);
+  const what =
+    errno === 'ENOENT'
+      ? 'no such file'
+      : errno === 'EISDIR'
+        ? 'is a directory, not a file'
+        : errno === 'EACCES'
+          ? 'permission denied'
+          : describe(cause);
+  return new GwError('GW_ERR_INPUT_FILE', `cannot read ${path}: ${what}`, {
+    hint: 'check the path; use - to read standard input',
+    cause,
     exitCode: EXIT_USAGE,
     httpStatus: 400,
   });

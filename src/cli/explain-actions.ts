@@ -1,0 +1,35 @@
+import { runExplain } from '../explain/run-explain.js';
+import { invalidArgument } from '../shared/errors.js';
+import type { ExplainFlags } from './explain.js';
+
+/** `gw explain FILE`: the edge that turns flags into a run and the output into stdout. */
+export async function runExplainCommand(file: string, flags: ExplainFlags): Promise<void> {
+  let conn: number | undefined;
+  if (flags.conn !== undefined) {
+    if (!/^\d+$/.test(flags.conn))
+      throw invalidArgument('--conn', flags.conn, 'a connection number: 0, 1, 2, ...');
+    conn = Number(flags.conn);
+  }
+  if (file === '-' && process.stdin.isTTY) {
+    throw invalidArgument(
+      'file',
+      '-',
+      'give a capture file, or pipe one in (tcpdump -nn -r cap.pcap | gw explain -)',
+    );
+  }
+  const color = process.stdout.isTTY && process.env.NO_COLOR === undefined && flags.json !== true;
+  const result = await runExplain({
+    file,
+    json: flags.json === true,
+    summary: flags.summary === true,
+    conn,
+    lang: flags.lang,
+    color,
+    write: (text) => process.stdout.write(text),
+  });
+  const skipped = [...result.stats.skipped.values()].reduce((a, b) => a + b, 0);
+  if (skipped > 0 && flags.json !== true) {
+    const reasons = [...result.stats.skipped].map(([reason, n]) => `${n} ${reason}`).join(', ');
+    process.stderr.write(`gw explain: skipped ${skipped} non-TCP frames or lines (${reasons})\n`);
+  }
+}

@@ -1,0 +1,290 @@
+import { FLAG, type Endpoint, type TcpPacket } from '../types.js';
+import {
+  analyzeSegment,
+  gtSeq,
+  newDirection,
+  type AnalysisEvent,
+  type Direction,
+} from './seq-analysis.js';
+import { advanceStates, type EndStates, type StateChange } from './tcp-state.js';
+
+export type Phase = 'handshake' | 'transfer' | 'teardown' | 'reset';
+export type Role = 'client' | 'server';
+
+/** What kind of reset an RST is (RFC 9293 §3.5.2). */
+export type ResetKind = 'refused' | 'abort' | 'after-close';
+
+/** One connection (a TCP stream, in tshark's words). */
+export interface Connection {
+  /** 0-based, in order of first appearance, as tshark numbers tcp.stream. */
+  readonly id: number;
+  readonly client: Endpoint;
+  readonly server: Endpoint;
+  /** True when the capture began mid-stream and the roles are a guess. */
+  readonly rolesGuessed: boolean;
+  readonly c2s: Direction;
+  readonly s2c: Direction;
+  readonly states: EndStates;
+  /** Handshake RTT (SYN to the client's ACK), seconds; 0 until known. */
+  irtt: number;
+  synTime: number;
+  clientFinSeq: number | undefined;
+  serverFinSeq: number | undefined;
+  /** Which side sent the first FIN (the active closer). */
+  firstFin: Role | undefined;
+  teardownSteps: number;
+  handshakeDone: boolean;
+  firstIndex: number;
+  lastIndex: number;
+  firstTime: number;
+  lastTime: number;
+  packets: { client: number; server: number };
+  bytes: { client: number; server: number };
+  counts: Map<AnalysisEvent, number>;
+  end: 'fin' | 'rst' | 'open';
+  resetKind: ResetKind | undefined;
+}
+
+/** A packet with everything the renderers need. */
+export interface AnalyzedPacket {
+  readonly packet: TcpPacket;
+  readonly conn: Connection;
+  readonly from: Role;
+  readonly newConnection: boolean;
+  /** Sequence and ack numbers relative to each side's ISN (as tcpdump and Wireshark show them). */
+  readonly relSeq: number;
+  readonly relAck: number;
+  /** The receive window in bytes, with the agreed scaling applied. */
+  readonly window: number;
+  readonly phase: Phase;
+  /** Handshake step 1–3 or teardown step 1–4; 0 for none. */
+  readonly step: number;
+  readonly events: readonly AnalysisEvent[];
+  readonly dupAckNum?: number;
+  readonly dupAckOf?: number;
+  readonly retransmitOf?: number;
+  readonly stateChanges: readonly StateChange[];
+  readonly resetKind?: ResetKind;
+}
+
+const EVENT_ORDER: readonly AnalysisEvent[] = [
+  'retransmission',
+  'fast-retransmission',
+  'spurious-retransmission',
+  'out-of-order',
+  'previous-segment-not-captured',
+  'ack-unseen-segment',
+  'dup-ack',
+  'zero-window',
+  'zero-window-probe',
+  'zero-window-probe-ack',
+  'window-full',
+  'window-update',
+  'keep-alive',
+  'keep-alive-ack',
+];
+
+const key = (a: Endpoint, b: Endpoint): string => {
+  const x = `${a.address}|${a.port}`;
+  const y = `${b.address}|${b.port}`;
+  return x < y ? `${x}>${y}` : `${y}>${x}`;
+};
+const same = (a: Endpoint, b: Endpoint): boolean => a.address === b.address && a.port === b.port;
+
+/**
+ * Streams packets through per-connection analysis: connection tracking
+ * (split when a port pair is reused with a new SYN), client/server roles,
+ * relative sequence numbers, window scaling, handshake and teardown steps,
+ * both ends' TCP states, and Wireshark's analysis events. Pure and
+ * incremental: memory grows with the number of connections, not packets.
+ */
+export class Analyzer {
+  private readonly byKey = new Map<string, Connection>();
+  private nextId = 0;
+  readonly connections: Connection[] = [];
+
+  push(packet: TcpPacket): AnalyzedPacket {
+    const k = key(packet.src, packet.dst);
+    let conn = this.byKey.get(k);
+    let newConnection = false;
+    if (conn === undefined || this.isReuse(conn, packet)) {
+      conn = this.open(packet);
+      this.byKey.set(k, conn);
+      newConnection = true;
+    }
+    return analyzePacket(conn, packet, newConnection);
+  }
+
+  /** A new SYN with a different ISN on a known port pair starts a new connection (as Wireshark does). */
+  private isReuse(conn: Connection, packet: TcpPacket): boolean {
+    if ((packet.flags & (FLAG.SYN | FLAG.ACK)) !== FLAG.SYN) return false;
+    const fwd = same(packet.src, conn.client) ? conn.c2s : conn.s2c;
+    return fwd.baseSet && packet.seq !== fwd.baseSeq;
+  }
+
+  private open(packet: TcpPacket): Connection {
+    const synAck = (packet.flags & (FLAG.SYN | FLAG.ACK)) === (FLAG.SYN | FLAG.ACK);
+    const syn = (packet.flags & FLAG.SYN) !== 0 && !synAck;
+    // The SYN's sender is the client; a SYN+ACK's receiver is. Otherwise guess:
+    // the side using the lower (well-known) port is the server.
+    let clientIsSrc: boolean;
+    if (syn) clientIsSrc = true;
+    else if (synAck) clientIsSrc = false;
+    else clientIsSrc = packet.src.port > packet.dst.port;
+    const conn: Connection = {
+      id: this.nextId++,
+      client: clientIsSrc ? packet.src : packet.dst,
+      server: clientIsSrc ? packet.dst : packet.src,
+      rolesGuessed: !syn && !synAck,
+      c2s: newDirection(),
+      s2c: newDirection(),
+      states:
+        syn || synAck
+          ? { client: 'CLOSED', server: 'CLOSED' }
+          : { client: 'ESTABLISHED', server: 'ESTABLISHED' },
+      irtt: 0,
+      synTime: 0,
+      clientFinSeq: undefined,
+      serverFinSeq: undefined,
+      firstFin: undefined,
+      teardownSteps: 0,
+      handshakeDone: !syn && !synAck,
+      firstIndex: packet.index,
+      lastIndex: packet.index,
+      firstTime: packet.time,
+      lastTime: packet.time,
+      packets: { client: 0, server: 0 },
+      bytes: { client: 0, server: 0 },
+      counts: new Map(),
+      end: 'open',
+      resetKind: undefined,
+    };
+    this.connections.push(conn);
+    return conn;
+  }
+}
+
+function analyzePacket(
+  conn: Connection,
+  packet: TcpPacket,
+  newConnection: boolean,
+): AnalyzedPacket {
+  const from: Role = same(packet.src, conn.client) ? 'client' : 'server';
+  const fwd = from === 'client' ? conn.c2s : conn.s2c;
+  const rev = from === 'client' ? conn.s2c : conn.c2s;
+  const { flags } = packet;
+  noteWindowScale(fwd, rev, packet);
+  noteRtt(conn, packet);
+  const analysis = analyzeSegment(fwd, rev, packet, conn.irtt);
+  const relSeq = (packet.seq - fwd.baseSeq) >>> 0;
+  const relAck = flags & FLAG.ACK ? (packet.ack - rev.baseSeq) >>> 0 : 0;
+  const shift = flags & FLAG.SYN || fwd.winScale < 0 ? 0 : fwd.winScale;
+  const window = packet.win * 2 ** shift;
+
+  const peerFin = from === 'client' ? conn.serverFinSeq : conn.clientFinSeq;
+  const acksPeerFin =
+    (flags & FLAG.ACK) !== 0 && peerFin !== undefined && gtSeq(packet.ack, peerFin);
+  const acksPeerSyn = (flags & FLAG.ACK) !== 0 && !conn.handshakeDone;
+  const { phase, step, resetKind } = classify(conn, packet, from, acksPeerFin);
+  if (flags & FLAG.FIN) {
+    const finSeq = (packet.seq + packet.len) >>> 0;
+    if (from === 'client') conn.clientFinSeq ??= finSeq;
+    else conn.serverFinSeq ??= finSeq;
+    conn.firstFin ??= from;
+  }
+  const stateChanges = advanceStates(conn.states, { from, flags, acksPeerFin, acksPeerSyn });
+  if (conn.states.client === 'ESTABLISHED' && conn.states.server === 'ESTABLISHED')
+    conn.handshakeDone = true;
+
+  conn.lastIndex = packet.index;
+  conn.lastTime = packet.time;
+  conn.packets[from]++;
+  conn.bytes[from] += packet.len;
+  const events = EVENT_ORDER.filter((e) => analysis.events.has(e));
+  for (const e of events) conn.counts.set(e, (conn.counts.get(e) ?? 0) + 1);
+  if (flags & FLAG.RST) {
+    conn.end = 'rst';
+    conn.resetKind ??= resetKind;
+  } else if (
+    conn.end === 'open' &&
+    conn.clientFinSeq !== undefined &&
+    conn.serverFinSeq !== undefined
+  ) {
+    conn.end = 'fin';
+  }
+  return {
+    packet,
+    conn,
+    from,
+    newConnection,
+    relSeq,
+    relAck,
+    window,
+    phase,
+    step,
+    events,
+    stateChanges,
+    ...(analysis.dupAckNum === undefined
+      ? {}
+      : { dupAckNum: analysis.dupAckNum, dupAckOf: analysis.dupAckOf ?? 0 }),
+    ...(analysis.retransmitOf === undefined ? {} : { retransmitOf: analysis.retransmitOf }),
+    ...(resetKind === undefined ? {} : { resetKind }),
+  };
+}
+
+/** Window scaling applies once both SYNs carried the option (RFC 7323 §2.2). */
+function noteWindowScale(fwd: Direction, rev: Direction, packet: TcpPacket): void {
+  if ((packet.flags & FLAG.SYN) === 0) return;
+  fwd.winScale = packet.options.wscale ?? -2;
+  if (packet.flags & FLAG.ACK && (fwd.winScale === -2 || rev.winScale === -2)) {
+    fwd.winScale = -2;
+    rev.winScale = -2;
+  }
+}
+
+/** The handshake RTT: from the most recent SYN to the first segment with ACK and without SYN. */
+function noteRtt(conn: Connection, packet: TcpPacket): void {
+  const { flags } = packet;
+  if ((flags & (FLAG.SYN | FLAG.ACK)) === FLAG.SYN) conn.synTime = packet.time;
+  else if ((flags & (FLAG.SYN | FLAG.ACK)) === FLAG.ACK && conn.synTime !== 0 && conn.irtt === 0) {
+    conn.irtt = packet.time - conn.synTime;
+  }
+}
+
+function classify(
+  conn: Connection,
+  packet: TcpPacket,
+  from: Role,
+  acksPeerFin: boolean,
+): { phase: Phase; step: number; resetKind?: ResetKind } {
+  const { flags } = packet;
+  if (flags & FLAG.RST) {
+    const refused =
+      conn.states[from] === 'LISTEN' ||
+      (conn.states[from === 'client' ? 'server' : 'client'] === 'SYN_SENT' && !conn.handshakeDone);
+    const closed = conn.clientFinSeq !== undefined || conn.serverFinSeq !== undefined;
+    return {
+      phase: 'reset',
+      step: 0,
+      resetKind: refused ? 'refused' : closed ? 'after-close' : 'abort',
+    };
+  }
+  if (flags & FLAG.SYN) return { phase: 'handshake', step: flags & FLAG.ACK ? 2 : 1 };
+  if (!conn.handshakeDone && flags & FLAG.ACK && from === 'client' && packet.len === 0) {
+    return { phase: 'handshake', step: 3 };
+  }
+  if (flags & FLAG.FIN || acksPeerFin) {
+    const finsBefore =
+      (conn.clientFinSeq === undefined ? 0 : 1) + (conn.serverFinSeq === undefined ? 0 : 1);
+    let step: number;
+    if (flags & FLAG.FIN) step = finsBefore === 0 ? 1 : 3;
+    else step = finsBefore >= 2 ? 4 : 2;
+    if (step <= conn.teardownSteps && !(flags & FLAG.FIN)) {
+      // Data still flowing the other way after a half-close, or a repeated ACK.
+      return { phase: packet.len > 0 ? 'transfer' : 'teardown', step: 0 };
+    }
+    conn.teardownSteps = Math.max(conn.teardownSteps, step);
+    return { phase: 'teardown', step };
+  }
+  return { phase: 'transfer', step: 0 };
+}

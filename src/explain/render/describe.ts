@@ -1,0 +1,287 @@
+import type { AnalyzedPacket, Connection } from '../analyze/analyzer.js';
+import type { AnalysisEvent } from '../analyze/seq-analysis.js';
+import { FLAG, type Endpoint, type TcpPacket } from '../types.js';
+
+/** Languages of the explanations. */
+export type Lang = 'en' | 'zh';
+
+/** tcpdump's flag letters: `S`, `S.`, `P.`, `F.`, `R.`, `.` (RFC 9293 §3.1 flags). */
+export function flagLetters(flags: number): string {
+  let out = '';
+  if (flags & FLAG.SYN) out += 'S';
+  if (flags & FLAG.FIN) out += 'F';
+  if (flags & FLAG.PSH) out += 'P';
+  if (flags & FLAG.RST) out += 'R';
+  if (flags & FLAG.URG) out += 'U';
+  if (flags & FLAG.ECE) out += 'E';
+  if (flags & FLAG.CWR) out += 'W';
+  if (flags & FLAG.ACK) out += '.';
+  return out === '' ? 'none' : out;
+}
+
+export function endpoint(e: Endpoint): string {
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}
+
+/** A tcpdump-style line: `127.0.0.1.40000 > 127.0.0.1.80: Flags [P.], seq 1:80, ack 1, win 512, length 79`. */
+export function tcpdumpLine(a: AnalyzedPacket, firstTime: number): string {
+  const p = a.packet;
+  const t = (p.time - firstTime).toFixed(6);
+  const { flags } = p;
+  let seq = '';
+  if (p.len > 0 || flags & (FLAG.SYN | FLAG.FIN)) {
+    const end = (a.relSeq + p.len) >>> 0;
+    seq = p.len > 0 ? `, seq ${a.relSeq}:${end}` : `, seq ${a.relSeq}`;
+    if (flags & FLAG.SYN) seq = `, seq ${p.seq}`;
+  }
+  const ack = flags & FLAG.ACK ? `, ack ${flags & FLAG.SYN ? p.ack : a.relAck}` : '';
+  const opts = optionText(p);
+  const src = `${p.src.address}.${p.src.port}`;
+  const dst = `${p.dst.address}.${p.dst.port}`;
+  return `${t} ${p.ipVersion === 6 ? 'IP6' : 'IP'} ${src} > ${dst}: Flags [${flagLetters(flags)}]${seq}${ack}, win ${p.win}${opts}, length ${p.len}`;
+}
+
+function optionText(p: TcpPacket): string {
+  const o = p.options;
+  const parts: string[] = [];
+  if (o.mss !== undefined) parts.push(`mss ${o.mss}`);
+  if (o.sackPermitted === true) parts.push('sackOK');
+  if (o.tsVal !== undefined) parts.push(`TS val ${o.tsVal} ecr ${o.tsEcr ?? 0}`);
+  if (o.wscale !== undefined) parts.push(`wscale ${o.wscale}`);
+  if (o.sack !== undefined)
+    parts.push(`sack ${o.sack.length} ${o.sack.map(([l, r]) => `{${l}:${r}}`).join('')}`);
+  return parts.length === 0 ? '' : `, options [${parts.join(',')}]`;
+}
+
+interface Words {
+  client: string;
+  server: string;
+}
+
+const ROLE: Record<Lang, Words> = {
+  en: { client: 'client', server: 'server' },
+  zh: { client: '客户端', server: '服务端' },
+};
+
+/**
+ * The teacher's explanation of one packet, in English or Chinese: what this
+ * step of the protocol does, what the numbers mean, and what went wrong.
+ */
+export function describePacket(a: AnalyzedPacket, lang: Lang): string {
+  const parts = [mainSentence(a, lang), ...eventSentences(a, lang)];
+  const note = a.packet.note ?? appNote(a.packet);
+  if (note !== undefined)
+    parts.push(lang === 'zh' ? `应用层：${note}` : `Application data: ${note}.`);
+  return parts.filter((s) => s !== '').join(' ');
+}
+
+function mainSentence(a: AnalyzedPacket, lang: Lang): string {
+  const p = a.packet;
+  const who = ROLE[lang][a.from];
+  const peer = ROLE[lang][a.from === 'client' ? 'server' : 'client'];
+  const zh = lang === 'zh';
+  if (a.phase === 'reset') return resetSentence(a, lang);
+  if (a.phase === 'handshake') return handshakeSentence(a, lang);
+  if (a.phase === 'teardown' && a.step > 0) return teardownSentence(a, lang);
+  const data = p.len > 0;
+  const end = (a.relSeq + p.len) >>> 0;
+  if (data) {
+    const push =
+      p.flags & FLAG.PSH
+        ? zh
+          ? '（PSH：请立即交给应用）'
+          : ' PSH asks the receiver to hand it to the application now.'
+        : '';
+    return zh
+      ? `${who}发送 ${p.len} 字节数据（seq ${a.relSeq}:${end}，下一个字节是 ${end}），并确认已收到对方 ${a.relAck} 之前的所有字节；窗口 ${a.window} 字节。${push}`
+      : `The ${who} sends ${p.len} bytes (seq ${a.relSeq}:${end}; its next byte will be ${end}) and acknowledges everything the ${peer} sent before byte ${a.relAck}; window ${a.window} bytes.${push}`;
+  }
+  if (p.flags & FLAG.ACK) {
+    return zh
+      ? `${who}确认：已按序收到对方 ${a.relAck} 之前的全部字节，下一个期望 ${a.relAck}；接收窗口还剩 ${a.window} 字节。`
+      : `The ${who} acknowledges: it has every byte before ${a.relAck} and expects byte ${a.relAck} next; ${a.window} bytes of its receive buffer are free (win).`;
+  }
+  return zh ? `${who}发送一个不带 ACK 的段。` : `The ${who} sends a segment without ACK.`;
+}
+
+function handshakeSentence(a: AnalyzedPacket, lang: Lang): string {
+  const p = a.packet;
+  const zh = lang === 'zh';
+  const offers = optionSentence(p, lang);
+  if (a.step === 1) {
+    return zh
+      ? `【三次握手 1/3】客户端 ${endpoint(p.src)} 向服务端 ${endpoint(p.dst)} 发起连接：SYN 携带自己的初始序号 ISN=${p.seq}。${offers}`
+      : `[3-way handshake 1/3] The client ${endpoint(p.src)} opens a connection to ${endpoint(p.dst)}: a SYN carrying its initial sequence number (ISN) ${p.seq}.${offers}`;
+  }
+  if (a.step === 2) {
+    return zh
+      ? `【三次握手 2/3】服务端回复 SYN+ACK：自己的 ISN=${p.seq}，ack=${p.ack}（客户端 ISN+1），表示收到了客户端的 SYN。${offers}`
+      : `[3-way handshake 2/3] The server answers SYN+ACK: its own ISN ${p.seq}, and ack ${p.ack} (the client's ISN + 1) confirms it received the SYN.${offers}`;
+  }
+  const rtt = a.conn.irtt > 0 ? ` ${(a.conn.irtt * 1000).toFixed(3)} ms` : '';
+  return zh
+    ? `【三次握手 3/3】客户端确认服务端的 SYN（ack 1）：双方都确认了两个方向都通，连接进入 ESTABLISHED。握手往返时间${rtt}。`
+    : `[3-way handshake 3/3] The client acknowledges the server's SYN (ack 1): both directions are now confirmed, and the connection is ESTABLISHED on both sides. Handshake RTT${rtt}.`;
+}
+
+function optionSentence(p: TcpPacket, lang: Lang): string {
+  const o = p.options;
+  const zh = lang === 'zh';
+  const bits: string[] = [];
+  if (o.mss !== undefined)
+    bits.push(
+      zh
+        ? `MSS ${o.mss}（每段最多 ${o.mss} 字节数据）`
+        : `MSS ${o.mss} (at most ${o.mss} data bytes per segment)`,
+    );
+  if (o.sackPermitted === true)
+    bits.push(zh ? '支持 SACK（选择性确认）' : 'SACK (selective acknowledgement)');
+  if (o.wscale !== undefined)
+    bits.push(
+      zh
+        ? `窗口扩大因子 ${o.wscale}（窗口 ×${2 ** o.wscale}）`
+        : `window scale ${o.wscale} (windows ×${2 ** o.wscale})`,
+    );
+  if (o.tsVal !== undefined) bits.push(zh ? '时间戳' : 'timestamps');
+  if (bits.length === 0) return '';
+  return zh ? ` 它提出：${bits.join('，')}。` : ` It offers ${bits.join(', ')}.`;
+}
+
+function teardownSentence(a: AnalyzedPacket, lang: Lang): string {
+  const who = ROLE[lang][a.from];
+  const zh = lang === 'zh';
+  switch (a.step) {
+    case 1:
+      return zh
+        ? `【四次挥手 1/4】${who}主动关闭：发送 FIN，表示自己不再发送数据（进入 FIN_WAIT_1）。`
+        : `[4-way teardown 1/4] The ${who} closes first: its FIN says it will send no more data (it enters FIN_WAIT_1).`;
+    case 2:
+      return zh
+        ? `【四次挥手 2/4】${who}确认对方的 FIN；它进入 CLOSE_WAIT，直到自己的应用也关闭连接（还可以继续发送数据）。`
+        : `[4-way teardown 2/4] The ${who} acknowledges that FIN. It is now in CLOSE_WAIT until its own application closes (it may still send data).`;
+    case 3: {
+      const both =
+        a.packet.flags & FLAG.ACK &&
+        a.stateChanges.some((c) => c.to === 'TIME_WAIT' || c.to === 'FIN_WAIT_2');
+      return zh
+        ? `【四次挥手 3/4】${who}也发送 FIN，关闭自己的方向${both ? '（同一个段里也确认了对方的 FIN）' : ''}，进入 LAST_ACK。`
+        : `[4-way teardown 3/4] The ${who} sends its own FIN, closing its direction too${both ? ' (the same segment also acknowledges the peer’s FIN)' : ''}; it waits in LAST_ACK.`;
+    }
+    default:
+      return zh
+        ? `【四次挥手 4/4】${who}确认最后一个 FIN，进入 TIME_WAIT：等待 2MSL（MSL 通常 30–60 秒），确保最后这个 ACK 丢失时还能重发，并让旧连接的残留报文消失。`
+        : `[4-way teardown 4/4] The ${who} acknowledges the last FIN and enters TIME_WAIT for 2×MSL (MSL is 30–60 s in common stacks), so this ACK can be resent if lost and stray segments of this connection die out before the port pair is reused.`;
+  }
+}
+
+function resetSentence(a: AnalyzedPacket, lang: Lang): string {
+  const who = ROLE[lang][a.from];
+  const zh = lang === 'zh';
+  if (a.resetKind === 'refused') {
+    return zh
+      ? `【RST】连接被拒绝：${endpoint(a.packet.src)} 上没有程序在监听，${who}用 RST 立即拒绝了 SYN。`
+      : `[RST] Connection refused: nothing listens on ${endpoint(a.packet.src)}, so the ${who} rejects the SYN with a reset at once.`;
+  }
+  if (a.resetKind === 'after-close') {
+    return zh
+      ? `【RST】${who}在关闭过程中发送复位：连接立即终止，之后的数据都不再被接受（常见于关闭时仍有未读数据）。`
+      : `[RST] The ${who} resets a connection that was closing: it ends at once and no more data is accepted (typical when a socket is closed with unread data).`;
+  }
+  return zh
+    ? `【RST】${who}异常终止连接（例如 SO_LINGER 0、进程崩溃或对已不存在的连接回复）：连接立刻关闭，不再接受任何数据。`
+    : `[RST] The ${who} aborts the connection (SO_LINGER 0, a crashed process, or a segment for a connection it no longer has): the connection ends at once and no more data is accepted.`;
+}
+
+const EVENT_TEXT: Record<AnalysisEvent, { en: string; zh: string }> = {
+  retransmission: {
+    en: 'Retransmission: this data was sent before and was not acknowledged in time, so the sender sends it again (after its retransmission timeout).',
+    zh: '重传：这段数据之前发过，但没有及时收到确认，发送方超时后重新发送。',
+  },
+  'fast-retransmission': {
+    en: 'Fast retransmission: the receiver sent duplicate ACKs for this byte, so the sender resends it at once without waiting for the timeout (fast retransmit, part of congestion control).',
+    zh: '快速重传：接收方对这个字节发出了重复确认，发送方不等超时立即重发（拥塞控制中的快速重传）。',
+  },
+  'spurious-retransmission': {
+    en: 'Spurious retransmission: the receiver had already acknowledged all of this data; the resend was unnecessary.',
+    zh: '虚假重传：这些数据对方早已确认过，这次重发是不必要的。',
+  },
+  'out-of-order': {
+    en: 'Out of order: this segment arrived after a later one (the network reordered them).',
+    zh: '乱序：这个段比后面的段更晚到达（网络打乱了顺序）。',
+  },
+  'previous-segment-not-captured': {
+    en: 'Previous segment not captured: there is a gap before this segment (lost on the way, or missed by the capture).',
+    zh: '前一个段未捕获：这个段之前有一段数据缺失（途中丢失或抓包没抓到）。',
+  },
+  'ack-unseen-segment': {
+    en: 'ACKed unseen segment: this acknowledges data the capture never saw.',
+    zh: '确认了未看到的段：确认的数据没有出现在抓包里。',
+  },
+  'dup-ack': {
+    en: 'Duplicate ACK: the receiver repeats its last acknowledgement because a later segment arrived while an earlier one is missing.',
+    zh: '重复确认：接收方收到了后面的段但前面的段缺失，于是重复上一次的确认号。',
+  },
+  'zero-window': {
+    en: 'Zero window: the receiver’s buffer is full (win 0); the sender must stop and probe until it opens (flow control).',
+    zh: '零窗口：接收方缓冲区已满（win 0），发送方必须停止发送并探测（流量控制）。',
+  },
+  'zero-window-probe': {
+    en: 'Zero-window probe: one byte sent into a closed window to ask whether it has opened.',
+    zh: '零窗口探测：向关闭的窗口发送 1 个字节，询问窗口是否已经打开。',
+  },
+  'zero-window-probe-ack': {
+    en: 'Zero-window probe ACK: the window is still closed.',
+    zh: '零窗口探测的确认：窗口仍然是 0。',
+  },
+  'window-full': {
+    en: 'Window full: this segment fills the receiver’s advertised window exactly; the sender must wait for an ACK before sending more.',
+    zh: '窗口已满：这个段恰好用完对方通告的窗口，发送方必须等确认后才能继续发送。',
+  },
+  'window-update': {
+    en: 'Window update: nothing new is acknowledged, but the receiver’s window changed (it read from its buffer).',
+    zh: '窗口更新：没有确认新数据，但接收方的窗口变了（应用读走了数据）。',
+  },
+  'keep-alive': {
+    en: 'Keep-alive: a probe one byte behind the next sequence number, asking whether the idle peer is still there.',
+    zh: '保活探测：序号比期望值少 1 的探测段，询问空闲的对端是否还在。',
+  },
+  'keep-alive-ack': {
+    en: 'Keep-alive ACK: the peer is still there.',
+    zh: '保活确认：对端仍然在线。',
+  },
+};
+
+function eventSentences(a: AnalyzedPacket, lang: Lang): string[] {
+  return a.events.map((e) => {
+    const text = EVENT_TEXT[e][lang];
+    if (e === 'dup-ack' && a.dupAckNum !== undefined) {
+      return lang === 'zh'
+        ? `${text}（第 ${a.dupAckNum} 次，重复帧 ${a.dupAckOf ?? 0} 的确认）`
+        : `${text} (#${a.dupAckNum}, repeating frame ${a.dupAckOf ?? 0})`;
+    }
+    return text;
+  });
+}
+
+/** A short application-layer hint from the payload head (HTTP request/status lines). */
+function appNote(p: TcpPacket): string | undefined {
+  if (p.payload === undefined || p.payload.length < 8) return undefined;
+  const head = Buffer.from(p.payload.subarray(0, 120)).toString('latin1');
+  const line = head.split('\r\n')[0] ?? '';
+  if (/^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT) \S+ HTTP\/1\.[01]$/.test(line))
+    return `HTTP request "${line}"`;
+  if (/^HTTP\/1\.[01] \d{3}/.test(line)) return `HTTP response "${line}"`;
+  return undefined;
+}
+
+/** The header printed when a connection first appears. */
+export function connectionHeader(conn: Connection, lang: Lang): string {
+  const guess = conn.rolesGuessed
+    ? lang === 'zh'
+      ? '（抓包从中途开始，角色是推测的）'
+      : ' (the capture starts mid-stream: roles guessed)'
+    : '';
+  return lang === 'zh'
+    ? `── 连接 #${conn.id}：客户端 ${endpoint(conn.client)} → 服务端 ${endpoint(conn.server)}${guess}`
+    : `── connection #${conn.id}: client ${endpoint(conn.client)} → server ${endpoint(conn.server)}${guess}`;
+}
