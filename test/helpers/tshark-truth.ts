@@ -41,7 +41,9 @@ export function readTsharkTsv(path: string): TsharkPacket[] {
     .filter((l) => l !== '');
   const names = header.split('\t');
   const col = (name: string): number => names.indexOf(name);
-  return rows.map((row) => {
+  // Frames that are not TCP (ARP, ICMP, UDP) have no stream: not ours to compare.
+  const tcpRows = rows.filter((row) => (row.split('\t')[col('tcp.stream')] ?? '') !== '');
+  return tcpRows.map((row) => {
     const cells = row.split('\t');
     const get = (name: string): string => cells[col(name)] ?? '';
     const events = new Set<string>();

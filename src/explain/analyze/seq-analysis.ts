@@ -186,10 +186,11 @@ export function analyzeSegment(
       sinceDupAck < FAST_RETRANSMIT_WINDOW_S
     ) {
       events.add('fast-retransmission');
+    } else if (len > 0 && rev.lastAck !== 0 && leSeq(u32(seq + len), rev.lastAck)) {
+      // Everything in it was acknowledged already: the resend was not needed.
+      events.add('spurious-retransmission');
     } else if (notAdvanced && sinceNewest < oooThreshold && fwd.nextSeq !== u32(seq + len)) {
       events.add('out-of-order');
-    } else if (len > 0 && rev.lastAck !== 0 && leSeq(u32(seq + len), rev.lastAck)) {
-      events.add('spurious-retransmission');
     } else if (notAdvanced) {
       events.add('retransmission');
       retransmitOf = fwd.nextSeqFrame;

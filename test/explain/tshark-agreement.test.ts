@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { runExplain } from '../../src/explain/run-explain.js';
+import type { PacketJson } from '../../src/explain/render/json.js';
+import { readTsharkTsv } from '../helpers/tshark-truth.js';
+
+const DIR = new URL('../../fixtures/captures/', import.meta.url).pathname;
+const NAMES = existsSync(DIR)
+  ? readdirSync(DIR)
+      .filter((f) => f.endsWith('.tshark.tsv'))
+      .map((f) => f.replace('.tshark.tsv', ''))
+      .filter((name) => existsSync(`${DIR}${name}.pcap`))
+  : [];
+
+async function explain(file: string): Promise<PacketJson[]> {
+  const out: PacketJson[] = [];
+  await runExplain({
+    file,
+    json: true,
+    summary: false,
+    conn: undefined,
+    lang: 'en',
+    color: false,
+    write: (text) => out.push(JSON.parse(text) as PacketJson),
+  });
+  return out;
+}
+
+describe('gw explain agrees with tshark on every fixture', () => {
+  it('has fixtures to compare with', () => {
+    assert.ok(NAMES.length >= 10, `only ${NAMES.length} fixtures in ${DIR}`);
+  });
+
+  for (const name of NAMES) {
+    it(`${name}: analysis events on at least 99% of packets, streams and relative numbers on all`, async () => {
+      const truth = readTsharkTsv(`${DIR}${name}.tshark.tsv`);
+      const ours = new Map((await explain(`${DIR}${name}.pcap`)).map((p) => [p.index, p]));
+      let agree = 0;
+      const differences: string[] = [];
+      for (const t of truth) {
+        const packet = ours.get(t.frame);
+        assert.ok(packet, `frame ${t.frame} missing`);
+        assert.equal(packet.conn, t.stream, `frame ${t.frame}: stream`);
+        assert.equal(packet.seq, t.seq, `frame ${t.frame}: relative seq`);
+        if (packet.flags.includes('.'))
+          assert.equal(packet.ack, t.ack, `frame ${t.frame}: relative ack`);
+        assert.equal(packet.len, t.len, `frame ${t.frame}: length`);
+        const expected = [...t.events].sort().join(',');
+        const actual = [...packet.events].sort().join(',');
+        if (expected === actual) agree++;
+        else differences.push(`#${t.frame} tshark[${expected}] gw[${actual}]`);
+      }
+      assert.ok(
+        agree / truth.length >= 0.99,
+        `${agree}/${truth.length}: ${differences.slice(0, 10).join('; ')}`,
+      );
+    });
+
+    it(`${name}: every SYN, SYN+ACK and FIN is a numbered handshake or teardown step`, async () => {
+      for (const p of await explain(`${DIR}${name}.pcap`)) {
+        if (p.flags.includes('R')) continue;
+        if (p.flags.startsWith('S')) {
+          assert.equal(p.phase, 'handshake', `#${p.index}`);
+          assert.equal(p.step, p.flags.includes('.') ? 2 : 1, `#${p.index}`);
+        } else if (p.flags.includes('F') && !p.events.some((e) => e.includes('retransmission'))) {
+          assert.equal(p.phase, 'teardown', `#${p.index}`);
+          assert.ok(p.step === 1 || p.step === 3, `#${p.index} FIN step ${p.step}`);
+        }
+      }
+    });
+
+    if (existsSync(`${DIR}${name}.pcapng`)) {
+      it(`${name}: pcap and pcapng give the same analysis`, async () => {
+        const a = await explain(`${DIR}${name}.pcap`);
+        const b = await explain(`${DIR}${name}.pcapng`);
+        // Times agree to the microsecond: a pcapng may keep nanoseconds that its pcap copy drops,
+        // so times and the RTTs computed from them are compared apart.
+        const plain = (p: PacketJson): PacketJson => ({
+          ...p,
+          time: 0,
+          text: p.text.replace(/RTT [\d.]+ ms/, 'RTT'),
+        });
+        assert.deepEqual(b.map(plain), a.map(plain));
+        a.forEach((p, i) =>
+          assert.ok(Math.abs(p.time - (b[i]?.time ?? 0)) < 2e-6, `#${p.index} time`),
+        );
+      });
+    }
+  }
+});
