@@ -35,21 +35,24 @@ export function tcpdumpLine(a: AnalyzedPacket, firstTime: number): string {
     if (flags & FLAG.SYN) seq = `, seq ${p.seq}`;
   }
   const ack = flags & FLAG.ACK ? `, ack ${flags & FLAG.SYN ? p.ack : a.relAck}` : '';
-  const opts = optionText(p);
+  // SACK edges are shown relative, as tcpdump does, to the same base as the ack.
+  const opts = optionText(p, (p.ack - a.relAck) >>> 0);
   const src = `${p.src.address}.${p.src.port}`;
   const dst = `${p.dst.address}.${p.dst.port}`;
   return `${t} ${p.ipVersion === 6 ? 'IP6' : 'IP'} ${src} > ${dst}: Flags [${flagLetters(flags)}]${seq}${ack}, win ${p.win}${opts}, length ${p.len}`;
 }
 
-function optionText(p: TcpPacket): string {
+function optionText(p: TcpPacket, sackBase: number): string {
   const o = p.options;
   const parts: string[] = [];
   if (o.mss !== undefined) parts.push(`mss ${o.mss}`);
   if (o.sackPermitted === true) parts.push('sackOK');
   if (o.tsVal !== undefined) parts.push(`TS val ${o.tsVal} ecr ${o.tsEcr ?? 0}`);
   if (o.wscale !== undefined) parts.push(`wscale ${o.wscale}`);
-  if (o.sack !== undefined)
-    parts.push(`sack ${o.sack.length} ${o.sack.map(([l, r]) => `{${l}:${r}}`).join('')}`);
+  if (o.sack !== undefined) {
+    const rel = (n: number): number => (n - sackBase) >>> 0;
+    parts.push(`sack ${o.sack.length} ${o.sack.map(([l, r]) => `{${rel(l)}:${rel(r)}}`).join('')}`);
+  }
   return parts.length === 0 ? '' : `, options [${parts.join(',')}]`;
 }
 
@@ -194,12 +197,12 @@ function resetSentence(a: AnalyzedPacket, lang: Lang): string {
 
 const EVENT_TEXT: Record<AnalysisEvent, { en: string; zh: string }> = {
   retransmission: {
-    en: 'Retransmission: this data was sent before and was not acknowledged in time, so the sender sends it again (after its retransmission timeout).',
-    zh: '重传：这段数据之前发过，但没有及时收到确认，发送方超时后重新发送。',
+    en: 'Retransmission: this data was sent before and was not acknowledged in time, so the sender sends it again after its retransmission timeout. Congestion control reads a timeout as a busy network: the sender shrinks its congestion window to one segment and starts slow start again, so that it does not make the congestion worse.',
+    zh: '重传：这段数据之前发过，但没有及时收到确认，发送方超时后重新发送。拥塞控制把超时看作网络拥塞：发送方把拥塞窗口降到一个段，重新开始慢启动，以免加重拥塞。',
   },
   'fast-retransmission': {
-    en: 'Fast retransmission: the receiver sent duplicate ACKs for this byte, so the sender resends it at once without waiting for the timeout (fast retransmit, part of congestion control).',
-    zh: '快速重传：接收方对这个字节发出了重复确认，发送方不等超时立即重发（拥塞控制中的快速重传）。',
+    en: 'Fast retransmission: the receiver sent duplicate ACKs for this byte, so the sender resends it at once without waiting for the timeout (fast retransmit). It then enters fast recovery: it halves its congestion window and continues in congestion avoidance instead of restarting slow start.',
+    zh: '快速重传：接收方对这个字节发出了重复确认，发送方不等超时立即重发（快速重传），随后进入快速恢复：拥塞窗口减半，进入拥塞避免，而不是重新慢启动。',
   },
   'spurious-retransmission': {
     en: 'Spurious retransmission: the receiver had already acknowledged all of this data; the resend was unnecessary.',
@@ -252,7 +255,7 @@ const EVENT_TEXT: Record<AnalysisEvent, { en: string; zh: string }> = {
 };
 
 function eventSentences(a: AnalyzedPacket, lang: Lang): string[] {
-  return a.events.map((e) => {
+  const sentences = a.events.map((e) => {
     const text = EVENT_TEXT[e][lang];
     if (e === 'dup-ack' && a.dupAckNum !== undefined) {
       return lang === 'zh'
@@ -261,6 +264,29 @@ function eventSentences(a: AnalyzedPacket, lang: Lang): string[] {
     }
     return text;
   });
+  const sack = sackSentence(a, lang);
+  if (sack !== '') sentences.push(sack);
+  return sentences;
+}
+
+/**
+ * SACK blocks (RFC 2018): ranges received beyond a gap; a block below the
+ * ACK number is a D-SACK (RFC 2883), reporting data that arrived twice.
+ */
+function sackSentence(a: AnalyzedPacket, lang: Lang): string {
+  const blocks = a.packet.options.sack;
+  if (blocks === undefined || blocks.length === 0) return '';
+  const base = a.packet.ack - a.relAck;
+  const ranges = blocks.map(([l, r]) => `${(l - base) >>> 0}–${(r - base) >>> 0}`).join(', ');
+  const duplicate = blocks.some(([, r]) => ((r - a.packet.ack) | 0) <= 0);
+  if (lang === 'zh') {
+    return duplicate
+      ? `SACK（D-SACK）：报告字节 ${ranges} 收到了两次——这些数据早已收到，对方的重传是多余的。`
+      : `SACK（选择性确认）：除了确认号之前的数据，还收到了字节 ${ranges}；中间的空洞需要重传。`;
+  }
+  return duplicate
+    ? `SACK (D-SACK): bytes ${ranges} arrived twice; it already had them, so the resend was unnecessary.`
+    : `SACK (selective acknowledgement): besides everything before the ACK number it also holds bytes ${ranges}; only the gap needs resending.`;
 }
 
 /** A short application-layer hint from the payload head (HTTP request/status lines). */

@@ -47,7 +47,10 @@ async function refused(host) {
 
 /** Echo server on 9000; each client writes `messages` lines and reads them back. */
 async function echoServer(host) {
-  const server = net.createServer((socket) => socket.pipe(socket));
+  const server = net.createServer((socket) => {
+    socket.on('error', () => socket.destroy()); // the client may abort with RST
+    socket.pipe(socket);
+  });
   return listen(server, 9000, host);
 }
 
@@ -99,6 +102,7 @@ async function ipv6() {
 /** A bulk transfer; make-samples.sh shapes lo so that some segments are dropped. */
 async function bulk() {
   const server = net.createServer((socket) => {
+    socket.on('error', () => socket.destroy());
     socket.resume();
     socket.on('end', () => socket.end());
   });
@@ -134,7 +138,7 @@ async function zeroWindow() {
   });
   await listen(server, 9000, '127.0.0.1');
   const socket = await client('127.0.0.1');
-  socket.write(Buffer.alloc(3 * 1024 * 1024, 0x62));
+  socket.write(Buffer.alloc(160 * 1024, 0x62));
   await sleep(1500);
   held.resume();
   socket.end();
@@ -144,11 +148,29 @@ async function zeroWindow() {
   await close(server);
 }
 
-const scenarios = { basic, ipv6, bulk, chatty, zeroWindow };
+/** The server half of a two-namespace capture: an echo server on HOST:9000 for a few seconds. */
+async function echoServe(host) {
+  const server = await echoServer(host);
+  await sleep(3000);
+  server.closeAllConnections?.();
+  await close(server);
+}
+
+/** The client half: one short exchange with each address given. */
+async function echoTalk(...hosts) {
+  for (const host of hosts) {
+    const socket = await client(host);
+    await exchange(socket, ['hello\n', 'again\n']);
+    socket.end();
+    await new Promise((resolve) => socket.on('close', resolve));
+  }
+}
+
+const scenarios = { basic, ipv6, bulk, chatty, zeroWindow, echoServe, echoTalk };
 const name = process.argv[2];
 const run = scenarios[name];
 if (run === undefined) {
   console.error(`usage: node traffic.mjs ${Object.keys(scenarios).join('|')}`);
   process.exit(2);
 }
-await run();
+await run(...process.argv.slice(3));

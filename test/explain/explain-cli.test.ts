@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { GW_BIN, runGw } from '../helpers/cli.js';
+import { pcapFile } from '../helpers/frames.js';
+
+const FIX = new URL('../../fixtures/captures/', import.meta.url).pathname;
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gw-explain-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs gw explain with a file on standard input. */
+function explainStdin(
+  file: string,
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [GW_BIN, 'explain', ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout }));
+    void readFile(file).then((bytes) => child.stdin.end(bytes));
+  });
+}
+
+describe('gw explain (CLI)', () => {
+  it('explains a whole HTTP exchange: handshake, data, teardown and TIME_WAIT', async () => {
+    const { code, stdout } = await runGw(['explain', `${FIX}handshake-http.pcap`]);
+    assert.equal(code, 0);
+    for (const step of [
+      '3-way handshake 1/3',
+      '3-way handshake 2/3',
+      '3-way handshake 3/3',
+      '4-way teardown 1/4',
+      '4-way teardown 4/4',
+    ]) {
+      assert.ok(stdout.includes(step), step);
+    }
+    assert.match(stdout, /HTTP request "GET \//);
+    assert.match(stdout, /TIME_WAIT/);
+    assert.match(stdout, /CLOSE_WAIT/);
+  });
+
+  it('explains in Chinese with the terms the notes use', async () => {
+    const { stdout } = await runGw(['explain', `${FIX}handshake-http.pcap`, '--lang', 'zh']);
+    for (const term of ['三次握手', '四次挥手', '窗口', 'TIME_WAIT'])
+      assert.ok(stdout.includes(term), term);
+    const retrans = await runGw(['explain', `${FIX}retransmissions.pcap`, '--lang', 'zh']);
+    assert.ok(retrans.stdout.includes('重传'));
+    assert.ok(retrans.stdout.includes('拥塞'));
+  });
+
+  it('writes one JSON object per packet with the contract fields', async () => {
+    const { stdout } = await runGw(['explain', `${FIX}zero-window.pcap`, '--json']);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(lines.length > 100);
+    for (const field of [
+      'index',
+      'time',
+      'conn',
+      'src',
+      'dst',
+      'flags',
+      'seq',
+      'ack',
+      'len',
+      'win',
+      'phase',
+      'step',
+      'events',
+      'text',
+    ]) {
+      assert.ok(field in (lines[0] ?? {}), field);
+    }
+    assert.ok(lines.some((l) => (l.events as string[]).includes('zero-window')));
+  });
+
+  it('calls a refused connection refused and an SO_LINGER 0 close an abort', async () => {
+    assert.match((await runGw(['explain', `${FIX}refused.pcap`])).stdout, /Connection refused/);
+    assert.match(
+      (await runGw(['explain', `${FIX}abort-linger0.pcap`])).stdout,
+      /aborts the connection/,
+    );
+  });
+
+  it('summarises every connection, and --conn keeps one', async () => {
+    const summary = await runGw(['explain', `${FIX}interleaved.pcap`, '--summary', '--json']);
+    const rows = JSON.parse(summary.stdout) as { conn: number; end: string }[];
+    assert.equal(rows.length, 27);
+    const one = await runGw(['explain', `${FIX}interleaved.pcap`, '--json', '--conn', '3']);
+    const conns = new Set(
+      one.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { conn: number }).conn),
+    );
+    assert.deepEqual([...conns], [3]);
+    const table = await runGw(['explain', `${FIX}retransmissions.pcap`, '--summary']);
+    assert.match(table.stdout, /handshake RTT/);
+  });
+
+  it('reads a capture from standard input', async () => {
+    const { code, stdout } = await explainStdin(`${FIX}handshake-http.pcapng`, ['-', '--json']);
+    assert.equal(code, 0);
+    assert.equal(stdout.trim().split('\n').length, 10);
+  });
+
+  it('reports a truncated capture with the packets read, exit 2', async () => {
+    const bytes = await readFile(`${FIX}bulk.pcap`);
+    const cut = join(dir, 'cut.pcap');
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const { code, stderr } = await runGw(['explain', cut, '--json']);
+    assert.equal(code, 2);
+    assert.match(stderr, /GW_ERR_CAPTURE_CORRUPT/);
+    assert.match(stderr, /after \d+ packets/);
+  });
+
+  it('names an unsupported link type, exit 2', async () => {
+    const file = join(dir, 'wifi.pcap');
+    await writeFile(file, pcapFile([{ time: 1, data: Buffer.alloc(60) }], { linkType: 105 }));
+    const { code, stderr } = await runGw(['explain', file]);
+    assert.equal(code, 2);
+    assert.match(stderr, /IEEE802_11/);
+  });
+
+  it('exits 2 for a missing file and for a connection number that does not exist', async () => {
+    const missing = await runGw(['explain', join(dir, 'nope.pcap')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /GW_ERR_INPUT_FILE/);
+    const conn = await runGw(['explain', `${FIX}refused.pcap`, '--conn', '9']);
+    assert.equal(conn.code, 2);
+  });
+});
