@@ -1,22 +1,67 @@
-import { captureUnsupported } from '../shared/errors.js';
+import { StringDecoder } from 'node:string_decoder';
 import type { CaptureStats } from './capture/packets.js';
+import {
+  noTcpInText,
+  sniffTimestampFormat,
+  tcpdumpTextParser,
+  type TextParser,
+} from './text/parse-tcpdump.js';
 import type { TcpPacket } from './types.js';
 
+/** Lines looked at before parsing, to tell which timestamp form tcpdump printed. */
+const SNIFF_LINES = 1000;
+
 /**
- * Streams the TCP packets of tcpdump's text output. Lines that are not TCP
- * are counted in `stats` and skipped; a text with no TCP line at all is an
- * error quoting its first unparseable line.
+ * Streams the TCP packets of tcpdump's text output, line by line, with
+ * memory bounded by one chunk (plus the first lines kept to tell the
+ * timestamp form). Lines that are not TCP are counted in `stats` and
+ * skipped; a text with no TCP line at all is an error quoting its first
+ * unparseable line (exit 2).
  */
-// eslint-disable-next-line require-yield -- replaced by the text parser
 export async function* readTextCapture(
-  _input: AsyncIterable<Buffer>,
+  input: AsyncIterable<Buffer>,
   source: string,
-  _stats: CaptureStats,
+  stats: CaptureStats,
 ): AsyncGenerator<TcpPacket> {
-  await Promise.resolve();
-  throw captureUnsupported(
-    source,
-    'not a pcap or pcapng file',
-    'tcpdump text input comes with the text parser',
-  );
+  const decoder = new StringDecoder('utf8');
+  let parser: TextParser | undefined;
+  const head: string[] = [];
+  let partial = '';
+  let lineNumber = 0;
+
+  const start = (): TextParser => {
+    const timestamps = sniffTimestampFormat(head);
+    return tcpdumpTextParser(source, timestamps === undefined ? {} : { timestamps });
+  };
+  function* feed(p: TextParser, lines: readonly string[]): Generator<TcpPacket> {
+    for (const line of lines) {
+      const packet = p.line(line, ++lineNumber);
+      if (packet !== undefined) yield packet;
+    }
+  }
+
+  for await (const chunk of input) {
+    const lines = (partial + decoder.write(chunk)).split('\n');
+    partial = lines.pop() ?? '';
+    if (parser === undefined) {
+      head.push(...lines);
+      if (head.length < SNIFF_LINES) continue;
+      parser = start();
+      yield* feed(parser, head.splice(0));
+      continue;
+    }
+    yield* feed(parser, lines);
+  }
+  partial += decoder.end();
+  if (partial !== '') head.push(partial);
+  parser ??= start();
+  yield* feed(parser, parser.stats.lines === 0 ? head : partial === '' ? [] : [partial]);
+  parser.finish();
+
+  const text = parser.stats;
+  stats.frames = text.frames;
+  stats.tcp = text.tcp;
+  stats.skipped = text.skipped;
+  stats.examples = text.examples;
+  if (text.tcp === 0) throw noTcpInText(source, text);
 }

@@ -89,3 +89,51 @@ describe('gw explain agrees with tshark on every fixture', () => {
     }
   }
 });
+
+describe('gw explain gives the same analysis for every text form of a capture', () => {
+  const forms = existsSync(DIR) ? readdirSync(DIR).filter((f) => /\.tcpdump.*\.txt$/.test(f)) : [];
+
+  it('has text renderings to compare', () => {
+    assert.ok(forms.length >= 100, `only ${forms.length}`);
+  });
+
+  const cache = new Map<string, Promise<PacketJson[]>>();
+  const fromPcap = (name: string): Promise<PacketJson[]> => {
+    let result = cache.get(name);
+    if (result === undefined) {
+      result = explain(`${DIR}${name}.pcap`);
+      cache.set(name, result);
+    }
+    return result;
+  };
+
+  for (const form of forms) {
+    const name = form.replace(/\.tcpdump.*$/, '');
+    if (!existsSync(`${DIR}${name}.pcap`)) continue;
+    // Without timestamps (-t) nothing tells a late resend from an early one (Wireshark's
+    // out-of-order and fast-retransmission rules are about time): they are compared as one kind.
+    const timeless = form.includes('-t-');
+    it(`${form} = ${name}.pcap`, async () => {
+      const key = (p: PacketJson): string => {
+        const resend = (e: string): boolean => e === 'out-of-order' || e === 'fast-retransmission';
+        const events = p.events.map((e) => (timeless && resend(e) ? 'retransmission' : e));
+        return JSON.stringify([
+          p.index,
+          p.conn,
+          p.from,
+          p.flags,
+          p.seq,
+          p.ack,
+          p.len,
+          p.win,
+          p.phase,
+          p.step,
+          events,
+        ]);
+      };
+      const expected = (await fromPcap(name)).map(key);
+      const actual = (await explain(`${DIR}${form}`)).map(key);
+      assert.deepEqual(actual, expected);
+    });
+  }
+});

@@ -1,6 +1,7 @@
 import { FLAG, type Endpoint, type TcpPacket } from '../types.js';
 import {
   analyzeSegment,
+  microseconds,
   gtSeq,
   newDirection,
   type AnalysisEvent,
@@ -27,7 +28,8 @@ export interface Connection {
   readonly states: EndStates;
   /** Handshake RTT (SYN to the client's ACK), seconds; 0 until known. */
   irtt: number;
-  synTime: number;
+  /** When the most recent SYN was seen (seconds), if one was. */
+  synTime: number | undefined;
   clientFinSeq: number | undefined;
   serverFinSeq: number | undefined;
   /** Which side sent the first FIN (the active closer). */
@@ -143,7 +145,7 @@ export class Analyzer {
           ? { client: 'CLOSED', server: 'CLOSED' }
           : { client: 'ESTABLISHED', server: 'ESTABLISHED' },
       irtt: 0,
-      synTime: 0,
+      synTime: undefined,
       clientFinSeq: undefined,
       serverFinSeq: undefined,
       firstFin: undefined,
@@ -246,8 +248,12 @@ function noteWindowScale(fwd: Direction, rev: Direction, packet: TcpPacket): voi
 function noteRtt(conn: Connection, packet: TcpPacket): void {
   const { flags } = packet;
   if ((flags & (FLAG.SYN | FLAG.ACK)) === FLAG.SYN) conn.synTime = packet.time;
-  else if ((flags & (FLAG.SYN | FLAG.ACK)) === FLAG.ACK && conn.synTime !== 0 && conn.irtt === 0) {
-    conn.irtt = packet.time - conn.synTime;
+  else if (
+    (flags & (FLAG.SYN | FLAG.ACK)) === FLAG.ACK &&
+    conn.synTime !== undefined &&
+    conn.irtt === 0
+  ) {
+    conn.irtt = (microseconds(packet.time) - microseconds(conn.synTime)) / 1e6;
   }
 }
 

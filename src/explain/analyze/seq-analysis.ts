@@ -35,11 +35,13 @@ export interface Direction {
   window: number;
   /** Highest sequence number sent so far + 1 (0 = none yet, as Wireshark keeps it). */
   nextSeq: number;
+  /** Microseconds. */
   nextSeqTime: number;
   nextSeqFrame: number;
   /** Highest contiguous sequence number sent, that the peer may acknowledge. */
   maxSeqToBeAcked: number;
   lastAck: number;
+  /** Microseconds. */
   lastAckTime: number;
   dupAcks: number;
   lastNonDupAck: number;
@@ -88,10 +90,15 @@ export interface SegmentAnalysis {
 }
 
 const SYN_FIN_RST = FLAG.SYN | FLAG.FIN | FLAG.RST;
-/** Fast retransmission must follow the duplicate ACKs within this long. */
-const FAST_RETRANSMIT_WINDOW_S = 0.02;
-/** Out-of-order threshold when the handshake RTT is unknown. */
-const DEFAULT_OOO_THRESHOLD_S = 0.003;
+/** Fast retransmission must follow the duplicate ACKs within this long (µs). */
+const FAST_RETRANSMIT_WINDOW_US = 20_000;
+/** Out-of-order threshold when the handshake RTT is unknown (µs). */
+const DEFAULT_OOO_THRESHOLD_US = 3_000;
+
+/** Seconds (a double) to whole microseconds. */
+export function microseconds(seconds: number): number {
+  return Math.round(seconds * 1e6);
+}
 
 /**
  * Analyses one segment travelling `fwd` (answers going `rev`) and updates
@@ -105,7 +112,10 @@ export function analyzeSegment(
   packet: TcpPacket,
   firstRtt: number,
 ): SegmentAnalysis {
-  const { seq, ack, len, flags, time, index } = packet;
+  const { seq, ack, len, flags, index } = packet;
+  // Time in whole microseconds: exact differences, whatever the epoch (seconds since 1970
+  // in a double would make near-threshold comparisons depend on rounding).
+  const time = microseconds(packet.time);
   const window = packet.win;
   const events = new Set<AnalysisEvent>();
   let dupAckNum: number | undefined;
@@ -178,12 +188,12 @@ export function analyzeSegment(
     if (len > 1 && u32(fwd.nextSeq - 1) === seq) notAdvanced = false;
     const sinceDupAck = time - rev.lastAckTime;
     const sinceNewest = time - fwd.nextSeqTime;
-    const oooThreshold = firstRtt > 0 ? firstRtt : DEFAULT_OOO_THRESHOLD_S;
+    const oooThreshold = firstRtt > 0 ? microseconds(firstRtt) : DEFAULT_OOO_THRESHOLD_US;
     if (
       notAdvanced &&
       rev.dupAcks >= 2 &&
       rev.lastAck === seq &&
-      sinceDupAck < FAST_RETRANSMIT_WINDOW_S
+      sinceDupAck < FAST_RETRANSMIT_WINDOW_US
     ) {
       events.add('fast-retransmission');
     } else if (len > 0 && rev.lastAck !== 0 && leSeq(u32(seq + len), rev.lastAck)) {

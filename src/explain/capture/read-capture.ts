@@ -71,11 +71,16 @@ export async function peekStream(
   }
   const head = Buffer.concat(first);
   async function* rest(): AsyncGenerator<Buffer> {
-    if (head.length > 0) yield head;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done === true) return;
-      yield next.value;
+    try {
+      if (head.length > 0) yield head;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done === true) return;
+        yield next.value;
+      }
+    } finally {
+      // Stopped early (an error, or enough read): release the file now.
+      await iterator.return?.();
     }
   }
   return { head, rest: rest() };

@@ -37,8 +37,14 @@ export const FLAGS_MARKER = ': Flags [';
 
 const UINT32_MAX = 0xffffffff;
 
-/** Reads an unsigned decimal at `at`; returns [value, end], value -1 when there is none or it overflows. */
-function uintAt(text: string, at: number): [number, number] {
+/** Where the last {@link uintAt} stopped (a module-level out-parameter: no tuple per number). */
+let numberEnd = 0;
+
+/**
+ * Reads an unsigned decimal (at most 32 bits) at `at`, leaving the index
+ * after it in `numberEnd`; -1 when there is none or it overflows.
+ */
+function uintAt(text: string, at: number): number {
   let value = 0;
   let i = at;
   while (i < text.length) {
@@ -47,8 +53,8 @@ function uintAt(text: string, at: number): [number, number] {
     value = value * 10 + (code - 48);
     i++;
   }
-  if (i === at || i - at > 10 || value > UINT32_MAX) return [-1, i];
-  return [value, i];
+  numberEnd = i;
+  return i === at || i - at > 10 || value > UINT32_MAX ? -1 : value;
 }
 
 /** Flag letters in tcpdump's order (print-tcp.c tcp_flag_values). */
@@ -94,13 +100,14 @@ export function splitEndpoint(token: string): [string, number] | string {
   const dot = token.lastIndexOf('.');
   if (dot <= 0 || dot === token.length - 1) return 'endpoint without a port';
   const host = token.slice(0, dot);
-  const [port, end] = uintAt(token, dot + 1);
-  if (end === token.length) {
+  const port = uintAt(token, dot + 1);
+  if (numberEnd === token.length) {
     return port >= 0 && port <= 0xffff ? [host, port] : 'port out of range';
   }
   const name = token.slice(dot + 1);
   const named = servicePort(name);
-  if (named === undefined) return `unknown service name "${name}" (print ports as numbers: tcpdump -nn)`;
+  if (named === undefined)
+    return `unknown service name "${name}" (print ports as numbers: tcpdump -nn)`;
   return [host, named];
 }
 
@@ -162,27 +169,30 @@ function parseFields(text: string, from: number): Fields | string {
   let i = from;
   while (text.startsWith(', ', i)) {
     i += 2;
-    if (text.startsWith('seq ', i)) {
-      const [value, end] = uintAt(text, i + 4);
-      if (value < 0) return 'bad sequence number';
-      seq = value;
-      i = text.charCodeAt(end) === 58 /* : */ ? uintAt(text, end + 1)[1] : end;
-    } else if (text.startsWith('ack ', i)) {
-      [ack, i] = uintAt(text, i + 4);
+    const key = text.charCodeAt(i);
+    if (key === 115 /* s */ && text.startsWith('seq ', i)) {
+      seq = uintAt(text, i + 4);
+      if (seq < 0) return 'bad sequence number';
+      if (text.charCodeAt(numberEnd) === 58 /* : */) uintAt(text, numberEnd + 1);
+      i = numberEnd;
+    } else if (key === 97 /* a */ && text.startsWith('ack ', i)) {
+      ack = uintAt(text, i + 4);
+      i = numberEnd;
       if (ack < 0) return 'bad acknowledgment number';
-    } else if (text.startsWith('win ', i)) {
-      [win, i] = uintAt(text, i + 4);
+    } else if (key === 119 /* w */ && text.startsWith('win ', i)) {
+      win = uintAt(text, i + 4);
+      i = numberEnd;
       if (win < 0 || win > 0xffff) return 'bad window';
-    } else if (text.startsWith('options [', i)) {
+    } else if (key === 111 /* o */ && text.startsWith('options [', i)) {
       const close = closingBracket(text, i + 9);
       if (close < 0) return truncated(text, from, 'TCP options without their closing bracket');
-      options = parseOptions(text.slice(i + 9, close));
+      options = parseOptions(text, i + 9, close);
       i = close + 1;
-    } else if (text.startsWith('length ', i)) {
-      const [len, end] = uintAt(text, i + 7);
+    } else if (key === 108 /* l */ && text.startsWith('length ', i)) {
+      const len = uintAt(text, i + 7);
       if (len < 0) return 'bad length';
       if (win < 0) return 'TCP line without a window';
-      return { seq, ack, win, len, options, note: noteAt(text, end) };
+      return { seq, ack, win, len, options, note: noteAt(text, numberEnd) };
     } else {
       // cksum, urg and anything newer: none holds ", " inside.
       const next = text.indexOf(', ', i);
@@ -207,52 +217,58 @@ function noteAt(text: string, at: number): string | undefined {
 }
 
 /**
- * The options tcpdump prints, e.g. `mss 65495,sackOK,TS val 1 ecr 0,nop,wscale 7`
- * or `nop,nop,sack 1 {1001:2001}`. tcpdump appends `[len N]` to an option whose
- * length byte is wrong; like the pcap readers, such options are not taken.
+ * The options tcpdump prints between `from` and `to`, e.g.
+ * `mss 65495,sackOK,TS val 1 ecr 0,nop,wscale 7` or `nop,nop,sack 1 {1001:2001}`.
+ * tcpdump appends `[len N]` to an option whose length byte is wrong (and
+ * `[bad opt]` where it gave up); like the pcap readers, such options are not
+ * taken.
  */
-export function parseOptions(list: string): TcpOptions {
+export function parseOptions(text: string, from: number, to: number): TcpOptions {
   const options: TcpOptions = {};
-  for (const raw of list.split(',')) {
-    const item = raw.trim();
-    if (item === 'eol' || item.startsWith('[bad opt]')) break;
-    if (item.includes('[len ')) continue;
-    if (item.startsWith('mss ')) {
-      const [mss] = uintAt(item, 4);
+  for (let i = from; i < to;) {
+    let end = text.indexOf(',', i);
+    if (end < 0 || end > to) end = to;
+    if (text.charCodeAt(end - 1) === 93 /* ] */) {
+      if (text.startsWith('[bad opt]', end - 9)) break;
+    } else if (text.startsWith('mss ', i)) {
+      const mss = uintAt(text, i + 4);
       if (mss >= 0 && mss <= 0xffff) options.mss = mss;
-    } else if (item.startsWith('wscale ')) {
-      const [shift] = uintAt(item, 7);
+    } else if (text.startsWith('wscale ', i)) {
+      const shift = uintAt(text, i + 7);
       if (shift >= 0 && shift <= 0xff) options.wscale = Math.min(14, shift);
-    } else if (item === 'sackOK') {
+    } else if (text.startsWith('sackOK', i) && end === i + 6) {
       options.sackPermitted = true;
-    } else if (item.startsWith('sack ')) {
-      const blocks = sackBlocks(item);
+    } else if (text.startsWith('sack ', i)) {
+      const blocks = sackBlocks(text, i + 5, end);
       if (blocks !== undefined) options.sack = blocks;
-    } else if (item.startsWith('TS val ')) {
-      const [tsVal, end] = uintAt(item, 7);
-      const [tsEcr] = item.startsWith(' ecr ', end) ? uintAt(item, end + 5) : [-1];
+    } else if (text.startsWith('TS val ', i)) {
+      const tsVal = uintAt(text, i + 7);
+      const tsEcr = text.startsWith(' ecr ', numberEnd) ? uintAt(text, numberEnd + 5) : -1;
       if (tsVal >= 0 && tsEcr >= 0) {
         options.tsVal = tsVal;
         options.tsEcr = tsEcr;
       }
+    } else if (text.startsWith('eol', i) && end === i + 3) {
+      break;
     }
+    i = end + 1;
   }
   return options;
 }
 
-/** `sack 2 {1001:2001}{3001:4001}` → the edges as printed. */
-function sackBlocks(item: string): [number, number][] | undefined {
-  const [count, end] = uintAt(item, 5);
-  if (count < 0) return undefined;
+/** `2 {1001:2001}{3001:4001}` (after `sack `) → the edges as printed. */
+function sackBlocks(text: string, from: number, to: number): [number, number][] | undefined {
+  const count = uintAt(text, from);
+  if (count < 0 || text.charCodeAt(numberEnd) !== 32) return undefined;
   const blocks: [number, number][] = [];
-  let i = end + 1;
-  while (item.charCodeAt(i) === 123 /* { */) {
-    const [left, colon] = uintAt(item, i + 1);
-    if (left < 0 || item.charCodeAt(colon) !== 58) return undefined;
-    const [right, close] = uintAt(item, colon + 1);
-    if (right < 0 || item.charCodeAt(close) !== 125) return undefined;
+  let i = numberEnd + 1;
+  while (i < to && text.charCodeAt(i) === 123 /* { */) {
+    const left = uintAt(text, i + 1);
+    if (left < 0 || text.charCodeAt(numberEnd) !== 58) return undefined;
+    const right = uintAt(text, numberEnd + 1);
+    if (right < 0 || text.charCodeAt(numberEnd) !== 125) return undefined;
     blocks.push([left, right]);
-    i = close + 1;
+    i = numberEnd + 1;
   }
-  return blocks.length === count ? blocks : undefined;
+  return blocks.length === count && i === to ? blocks : undefined;
 }

@@ -86,7 +86,7 @@ veth
 editcap -r chatty.pcap midstream-ack.pcap 5-1000000
 editcap -r chatty.pcap midstream-data.pcap 6-1000000
 # ... and one that starts at the first ACK carrying a SACK block.
-first_sack=$(tcpdump -nr bulk-sack.pcap 2>/dev/null | grep -n -m1 'sack 1 {' | cut -d: -f1)
+first_sack=$(tcpdump -nr bulk-sack.pcap 2>/dev/null | awk '/sack 1 [{]/ && !n { n = NR } END { print n }')
 editcap -r bulk-sack.pcap midstream-sack.pcap "$first_sack-1000000"
 
 render() { # render PCAP SUFFIX TCPDUMP-FLAGS...
@@ -97,7 +97,7 @@ render() { # render PCAP SUFFIX TCPDUMP-FLAGS...
 for pcap in *.pcap; do
   render "$pcap" n -n
   render "$pcap" S -n -S
-  render "$pcap" vv -n -vv
+  case $pcap in bulk-sack.pcap | midstream-sack.pcap) ;; *) render "$pcap" vv -n -vv ;; esac
 done
 render basic.pcap names
 render basic.pcap nn -nn
@@ -115,11 +115,14 @@ render basic.pcap e-v-S -e -v -S -n
 render ipv6-any.pcap names
 render ipv6-any.pcap v -v -n
 render ipv6-any.pcap e -e -n
-render ipv6-any.pcap X -X -n
 render veth-any.pcap e -e -n
 render veth-any.pcap v -v -n
 render veth-sll1.pcap e -e -n
 render veth-eth.pcap e -e -n
 render veth-eth.pcap e-names -e
-render bulk-sack.pcap e-v -e -v -n
+render veth-eth.pcap e-v -e -v -n
 render urgent.pcap v -v -n
+render urgent.pcap X -X -n
+render urgent.pcap numbered -# -n
+render urgent.pcap numbered-t -# -t -n
+render urgent.pcap q -q -n
