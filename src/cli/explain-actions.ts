@@ -18,15 +18,34 @@ export async function runExplainCommand(file: string, flags: ExplainFlags): Prom
     );
   }
   const color = process.stdout.isTTY && process.env.NO_COLOR === undefined && flags.json !== true;
-  const result = await runExplain({
-    file,
-    json: flags.json === true,
-    summary: flags.summary === true,
-    conn,
-    lang: flags.lang,
-    color,
-    write: (text) => process.stdout.write(text),
-  });
+  // One write per 64 KiB of output instead of one per packet: a system call per
+  // line would cost more than explaining it.
+  let pending = '';
+  const write = (text: string): void => {
+    pending += text;
+    if (pending.length >= 65536) {
+      process.stdout.write(pending);
+      pending = '';
+    }
+  };
+  const flush = (): void => {
+    if (pending !== '') process.stdout.write(pending);
+    pending = '';
+  };
+  let result;
+  try {
+    result = await runExplain({
+      file,
+      json: flags.json === true,
+      summary: flags.summary === true,
+      conn,
+      lang: flags.lang,
+      color,
+      write,
+    });
+  } finally {
+    flush();
+  }
   const skipped = [...result.stats.skipped.values()].reduce((a, b) => a + b, 0);
   if (skipped > 0 && flags.json !== true) {
     const reasons = [...result.stats.skipped].map(([reason, n]) => `${n} ${reason}`).join(', ');
