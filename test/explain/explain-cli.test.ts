@@ -119,6 +119,31 @@ describe('gw explain (CLI)', () => {
     assert.equal(stdout.trim().split('\n').length, 10);
   });
 
+  it('explains tcpdump text from a file or standard input like the pcap it came from', async () => {
+    const text = await runGw(['explain', `${FIX}handshake-http.tcpdump-nn.txt`, '--json']);
+    const pcap = await runGw(['explain', `${FIX}handshake-http.pcap`, '--json']);
+    const steps = (out: string): string[] =>
+      out
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const p = JSON.parse(l) as { phase: string; step: number; flags: string };
+          return `${p.phase}/${p.step}/${p.flags}`;
+        });
+    assert.deepEqual(steps(text.stdout), steps(pcap.stdout));
+    const piped = await explainStdin(`${FIX}handshake-http.tcpdump-vv-nn.txt`, ['-', '--json']);
+    assert.deepEqual(steps(piped.stdout), steps(pcap.stdout));
+  });
+
+  it('exits 2 quoting the first line when a text has nothing to explain', async () => {
+    const file = join(dir, 'notes.txt');
+    await writeFile(file, 'hello there\nthis is not tcpdump output\n');
+    const { code, stderr } = await runGw(['explain', file]);
+    assert.equal(code, 2);
+    assert.match(stderr, /hello there/);
+    assert.match(stderr, /line 1/);
+  });
+
   it('reports a truncated capture with the packets read, exit 2', async () => {
     const bytes = await readFile(`${FIX}bulk.pcap`);
     const cut = join(dir, 'cut.pcap');
