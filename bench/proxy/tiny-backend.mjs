@@ -1,7 +1,5 @@
-// A tiny HTTP/1.1 upstream for bench/proxy: answers every request with the
-// same preallocated body (no per-request generation, no logging), so the
-// backend costs as little as Node allows. Prints `listening PORT` when ready.
-//
+// A tiny HTTP/1.1 upstream for bench/proxy (used with --backend node): every
+// request gets the same preallocated body, no per-request generation, no log.
 //   node bench/proxy/tiny-backend.mjs PORT BYTES
 import http from 'node:http';
 
@@ -10,13 +8,9 @@ const size = Number(process.argv[3] ?? 100);
 const body = Buffer.alloc(size, 'x');
 const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
 
-const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+const server = http.createServer({ keepAliveTimeout: 75_000 }, (req, res) => {
   req.resume();
   res.writeHead(200, headers);
   res.end(body);
 });
-server.listen(port, '127.0.0.1', () => {
-  process.stdout.write(`listening ${server.address().port}\n`);
-});
-process.once('SIGTERM', () => server.close(() => process.exit(0)));
-process.once('SIGINT', () => server.close(() => process.exit(0)));
+server.listen(port, '127.0.0.1', () => console.log(`listening ${server.address().port}`));

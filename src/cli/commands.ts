@@ -46,6 +46,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./tcp-echo.js'),
   },
   {
+    name: 'conns',
+    summary:
+      'netstat/ss-style socket table with state filters, owners and diagnoses (CLOSE_WAIT, TIME_WAIT)',
+    example: 'gw conns -p --state close_wait   # or: gw conns --summary, gw conns --watch',
+    load: () => import('./conns.js'),
+  },
+  {
     name: 'backend',
     summary: 'demo/test upstream servers (http, ws, grpc, tcp) that name themselves in every reply',
     example: 'gw backend http --port 9001 --name a',

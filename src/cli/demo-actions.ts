@@ -80,8 +80,10 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   await untilSignal();
   clearInterval(flush);
   log.flush();
-  await demo.close();
+  const deadline = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref());
+  await Promise.race([demo.close(), deadline]);
   out('gw demo stopped');
+  process.exit(process.exitCode ?? 0);
 }
 
 /** `gw demo call KIND`: exchanges with a running demo, naming who answered each. */

@@ -29,6 +29,10 @@ export async function serve(config: ProxyConfig, quiet: boolean): Promise<void> 
   }
   await untilSignal();
   process.stdout.write('shutting down: no new connections; in-flight requests get 5 s\n');
-  await gateway.close(5000);
+  // Graceful first; whatever is still open after the grace period (a peer that never
+  // closes its keep-alive connection, say) must not keep the process alive.
+  const deadline = new Promise<void>((resolve) => setTimeout(resolve, 7000).unref());
+  await Promise.race([gateway.close(5000), deadline]);
   log.flush();
+  process.exit(process.exitCode ?? 0);
 }

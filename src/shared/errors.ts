@@ -410,7 +410,12 @@ export function badRequest(reason: string, cause?: unknown): GwError {
  * A capture file that is cut short or corrupt: says how many packets were
  * read and at which byte it broke. Exit 2 (bad input).
  */
-export function captureCorrupt(source: string, packets: number, offset: number, reason: string): GwError {
+export function captureCorrupt(
+  source: string,
+  packets: number,
+  offset: number,
+  reason: string,
+): GwError {
   return new GwError(
     'GW_ERR_CAPTURE_CORRUPT',
     `${source}: ${reason} at byte ${offset}, after ${packets} packets`,
@@ -440,7 +445,7 @@ export function captureUnsupported(source: string, what: string, hint: string): 
 export function connsUnsupported(what: string, cause?: unknown): GwError {
   return new GwError(
     'GW_ERR_CONNS_UNSUPPORTED',
-    `gw conns reads Linux's /proc/net socket tables: ${what}`,
+    `no socket tables to read: ${what}`,
     withHint(
       'run it on Linux, or copy the tables from a Linux machine (cat /proc/net/tcp > DIR/tcp, also tcp6, udp, udp6, netstat) and read them with gw conns --from DIR',
       cause,

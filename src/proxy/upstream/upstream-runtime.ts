@@ -122,7 +122,18 @@ export class UpstreamRuntime {
       ...pools.map((p) => p.close()),
       ...sessions.map(async (s) => {
         const session = await s;
-        await new Promise<void>((resolve) => session.close(resolve));
+        // close() waits for open streams; an unref'd session may never report back,
+        // so give it a moment, then destroy it.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            session.destroy();
+            resolve();
+          }, 1000);
+          session.close(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
       }),
     ]);
   }

@@ -1,0 +1,266 @@
+/**
+ * Starting the proxies under test and the backends behind them. Each start
+ * function writes its config into the run's folder, starts the process pinned
+ * to its side, waits until it accepts connections and returns where to send
+ * the load. Reference proxies that cannot start are skipped with the reason;
+ * gw and the backends failing is an error.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  gwConfig,
+  haproxyConfig,
+  nginxProxyConfig,
+  nginxStaticConfig,
+  type NginxInfo,
+  type Protocol,
+} from './configs.js';
+import {
+  freePort,
+  HOST,
+  waitForLine,
+  waitForPort,
+  type Managed,
+  type Processes,
+  type Side,
+} from './procs.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const GW_BIN = path.join(ROOT, 'bin/gw.js');
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+
+/** What every section needs to start its processes. */
+export interface Context {
+  readonly procs: Processes;
+  /** The run's temporary folder. */
+  readonly dir: string;
+  readonly nginx: NginxInfo;
+  /** HAProxy's version, or undefined when it is not installed. */
+  readonly haproxy: string | undefined;
+  /** Where `http-proxy` was installed (`npm install --prefix DIR http-proxy`), or undefined. */
+  readonly httpProxyDeps: string | undefined;
+  /** The HTTP backend: nginx serving static files, or bench/proxy/tiny-backend.mjs. */
+  readonly httpBackend: 'nginx' | 'node';
+}
+
+/** A proxy (or the backend itself, for `direct`) that load is sent to. */
+export interface Candidate {
+  readonly name: string;
+  readonly port: number;
+  /** The proxy's process (undefined for direct): its CPU use is measured. */
+  readonly proc: Managed | undefined;
+}
+
+/** A candidate that could not be started, and why. */
+export interface Skipped {
+  readonly name: string;
+  readonly reason: string;
+}
+
+function folder(ctx: Context, name: string): string {
+  const dir = path.join(ctx.dir, name);
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  return dir;
+}
+
+/** `node bench/proxy/SCRIPT args...` (plain Node, no tsx), waiting for its port. */
+async function startNodeScript(
+  ctx: Context,
+  name: string,
+  side: Side,
+  script: string,
+  args: (port: number) => string[],
+): Promise<{ proc: Managed; port: number }> {
+  const port = await freePort();
+  const proc = ctx.procs.start(name, process.execPath, [path.join(HERE, script), ...args(port)], {
+    side,
+  });
+  await waitForPort(proc, port);
+  return { proc, port };
+}
+
+/** `node --import tsx bench/proxy/SCRIPT.ts args...`, waiting for its port. */
+export async function startTsScript(
+  ctx: Context,
+  name: string,
+  script: string,
+  args: (port: number) => string[],
+): Promise<{ proc: Managed; port: number }> {
+  const port = await freePort();
+  const file = path.join(HERE, script);
+  const proc = ctx.procs.start(name, process.execPath, ['--import', 'tsx', file, ...args(port)], {
+    side: 'load',
+  });
+  await waitForPort(proc, port);
+  return { proc, port };
+}
+
+/** A gw demo backend (`gw backend ws|grpc|tcp --quiet`) on the load CPU. */
+export async function startGwBackend(
+  ctx: Context,
+  kind: 'ws' | 'grpc' | 'tcp' | 'http',
+): Promise<{ proc: Managed; port: number }> {
+  const port = await freePort();
+  const args = [GW_BIN, 'backend', kind, '--port', String(port), '--name', 'bench', '--quiet'];
+  const proc = ctx.procs.start(`gw-backend-${kind}`, process.execPath, args, {
+    side: 'load',
+    stopSignal: 'SIGINT',
+  });
+  await waitForPort(proc, port);
+  return { proc, port };
+}
+
+/** The HTTP backend: a `bytes`-long body at `path` on the returned port. */
+export async function startHttpBackend(
+  ctx: Context,
+  bytes: number,
+): Promise<{ proc: Managed; port: number; path: string }> {
+  const file = `${bytes}.bin`;
+  if (ctx.httpBackend === 'node') {
+    const started = await startNodeScript(ctx, 'tiny-backend', 'load', 'tiny-backend.mjs', (p) => [
+      String(p),
+      String(bytes),
+    ]);
+    return { ...started, path: `/${file}` };
+  }
+  if (ctx.nginx.path === undefined)
+    throw new Error('nginx is not installed (--backend node avoids it)');
+  const dir = folder(ctx, `backend-nginx-${bytes}`);
+  const www = folder(ctx, `backend-nginx-${bytes}/www`);
+  writeFileSync(path.join(www, file), Buffer.alloc(bytes, 0x78), { mode: 0o644 });
+  const port = await freePort();
+  const conf = path.join(dir, 'nginx.conf');
+  writeFileSync(conf, nginxStaticConfig(dir, port, www));
+  const proc = ctx.procs.start('backend-nginx', ctx.nginx.path, nginxArgs(dir, conf), {
+    side: 'load',
+  });
+  await waitForPort(proc, port);
+  return { proc, port, path: `/${file}` };
+}
+
+function nginxArgs(dir: string, conf: string): string[] {
+  return ['-e', path.join(dir, 'error.log'), '-p', `${dir}/`, '-c', conf, '-g', 'daemon off;'];
+}
+
+/** gw proxy (one process, access log on: no --quiet) on the proxy CPU. */
+export async function startGw(
+  ctx: Context,
+  protocol: Protocol,
+  backendPort: number,
+): Promise<Candidate> {
+  const conf = path.join(folder(ctx, `gw-${protocol}`), 'gw.json');
+  writeFileSync(conf, gwConfig(protocol, backendPort));
+  const check = spawnSync(process.execPath, [GW_BIN, 'proxy', '--config', conf, '--check'], {
+    encoding: 'utf8',
+    cwd: ROOT,
+  });
+  if (check.status !== 0) {
+    throw new Error(`gw proxy --check refused ${conf}:\n${check.stderr}${check.stdout}`);
+  }
+  const proc = ctx.procs.start('gw-proxy', process.execPath, [GW_BIN, 'proxy', '--config', conf], {
+    side: 'proxy',
+    stopSignal: 'SIGINT',
+  });
+  const match = await waitForLine(proc, /^listener bench \(\w+\) on 127\.0\.0\.1:(\d+)$/m);
+  const port = Number(match[1]);
+  await waitForPort(proc, port);
+  return { name: 'gw', port, proc };
+}
+
+/** Runs `start`; a reference that fails to start is skipped with its reason. */
+export async function reference(
+  name: string,
+  skipped: Skipped[],
+  start: () => Promise<Candidate | string>,
+): Promise<Candidate | undefined> {
+  try {
+    const result = await start();
+    if (typeof result === 'string') {
+      skipped.push({ name, reason: result });
+      return undefined;
+    }
+    return result;
+  } catch (err) {
+    skipped.push({ name, reason: err instanceof Error ? err.message : String(err) });
+    return undefined;
+  }
+}
+
+/** nginx (1 worker) as a proxy for `protocol`; a reason string when it cannot run. */
+export async function startNginx(
+  ctx: Context,
+  protocol: Protocol,
+  backendPort: number,
+): Promise<Candidate | string> {
+  if (ctx.nginx.path === undefined) return 'nginx is not installed (apt-get install nginx-light)';
+  if (protocol === 'tcp' && ctx.nginx.streamModule === undefined) {
+    return 'nginx has no stream module (apt-get install libnginx-mod-stream)';
+  }
+  const dir = folder(ctx, `nginx-${protocol}`);
+  const port = await freePort();
+  const conf = path.join(dir, 'nginx.conf');
+  writeFileSync(conf, nginxProxyConfig(dir, protocol, port, backendPort, ctx.nginx.streamModule));
+  const proc = ctx.procs.start('nginx', ctx.nginx.path, nginxArgs(dir, conf), { side: 'proxy' });
+  await waitForPort(proc, port);
+  return { name: 'nginx', port, proc };
+}
+
+/** HAProxy (nbthread 1) for `protocol`. */
+export async function startHaproxy(
+  ctx: Context,
+  protocol: Protocol,
+  backendPort: number,
+): Promise<Candidate | string> {
+  if (ctx.haproxy === undefined) return 'haproxy is not installed (apt-get install haproxy)';
+  const dir = folder(ctx, `haproxy-${protocol}`);
+  const port = await freePort();
+  const conf = path.join(dir, 'haproxy.cfg');
+  writeFileSync(conf, haproxyConfig(protocol, port, backendPort));
+  const proc = ctx.procs.start('haproxy', 'haproxy', ['-f', conf, '-db'], { side: 'proxy' });
+  await waitForPort(proc, port);
+  return { name: 'haproxy', port, proc };
+}
+
+/** bench/proxy/minimal-undici-proxy.mjs: the floor for a Node proxy. */
+export async function startUndiciMin(ctx: Context, backendPort: number): Promise<Candidate> {
+  const { proc, port } = await startNodeScript(
+    ctx,
+    'undici-min',
+    'proxy',
+    'minimal-undici-proxy.mjs',
+    (p) => [String(p), `${HOST}:${backendPort}`],
+  );
+  return { name: 'undici-min', port, proc };
+}
+
+/** node-http-proxy with a keep-alive agent, when it was installed outside the project. */
+export async function startHttpProxy(
+  ctx: Context,
+  backendPort: number,
+): Promise<Candidate | string> {
+  const deps = ctx.httpProxyDeps;
+  if (deps === undefined) {
+    return 'http-proxy not found; install it outside the project: npm install --prefix /tmp/gw-bench-deps http-proxy@1.18.1';
+  }
+  const { proc, port } = await startNodeScript(
+    ctx,
+    'http-proxy',
+    'proxy',
+    'http-proxy-server.mjs',
+    (p) => [String(p), `${HOST}:${backendPort}`, deps],
+  );
+  return { name: 'http-proxy', port, proc };
+}
+
+/** socat forking one child per connection, default options. */
+export async function startSocat(ctx: Context, backendPort: number): Promise<Candidate | string> {
+  if (spawnSync('socat', ['-V']).status !== 0)
+    return 'socat is not installed (apt-get install socat)';
+  const port = await freePort();
+  const args = [`TCP-LISTEN:${port},bind=${HOST},reuseaddr,fork`, `TCP:${HOST}:${backendPort}`];
+  const proc = ctx.procs.start('socat', 'socat', args, { side: 'proxy' });
+  await waitForPort(proc, port);
+  return { name: 'socat', port, proc };
+}

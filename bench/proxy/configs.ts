@@ -1,0 +1,181 @@
+/**
+ * Config files for the proxies under test: gw (JSON, which `gw proxy`
+ * accepts as well as YAML), nginx and HAProxy. Each proxy listens on
+ * 127.0.0.1 and forwards to one backend on 127.0.0.1. Reference proxies are
+ * configured the way their documentation recommends for the job (upstream
+ * keep-alive, HTTP/1.1 towards the backend, one worker or thread), not tuned
+ * beyond that; access logs are on for gw, nginx and HAProxy alike.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { HOST } from './procs.js';
+
+export type Protocol = 'http' | 'ws' | 'grpc' | 'tcp';
+
+/** gw's config: one listener with one route, round-robin over ONE target. */
+export function gwConfig(protocol: Protocol, backendPort: number): string {
+  const upstream = {
+    name: 'be',
+    balance: 'round-robin',
+    targets: [`${HOST}:${backendPort}`],
+  };
+  const listener =
+    protocol === 'tcp'
+      ? { name: 'bench', protocol: 'tcp', listen: `${HOST}:0`, upstream: 'be' }
+      : {
+          name: 'bench',
+          // WebSocket upgrades go through an http listener's routes.
+          protocol: protocol === 'grpc' ? 'grpc' : 'http',
+          listen: `${HOST}:0`,
+          accessLog: true,
+          routes: [{ name: 'all', match: { pathPrefix: '/' }, upstream: 'be' }],
+        };
+  return `${JSON.stringify({ listeners: [listener], upstreams: [upstream] }, null, 2)}\n`;
+}
+
+/** What this nginx binary can do: the stream module may be a separate package. */
+export interface NginxInfo {
+  readonly path: string | undefined;
+  /** `load_module ...;` line needed for `stream {}`, '' when built in, undefined when missing. */
+  readonly streamModule: string | undefined;
+  readonly version: string;
+}
+
+export function nginxInfo(): NginxInfo {
+  const found = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'].find((p) =>
+    existsSync(p),
+  );
+  if (found === undefined) return { path: undefined, streamModule: undefined, version: '' };
+  const v = spawnSync(found, ['-V'], { encoding: 'utf8' });
+  const text = `${v.stdout}${v.stderr}`;
+  const version = /nginx version: (\S+)/.exec(text)?.[1] ?? '?';
+  let streamModule: string | undefined;
+  if (/--with-stream(\s|$)/.test(text)) streamModule = '';
+  else {
+    const so = [
+      '/usr/lib/nginx/modules/ngx_stream_module.so',
+      '/usr/share/nginx/modules/ngx_stream_module.so',
+    ];
+    const module = so.find((p) => existsSync(p));
+    if (module !== undefined) streamModule = `load_module ${module};`;
+  }
+  return { path: found, streamModule, version };
+}
+
+function nginxMain(dir: string, top = ''): string {
+  return `${top}
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+`;
+}
+
+function nginxHttpCommon(dir: string, accessLog: boolean): string {
+  return `  ${accessLog ? `access_log ${dir}/access.log combined buffer=64k flush=1s;` : 'access_log off;'}
+  default_type application/octet-stream;
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy_temp;
+  fastcgi_temp_path ${dir}/fastcgi_temp;
+  uwsgi_temp_path ${dir}/uwsgi_temp;
+  scgi_temp_path ${dir}/scgi_temp;
+`;
+}
+
+/** nginx serving static files from `root` (the HTTP backend; no log, sendfile, open file cache). */
+export function nginxStaticConfig(dir: string, port: number, root: string): string {
+  return `${nginxMain(dir)}http {
+${nginxHttpCommon(dir, false)}  sendfile on;
+  tcp_nopush on;
+  open_file_cache max=16 inactive=1h;
+  open_file_cache_valid 1h;
+  server {
+    listen ${HOST}:${port};
+    root ${root};
+  }
+}
+`;
+}
+
+/** nginx as the proxy under test for `protocol`, listening on `port`. */
+export function nginxProxyConfig(
+  dir: string,
+  protocol: Protocol,
+  port: number,
+  backendPort: number,
+  streamModule = '',
+): string {
+  if (protocol === 'tcp') {
+    return `${nginxMain(dir, streamModule)}stream {
+  server {
+    listen ${HOST}:${port};
+    proxy_pass ${HOST}:${backendPort};
+  }
+}
+`;
+  }
+  const location = {
+    // The documented keep-alive recipe: HTTP/1.1 upstream, Connection header cleared.
+    // Buffers big enough for a 64 KiB body, so no response is spooled to a temp file.
+    http: `proxy_pass http://be;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffer_size 16k;
+      proxy_buffers 8 16k;`,
+    ws: `proxy_pass http://be;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_read_timeout 1h;`,
+    grpc: `grpc_pass grpc://be;`,
+  }[protocol];
+  return `${nginxMain(dir)}http {
+${nginxHttpCommon(dir, true)}  upstream be {
+    server ${HOST}:${backendPort};
+    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen ${HOST}:${port}${protocol === 'grpc' ? ' http2' : ''};
+    location / {
+      ${location}
+    }
+  }
+}
+`;
+}
+
+export function haproxyVersion(): string | undefined {
+  const v = spawnSync('haproxy', ['-v'], { encoding: 'utf8' });
+  if (v.status !== 0) return undefined;
+  return /version (\S+)/.exec(v.stdout)?.[1] ?? '?';
+}
+
+/** HAProxy as the proxy under test: one thread, access log to stdout (a file). */
+export function haproxyConfig(protocol: Protocol, port: number, backendPort: number): string {
+  const tcp = protocol === 'tcp';
+  const h2 = protocol === 'grpc' ? ' proto h2' : '';
+  return `global
+  nbthread 1
+  maxconn 4096
+  log stdout format raw local0 info
+
+defaults
+  mode ${tcp ? 'tcp' : 'http'}
+  log global
+  option ${tcp ? 'tcplog' : 'httplog'}
+${tcp ? '' : '  option http-keep-alive\n'}  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout tunnel 1h
+
+frontend fe
+  bind ${HOST}:${port}${h2}
+  default_backend be
+
+backend be
+  server s1 ${HOST}:${backendPort}${h2}
+`;
+}

@@ -1,0 +1,57 @@
+import type { Sources } from '../conns/collect.js';
+import { connsOptions, type ConnsFlags, type ConnsOptions } from '../conns/options.js';
+import { palettePaint, plainPaint, type Paint } from '../conns/paint.js';
+import { prefetchTables } from '../conns/read-parallel.js';
+import type { Output } from '../conns/run-conns.js';
+import { untilSignal } from './commander-setup.js';
+
+/*
+ * The work behind `gw conns`, imported only when it runs, so that
+ * `gw conns --help` loads nothing but commander. The rest of the command is
+ * imported once the flags are valid and, for big tables, the second table
+ * is already being read on another thread.
+ */
+
+/**
+ * Colour only on a terminal, and never when NO_COLOR is set
+ * (https://no-color.org); chalk is loaded only then.
+ */
+async function paintFor(stream: NodeJS.WriteStream): Promise<Paint> {
+  const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
+  if (!stream.isTTY || noColor) return plainPaint;
+  const { Chalk } = await import('chalk');
+  return palettePaint(new Chalk({ level: 1 }));
+}
+
+function sources(options: ConnsOptions): Sources {
+  const procRoot = process.env.GW_PROC_ROOT ?? '/proc';
+  const live = options.from === undefined && process.platform === 'linux';
+  const prefetch = live
+    ? prefetchTables({ protos: options.protos, families: options.families }, procRoot)
+    : undefined;
+  return {
+    procRoot,
+    platform: process.platform,
+    ...(prefetch === undefined ? {} : { prefetch }),
+  };
+}
+
+export async function runConnsCommand(flags: ConnsFlags): Promise<void> {
+  const options = connsOptions(flags);
+  const from = sources(options);
+  const output: Output = {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    redraw: process.stdout.isTTY && !options.json,
+    paint: options.json ? plainPaint : await paintFor(process.stdout),
+  };
+  if (options.watchMs === undefined) {
+    const { runOnce } = await import('../conns/run-conns.js');
+    await runOnce(options, from, output);
+    return;
+  }
+  const stop = new AbortController();
+  void untilSignal().then(() => stop.abort());
+  const { runWatch } = await import('../conns/run-watch.js');
+  await runWatch(options, from, output, stop.signal);
+}
