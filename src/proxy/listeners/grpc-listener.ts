@@ -4,7 +4,7 @@ import { GwError, toGwError } from '../../shared/errors.js';
 import type { GrpcListenerConfig } from '../config/types.js';
 import { accessLog, type LineSink } from '../middleware/access-log/access-log.js';
 import { compose } from '../pipeline/compose.js';
-import type { Handler, Middleware } from '../pipeline/types.js';
+import { newExchange, type Handler, type Middleware } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
 import type { GatewayRuntime, RuntimeRef } from '../runtime.js';
@@ -60,20 +60,17 @@ export async function startGrpcListener(
     const host = hostOf(headers[':authority']);
     const route = matchRoute(listener.routes, { method, host, path: url, headers });
     const ex: GrpcExchange = {
-      id: nextCallId++,
-      kind: 'grpc',
-      listener: config.name,
-      clientIp: stream.session?.socket.remoteAddress ?? '',
-      method,
-      host,
-      url,
-      route: route?.name ?? '',
-      upstream: route?.upstream ?? '',
-      startMs: performance.now(),
-      status: 0,
-      target: '',
-      errorCode: '',
-      attempts: 0,
+      ...newExchange({
+        id: nextCallId++,
+        kind: 'grpc',
+        listener: config.name,
+        clientIp: stream.session?.socket.remoteAddress ?? '',
+        method,
+        host,
+        url,
+        route: route?.name ?? '',
+        upstream: route?.upstream ?? '',
+      }),
       stream,
       headers,
       forwardPath: route ? route.rewrite(url) : url,

@@ -13,7 +13,7 @@ import {
 import type { HttpListenerConfig } from '../config/types.js';
 import { accessLog, formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
 import { compose } from '../pipeline/compose.js';
-import type { Handler, Middleware } from '../pipeline/types.js';
+import { newExchange, type Handler, type Middleware } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
 import type { GatewayRuntime, RuntimeRef } from '../runtime.js';
@@ -168,25 +168,20 @@ function answerNotFound(
   req.resume();
   if (!config.accessLog) return;
   const peerIp = req.socket.remoteAddress ?? '';
-  const line = formatAccessLine(
-    {
-      id: nextExchangeId++,
-      kind: 'http',
-      listener: config.name,
-      clientIp: trustedClientIp(req.headers, peerIp, runtime.listener(config.name).isTrusted),
-      method: req.method ?? 'GET',
-      host: hostOf(req.headers.host),
-      url: req.url ?? '/',
-      route: '',
-      upstream: '',
-      startMs: performance.now(),
-      status: 404,
-      target: '',
-      errorCode: error.code,
-      attempts: 0,
-    },
-    performance.now(),
-  );
+  const exchange = newExchange({
+    id: nextExchangeId++,
+    kind: 'http',
+    listener: config.name,
+    clientIp: trustedClientIp(req.headers, peerIp, runtime.listener(config.name).isTrusted),
+    method: req.method ?? 'GET',
+    host: hostOf(req.headers.host),
+    url: req.url ?? '/',
+    route: '',
+    upstream: '',
+  });
+  exchange.status = 404;
+  exchange.errorCode = error.code;
+  const line = formatAccessLine(exchange, performance.now());
   sink(line);
 }
 

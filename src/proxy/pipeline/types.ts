@@ -42,3 +42,21 @@ export type Handler<E extends Exchange = Exchange> = (exchange: E) => Promise<vo
 
 /** Wraps the next handler; built once per config, called per request. */
 export type Middleware<E extends Exchange = Exchange> = (next: Handler<E>) => Handler<E>;
+
+/** What identifies an exchange when it starts. */
+export type ExchangeStart = Pick<
+  Exchange,
+  'id' | 'kind' | 'listener' | 'clientIp' | 'method' | 'host' | 'url' | 'route' | 'upstream'
+>;
+
+/** A new exchange: who asked for what, with nothing answered or chosen yet. */
+export function newExchange(start: ExchangeStart): Exchange {
+  return {
+    ...start,
+    startMs: performance.now(),
+    status: 0,
+    target: '',
+    errorCode: '',
+    attempts: 0,
+  };
+}

@@ -12,7 +12,7 @@ import {
 } from '../../shared/errors.js';
 import type { HttpListenerConfig } from '../config/types.js';
 import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
-import type { Exchange } from '../pipeline/types.js';
+import { newExchange, type Exchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
 import type { RuntimeRef } from '../runtime.js';
@@ -56,7 +56,7 @@ export function bridgeWebSocket(ctx: UpgradeContext): void {
   const method = req.method ?? 'GET';
   const route = matchRoute(listener.routes, { method, host, path, headers: req.headers });
   const peerIp = req.socket.remoteAddress ?? '';
-  const ex: Exchange = {
+  const ex = newExchange({
     id: ctx.nextId(),
     kind: 'ws',
     listener: config.name,
@@ -66,12 +66,7 @@ export function bridgeWebSocket(ctx: UpgradeContext): void {
     url,
     route: route?.name ?? '',
     upstream: route?.upstream ?? '',
-    startMs: performance.now(),
-    status: 0,
-    target: '',
-    errorCode: '',
-    attempts: 0,
-  };
+  });
   const finish = (error?: GwError): void => {
     if (error) {
       ex.errorCode = error.code;
