@@ -6,6 +6,7 @@
  * without -n) kept as printed, since the analysis only needs endpoints that
  * stay the same from line to line.
  */
+import { parseIp } from '../../shared/ip-address.js';
 import { ipv6 } from '../capture/decode-frame.js';
 
 const CACHE_LIMIT = 4096;
@@ -50,43 +51,6 @@ export function canonicalHost(host: string): { address: string; version: 4 | 6 |
 
 /** Parses IPv6 text (with `::` and a dotted-quad tail) and prints it in RFC 5952 form. */
 function respellIpv6(text: string): string | undefined {
-  const bytes = ipv6Bytes(text);
-  return bytes === undefined ? undefined : ipv6(new DataView(bytes.buffer), 0);
-}
-
-function ipv6Bytes(text: string): Uint8Array | undefined {
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const head = groupsOf(halves[0] ?? '');
-  const tail = halves.length === 2 ? groupsOf(halves[1] ?? '') : [];
-  if (head === undefined || tail === undefined) return undefined;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
-  const groups = [...head, ...new Array<number>(missing).fill(0), ...tail];
-  const bytes = new Uint8Array(16);
-  groups.forEach((group, i) => {
-    bytes[i * 2] = group >> 8;
-    bytes[i * 2 + 1] = group & 0xff;
-  });
-  return bytes;
-}
-
-/** `a:b:c` or `a:1.2.3.4` → 16-bit groups. */
-function groupsOf(part: string): number[] | undefined {
-  if (part === '') return [];
-  const groups: number[] = [];
-  const pieces = part.split(':');
-  for (let i = 0; i < pieces.length; i++) {
-    const piece = pieces[i] ?? '';
-    if (i === pieces.length - 1 && piece.includes('.')) {
-      if (!isIpv4(piece)) return undefined;
-      const [a = 0, b = 0, c = 0, d = 0] = piece.split('.').map(Number);
-      groups.push((a << 8) | b, (c << 8) | d);
-    } else if (/^[0-9a-fA-F]{1,4}$/.test(piece)) {
-      groups.push(parseInt(piece, 16));
-    } else {
-      return undefined;
-    }
-  }
-  return groups;
+  const ip = parseIp(text);
+  return ip?.family === 6 ? ipv6(new DataView(ip.bytes.buffer), 0) : undefined;
 }
