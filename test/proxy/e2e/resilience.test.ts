@@ -77,6 +77,7 @@ listeners:
       - { match: { pathPrefix: /lc }, upstream: lc }
       - { match: { pathPrefix: /random }, upstream: random }
   - { name: tcp, protocol: tcp, listen: 127.0.0.1:0, upstream: tcp-failover }
+  - { name: tcp-slow, protocol: tcp, listen: 127.0.0.1:0, upstream: tcp-slow }
   - name: rpc
     protocol: grpc
     listen: 127.0.0.1:0
@@ -90,6 +91,10 @@ upstreams:
   - { name: hole, targets: ["127.0.0.1:${hole.port}"], timeouts: { connectMs: 300 } }
   - { name: stall, targets: ["127.0.0.1:${staller.port}"], timeouts: { idleMs: 1200 } }
   - name: tcp-failover
+    balance: round-robin
+    targets: ["127.0.0.1:${hole.port}", "127.0.0.1:${tcpGood[0]?.port}"]
+    timeouts: { connectMs: 300 }
+  - name: tcp-slow
     balance: round-robin
     targets: ["127.0.0.1:${hole.port}", "127.0.0.1:${tcpGood[0]?.port}"]
     timeouts: { connectMs: 300 }
@@ -136,6 +141,22 @@ describe('gw proxy: timeouts, failover, pooling, reload', () => {
     socket.write('ping');
     assert.equal((await echo).toString(), 'ping');
     socket.destroy();
+  });
+
+  it('TCP: a client that leaves while the gateway is still connecting holds no target', async () => {
+    // The first pick never accepts: the gateway is still connecting when the client leaves.
+    const socket = await connect(gw.port('tcp-slow'));
+    socket.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const upstream = gw.gateway.ref.current.upstream('tcp-slow');
+    assert.deepEqual(
+      upstream.targets.map((t) => t.active),
+      [0, 0],
+    );
+    // The reset is noticed once the spliced socket is read, and both sides are released.
+    assert.ok(
+      gw.log.some((l) => l.includes(' tcp-slow tcp tcp-slow ') && l.includes('attempts=2')),
+    );
   });
 
   it('least-conn sends more of a concurrent burst to the faster target', async () => {
