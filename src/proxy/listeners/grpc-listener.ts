@@ -3,11 +3,10 @@ import http2 from 'node:http2';
 import { GwError, toGwError } from '../../shared/errors.js';
 import type { GrpcListenerConfig } from '../config/types.js';
 import { accessLog, type LineSink } from '../middleware/access-log/access-log.js';
-import { compose } from '../pipeline/compose.js';
-import { newExchange, type Handler, type Middleware } from '../pipeline/types.js';
+import { newExchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
-import type { GatewayRuntime, RuntimeRef } from '../runtime.js';
+import type { RuntimeRef } from '../runtime.js';
 import {
   answerStatus,
   forwardGrpc,
@@ -15,6 +14,7 @@ import {
   parseGrpcTimeout,
   type GrpcExchange,
 } from '../upstream/forward-grpc.js';
+import { chainPerRuntime } from './chain-per-runtime.js';
 import { listenOn, type RunningListener } from './listen.js';
 
 let nextCallId = 1;
@@ -37,20 +37,12 @@ export async function startGrpcListener(
         allowHTTP1: false,
       })
     : http2.createServer();
-  const chains = new WeakMap<GatewayRuntime, Handler<GrpcExchange>>();
-  const chainFor = (runtime: GatewayRuntime): Handler<GrpcExchange> => {
-    let chain = chains.get(runtime);
-    if (chain === undefined) {
-      const answering: Middleware<GrpcExchange> = (next) => (ex) =>
-        next(ex).catch((err: unknown) => answerGrpcError(ex, err));
-      chain = compose<GrpcExchange>(
-        config.accessLog ? [accessLog(sink), answering] : [answering],
-        forwardGrpc(ref),
-      );
-      chains.set(runtime, chain);
-    }
-    return chain;
-  };
+  const chainFor = chainPerRuntime<GrpcExchange>({
+    accessLog: config.accessLog,
+    sink,
+    answer: answerGrpcError,
+    terminal: forwardGrpc(ref),
+  });
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
     const runtime = ref.current;

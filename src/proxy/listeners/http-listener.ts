@@ -11,15 +11,15 @@ import {
   toGwError,
 } from '../../shared/errors.js';
 import type { HttpListenerConfig } from '../config/types.js';
-import { accessLog, formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
-import { compose } from '../pipeline/compose.js';
-import { newExchange, type Handler, type Middleware } from '../pipeline/types.js';
+import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
+import { newExchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
 import type { GatewayRuntime, RuntimeRef } from '../runtime.js';
 import { forwardHttp, type HttpExchange } from '../upstream/forward-http.js';
 import { trustedClientIp } from '../upstream/http-headers.js';
 import { bridgeWebSocket } from '../upstream/bridge-ws.js';
+import { chainPerRuntime } from './chain-per-runtime.js';
 import { listenOn, type RunningListener } from './listen.js';
 
 let nextExchangeId = 1;
@@ -50,20 +50,12 @@ export async function startHttpListener(
       })
     : http.createServer(options);
   server.setTimeout(config.timeouts.idleMs, (socket: Socket) => socket.destroy());
-  const chains = new WeakMap<GatewayRuntime, Handler<HttpExchange>>();
-  const chainFor = (runtime: GatewayRuntime): Handler<HttpExchange> => {
-    let chain = chains.get(runtime);
-    if (chain === undefined) {
-      const answering: Middleware<HttpExchange> = (next) => (ex) =>
-        next(ex).catch((err: unknown) => answerError(ex, err));
-      chain = compose<HttpExchange>(
-        config.accessLog ? [accessLog(sink), answering] : [answering],
-        forwardHttp(ref),
-      );
-      chains.set(runtime, chain);
-    }
-    return chain;
-  };
+  const chainFor = chainPerRuntime<HttpExchange>({
+    accessLog: config.accessLog,
+    sink,
+    answer: answerError,
+    terminal: forwardHttp(ref),
+  });
   const proto = config.tls ? 'https' : 'http';
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
