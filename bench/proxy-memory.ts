@@ -11,22 +11,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intFlag } from './lib/int-flag.js';
+import { freePort } from './lib/free-port.js';
 
 const BIN = fileURLToPath(new URL('../bin/gw.js', import.meta.url));
 const GOAL_MB = 150;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function startGw(args: string[], ready: RegExp): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {

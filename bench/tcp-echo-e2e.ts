@@ -22,6 +22,7 @@ import { describeEnvironment, environment } from './lib/environment.js';
 import { intFlag } from './lib/int-flag.js';
 import { median, round } from './lib/median.js';
 import { table, thousands, verdict } from './lib/table.js';
+import { freePort } from './lib/free-port.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/gw.js', import.meta.url));
@@ -58,18 +59,6 @@ interface BurstLine {
   reads: number;
   elapsedMs: number;
   messagesPerSecond: number;
-}
-
-/** A port that was free a moment ago: listen on port 0, note the port, close. */
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, HOST, resolve);
-  });
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /** True when something accepts a connection on `port`. */

@@ -11,6 +11,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../lib/free-port.js';
+
+export { freePort };
 
 export const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 15_000;
@@ -268,18 +271,6 @@ export function cpuBusySeconds(cpu: number): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, HOST, resolve);
-  });
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 function accepts(port: number): Promise<boolean> {
