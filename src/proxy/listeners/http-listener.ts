@@ -113,9 +113,10 @@ function exchangeFor(
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   const method = req.method ?? 'GET';
+  const host = hostOf(req.headers.host);
   const route = matchRoute(listener.routes, {
     method,
-    host: hostOf(req.headers.host),
+    host,
     path,
     headers: req.headers,
   });
@@ -127,7 +128,7 @@ function exchangeFor(
     listener: config.name,
     clientIp: trustedClientIp(req.headers, peerIp, listener.isTrusted),
     method,
-    host: hostOf(req.headers.host),
+    host,
     url,
     route: route.name,
     upstream: route.upstream,
