@@ -4,6 +4,7 @@ import { palettePaint, plainPaint, type Paint } from '../conns/paint.js';
 import { prefetchTables } from '../conns/read-parallel.js';
 import type { Output } from '../conns/run-conns.js';
 import { untilSignal } from './commander-setup.js';
+import { procRoot } from './conns.js';
 
 /*
  * The work behind `gw conns`, imported only when it runs, so that
@@ -24,13 +25,13 @@ async function paintFor(stream: NodeJS.WriteStream): Promise<Paint> {
 }
 
 function sources(options: ConnsOptions): Sources {
-  const procRoot = process.env.GW_PROC_ROOT ?? '/proc';
+  const root = procRoot();
   const live = options.from === undefined && process.platform === 'linux';
   const prefetch = live
-    ? prefetchTables({ protos: options.protos, families: options.families }, procRoot)
+    ? prefetchTables({ protos: options.protos, families: options.families }, root)
     : undefined;
   return {
-    procRoot,
+    procRoot: root,
     platform: process.platform,
     ...(prefetch === undefined ? {} : { prefetch }),
   };
