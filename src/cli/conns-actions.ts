@@ -4,7 +4,6 @@ import { palettePaint, plainPaint, type Paint } from '../conns/paint.js';
 import { prefetchTables } from '../conns/read-parallel.js';
 import type { Output } from '../conns/run-conns.js';
 import { untilSignal } from './commander-setup.js';
-import { procRoot } from './conns.js';
 
 /*
  * The work behind `gw conns`, imported only when it runs, so that
@@ -25,13 +24,13 @@ async function paintFor(stream: NodeJS.WriteStream): Promise<Paint> {
 }
 
 function sources(options: ConnsOptions): Sources {
-  const root = procRoot();
+  const procRoot = process.env.GW_PROC_ROOT ?? '/proc';
   const live = options.from === undefined && process.platform === 'linux';
   const prefetch = live
-    ? prefetchTables({ protos: options.protos, families: options.families }, root)
+    ? prefetchTables({ protos: options.protos, families: options.families }, procRoot)
     : undefined;
   return {
-    procRoot: root,
+    procRoot,
     platform: process.platform,
     ...(prefetch === undefined ? {} : { prefetch }),
   };

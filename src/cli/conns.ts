@@ -1,4 +1,6 @@
+import { Command, Option } from 'commander';
 import type { ConnsFlags } from '../conns/options.js';
+import { configureCommand, parseCommand } from './commander-setup.js';
 
 const EXAMPLES = `
 Examples:
@@ -26,22 +28,8 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-/** Where live tables are read from: /proc, or GW_PROC_ROOT (tests point it at a fake /proc). */
-export function procRoot(): string {
-  return process.env.GW_PROC_ROOT ?? '/proc';
-}
-
 /** Parses and runs `gw conns ...`. */
 export async function run(argv: readonly string[]): Promise<void> {
-  // Big tables start being read on another thread while the rest loads (not for help).
-  const help = argv.some((a) => a === '-h' || a === '--help');
-  const [{ Command, Option }, { configureCommand, parseCommand }] = await Promise.all([
-    import('commander'),
-    import('./commander-setup.js'),
-    help
-      ? undefined
-      : import('../conns/early-reads.js').then((m) => m.startEarlyReads(argv, procRoot())),
-  ]);
   const program = new Command('gw conns')
     .description(
       'A netstat/ss-style view of TCP and UDP sockets: states, queues, timers, owners, and what a pile-up means.',

@@ -128,11 +128,13 @@ function filterOf(flags: ConnsFlags, families: Family[]): ConnsFilter {
   return filter;
 }
 
-/** The protocols and families `-t`, `-u`, `-4` and `-6` choose (TCP over both families by default). */
-export function tableChoiceOf(flags: Pick<ConnsFlags, 'tcp' | 'udp' | 'ipv4' | 'ipv6'>): {
-  protos: Proto[];
-  families: Family[];
-} {
+/** Validates `flags` into options; throws GW_ERR_USAGE / GW_ERR_INVALID_ARGUMENT (exit 2). */
+export function connsOptions(given: ConnsFlags): ConnsOptions {
+  const flags: ConnsFlags =
+    given.continuous === true && (given.watch === undefined || given.watch === false)
+      ? { ...given, watch: '1' }
+      : given;
+  checkConflicts(flags);
   const protos: Proto[] = [];
   if (flags.tcp === true || flags.udp !== true) protos.push('tcp');
   if (flags.udp === true) protos.push('udp');
@@ -142,17 +144,6 @@ export function tableChoiceOf(flags: Pick<ConnsFlags, 'tcp' | 'udp' | 'ipv4' | '
       : flags.ipv6 === true && flags.ipv4 !== true
         ? [6]
         : [4, 6];
-  return { protos, families };
-}
-
-/** Validates `flags` into options; throws GW_ERR_USAGE / GW_ERR_INVALID_ARGUMENT (exit 2). */
-export function connsOptions(given: ConnsFlags): ConnsOptions {
-  const flags: ConnsFlags =
-    given.continuous === true && (given.watch === undefined || given.watch === false)
-      ? { ...given, watch: '1' }
-      : given;
-  checkConflicts(flags);
-  const { protos, families } = tableChoiceOf(flags);
   const lang = flags.lang ?? 'en';
   if (lang !== 'en' && lang !== 'zh') throw invalidArgument('--lang', lang, 'choose en or zh');
   const filter = filterOf(flags, families);

@@ -92,26 +92,15 @@ export function socketsInUse(procRoot: string): number {
   }
 }
 
-/** A reading started early (early-reads.ts), kept for the first call that asks for the same tables. */
-let started: { key: string; prefetch: TablePrefetch | undefined } | undefined;
-
 /**
  * Starts reading every table but the first on a worker thread, when the
  * tables are big enough for that to pay; undefined otherwise. Should the
- * thread fail, the tables are read on this thread instead. A reading
- * started earlier for the same tables is handed over (once) rather than
- * started again.
+ * thread fail, the tables are read on this thread instead.
  */
 export function prefetchTables(choice: TableChoice, procRoot: string): TablePrefetch | undefined {
   const rest = tableNames(choice)
     .slice(1)
     .map((t) => ({ ...t, source: path.join(procRoot, 'net', t.name) }));
-  const key = JSON.stringify([procRoot, rest.map((t) => t.name)]);
-  if (started?.key === key) {
-    const { prefetch } = started;
-    started = undefined;
-    return prefetch;
-  }
   if (rest.length === 0 || socketsInUse(procRoot) < PARALLEL_MIN_SOCKETS) return undefined;
   const found = (texts: readonly (string | undefined)[]): SocketTable[] =>
     rest.flatMap((t, i) => {
@@ -122,14 +111,4 @@ export function prefetchTables(choice: TableChoice, procRoot: string): TablePref
     found(rest.map((t) => readOptional(t.source))),
   );
   return { names: new Set<TableName>(rest.map((t) => t.name)), tables };
-}
-
-/** Starts {@link prefetchTables} now, for a later call with the same tables to take over. */
-export function prefetchTablesEarly(choice: TableChoice, procRoot: string): void {
-  started = undefined;
-  const prefetch = prefetchTables(choice, procRoot);
-  const names = tableNames(choice)
-    .slice(1)
-    .map((t) => t.name);
-  started = { key: JSON.stringify([procRoot, names]), prefetch };
 }

@@ -129,28 +129,12 @@ async function runTable(options: ConnsOptions, sources: Sources, output: Output)
   output.out(words === '' ? `${table}\n` : `${table}\n\n${words}`);
 }
 
-/**
- * Starts loading the modules the output will need, so that they load while
- * this thread waits for the tables being read on another one. Failures
- * surface where the modules are used.
- */
-function preload(options: ConnsOptions): void {
-  if (options.json && !options.summary) return; // the sockets only, no diagnoses
-  const loads: Promise<unknown>[] = [];
-  if (options.diagnoses) loads.push(import('./diagnose.js'), import('./render-findings.js'));
-  if (options.summary && !options.json) loads.push(import('./render-summary.js'));
-  if (!options.summary && !options.json)
-    loads.push(import('./render-table.js'), import('./sort.js'));
-  for (const load of loads) load.catch(() => undefined);
-}
-
 /** One reading, written out: the table, the summary or JSON, then the diagnoses. */
 export async function runOnce(
   options: ConnsOptions,
   sources: Sources,
   output: Output,
 ): Promise<void> {
-  preload(options);
   if (options.summary) await runSummary(options, sources, output);
   else if (options.json) await runJson(options, sources, output);
   else await runTable(options, sources, output);
