@@ -177,6 +177,23 @@ describe('gw tcp-echo (CLI)', () => {
     assert.match(stdout, /first mismatch\s+#3/);
   });
 
+  it('ends with one GW_ERR_FRAME_TOO_LARGE line, not a crash, when the peer is not speaking the framing', async () => {
+    // A banner line read with a 4-byte length header announces a frame of over a gigabyte.
+    const peer = await startPeer((socket) => socket.end('hello from b\n'));
+    for (const input of [undefined, 'hi\nq\n']) {
+      const args = ['--framing', 'length', ...(input === undefined ? ['--burst', '3'] : [])];
+      const { code, stderr } = await echoClient(
+        peer.port,
+        args,
+        input === undefined ? {} : { input },
+      );
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, /GW_ERR_FRAME_TOO_LARGE/);
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    }
+    peer.close();
+  });
+
   it('exits 1 with one clear line when nothing listens', async () => {
     const port = await freePort();
     const { code, stderr } = await echoClient(port, ['--burst', '1']);

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectionError, GwError } from '../../shared/errors.js';
+import { connectionError, GwError, toGwError } from '../../shared/errors.js';
 import { describeFraming } from '../framing/spec.js';
 import type { Codec } from '../framing/types.js';
 import { burstMessage, ReadClassifier } from './burst-check.js';
@@ -30,11 +30,24 @@ export interface EchoConnection {
 
 /**
  * Connects to an echo server. Refused, reset and timed-out connections
- * reject with a GwError (GW_ERR_CONNECT_REFUSED and friends).
+ * reject with a GwError (GW_ERR_CONNECT_REFUSED and friends). A read
+ * handler that throws (an echo the decoder refuses, such as a frame over
+ * the size limit) closes the connection, and `closed` rejects with that
+ * error.
  */
 export function connectEcho(options: ConnectOptions): Promise<EchoConnection> {
   let handler: (chunk: Buffer) => void = () => undefined;
-  const deliver = (chunk: Buffer): void => handler(chunk);
+  let socket: net.Socket | undefined;
+  let failure: GwError | undefined;
+  const deliver = (chunk: Buffer): void => {
+    if (failure !== undefined) return;
+    try {
+      handler(chunk);
+    } catch (err) {
+      failure = toGwError(err);
+      socket?.destroy();
+    }
+  };
   const socketOptions: net.NetConnectOpts = {
     host: options.host,
     port: options.port,
@@ -52,21 +65,21 @@ export function connectEcho(options: ConnectOptions): Promise<EchoConnection> {
     };
   }
   return new Promise((resolve, reject) => {
-    const socket = net.connect(socketOptions);
-    if (options.readBytes === undefined) socket.on('data', deliver);
-    let failure: GwError | undefined;
+    const connected = net.connect(socketOptions);
+    socket = connected;
+    if (options.readBytes === undefined) connected.on('data', deliver);
     const closed = new Promise<void>((done, fail) => {
-      socket.on('close', () => (failure ? fail(failure) : done()));
+      connected.on('close', () => (failure ? fail(failure) : done()));
     });
     // Callers that never await `closed` must not see an unhandled rejection.
     closed.catch(() => undefined);
-    socket.on('error', (err) => {
-      failure = connectionError(options.host, options.port, err);
+    connected.on('error', (err) => {
+      failure ??= connectionError(options.host, options.port, err);
       reject(failure);
     });
-    socket.once('connect', () => {
+    connected.once('connect', () => {
       resolve({
-        socket,
+        socket: connected,
         closed,
         onRead(next) {
           handler = next;
