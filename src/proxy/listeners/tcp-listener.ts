@@ -78,22 +78,30 @@ interface DownstreamSink {
   deliver: (chunk: Buffer) => boolean;
 }
 
-/** Bytes per slab, and the least room a read is offered before a new slab is cut. */
-const SLAB_BYTES = 4 * 1024 * 1024;
-const MIN_READ_BYTES = 256 * 1024;
+/** The first slab of a connection, and the largest a busy one grows to. */
+const FIRST_SLAB_BYTES = 16 * 1024;
+const MAX_SLAB_BYTES = 4 * 1024 * 1024;
+/** The most room a read is offered before a new slab is cut (a quarter of a small slab). */
+const MAX_MIN_READ_BYTES = 256 * 1024;
 
 /**
- * Hands out read buffers as consecutive slices of a large allocation, so a
- * read can take up to hundreds of KiB and the bytes are forwarded without a
- * copy. A slice stays alive only as long as the write that carries it.
+ * One connection's read buffers, handed out as consecutive slices of a
+ * larger allocation, so a read can take up to hundreds of KiB and the bytes
+ * are forwarded without a copy. A slice stays alive only as long as the
+ * write that carries it. Node asks for the next read buffer as soon as a
+ * read is delivered and keeps it until the next read, so a slab belongs to
+ * one socket: shared, a slice handed to one socket would overlap bytes
+ * another socket still has queued for writing. A quiet connection keeps a
+ * small slab; each slab a connection fills is followed by a larger one.
  */
 class Slab {
-  private buffer = Buffer.allocUnsafe(SLAB_BYTES);
+  private buffer = Buffer.allocUnsafe(FIRST_SLAB_BYTES);
   private offset = 0;
 
   next(): Buffer {
-    if (SLAB_BYTES - this.offset < MIN_READ_BYTES) {
-      this.buffer = Buffer.allocUnsafe(SLAB_BYTES);
+    const size = this.buffer.length;
+    if (size - this.offset < Math.min(size / 4, MAX_MIN_READ_BYTES)) {
+      this.buffer = Buffer.allocUnsafe(Math.min(size * 4, MAX_SLAB_BYTES));
       this.offset = 0;
     }
     return this.buffer.subarray(this.offset);
@@ -105,8 +113,6 @@ class Slab {
     return Buffer.from(buf.buffer, buf.byteOffset, n);
   }
 }
-
-const slab = new Slab();
 
 /** Tries targets in balancer order until one accepts, each at most once. */
 function connectFirstAvailable(
@@ -126,12 +132,13 @@ function connectFirstAvailable(
   session.target = target.id;
   session.attempts++;
   const { connectMs } = upstream.config.timeouts;
+  const slab = new Slab();
   const up = net.connect({
     host: target.address.host,
     port: target.address.port,
     allowHalfOpen: true,
     noDelay: true,
-    // Read the target's bytes straight into large slices of a shared slab:
+    // Read the target's bytes straight into slices of this connection's slab:
     // fewer, bigger reads than Node's 64 KiB default, and no copy.
     onread: { buffer: () => slab.next(), callback: (n, buf) => sink.deliver(slab.take(n, buf)) },
   });

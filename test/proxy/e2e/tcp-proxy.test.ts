@@ -31,6 +31,25 @@ before(async () => {
     socket.resume();
   });
   peers.push(talker);
+  // Sends STREAM_BYTES of a pattern that depends on the first byte the client sends.
+  const streamer = await startPeer((socket) => {
+    socket.once('data', (first: Buffer) => {
+      const pattern = streamPattern(first[0] ?? 0);
+      let left = STREAM_BYTES / pattern.length;
+      const pump = (): void => {
+        while (left > 0) {
+          left--;
+          if (!socket.write(pattern)) {
+            socket.once('drain', pump);
+            return;
+          }
+        }
+        socket.end();
+      };
+      pump();
+    });
+  });
+  peers.push(streamer);
   gw = await startTestGateway(`
 listeners:
   - { name: rr, protocol: tcp, listen: 127.0.0.1:0, upstream: echo }
@@ -41,6 +60,7 @@ listeners:
   - { name: half, protocol: tcp, listen: 127.0.0.1:0, upstream: talker }
   - { name: idle, protocol: tcp, listen: 127.0.0.1:0, upstream: plain, timeouts: { idleMs: 300 } }
   - { name: hashed, protocol: tcp, listen: 127.0.0.1:0, upstream: hashed }
+  - { name: streams, protocol: tcp, listen: 127.0.0.1:0, upstream: streamer }
 upstreams:
   - { name: echo, balance: round-robin, targets: ${targets(echo)} }
   - { name: plain, targets: ${targets(plain)} }
@@ -49,6 +69,7 @@ upstreams:
   - { name: resetting, targets: ${targets(resetting)} }
   - { name: talker, targets: ["127.0.0.1:${talker.port}"] }
   - { name: hashed, balance: hash, targets: ${targets(echo)} }
+  - { name: streamer, targets: ["127.0.0.1:${streamer.port}"] }
 `);
 });
 
@@ -57,6 +78,16 @@ after(async () => {
   for (const p of peers) p.close();
   await Promise.all(backends.map((b) => b.close()));
 });
+
+/** Bytes each connection to the streaming peer receives. */
+const STREAM_BYTES = 24 * 1024 * 1024;
+
+/** 64 KiB of bytes that differ from one `seed` to the next. */
+function streamPattern(seed: number): Buffer {
+  const pattern = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < pattern.length; i++) pattern[i] = (seed * 37 + i * 7 + (i >> 8)) & 0xff;
+  return pattern;
+}
 
 /** Reads one line (the banner) from a fresh connection. */
 async function banner(listener: string): Promise<string> {
@@ -97,6 +128,33 @@ describe('gw proxy: TCP', () => {
     socket.end(payload);
     assert.deepEqual(await echoed, payload);
     await ended; // the backend saw our FIN, finished, and closed: its FIN came back
+  });
+
+  it('keeps concurrent connections apart while their clients read slowly', async () => {
+    // Both clients stop reading for a while, so the gateway's writes to them queue up while
+    // the targets keep sending: the bytes of one connection must never land in the other.
+    const seeds = [1, 2, 3];
+    const results = await Promise.all(
+      seeds.map(async (seed) => {
+        const socket = await connect(gw.port('streams'));
+        socket.pause();
+        socket.write(Buffer.from([seed]));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const reading = readBytes(socket, STREAM_BYTES, 30_000);
+        socket.resume();
+        const received = await reading;
+        socket.destroy();
+        return received;
+      }),
+    );
+    results.forEach((received, i) => {
+      const pattern = streamPattern(seeds[i] ?? 0);
+      for (let at = 0; at < received.length; at += pattern.length) {
+        const slice = received.subarray(at, at + pattern.length);
+        if (!slice.equals(pattern)) assert.fail(`connection ${i}: bytes ${at}+ are not its own`);
+      }
+      assert.equal(received.length, STREAM_BYTES);
+    });
   });
 
   it('keeps the other direction flowing after the client half-closes', async () => {
