@@ -87,11 +87,15 @@ function triageFor(
   const states = options.filter.states;
   return {
     decide: (state) =>
-      states !== undefined && !states.has(state)
-        ? 'skip'
-        : counting.needs(state)
-          ? 'parse'
-          : 'count',
+      // TCP listeners are always parsed: listeningPorts covers the whole table, so that
+      // the summary and diagnoses can tell servers from clients whatever --state shows.
+      state === 'LISTEN' && proto === 'tcp'
+        ? 'parse'
+        : states !== undefined && !states.has(state)
+          ? 'skip'
+          : counting.needs(state)
+            ? 'parse'
+            : 'count',
     count: (state) => counting.count(state, proto, family),
   };
 }

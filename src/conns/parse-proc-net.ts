@@ -133,12 +133,17 @@ export function stateCodeAt(text: string, start: number, end: number, hexLength:
 /** Hex digit values by character code, -1 for anything else (a table beats branches here). */
 const HEX = Int8Array.from({ length: 128 }, (_, c) => hexDigit(c));
 
-/** A hex number from `text[start, end)`; up to 13 digits exactly, longer as a signed 64-bit value. */
-function hexField(text: string, start: number, end: number, what: string): number {
+/**
+ * A hex number from `text[start, end)`, up to 13 digits exactly. Only the
+ * timer's time left (`%08lX` of a signed long) may be longer: with `signed`,
+ * 14 to 16 digits are read as a signed 64-bit value; any other longer field
+ * is malformed.
+ */
+function hexField(text: string, start: number, end: number, what: string, signed = false): number {
   if (end === start) throw new BadLine(`empty ${what}`);
   if (end - start > 13) {
     const digits = text.slice(start, end);
-    if (!/^[0-9A-Fa-f]{1,16}$/.test(digits)) throw new BadLine(`bad ${what} ${digits}`);
+    if (!signed || !/^[0-9A-Fa-f]{1,16}$/.test(digits)) throw new BadLine(`bad ${what} ${digits}`);
     return Number(BigInt.asIntN(64, BigInt(`0x${digits}`)));
   }
   let value = 0;
@@ -213,13 +218,20 @@ function colonOf(text: string, field: number, what: string): number {
   return known >= 0 ? known : colonIn(text, F[field * 2] ?? 0, F[field * 2 + 1] ?? 0, what);
 }
 
+/** A port: at most 0xFFFF. */
+function portField(text: string, start: number, end: number): number {
+  const port = hexField(text, start, end, 'port');
+  if (port > 0xffff) throw new BadLine(`bad port ${text.slice(start, end)}`);
+  return port;
+}
+
 function endpoint(text: string, field: number, addresses: AddressCache): Endpoint {
   const start = F[field * 2] ?? 0;
   const end = F[field * 2 + 1] ?? 0;
   const colon = colonOf(text, field, 'endpoint');
   return {
     address: addresses.decode(text, start, colon),
-    port: hexField(text, colon + 1, end, 'port'),
+    port: portField(text, colon + 1, end),
   };
 }
 
@@ -255,7 +267,7 @@ function parseLine(
     sendQ: hexField(text, at(8), queues, 'queues'),
     timer: timerOf(
       hexField(text, at(10), timer, 'timer'),
-      hexField(text, timer + 1, at(11), 'timer'),
+      hexField(text, timer + 1, at(11), 'timer', true),
     ),
     retransmits: hexField(text, at(12), at(13), 'retransmits'),
     probes: decField(text, at(16), at(17), 'probes'),

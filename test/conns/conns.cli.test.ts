@@ -130,6 +130,19 @@ describe('gw conns (CLI)', () => {
     assert.doesNotMatch(text.stdout, /piling up/, '--pileup 13 is above the 12 found');
   });
 
+  it('gives the same diagnosis with --summary --state as the table does: listeners still count', async () => {
+    const keyOf = async (args: string[]): Promise<string[]> => {
+      const { stdout } = await gw(['conns', '--from', PILEUPS, '--state', 'close-wait', ...args]);
+      return stdout.includes('"diagnoses"')
+        ? (JSON.parse(stdout) as { diagnoses: { key: string }[] }).diagnoses.map((d) => d.key)
+        : [];
+    };
+    const summary = await keyOf(['--summary', '--json']);
+    assert.deepEqual(summary, ['close-wait-pileup uid:0 local:127.0.0.1:40020']);
+    const table = await gw(['conns', '--from', PILEUPS, '--state', 'close-wait']);
+    assert.match(table.stdout, /127\.0\.0\.1:40020/);
+  });
+
   it('counts malformed lines of a snapshot on stderr and shows the rest', async () => {
     const fs = await import('node:fs');
     const os = await import('node:os');

@@ -207,6 +207,24 @@ describe('parseProcNet over /proc snapshots (fixtures/proc, with ss and netstat 
     assert.match(malformed[2]?.reason ?? '', /unknown timer kind 9/);
   });
 
+  it('refuses a negative queue, a long retransmit count and a port above 65535 as malformed', () => {
+    const text = [
+      '   0: 0100007F:908B 00000000:0000 0A 00000000:FFFFFFFFFFFFFFFF 00:00000000 00000000     0        0 1 1',
+      '   1: 0100007F:908B 00000000:0000 0A 00000000:00000000 00:00000000 FFFFFFFFFFFFFFFF     0        0 2 1',
+      '   2: 0100007F:FFFFFF 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1',
+      '   3: 0100007F:908B 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4 1',
+    ].join('\n');
+    const { sockets, malformed } = parseProcNet(text, 'tcp', 4);
+    assert.deepEqual(
+      sockets.map((s) => s.inode),
+      [4],
+    );
+    assert.deepEqual(
+      malformed.map((m) => m.reason.split(' ').slice(0, 2).join(' ')),
+      ['bad queues', 'bad retransmits', 'bad port'],
+    );
+  });
+
   it('rejects an IPv6 address in an IPv4 table and keeps a file without its header line', () => {
     const v6line =
       '   0: 00000000000000000000000001000000:115C 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1';
