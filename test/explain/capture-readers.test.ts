@@ -144,6 +144,38 @@ describe('capture readers', () => {
     });
   });
 
+  it('reports a pcapng block too short for its fields as corrupt, naming the block', async () => {
+    const start = pcapngFile([{ linkType: 1 }], []);
+    const block = (type: number, body: Buffer = Buffer.alloc(0)): Buffer => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32LE(type, 0);
+      head.writeUInt32LE(12 + body.length, 4);
+      const tail = Buffer.alloc(4);
+      tail.writeUInt32LE(12 + body.length, 0);
+      return Buffer.concat([head, body, tail]);
+    };
+    const cases: [string, Buffer][] = [
+      ['enhanced packet', block(6)],
+      ['interface description', block(1)],
+      ['simple packet', block(3)],
+      ['packet', block(2)],
+    ];
+    for (const [name, short] of cases) {
+      await assert.rejects(readAll(Buffer.concat([start, short])), (err) => {
+        assert.ok(isGwError(err, 'GW_ERR_CAPTURE_CORRUPT'), String(err));
+        assert.match(err.message, new RegExp(`${name} block of 12 bytes is too short`));
+        return true;
+      });
+    }
+    // An option whose value runs past the end of its block is ignored, not read out of bounds.
+    const idb = Buffer.alloc(12);
+    idb.writeUInt16LE(1, 0); // Ethernet
+    idb.writeUInt16LE(14, 8); // if_tsoffset...
+    idb.writeUInt16LE(8, 10); // ...of 8 bytes, none of which follow
+    const { packets } = await readAll(Buffer.concat([start, block(1, idb)]));
+    assert.equal(packets.length, 0);
+  });
+
   it('never crashes on random or mutated input: packets, or a GwError', async () => {
     const valid = pcapFile([
       { time: 1, data: ethernet(ipv4Tcp({ options: SYN_OPTIONS })) },

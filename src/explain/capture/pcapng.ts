@@ -11,6 +11,14 @@ const EPB = 0x00000006;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 const MAX_BLOCK_BYTES = 256 * 1024 * 1024;
 
+/** The fixed fields each block gw reads must have, in bytes of its body. */
+const LEAST_BODY_BYTES = new Map([
+  [IDB, { name: 'interface description', bytes: 8 }],
+  [EPB, { name: 'enhanced packet', bytes: 20 }],
+  [OBSOLETE_PB, { name: 'packet', bytes: 20 }],
+  [SPB, { name: 'simple packet', bytes: 4 }],
+]);
+
 interface Interface {
   readonly linkType: number;
   /** Timestamp units per second (if_tsresol; 10^6 by default). */
@@ -61,6 +69,15 @@ export function pcapngDecoder(source: string): CaptureDecoder {
   const readBlock = (block: Buffer, out: CaptureRecord[]): void => {
     const type = u32(block, 0);
     const body = block.subarray(8, block.length - 4);
+    const least = LEAST_BODY_BYTES.get(type);
+    if (least !== undefined && body.length < least.bytes) {
+      throw captureCorrupt(
+        source,
+        records,
+        queue.offset,
+        `${least.name} block of ${block.length} bytes is too short for its fields`,
+      );
+    }
     if (type === SHB) {
       started = true;
       interfaces = []; // interface ids are per section
@@ -170,8 +187,8 @@ function describeInterface(
   while (at + 4 <= body.length) {
     const code = u16(body, at);
     const length = u16(body, at + 2);
+    if (code === 0 || at + 4 + length > body.length) break; // end of options, or cut short
     const value = body.subarray(at + 4, at + 4 + length);
-    if (code === 0) break;
     if (code === 2) name = value.toString('utf8').replace(/\0+$/, '');
     if (code === 9 && length >= 1) {
       const resolution = value[0] ?? 6;
