@@ -1,5 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { CaptureStats } from './capture/packets.js';
+import { SNIFF_LINES } from './text/timestamps.js';
 import {
   noTcpInText,
   sniffTimestampFormat,
@@ -7,9 +8,6 @@ import {
   type TextParser,
 } from './text/parse-tcpdump.js';
 import type { TcpPacket } from './types.js';
-
-/** Lines looked at before parsing, to tell which timestamp form tcpdump printed. */
-const SNIFF_LINES = 1000;
 
 /**
  * Streams the TCP packets of tcpdump's text output, line by line, with
@@ -30,7 +28,7 @@ export async function* readTextCapture(
   let lineNumber = 0;
 
   const start = (): TextParser => {
-    const timestamps = sniffTimestampFormat(head);
+    const timestamps = sniffTimestampFormat(head.slice(0, SNIFF_LINES));
     return tcpdumpTextParser(source, timestamps === undefined ? {} : { timestamps });
   };
   function* feed(p: TextParser, lines: readonly string[]): Generator<TcpPacket> {
@@ -44,7 +42,8 @@ export async function* readTextCapture(
     const lines = (partial + decoder.write(chunk)).split('\n');
     partial = lines.pop() ?? '';
     if (parser === undefined) {
-      head.push(...lines);
+      // One line at a time: a chunk can hold more lines than a call takes arguments.
+      for (const line of lines) head.push(line);
       if (head.length < SNIFF_LINES) continue;
       parser = start();
       yield* feed(parser, head.splice(0));
@@ -53,9 +52,10 @@ export async function* readTextCapture(
     yield* feed(parser, lines);
   }
   partial += decoder.end();
+  // What is left: every line when there were too few to start, else the last one.
   if (partial !== '') head.push(partial);
   parser ??= start();
-  yield* feed(parser, parser.stats.lines === 0 ? head : partial === '' ? [] : [partial]);
+  yield* feed(parser, head);
   parser.finish();
 
   const text = parser.stats;

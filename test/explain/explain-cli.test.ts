@@ -135,6 +135,16 @@ describe('gw explain (CLI)', () => {
     assert.deepEqual(steps(piped.stdout), steps(pcap.stdout));
   });
 
+  it('reads a text whose first chunk holds hundreds of thousands of lines', async () => {
+    const file = join(dir, 'blank-lines-first.txt');
+    const tcpdump = await readFile(`${FIX}handshake-http.tcpdump-nn.txt`, 'utf8');
+    await writeFile(file, '\n'.repeat(400_000) + tcpdump);
+    const padded = await runGw(['explain', file, '--json']);
+    const plain = await runGw(['explain', `${FIX}handshake-http.tcpdump-nn.txt`, '--json']);
+    assert.equal(padded.code, 0, padded.stderr);
+    assert.equal(padded.stdout.trim().split('\n').length, plain.stdout.trim().split('\n').length);
+  });
+
   it('exits 2 quoting the first line when a text has nothing to explain', async () => {
     const file = join(dir, 'notes.txt');
     await writeFile(file, 'hello there\nthis is not tcpdump output\n');

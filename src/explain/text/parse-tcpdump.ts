@@ -32,7 +32,13 @@ import {
 } from './line-kinds.js';
 import { SequenceNumbers, type SequenceForm } from './sequence-numbers.js';
 import { FLAGS_MARKER, parseTcpPart } from './tcp-line.js';
-import { Clock, parseStamp, sniffTimestampFormat, type TimestampFormat } from './timestamps.js';
+import {
+  Clock,
+  parseStamp,
+  SNIFF_LINES,
+  sniffTimestampFormat,
+  type TimestampFormat,
+} from './timestamps.js';
 
 export type { SequenceForm } from './sequence-numbers.js';
 export type { TimestampFormat } from './timestamps.js';
@@ -307,9 +313,6 @@ function anchorOf(date: string | undefined): number {
   if (Number.isNaN(ms)) throw invalidArgument('date', date, 'a date as YYYY-MM-DD');
   return ms / 1000;
 }
-
-/** How many lines {@link parseTcpdumpText} looks at to tell the timestamp form. */
-const SNIFF_LINES = 1000;
 
 /**
  * Parses a whole tcpdump text at once: tells the timestamp form from its

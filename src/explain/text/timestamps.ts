@@ -134,6 +134,9 @@ export function formatOfShape(shape: StampShape): TimestampFormat {
   return shape === 'signed' ? 'offset' : shape;
 }
 
+/** How many lines are looked at to tell which timestamp form tcpdump printed. */
+export const SNIFF_LINES = 1000;
+
 /**
  * Tells the timestamp format from a capture's first lines (a few dozen are
  * plenty). `-ttt` deltas go down about as often as up; `-ttttt` offsets and
