@@ -144,6 +144,20 @@ describe('capture readers', () => {
     });
   });
 
+  it('reports a pcap record longer than the snapshot length at its header, not at the end of the file', async () => {
+    const file = pcapFile([
+      { time: 1, data: ethernet(ipv4Tcp()) },
+      { time: 2, data: ethernet(ipv4Tcp()) },
+    ]);
+    file.writeUInt32LE(100_000_000, 24 + 8); // the first record's captured length
+    await assert.rejects(readAll(file), (err) => {
+      assert.ok(isGwError(err, 'GW_ERR_CAPTURE_CORRUPT'), String(err));
+      assert.match(err.message, /record header claims 100000000 bytes/);
+      assert.match(err.message, /byte 24\b/);
+      return true;
+    });
+  });
+
   it('reports a pcapng block too short for its fields as corrupt, naming the block', async () => {
     const start = pcapngFile([{ linkType: 1 }], []);
     const block = (type: number, body: Buffer = Buffer.alloc(0)): Buffer => {

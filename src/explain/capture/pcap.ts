@@ -2,7 +2,13 @@ import { captureCorrupt, captureUnsupported } from '../../shared/errors.js';
 import { ByteQueue } from './byte-queue.js';
 import type { CaptureDecoder, CaptureRecord } from './record.js';
 
-/** Larger records than this are taken as corruption, not as packets. */
+/**
+ * The largest record any capture holds (Wireshark's standard maximum), and
+ * so the least limit even when a file's snapshot length says less. A record
+ * over the file's snapshot length and this is corruption, reported as soon
+ * as its header is read rather than after reading on to where it would end.
+ */
+const STANDARD_MAX_RECORD_BYTES = 262_144;
 const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
 /**
@@ -16,7 +22,9 @@ export function pcapDecoder(source: string): CaptureDecoder {
   let little = true;
   let unitsPerSecond = 1e6;
   let linkType = -1;
+  let maxRecord = STANDARD_MAX_RECORD_BYTES;
   let records = 0;
+  const u32 = (b: Buffer, at: number): number => (little ? b.readUInt32LE(at) : b.readUInt32BE(at));
   return {
     format: 'pcap',
     get records() {
@@ -40,20 +48,22 @@ export function pcapDecoder(source: string): CaptureDecoder {
         const normalized = little ? magic : header.readUInt32BE(0);
         unitsPerSecond = normalized === 0xa1b23c4d ? 1e9 : 1e6;
         // The low 16 bits are the link type; higher bits may carry FCS length.
-        linkType = (little ? header.readUInt32LE(20) : header.readUInt32BE(20)) & 0xffff;
+        linkType = u32(header, 20) & 0xffff;
+        maxRecord = Math.min(
+          Math.max(u32(header, 16), STANDARD_MAX_RECORD_BYTES),
+          MAX_RECORD_BYTES,
+        );
       }
       for (;;) {
         const head = queue.peek(16);
         if (head === undefined) break;
-        const u32 = (at: number): number =>
-          little ? head.readUInt32LE(at) : head.readUInt32BE(at);
-        const included = u32(8);
-        if (included > MAX_RECORD_BYTES) {
+        const included = u32(head, 8);
+        if (included > maxRecord) {
           throw captureCorrupt(
             source,
             records,
             queue.offset,
-            `record header claims ${included} bytes`,
+            `record header claims ${included} bytes, more than the file's snapshot length allows (${maxRecord})`,
           );
         }
         const record = queue.take(16 + included);
@@ -62,8 +72,8 @@ export function pcapDecoder(source: string): CaptureDecoder {
         out.push({
           linkType,
           interfaceId: 0,
-          time: u32(0) + u32(4) / unitsPerSecond,
-          originalLength: u32(12),
+          time: u32(head, 0) + u32(head, 4) / unitsPerSecond,
+          originalLength: u32(head, 12),
           data: record.subarray(16),
         });
       }
