@@ -114,3 +114,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * A request's target (`/path?query`) as a URL, or undefined when it cannot
+ * be one (`http://[x/`): the caller answers 400 rather than throwing.
+ */
+export function requestUrl(target: string): URL | undefined {
+  try {
+    return new URL(target, 'http://backend.invalid');
+  } catch {
+    return undefined;
+  }
+}

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import {
   backendName,
   backendOptions,
+  requestUrl,
   shouldFail,
   sleep,
   type BackendOptions,
@@ -86,8 +87,8 @@ export async function startHttpBackend(options: BackendOptions): Promise<Running
 
 async function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: Context) {
   const target = req.url ?? '/';
-  const url = new URL(target, 'http://backend.invalid');
-  const query = Object.fromEntries(url.searchParams);
+  const url = requestUrl(target);
+  const query = url === undefined ? {} : Object.fromEntries(url.searchParams);
   const path = target.split('?')[0] ?? '/';
   let injected = false;
   res.setHeader('x-backend', ctx.name);
@@ -103,6 +104,9 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: 
       injected,
     });
   });
+  if (url === undefined) {
+    throw new BadQuery(`the request target ${JSON.stringify(target)} is not a path`);
+  }
   if (query.close === '1') res.setHeader('connection', 'close');
   const extraMs = queryInt(query, 'delayMs', 0, 3_600_000);
   if (url.pathname === '/healthz') {

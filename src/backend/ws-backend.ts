@@ -4,6 +4,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   backendName,
   backendOptions,
+  requestUrl,
   shouldFail,
   type BackendOptions,
   type ResolvedOptions,
@@ -92,9 +93,10 @@ function answerPlain(req: http.IncomingMessage, res: http.ServerResponse, ctx: C
 function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, ctx: Context): void {
   socket.on('error', () => undefined); // a peer vanishing mid-handshake must not crash us
   const target = req.url ?? '/';
-  const url = new URL(target, 'http://backend.invalid');
-  if (url.searchParams.get('reject') === '1') {
-    refuse(socket, ctx.name);
+  const url = requestUrl(target);
+  if (url === undefined || url.searchParams.get('reject') === '1') {
+    const status = url === undefined ? 400 : 403;
+    refuse(socket, ctx.name, status);
     ctx.options.onEvent({
       type: 'request',
       kind: 'ws',
@@ -102,7 +104,7 @@ function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, ctx: C
       peer: peerOf(req.socket),
       method: req.method ?? 'GET',
       path: target,
-      status: 403,
+      status,
       injected: false,
     });
     return;
@@ -112,11 +114,15 @@ function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, ctx: C
   });
 }
 
-/** Refuses an upgrade with a complete HTTP response, then closes (RFC 6455 §4.2.2). */
-function refuse(socket: Duplex, name: string): void {
-  const body = `${JSON.stringify({ backend: name, error: 'upgrade refused' })}\n`;
+/**
+ * Refuses an upgrade with a complete HTTP response, then closes (RFC 6455
+ * §4.2.2): 403 when asked to (`?reject=1`), 400 for a target that is no path.
+ */
+function refuse(socket: Duplex, name: string, status: 400 | 403): void {
+  const error = status === 403 ? 'upgrade refused' : 'bad request target';
+  const body = `${JSON.stringify({ backend: name, error })}\n`;
   socket.end(
-    'HTTP/1.1 403 Forbidden\r\n' +
+    `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Bad Request'}\r\n` +
       `x-backend: ${name}\r\n` +
       'content-type: application/json; charset=utf-8\r\n' +
       `content-length: ${Buffer.byteLength(body)}\r\n` +

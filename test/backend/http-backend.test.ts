@@ -78,6 +78,20 @@ describe('HTTP backend', () => {
     assert.equal((await get(`${base}/x`)).status, 200);
   });
 
+  it('answers 400, not 500, to a request target that is no path', async () => {
+    const { port } = new URL(base);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    const answer = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      socket.on('close', () => resolve(text));
+    });
+    socket.end('GET http://[x/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    const text = await answer;
+    assert.match(text, /^HTTP\/1\.1 400 /);
+    assert.match(text, /is not a path/);
+  });
+
   it('streams a 5 MiB ?bytes= body with the exact length and pattern', async () => {
     const size = 5 * 1024 * 1024 + 7;
     const result = await curl([`${base}/big?bytes=${size}`]);

@@ -6,6 +6,7 @@ import { WebSocket, type RawData } from 'ws';
 import type { RunningBackend } from '../../src/backend/backend-options.js';
 import { startWsBackend, WS_FAILURE_CODE, type WsHello } from '../../src/backend/ws-backend.js';
 import { curl, parseResponse } from '../helpers/curl.js';
+import { connect } from '../helpers/sockets.js';
 
 const started: RunningBackend[] = [];
 after(async () => {
@@ -96,6 +97,23 @@ describe('WebSocket backend', () => {
     assert.equal(res.headers['x-backend'], 'wsa');
     res.resume();
     ws.terminate();
+  });
+
+  it('answers an upgrade whose target is no path with 400 and keeps serving', async () => {
+    const socket = await connect(port);
+    const answer = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      socket.on('close', () => resolve(text));
+    });
+    socket.write(
+      'GET http://[x/ HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    assert.match(await answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    const client = new Client(`ws://127.0.0.1:${port}/after`);
+    assert.match((await client.next()).data.toString(), /"path":"\/after"/);
+    client.ws.terminate();
   });
 
   it('answers /healthz with ok and other plain requests with 426', async () => {
