@@ -123,15 +123,20 @@ function relay(
   const { res } = ex;
   return new Promise<void>((resolve, reject) => {
     let controller: Dispatcher.DispatchController | undefined;
+    let clientGone = false;
     const onDrain = (): void => controller?.resume();
     const onClose = (): void => {
-      // The client went away mid-response: stop reading from the target.
-      if (!res.writableFinished) controller?.abort(new Error('client closed the connection'));
+      // The client went away before the response was complete, perhaps before it began:
+      // stop the request to the target (now, or as soon as undici starts it).
+      if (res.writableFinished) return;
+      clientGone = true;
+      controller?.abort(new Error('client closed the connection'));
     };
     const cleanup = (): void => {
       res.off('drain', onDrain);
       res.off('close', onClose);
     };
+    res.once('close', onClose);
     pool.dispatch(
       {
         method: ex.method,
@@ -142,13 +147,13 @@ function relay(
       {
         onRequestStart(c) {
           controller = c;
+          if (clientGone) c.abort(new Error('client closed the connection'));
         },
         onResponseStart(c, statusCode, responseHeaders) {
           if (statusCode < 200) return; // an interim 1xx answer: the final one follows
           ex.status = statusCode;
           res.writeHead(statusCode, clientResponseHeaders(responseHeaders));
           res.on('drain', onDrain);
-          res.once('close', onClose);
         },
         onResponseData(c, chunk) {
           if (!res.write(chunk)) c.pause();

@@ -47,6 +47,8 @@ async function blackhole(): Promise<{ port: number; stop: () => void }> {
   };
 }
 
+/** Resolvers called when the waiting peer's connection closes. */
+const waiterClosed: (() => void)[] = [];
 const backends: RunningBackend[] = [];
 const cleanups: (() => void)[] = [];
 let gw: TestGateway;
@@ -65,6 +67,12 @@ before(async () => {
     socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nstart'));
   });
   cleanups.push(staller.close);
+  // Reads a request and never answers; says when the gateway closes the connection.
+  const waiter = await startPeer((socket) => {
+    socket.resume();
+    socket.once('close', () => waiterClosed.at(-1)?.());
+  });
+  cleanups.push(waiter.close);
   gw = await startTestGateway(`
 listeners:
   - name: web
@@ -74,6 +82,7 @@ listeners:
       - { match: { pathPrefix: /failover }, upstream: failover }
       - { match: { pathPrefix: /hole }, upstream: hole }
       - { match: { pathPrefix: /stall }, upstream: stall }
+      - { match: { pathPrefix: /wait }, upstream: wait }
       - { match: { pathPrefix: /lc }, upstream: lc }
       - { match: { pathPrefix: /random }, upstream: random }
   - { name: tcp, protocol: tcp, listen: 127.0.0.1:0, upstream: tcp-failover }
@@ -90,6 +99,7 @@ upstreams:
     timeouts: { connectMs: 300 }
   - { name: hole, targets: ["127.0.0.1:${hole.port}"], timeouts: { connectMs: 300 } }
   - { name: stall, targets: ["127.0.0.1:${staller.port}"], timeouts: { idleMs: 1200 } }
+  - { name: wait, targets: ["127.0.0.1:${waiter.port}"] }
   - name: tcp-failover
     balance: round-robin
     targets: ["127.0.0.1:${hole.port}", "127.0.0.1:${tcpGood[0]?.port}"]
@@ -133,6 +143,25 @@ describe('gw proxy: timeouts, failover, pooling, reload', () => {
     const res = await curl([`http://127.0.0.1:${gw.port('web')}/stall/x`]);
     assert.notEqual(res.code, 0);
     assert.equal(res.stdout.toString(), 'start');
+  });
+
+  it('stops the upstream request when the client leaves before the response starts', async () => {
+    const upstreamClosed = new Promise<void>((resolve) => waiterClosed.push(resolve));
+    const client = await connect(gw.port('web'));
+    client.on('error', () => undefined);
+    client.write('GET /wait HTTP/1.1\r\nHost: a\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    client.destroy();
+    const timedOut = Symbol('timed out');
+    const outcome = await Promise.race([
+      upstreamClosed,
+      new Promise((resolve) => setTimeout(resolve, 3000, timedOut)),
+    ]);
+    assert.notEqual(
+      outcome,
+      timedOut,
+      'the upstream request was still open 3 s after the client left',
+    );
   });
 
   it('TCP: fails over past a target whose connect times out', async () => {
