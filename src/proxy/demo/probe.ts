@@ -3,7 +3,10 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { echoClient } from '../../backend/grpc-client.js';
-import { connectionError } from '../../shared/errors.js';
+import { connectionError, formatHostPort, GwError } from '../../shared/errors.js';
+
+/** How long one probe may take before it gives up. */
+const PROBE_TIMEOUT_MS = 5000;
 
 export type ProbeKind = 'http' | 'ws' | 'grpc' | 'tcp';
 
@@ -18,6 +21,10 @@ export function probe(
   port: number,
   path = '/api/hello',
 ): Promise<string> {
+  return withTimeout(exchange(kind, host, port, path), host, port);
+}
+
+function exchange(kind: ProbeKind, host: string, port: number, path: string): Promise<string> {
   switch (kind) {
     case 'http':
       return probeHttp(host, port, path);
@@ -30,36 +37,60 @@ export function probe(
   }
 }
 
+/** `work`, or a GW_ERR_CONNECT_TIMEOUT once it has taken PROBE_TIMEOUT_MS. */
+function withTimeout(work: Promise<string>, host: string, port: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        connectionError(host, port, Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })),
+      );
+    }, PROBE_TIMEOUT_MS);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 function probeHttp(host: string, port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path, agent: false }, (res) => {
+    const req = http.get({ host, port, path, agent: false, timeout: PROBE_TIMEOUT_MS }, (res) => {
       res.resume();
       const name = res.headers['x-backend'];
       res.on('end', () => resolve(typeof name === 'string' ? name : `(status ${res.statusCode})`));
     });
+    req.on('timeout', () => req.destroy());
     req.on('error', (err) => reject(connectionError(host, port, err)));
   });
 }
 
 function probeWs(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://${host.includes(':') ? `[${host}]` : host}:${port}/ws`);
+    const ws = new WebSocket(`ws://${formatHostPort(host, port)}/ws`);
     ws.once('message', (data: Buffer) => {
-      const hello = JSON.parse(data.toString()) as { backend?: string };
       ws.close();
-      resolve(hello.backend ?? '?');
+      try {
+        const hello = JSON.parse(data.toString()) as { backend?: string };
+        resolve(hello.backend ?? '?');
+      } catch {
+        reject(
+          new GwError(
+            'GW_ERR_CONNECTION',
+            `${formatHostPort(host, port)} sent a hello that is not JSON`,
+          ),
+        );
+      }
     });
+    ws.once('close', () => reject(connectionError(host, port, 'closed before its hello')));
     ws.once('error', (err) => reject(connectionError(host, port, err)));
   });
 }
 
 function probeGrpc(host: string, port: number): Promise<string> {
-  const client = echoClient(`${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const client = echoClient(formatHostPort(host, port));
   return new Promise<string>((resolve, reject) => {
     client.Unary(
       { message: 'hello from gw demo' },
       new grpc.Metadata(),
-      { deadline: Date.now() + 5000 },
+      { deadline: Date.now() + PROBE_TIMEOUT_MS },
       (err, reply) => {
         client.close();
         if (err) reject(connectionError(host, port, err));
@@ -82,5 +113,7 @@ function probeTcp(host: string, port: number): Promise<string> {
       }
     });
     socket.on('error', (err) => reject(connectionError(host, port, err)));
+    socket.on('close', () => reject(connectionError(host, port, 'closed before its first line')));
+    socket.setTimeout(PROBE_TIMEOUT_MS, () => socket.destroy());
   });
 }
