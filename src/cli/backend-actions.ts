@@ -3,6 +3,8 @@ import { NAME_PATTERN, type BackendKind } from '../backend/backend-options.js';
 import { startBackend } from '../backend/start-backend.js';
 import { invalidArgument } from '../shared/errors.js';
 import type { BackendFlags } from './backend.js';
+import { untilSignal } from './commander-setup.js';
+import { parsePort } from './parse-port.js';
 
 /*
  * The work behind `gw backend KIND`, imported only when it runs, so that
@@ -19,7 +21,7 @@ export async function runBackend(kind: BackendKind, flags: BackendFlags): Promis
   };
   const options = {
     host: flags.host,
-    port: parsePort(flags.port),
+    port: parsePort('--port', flags.port, { allowZero: true }),
     ...(flags.name === undefined ? {} : { name: parseName(flags.name) }),
     latencyMs: parseLatency(flags.latencyMs),
     failRate: parseFailRate(flags.failRate),
@@ -31,14 +33,6 @@ export async function runBackend(kind: BackendKind, flags: BackendFlags): Promis
   const backend = await startBackend(kind, options);
   await stopped;
   await backend.close();
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) {
-    throw invalidArgument('--port', value, 'expected 0-65535 (0 picks a free port)');
-  }
-  return port;
 }
 
 function parseName(value: string): string {
@@ -66,17 +60,4 @@ function parseFailRate(value: string): number {
     throw invalidArgument('--fail-rate', value, 'expected a share between 0 and 1, such as 0.1');
   }
   return rate;
-}
-
-/** Resolves on the first SIGINT or SIGTERM; a second SIGINT exits at once. */
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const onSignal = (): void => {
-      if (process.stdout.isTTY) process.stdout.write('\n'); // after the terminal's ^C
-      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-      process.once('SIGINT', () => process.exit(130));
-      resolve();
-    };
-    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-  });
 }

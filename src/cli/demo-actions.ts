@@ -5,16 +5,15 @@ import { BatchedWriter } from '../shared/batched-writer.js';
 import { invalidArgument } from '../shared/errors.js';
 import { positiveInt } from '../net/framing/spec.js';
 import { untilSignal } from './commander-setup.js';
+import { parsePort } from './parse-port.js';
 import type { CallFlags, DemoFlags } from './demo.js';
 
 const HOST = '127.0.0.1';
 const KINDS: readonly ProbeKind[] = ['http', 'ws', 'grpc', 'tcp'];
 
-function basePort(value: string): number {
-  const port = positiveInt('--base-port', value, 8080);
-  if (port > 65533)
-    throw invalidArgument('--base-port', value, 'at most 65533 (three ports are used)');
-  return port;
+/** The first of the three ports the demo listens on (the next two follow it). */
+function basePort(value: string | undefined): number {
+  return value === undefined ? 8080 : parsePort('--base-port', value, { max: 65533 });
 }
 
 /** `gw demo`: start everything, show balancing once, print what to try, serve until Ctrl-C. */

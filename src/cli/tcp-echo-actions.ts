@@ -1,8 +1,7 @@
 import { codec as makeCodec } from '../net/framing/codec.js';
 import { framingSpec, positiveInt } from '../net/framing/spec.js';
-import type { Codec } from '../net/framing/types.js';
 import { burstMessage } from '../net/tcp-echo/burst-check.js';
-import { connectEcho, runBurst } from '../net/tcp-echo/client.js';
+import { connectEcho, runBurst, type BurstOptions } from '../net/tcp-echo/client.js';
 import { runInteractive } from '../net/tcp-echo/interactive.js';
 import {
   burstText,
@@ -13,6 +12,7 @@ import {
 } from '../net/tcp-echo/report.js';
 import { startEchoServer } from '../net/tcp-echo/server.js';
 import { GwError, invalidArgument } from '../shared/errors.js';
+import { parsePort } from './parse-port.js';
 import { runLab } from '../net/tcp-echo/lab.js';
 import { labText } from '../net/tcp-echo/lab-report.js';
 import { untilSignal } from './commander-setup.js';
@@ -32,21 +32,13 @@ function emit(line: OutputLine | undefined): void {
   (line.stream === 'err' ? process.stderr : process.stdout).write(`${line.text}\n`);
 }
 
-function parsePort(value: string, allowZero: boolean): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535 || (!allowZero && port === 0)) {
-    throw invalidArgument('--port', value, allowZero ? 'expected 0-65535' : 'expected 1-65535');
-  }
-  return port;
-}
-
 export async function runServer(flags: ServerFlags): Promise<void> {
   const codec = makeCodec(framingSpec(flags));
   const json = flags.json === true;
   const quiet = flags.quiet === true;
   const server = await startEchoServer({
     host: flags.host,
-    port: parsePort(flags.port, true),
+    port: parsePort('--port', flags.port, { allowZero: true }),
     codec,
     backlog: positiveInt('--backlog', flags.backlog, 511),
     reportReads: !quiet,
@@ -62,9 +54,13 @@ export async function runClient(flags: ClientFlags): Promise<void> {
   const burst = flags.burst === undefined ? undefined : positiveInt('--burst', flags.burst, 1);
   const size = positiveInt('--size', flags.size, 16);
   if (burst !== undefined) codec.encode(burstMessage(burst - 1, size)); // fails early if it cannot be framed
+  // Every flag is checked before connecting: a bad value is a usage error, whatever the peer.
+  const timeoutMs = positiveInt('--timeout-ms', flags.timeoutMs, 10000);
+  const splitDelayMs = positiveInt('--split-delay-ms', flags.splitDelayMs, 5);
+  const port = parsePort('--port', flags.port);
   const conn = await connectEcho({
     host: flags.host,
-    port: parsePort(flags.port, false),
+    port,
     noDelay: flags.nodelay === true,
     ...(flags.readBytes === undefined
       ? {}
@@ -81,32 +77,31 @@ export async function runClient(flags: ClientFlags): Promise<void> {
         codec,
         input: process.stdin,
         onEvent: (event) => emit(renderInteractiveEvent(event, mode)),
-        drainTimeoutMs: positiveInt('--timeout-ms', flags.timeoutMs, 10000),
+        drainTimeoutMs: timeoutMs,
       });
     } finally {
       process.stdin.pause();
     }
     return;
   }
-  await runBurstAndReport(conn, codec, burst, size, flags, mode);
+  const burstOptions = {
+    codec,
+    count: burst,
+    size,
+    split: flags.split === true,
+    splitDelayMs,
+    timeoutMs,
+  };
+  await runBurstAndReport(conn, burstOptions, mode);
 }
 
 async function runBurstAndReport(
   conn: Awaited<ReturnType<typeof connectEcho>>,
-  codec: Codec,
-  count: number,
-  size: number,
-  flags: ClientFlags,
+  options: BurstOptions,
   mode: OutputMode,
 ): Promise<void> {
-  const result = await runBurst(conn, {
-    codec,
-    count,
-    size,
-    split: flags.split === true,
-    splitDelayMs: positiveInt('--split-delay-ms', flags.splitDelayMs, 5),
-    timeoutMs: positiveInt('--timeout-ms', flags.timeoutMs, 10000),
-  });
+  const { count, size } = options;
+  const result = await runBurst(conn, options);
   conn.socket.end();
   await conn.closed.catch(() => undefined);
   if (mode === 'json')

@@ -304,6 +304,9 @@ describe('gw tcp-echo (CLI)', () => {
       'GW_ERR_BAD_MESSAGE',
     ],
     [['client', '--burst', 'many'], 'GW_ERR_INVALID_ARGUMENT'],
+    // Checked before connecting: nothing listens on the default port, and that must not matter.
+    [['client', '--burst', '3', '--timeout-ms', 'soon'], 'GW_ERR_INVALID_ARGUMENT'],
+    [['client', '--burst', '3', '--split', '--split-delay-ms', '-1'], 'GW_ERR_INVALID_ARGUMENT'],
     [['client', '--bogus'], 'GW_ERR_USAGE'],
   ] as const) {
     it(`exits 2 with ${code} for: ${args.join(' ')}`, async () => {
