@@ -1,5 +1,5 @@
-import { formatHostPort } from '../shared/errors.js';
 import type { BackendKind } from './backend-options.js';
+import { formatHostPort } from '../shared/format.js';
 
 /** What a backend reports: where it listens, and one event per request, call or connection. */
 export type BackendEvent =
@@ -53,14 +53,6 @@ export type BackendEvent =
       reason: string;
       injected: boolean;
     };
-
-/** `host:port` of a socket's peer. */
-export function peerOf(socket: {
-  remoteAddress?: string | undefined;
-  remotePort?: number | undefined;
-}): string {
-  return formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
-}
 
 /** One short human line for an event (the text output of `gw backend`). */
 export function describeBackendEvent(event: BackendEvent): string {

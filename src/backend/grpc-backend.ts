@@ -1,6 +1,7 @@
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { formatHostPort, listenFailed, portInUse } from '../shared/errors.js';
+import { listenFailed, portInUse } from '../shared/errors.js';
+import { formatHostPort } from '../shared/format.js';
 import {
   backendName,
   backendOptions,

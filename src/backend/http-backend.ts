@@ -10,7 +10,7 @@ import {
   type ResolvedOptions,
   type RunningBackend,
 } from './backend-options.js';
-import { peerOf } from './backend-event.js';
+import { peerOf } from '../shared/format.js';
 import { byteStream } from './byte-stream.js';
 import { closeServer, listenServer } from './listen-server.js';
 

@@ -8,7 +8,7 @@ import {
   type ResolvedOptions,
   type RunningBackend,
 } from './backend-options.js';
-import { peerOf } from './backend-event.js';
+import { peerOf } from '../shared/format.js';
 import { closeServer, listenServer } from './listen-server.js';
 
 /** Options of the TCP backend. */

@@ -10,7 +10,7 @@ import {
   type ResolvedOptions,
   type RunningBackend,
 } from './backend-options.js';
-import { peerOf } from './backend-event.js';
+import { peerOf } from '../shared/format.js';
 import { closeServer, listenServer } from './listen-server.js';
 
 /** WebSocket close code for an injected failure: 1011, internal error (RFC 6455 §7.4.1). */

@@ -5,6 +5,7 @@ import { startGateway } from '../proxy/gateway.js';
 import { BatchedWriter } from '../shared/batched-writer.js';
 import { untilSignal } from './commander-setup.js';
 import type { ProxyFlags } from './proxy.js';
+import { formatHostPort } from '../shared/format.js';
 
 /** `gw proxy`: validate (and with --check stop there), then serve until a signal. */
 export async function runProxy(flags: ProxyFlags): Promise<void> {
@@ -24,7 +25,7 @@ export async function serve(config: ProxyConfig, quiet: boolean): Promise<void> 
   for (const listener of gateway.listeners) {
     const spec = config.listeners.find((l) => l.name === listener.name);
     process.stdout.write(
-      `listener ${listener.name} (${spec?.protocol ?? '?'}) on ${listener.host.includes(':') ? `[${listener.host}]` : listener.host}:${listener.port}\n`,
+      `listener ${listener.name} (${spec?.protocol ?? '?'}) on ${formatHostPort(listener.host, listener.port)}\n`,
     );
   }
   await untilSignal();

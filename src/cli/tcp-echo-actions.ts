@@ -17,6 +17,7 @@ import { runLab } from '../net/tcp-echo/lab.js';
 import { labText } from '../net/tcp-echo/lab-report.js';
 import { untilSignal } from './commander-setup.js';
 import type { ClientFlags, CommonFlags, LabFlags, ServerFlags } from './tcp-echo.js';
+import { formatHostPort } from '../shared/format.js';
 
 /*
  * The work behind `gw tcp-echo server|client`, imported only when one of them
@@ -69,7 +70,7 @@ export async function runClient(flags: ClientFlags): Promise<void> {
   if (burst === undefined) {
     if (mode === 'text' && process.stdin.isTTY) {
       process.stdout.write(
-        `connected to ${flags.host}:${flags.port}; type a line and press Enter, exit or q to quit\n`,
+        `connected to ${formatHostPort(flags.host, port)}; type a line and press Enter, exit or q to quit\n`,
       );
     }
     try {

@@ -7,6 +7,7 @@
  * the factory functions below, never with `new GwError` scattered around, so
  * the codes stay consistent. Tests assert on `code`, never on message text.
  */
+import { formatHostPort } from './format.js';
 
 /** Exit code for bad usage or bad input (the user can fix the command line or the file). */
 export const EXIT_USAGE = 2;
@@ -302,11 +303,6 @@ export function errnoOf(err: unknown): string | undefined {
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;
-}
-
-/** `host:port`, with IPv6 addresses in brackets. */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function describe(err: unknown): string {

@@ -42,3 +42,16 @@ export function preview(bytes: Uint8Array, max = 48): string {
 export function formatRate(perSecond: number, unit: string): string {
   return `${Math.round(perSecond).toLocaleString('en-US')} ${unit}/s`;
 }
+
+/** `host:port`, with IPv6 addresses in brackets. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A socket's peer as `host:port` (`?:0` when it is already gone). */
+export function peerOf(socket: {
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+}): string {
+  return formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+}

@@ -145,6 +145,13 @@ describe('gw explain (CLI)', () => {
     assert.equal(padded.stdout.trim().split('\n').length, plain.stdout.trim().split('\n').length);
   });
 
+  it('writes IPv6 endpoints in JSON as [address]:port, so the port cannot be mistaken', async () => {
+    const { stdout } = await runGw(['explain', `${FIX}ipv6.pcap`, '--json']);
+    const first = JSON.parse(stdout.split('\n')[0] ?? '{}') as { src: string; dst: string };
+    assert.match(first.src, /^\[[0-9a-f:]+\]:\d+$/);
+    assert.match(first.dst, /^\[[0-9a-f:]+\]:\d+$/);
+  });
+
   it('exits 2 quoting the first line when a text has nothing to explain', async () => {
     const file = join(dir, 'notes.txt');
     await writeFile(file, 'hello there\nthis is not tcpdump output\n');

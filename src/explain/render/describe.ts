@@ -1,6 +1,7 @@
 import type { AnalyzedPacket, Connection } from '../analyze/analyzer.js';
 import type { AnalysisEvent } from '../analyze/seq-analysis.js';
 import { FLAG, type Endpoint, type TcpPacket } from '../types.js';
+import { formatHostPort } from '../../shared/format.js';
 
 /** Languages of the explanations. */
 export type Lang = 'en' | 'zh';
@@ -20,7 +21,7 @@ export function flagLetters(flags: number): string {
 }
 
 export function endpoint(e: Endpoint): string {
-  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+  return formatHostPort(e.address, e.port);
 }
 
 /** A tcpdump-style line: `127.0.0.1.40000 > 127.0.0.1.80: Flags [P.], seq 1:80, ack 1, win 512, length 79`. */

@@ -1,5 +1,5 @@
 import type { AnalyzedPacket } from '../analyze/analyzer.js';
-import { describePacket, flagLetters, type Lang } from './describe.js';
+import { describePacket, endpoint, flagLetters, type Lang } from './describe.js';
 
 /** The NDJSON record of one packet (DESIGN.md's contract for `gw explain --json`). */
 export interface PacketJson {
@@ -28,8 +28,8 @@ export function packetJson(a: AnalyzedPacket, lang: Lang): PacketJson {
     index: p.index,
     time: p.time,
     conn: a.conn.id,
-    src: `${p.src.address}:${p.src.port}`,
-    dst: `${p.dst.address}:${p.dst.port}`,
+    src: endpoint(p.src),
+    dst: endpoint(p.dst),
     from: a.from,
     flags: flagLetters(p.flags),
     seq: a.relSeq,

@@ -1,4 +1,4 @@
-import { formatBytes, formatRate, plural, preview } from '../../shared/format.js';
+import { formatBytes, formatHostPort, formatRate, plural, preview } from '../../shared/format.js';
 import type { BurstResult, ReadEvent, ServerEvent } from './events.js';
 import type { InteractiveEvent } from './interactive.js';
 
@@ -32,7 +32,7 @@ export function renderServerEvent(
 function serverText(event: ServerEvent): string {
   switch (event.type) {
     case 'listening':
-      return `listening on ${event.host}:${event.port}, framing ${event.framing}; Ctrl-C to stop`;
+      return `listening on ${formatHostPort(event.host, event.port)}, framing ${event.framing}; Ctrl-C to stop`;
     case 'connect':
       return `conn #${event.conn} ${event.peer} connected (${event.active} active)`;
     case 'read':

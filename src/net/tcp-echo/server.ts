@@ -3,6 +3,7 @@ import { errnoOf, isGwError, listenFailed, portInUse } from '../../shared/errors
 import { describeFraming } from '../framing/spec.js';
 import type { Codec } from '../framing/types.js';
 import type { CloseReason, ServerEvent, ServerTotals } from './events.js';
+import { peerOf } from '../../shared/format.js';
 
 /** How many decoded messages of one read are kept for display. */
 const SAMPLES_PER_READ = 3;
@@ -116,7 +117,7 @@ interface ConnectionContext {
 function serveConnection(socket: net.Socket, conn: number, ctx: ConnectionContext): void {
   const { codec, onEvent, totals } = ctx;
   const decoder = codec.decoder();
-  const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+  const peer = peerOf(socket);
   const raw = codec.spec.framing === 'raw';
   let reads = 0;
   let messages = 0;

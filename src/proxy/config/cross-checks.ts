@@ -1,4 +1,4 @@
-import { formatHostPort } from '../../shared/errors.js';
+import { formatHostPort } from '../../shared/format.js';
 import { parseHostPort } from './parse-host-port.js';
 import { rawIssue, type RawIssue, type RawIssueOptions } from './raw-issue.js';
 import type { HostPort } from './types.js';

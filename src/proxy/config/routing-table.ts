@@ -1,4 +1,4 @@
-import { formatHostPort } from '../../shared/errors.js';
+import { formatHostPort } from '../../shared/format.js';
 import { formatBytes } from '../../shared/format.js';
 import { formatHashKey } from './parse-hash-key.js';
 import type {

@@ -3,7 +3,8 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { echoClient } from '../../backend/grpc-client.js';
-import { connectionError, formatHostPort, GwError } from '../../shared/errors.js';
+import { connectionError, GwError } from '../../shared/errors.js';
+import { formatHostPort } from '../../shared/format.js';
 
 /** How long one probe may take before it gives up. */
 const PROBE_TIMEOUT_MS = 5000;

@@ -1,6 +1,7 @@
 import http2 from 'node:http2';
 import { Pool } from 'undici';
 import { upstreamConnect, upstreamTimeout } from '../../shared/errors.js';
+import { formatHostPort } from '../../shared/format.js';
 import { createBalancer } from '../balancers/index.js';
 import type { Balancer } from '../balancers/types.js';
 import type { HostPort, TargetConfig, UpstreamConfig } from '../config/types.js';
@@ -49,7 +50,7 @@ export class UpstreamRuntime {
     if (pool === undefined) {
       const { timeouts } = this.config;
       const scheme = this.config.tls ? 'https' : 'http';
-      pool = new Pool(`${scheme}://${formatAddress(target.address)}`, {
+      pool = new Pool(`${scheme}://${formatHostPort(target.address.host, target.address.port)}`, {
         connections: 256,
         pipelining: 1,
         connect: { timeout: timeouts.connectMs },
@@ -82,7 +83,9 @@ export class UpstreamRuntime {
     const { connectMs } = this.config.timeouts;
     const scheme = this.config.tls ? 'https' : 'http';
     return new Promise((resolve, reject) => {
-      const session = http2.connect(`${scheme}://${formatAddress(target.address)}`);
+      const session = http2.connect(
+        `${scheme}://${formatHostPort(target.address.host, target.address.port)}`,
+      );
       const timer = setTimeout(() => {
         session.destroy();
         reject(upstreamTimeout(target.id, 'connect', connectMs));
@@ -141,11 +144,4 @@ export class UpstreamRuntime {
 
 function toRuntime(target: TargetConfig): TargetRuntime {
   return { id: target.id, weight: target.weight, address: target.address, active: 0, served: 0 };
-}
-
-/** `host:port`, IPv6 in brackets, as URLs and logs want it. */
-export function formatAddress(address: HostPort): string {
-  return address.host.includes(':')
-    ? `[${address.host}]:${address.port}`
-    : `${address.host}:${address.port}`;
 }
