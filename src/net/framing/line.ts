@@ -1,5 +1,6 @@
 import { badMessage, frameTooLarge } from '../../shared/errors.js';
 import type { Decoder } from './types.js';
+import { describeDelimiter } from './delimiter.js';
 
 /**
  * Delimiter framing: messages are separated by a delimiter (commonly `\n`),
@@ -16,7 +17,7 @@ export function encodeLine(message: Uint8Array, delimiter: Buffer, maxFrameBytes
   }
   if (Buffer.from(message.buffer, message.byteOffset, message.length).includes(delimiter)) {
     throw badMessage(
-      `message contains the delimiter ${JSON.stringify(delimiter.toString('latin1'))}`,
+      `message contains the delimiter "${describeDelimiter(delimiter)}"`,
       'use --framing length for messages that may contain any byte',
     );
   }

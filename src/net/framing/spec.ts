@@ -1,5 +1,5 @@
 import { invalidArgument } from '../../shared/errors.js';
-import { parseDelimiter } from './delimiter.js';
+import { describeDelimiter, parseDelimiter } from './delimiter.js';
 import { DEFAULT_MAX_FRAME_BYTES, type FramingName, type FramingSpec } from './types.js';
 
 /** Framing choices as they arrive from the command line (strings, unvalidated). */
@@ -89,7 +89,7 @@ function padByte(value: string | undefined): number {
 export function describeFraming(spec: FramingSpec): string {
   switch (spec.framing) {
     case 'line':
-      return `line (delimiter ${JSON.stringify(spec.delimiter.toString('latin1')).slice(1, -1)})`;
+      return `line (delimiter ${describeDelimiter(spec.delimiter)})`;
     case 'length':
       return `length (${spec.lengthBytes}-byte big-endian header)`;
     case 'fixed':

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeDelimiter, parseDelimiter } from '../../../src/net/framing/delimiter.js';
-import { framingSpec, positiveInt } from '../../../src/net/framing/spec.js';
+import { describeFraming, framingSpec, positiveInt } from '../../../src/net/framing/spec.js';
 import { isGwError } from '../../../src/shared/errors.js';
 
 const invalid = (err: unknown): boolean => isGwError(err, 'GW_ERR_INVALID_ARGUMENT');
@@ -23,6 +23,11 @@ describe('delimiter escapes', () => {
   it('shows a delimiter back the way it is typed', () => {
     assert.equal(describeDelimiter(Buffer.from('\r\n')), '\\r\\n');
     assert.equal(describeDelimiter(Buffer.from([0x1e])), '\\x1e');
+    // The framing's description (reports, the lab) shows it the same way.
+    assert.equal(
+      describeFraming(framingSpec({ framing: 'line', delimiter: '\\x1e' })),
+      'line (delimiter \\x1e)',
+    );
   });
 });
 
