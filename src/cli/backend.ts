@@ -1,12 +1,13 @@
 import { Command } from 'commander';
 import { configureCommand, parseCommand } from './commander-setup.js';
+import { BACKEND_KINDS, type BackendKind } from '../backend/backend-options.js';
 
 const COMMON_NOTES = `
 Every reply names the backend (--name, default backend-<port>), so a proxy's
 load balancing is visible. --latency-ms delays each reply; --fail-rate R fails
 that share of requests. Stop with Ctrl-C (exit 0).`;
 
-const EXAMPLES: Record<string, string> = {
+const EXAMPLES: Record<BackendKind, string> = {
   http: `
 Examples:
   gw backend http --port 9001 --name a
@@ -55,7 +56,7 @@ export interface BackendFlags {
   banner?: boolean;
 }
 
-const DESCRIPTIONS: Record<string, string> = {
+const DESCRIPTIONS: Record<BackendKind, string> = {
   http: 'HTTP/1.1 upstream that answers with a JSON echo of each request',
   ws: 'WebSocket upstream that says hello and echoes every message',
   grpc: 'gRPC upstream serving gw.echo.v1.Echo and the standard health check',
@@ -66,19 +67,19 @@ const DESCRIPTIONS: Record<string, string> = {
 export async function run(argv: readonly string[]): Promise<void> {
   const program = new Command('gw backend')
     .description('Demo/test upstream servers that name themselves in every reply.')
-    .usage('http|ws|grpc|tcp --port P [options]');
+    .usage(`${BACKEND_KINDS.join('|')} --port P [options]`);
   configureCommand(program, 'gw backend');
   program.addHelpText(
     'after',
     `\nExamples:\n  gw backend http --port 9001 --name a\n  gw backend ws --port 9101\n  gw backend grpc --port 9201 --fail-rate 0.1\n  gw backend tcp --port 9301 --banner\n${COMMON_NOTES}`,
   );
-  for (const kind of ['http', 'ws', 'grpc', 'tcp'] as const) {
-    const command = program.command(kind).description(DESCRIPTIONS[kind] ?? kind);
+  for (const kind of BACKEND_KINDS) {
+    const command = program.command(kind).description(DESCRIPTIONS[kind]);
     configureCommand(command, 'gw backend');
     addCommonOptions(command);
     if (kind === 'tcp') command.option('--banner', 'write "hello from NAME" on connect');
     command
-      .addHelpText('after', `${EXAMPLES[kind] ?? ''}\n${COMMON_NOTES}`)
+      .addHelpText('after', `${EXAMPLES[kind]}\n${COMMON_NOTES}`)
       .action(async (flags: BackendFlags) =>
         (await import('./backend-actions.js')).runBackend(kind, flags),
       );

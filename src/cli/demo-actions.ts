@@ -1,4 +1,5 @@
 import { demoConfigYaml, demoPorts } from '../proxy/demo/demo-config.js';
+import { BACKEND_KINDS } from '../backend/backend-options.js';
 import type { ProbeKind } from '../proxy/demo/probe.js';
 import { probeMany, startDemo } from '../proxy/demo/run-demo.js';
 import { BatchedWriter } from '../shared/batched-writer.js';
@@ -9,7 +10,6 @@ import { parsePort } from './parse-port.js';
 import type { CallFlags, DemoFlags } from './demo.js';
 
 const HOST = '127.0.0.1';
-const KINDS: readonly ProbeKind[] = ['http', 'ws', 'grpc', 'tcp'];
 
 /** The first of the three ports the demo listens on (the next two follow it). */
 function basePort(value: string | undefined): number {
@@ -53,7 +53,7 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   out(`  tcp   ${HOST}:${ports.tcp}  → tcp-1..3, balanced per connection`);
   out();
   out('Who answered (each reply names its backend):');
-  for (const kind of KINDS) {
+  for (const kind of BACKEND_KINDS) {
     const names = await probeMany(kind, HOST, ports, 3);
     out(`  ${kind.padEnd(4)} ×3 → ${names.join(', ')}`);
   }
@@ -87,8 +87,8 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
 
 /** `gw demo call KIND`: exchanges with a running demo, naming who answered each. */
 export async function runCall(kind: string, flags: CallFlags): Promise<void> {
-  if (!(KINDS as readonly string[]).includes(kind)) {
-    throw invalidArgument('kind', kind, `choose one of ${KINDS.join(', ')}`);
+  if (!(BACKEND_KINDS as readonly string[]).includes(kind)) {
+    throw invalidArgument('kind', kind, `choose one of ${BACKEND_KINDS.join(', ')}`);
   }
   const count = positiveInt('--count', flags.count, 3);
   const names = await probeMany(

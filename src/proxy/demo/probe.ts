@@ -2,6 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
+import type { BackendKind } from '../../backend/backend-options.js';
 import { echoClient } from '../../backend/grpc-client.js';
 import { connectionError, GwError } from '../../shared/errors.js';
 import { formatHostPort } from '../../shared/format.js';
@@ -9,7 +10,8 @@ import { formatHostPort } from '../../shared/format.js';
 /** How long one probe may take before it gives up. */
 const PROBE_TIMEOUT_MS = 5000;
 
-export type ProbeKind = 'http' | 'ws' | 'grpc' | 'tcp';
+/** A probe per kind of demo backend. */
+export type ProbeKind = BackendKind;
 
 /**
  * Makes one exchange of the given kind through a running demo gateway and
