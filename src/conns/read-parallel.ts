@@ -64,7 +64,13 @@ interface WorkerResult {
 
 /** Reads `files` on a worker thread: each text (latin1: /proc writes ASCII), or undefined. */
 export function readInWorker(files: readonly string[]): Promise<(string | undefined)[]> {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: files });
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: files });
+  } catch (err) {
+    // No thread to be had (a permission model that forbids them): the caller reads here.
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
   worker.unref();
   return new Promise((resolve, reject) => {
     worker.once('message', (results: WorkerResult[]) => {

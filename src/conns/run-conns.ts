@@ -22,6 +22,7 @@ import { JsonArrayWriter } from './render-json.js';
 import type { TcpState } from './states.js';
 import { SummaryBuilder } from './summary.js';
 import type { ConnSocket, Family, Proto } from './types.js';
+import { plural } from '../shared/format.js';
 
 /** Where output goes. */
 export interface Output {
@@ -38,7 +39,7 @@ export function notes(scan: Scan, options: ConnsOptions): string[] {
   for (const { source, lines: bad } of scan.malformed) {
     const first = bad[0];
     lines.push(
-      `gw conns: skipped ${bad.length} malformed line${bad.length === 1 ? '' : 's'} in ${source}` +
+      `gw conns: skipped ${plural(bad.length, 'malformed line')} in ${source}` +
         (first === undefined ? '' : ` (line ${first.line}: ${first.reason})`),
     );
   }
@@ -50,7 +51,7 @@ export function notes(scan: Scan, options: ConnsOptions): string[] {
   const denied = scan.owners?.denied ?? 0;
   if (options.processes && denied > 0) {
     lines.push(
-      `gw conns: ${denied} process${denied === 1 ? '' : 'es'} could not be inspected (not yours); their sockets show no owner: run as root to see them all`,
+      `gw conns: ${plural(denied, 'process', 'processes')} could not be inspected (not yours); their sockets show no owner: run as root to see them all`,
     );
   }
   return lines;

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { prefetchTables, readInWorker, socketsInUse } from '../../src/conns/read-parallel.js';
+import { GW_BIN } from '../helpers/cli.js';
 import { connsJson } from './helpers/gw.js';
 
 const STATES = fileURLToPath(new URL('../../fixtures/proc/states/', import.meta.url));
@@ -77,5 +79,22 @@ describe('reading big tables on a second thread', () => {
       threaded.map(({ user: _user, ...rest }) => rest),
       plain,
     );
+  });
+  it('reads on this thread when no thread may be started (Node permission model)', async () => {
+    const flag = process.allowedNodeEnvironmentFlags.has('--permission')
+      ? '--permission'
+      : '--experimental-permission';
+    const child = spawn(
+      process.execPath,
+      [flag, '--allow-fs-read=*', GW_BIN, 'conns', '-tu', '--json'],
+      { env: { ...process.env, GW_PROC_ROOT: fakeProc('no-threads', 90_000), NO_COLOR: '1' } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.equal((JSON.parse(stdout) as unknown[]).length, 60);
   });
 });
