@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
-import { GwError, toGwError } from '../../shared/errors.js';
+import { routeNotFound, toGwError } from '../../shared/errors.js';
 import type { GrpcListenerConfig } from '../config/types.js';
-import { accessLog, type LineSink } from '../middleware/access-log/access-log.js';
+import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
 import { newExchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
@@ -70,11 +70,8 @@ export async function startGrpcListener(
       idleMs: config.timeouts.idleMs,
     };
     if (route === undefined) {
-      const error = new GwError('GW_ERR_ROUTE_NOT_FOUND', `no route for ${url}`, {
-        httpStatus: 404,
-      });
-      answerStatus(ex, GRPC_STATUS.UNIMPLEMENTED, error);
-      if (config.accessLog) void accessLog<GrpcExchange>(sink)(() => Promise.resolve())(ex);
+      answerGrpcError(ex, routeNotFound(config.name));
+      if (config.accessLog) sink(formatAccessLine(ex, performance.now()));
       return;
     }
     chainFor(runtime)(ex).catch((err: unknown) => answerGrpcError(ex, err));

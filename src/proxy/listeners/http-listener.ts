@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
+  badRequest,
   GwError,
   headersTooLarge,
   isGwError,
@@ -69,19 +70,11 @@ export async function startHttpListener(
   };
 
   server.on('request', onRequest);
-  // Expect: 100-continue (RFC 9110 §10.1.1): refuse an oversized body before the client sends it.
+  // Expect: 100-continue (RFC 9110 §10.1.1): no 100 for an oversized body, so the client never
+  // sends it; the request then goes the usual way, whose body check answers 413 (and logs it).
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    const length = Number(req.headers['content-length'] ?? 0);
     const max = config.limits.maxBodyBytes;
-    if (max > 0 && length > max) {
-      writeError(
-        res,
-        new GwError('GW_ERR_BODY_TOO_LARGE', 'body too large', { httpStatus: 413 }),
-        true,
-      );
-      return;
-    }
-    res.writeContinue();
+    if (!(max > 0 && Number(req.headers['content-length'] ?? 0) > max)) res.writeContinue();
     onRequest(req, res);
   });
   server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket, config));
@@ -122,11 +115,12 @@ function exchangeFor(
   });
   if (route === undefined) return undefined;
   const peerIp = req.socket.remoteAddress ?? '';
+  const peerTrusted = listener.isTrusted(peerIp);
   return {
     id: nextExchangeId++,
     kind: 'http',
     listener: config.name,
-    clientIp: trustedClientIp(req.headers, peerIp, listener.isTrusted),
+    clientIp: trustedClientIp(req.headers, peerIp, peerTrusted, listener.isTrusted),
     method,
     host,
     url,
@@ -142,7 +136,7 @@ function exchangeFor(
     path,
     forwardUrl: route.rewrite(url),
     peerIp,
-    peerTrusted: listener.isTrusted(peerIp),
+    peerTrusted,
     proto,
     maxBodyBytes: config.limits.maxBodyBytes,
   };
@@ -161,11 +155,12 @@ function answerNotFound(
   req.resume();
   if (!config.accessLog) return;
   const peerIp = req.socket.remoteAddress ?? '';
+  const { isTrusted } = runtime.listener(config.name);
   const exchange = newExchange({
     id: nextExchangeId++,
     kind: 'http',
     listener: config.name,
-    clientIp: trustedClientIp(req.headers, peerIp, runtime.listener(config.name).isTrusted),
+    clientIp: trustedClientIp(req.headers, peerIp, isTrusted(peerIp), isTrusted),
     method: req.method ?? 'GET',
     host: hostOf(req.headers.host),
     url: req.url ?? '/',
@@ -226,7 +221,7 @@ function answerClientError(err: Error, socket: Duplex, config: HttpListenerConfi
       ? headersTooLarge(config.limits.maxHeaderBytes)
       : isGwError(err)
         ? err
-        : new GwError('GW_ERR_BAD_REQUEST', 'bad request', { httpStatus: 400, cause: err });
+        : badRequest('malformed', err);
   const status = error.httpStatus;
   const body = `${status} ${STATUS_CODES[status] ?? 'Error'}\n`;
   socket.end(

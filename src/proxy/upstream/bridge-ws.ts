@@ -56,11 +56,12 @@ export function bridgeWebSocket(ctx: UpgradeContext): void {
   const method = req.method ?? 'GET';
   const route = matchRoute(listener.routes, { method, host, path, headers: req.headers });
   const peerIp = req.socket.remoteAddress ?? '';
+  const peerTrusted = listener.isTrusted(peerIp);
   const ex = newExchange({
     id: ctx.nextId(),
     kind: 'ws',
     listener: config.name,
-    clientIp: trustedClientIp(req.headers, peerIp, listener.isTrusted),
+    clientIp: trustedClientIp(req.headers, peerIp, peerTrusted, listener.isTrusted),
     method,
     host,
     url,
@@ -82,7 +83,7 @@ export function bridgeWebSocket(ctx: UpgradeContext): void {
   const upstream = runtime.upstream(route.upstream);
   const headers = upstreamRequestHeaders(req.headers, {
     peerIp,
-    peerTrusted: listener.isTrusted(peerIp),
+    peerTrusted,
     proto: ctx.proto,
   });
   headers.connection = 'Upgrade';

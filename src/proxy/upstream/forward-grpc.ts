@@ -1,5 +1,11 @@
 import http2 from 'node:http2';
-import { GwError, isGwError, toGwError, upstreamReset } from '../../shared/errors.js';
+import {
+  GwError,
+  isGwError,
+  toGwError,
+  upstreamReset,
+  upstreamTimeout,
+} from '../../shared/errors.js';
 import type { Exchange, Handler } from '../pipeline/types.js';
 import type { RuntimeRef } from '../runtime.js';
 import { tryTargets } from './try-targets.js';
@@ -73,7 +79,7 @@ function upstreamHeaders(ex: GrpcExchange): http2.OutgoingHttpHeaders {
     ':method': 'POST',
     ':path': ex.forwardPath,
     ':authority': ex.headers[':authority'] ?? ex.target,
-    ':scheme': 'http',
+    // No :scheme: node:http2 sets the session's own (http, or https to a TLS upstream).
   };
   for (const name in ex.headers) {
     if (!DROP.has(name)) out[name] = ex.headers[name];
@@ -129,17 +135,12 @@ function relayCall(
             () =>
               fail(
                 GRPC_STATUS.DEADLINE_EXCEEDED,
-                new GwError('GW_ERR_UPSTREAM_TIMEOUT', 'deadline exceeded', { httpStatus: 504 }),
+                upstreamTimeout(target.id, 'deadline', ex.deadlineMs ?? 0),
               ),
             Math.max(0, ex.deadlineMs - (performance.now() - ex.startMs)),
           );
     const idle = (): void =>
-      fail(
-        GRPC_STATUS.DEADLINE_EXCEEDED,
-        new GwError('GW_ERR_UPSTREAM_TIMEOUT', `stream idle for ${ex.idleMs} ms`, {
-          httpStatus: 504,
-        }),
-      );
+      fail(GRPC_STATUS.DEADLINE_EXCEEDED, upstreamTimeout(target.id, 'idle', ex.idleMs));
     up.setTimeout(ex.idleMs, idle);
     down.setTimeout(ex.idleMs, idle);
 

@@ -101,9 +101,10 @@ function joinValue(value: string | string[]): string {
 export function trustedClientIp(
   headers: HeaderMap,
   peerIp: string,
+  peerTrusted: boolean,
   isTrusted: (ip: string) => boolean,
 ): string {
-  if (!isTrusted(peerIp)) return peerIp;
+  if (!peerTrusted) return peerIp;
   const chain = headers['x-forwarded-for'];
   if (chain === undefined) return peerIp;
   const hops = joinValue(chain)
