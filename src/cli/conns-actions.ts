@@ -3,6 +3,7 @@ import { connsOptions, type ConnsFlags, type ConnsOptions } from '../conns/optio
 import { palettePaint, plainPaint, type Paint } from '../conns/paint.js';
 import { prefetchTables } from '../conns/read-parallel.js';
 import type { Output } from '../conns/run-conns.js';
+import { wantsColor } from './color.js';
 import { untilSignal } from './commander-setup.js';
 
 /*
@@ -17,8 +18,7 @@ import { untilSignal } from './commander-setup.js';
  * (https://no-color.org); chalk is loaded only then.
  */
 async function paintFor(stream: NodeJS.WriteStream): Promise<Paint> {
-  const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
-  if (!stream.isTTY || noColor) return plainPaint;
+  if (!wantsColor(stream)) return plainPaint;
   const { Chalk } = await import('chalk');
   return palettePaint(new Chalk({ level: 1 }));
 }

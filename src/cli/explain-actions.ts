@@ -1,5 +1,7 @@
 import { runExplain } from '../explain/run-explain.js';
+import { BatchedWriter } from '../shared/batched-writer.js';
 import { invalidArgument } from '../shared/errors.js';
+import { wantsColor } from './color.js';
 import type { ExplainFlags } from './explain.js';
 
 /** `gw explain FILE`: the edge that turns flags into a run and the output into stdout. */
@@ -17,21 +19,10 @@ export async function runExplainCommand(file: string, flags: ExplainFlags): Prom
       'give a capture file, or pipe one in (tcpdump -nn -r cap.pcap | gw explain -)',
     );
   }
-  const color = process.stdout.isTTY && process.env.NO_COLOR === undefined && flags.json !== true;
+  const color = flags.json !== true && wantsColor(process.stdout);
   // One write per 64 KiB of output instead of one per packet: a system call per
-  // line would cost more than explaining it.
-  let pending = '';
-  const write = (text: string): void => {
-    pending += text;
-    if (pending.length >= 65536) {
-      process.stdout.write(pending);
-      pending = '';
-    }
-  };
-  const flush = (): void => {
-    if (pending !== '') process.stdout.write(pending);
-    pending = '';
-  };
+  // packet would cost more than explaining it.
+  const out = new BatchedWriter((text) => process.stdout.write(text));
   let result;
   try {
     result = await runExplain({
@@ -41,10 +32,10 @@ export async function runExplainCommand(file: string, flags: ExplainFlags): Prom
       conn,
       lang: flags.lang,
       color,
-      write,
+      write: out.line,
     });
   } finally {
-    flush();
+    out.flush();
   }
   const skipped = [...result.stats.skipped.values()].reduce((a, b) => a + b, 0);
   if (skipped > 0 && flags.json !== true) {

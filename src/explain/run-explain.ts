@@ -18,7 +18,7 @@ export interface ExplainOptions {
   readonly conn: number | undefined;
   readonly lang: Lang;
   readonly color: boolean;
-  /** Where output goes (one call per line, newline included). */
+  /** Where output goes: one call per record (a packet, a JSON line, the summary), without its final newline. */
   readonly write: (text: string) => void;
 }
 
@@ -53,7 +53,7 @@ export async function runExplain(options: ExplainOptions): Promise<ExplainResult
     const analyzed = analyzer.push(packet);
     if (options.summary) continue;
     if (options.conn !== undefined && analyzed.conn.id !== options.conn) continue;
-    if (options.json) options.write(`${JSON.stringify(packetJson(analyzed, options.lang))}\n`);
+    if (options.json) options.write(JSON.stringify(packetJson(analyzed, options.lang)));
     else options.write(textBlock(analyzed, firstTime, options.lang, color));
   }
   if (stats.tcp === 0 && format !== 'text') {
@@ -77,8 +77,8 @@ export async function runExplain(options: ExplainOptions): Promise<ExplainResult
     const connections = analyzer.connections.filter(
       (c) => options.conn === undefined || c.id === options.conn,
     );
-    if (options.json) options.write(`${JSON.stringify(summaryJson(connections))}\n`);
-    else options.write(`${summaryTable(connections, options.lang)}\n`);
+    if (options.json) options.write(JSON.stringify(summaryJson(connections)));
+    else options.write(summaryTable(connections, options.lang));
   }
   return { format, stats, connections: analyzer.connections.length };
 }
@@ -131,7 +131,7 @@ function textBlock(a: AnalyzedPacket, firstTime: number, lang: Lang, color: bool
       ),
     );
   }
-  return `${lines.join('\n')}\n`;
+  return lines.join('\n');
 }
 
 /** Re-exported for callers that report a broken file. */
