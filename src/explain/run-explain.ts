@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { captureCorrupt, GwError, inputFileError, invalidArgument } from '../shared/errors.js';
+import { inputFileError, invalidArgument } from '../shared/errors.js';
 import { Analyzer, type AnalyzedPacket } from './analyze/analyzer.js';
 import { newStats, type CaptureStats } from './capture/packets.js';
 import { peekStream, readBinaryCapture, sniffFormat } from './capture/read-capture.js';
@@ -55,16 +55,6 @@ export async function runExplain(options: ExplainOptions): Promise<ExplainResult
     if (options.conn !== undefined && analyzed.conn.id !== options.conn) continue;
     if (options.json) options.write(JSON.stringify(packetJson(analyzed, options.lang)));
     else options.write(textBlock(analyzed, firstTime, options.lang, color));
-  }
-  if (stats.tcp === 0 && format !== 'text') {
-    throw new GwError(
-      'GW_ERR_CAPTURE_CORRUPT',
-      `${source}: no TCP packets among ${stats.frames} frames`,
-      {
-        hint: 'capture with a filter such as "tcp port 80"; gw explain explains TCP only',
-        exitCode: 2,
-      },
-    );
   }
   if (options.conn !== undefined && !analyzer.connections.some((c) => c.id === options.conn)) {
     throw invalidArgument(
@@ -133,6 +123,3 @@ function textBlock(a: AnalyzedPacket, firstTime: number, lang: Lang, color: bool
   }
   return lines.join('\n');
 }
-
-/** Re-exported for callers that report a broken file. */
-export { captureCorrupt };

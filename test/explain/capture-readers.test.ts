@@ -120,6 +120,17 @@ describe('capture readers', () => {
     assert.equal(stats.skipped.get('ethertype 0x0806'), 1);
   });
 
+  it('says a capture without a TCP packet is unsupported input, as the text reader does', async () => {
+    const udp = ipv4Tcp();
+    udp[9] = 17;
+    await assert.rejects(readAll(pcapFile([{ time: 1, data: ethernet(udp) }])), (err) => {
+      assert.ok(isGwError(err, 'GW_ERR_CAPTURE_UNSUPPORTED'), String(err));
+      assert.equal(err.exitCode, 2);
+      assert.match(err.message, /no TCP packets among 1 frames/);
+      return true;
+    });
+  });
+
   it('names an unsupported link type', async () => {
     await assert.rejects(
       readAll(pcapFile([{ time: 1, data: Buffer.alloc(40) }], { linkType: 105 })),
@@ -186,8 +197,12 @@ describe('capture readers', () => {
     idb.writeUInt16LE(1, 0); // Ethernet
     idb.writeUInt16LE(14, 8); // if_tsoffset...
     idb.writeUInt16LE(8, 10); // ...of 8 bytes, none of which follow
-    const { packets } = await readAll(Buffer.concat([start, block(1, idb)]));
-    assert.equal(packets.length, 0);
+    // The file then holds no packet at all, which is what gets reported (not a RangeError).
+    await assert.rejects(readAll(Buffer.concat([start, block(1, idb)])), (err) => {
+      assert.ok(isGwError(err, 'GW_ERR_CAPTURE_UNSUPPORTED'), String(err));
+      assert.match(err.message, /no TCP packets among 0 frames/);
+      return true;
+    });
   });
 
   it('never crashes on random or mutated input: packets, or a GwError', async () => {

@@ -1,6 +1,5 @@
 import type { SkippedFrame, TcpPacket } from '../types.js';
 import { decodeFrame } from './decode-frame.js';
-import { SUPPORTED_LINKTYPES, linkTypeName } from './link-types.js';
 import type { CaptureRecord } from './record.js';
 
 /** What reading a capture counted besides its TCP packets. */
@@ -18,16 +17,12 @@ export function newStats(): CaptureStats {
 }
 
 /**
- * Turns one captured record into a TCP packet, or counts it as skipped.
- * Returns the reason as a string when the record's link type cannot be read
- * at all, so the caller can stop with a clear error naming it.
+ * Turns one captured record, of a link type gw reads (SUPPORTED_LINKTYPES:
+ * the caller checks), into a TCP packet, or counts it as skipped.
  */
 export function packetOf(record: CaptureRecord, stats: CaptureStats): TcpPacket | undefined {
   stats.frames++;
   const index = stats.frames;
-  if (!SUPPORTED_LINKTYPES.has(record.linkType)) {
-    throw new UnsupportedLinkType(record.linkType);
-  }
   const decoded = decodeFrame(record.linkType, record.data);
   if (decoded.kind === 'other') {
     stats.skipped.set(decoded.reason, (stats.skipped.get(decoded.reason) ?? 0) + 1);
@@ -52,13 +47,4 @@ export function packetOf(record: CaptureRecord, stats: CaptureStats): TcpPacket 
     ...(record.interfaceName === undefined ? {} : { iface: record.interfaceName }),
   };
   return packet;
-}
-
-/** Thrown for a frame whose link type gw explain cannot read. */
-export class UnsupportedLinkType extends Error {
-  readonly linkType: number;
-  constructor(linkType: number) {
-    super(`unsupported link type ${linkTypeName(linkType)}`);
-    this.linkType = linkType;
-  }
 }

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { captureUnsupported } from '../../shared/errors.js';
 import type { TcpPacket } from '../types.js';
-import { linkTypeName } from './link-types.js';
-import { packetOf, UnsupportedLinkType, type CaptureStats } from './packets.js';
+import { linkTypeName, SUPPORTED_LINKTYPES } from './link-types.js';
+import { packetOf, type CaptureStats } from './packets.js';
 import { pcapDecoder } from './pcap.js';
 import { pcapngDecoder } from './pcapng.js';
 import type { CaptureDecoder } from './record.js';
@@ -24,8 +24,9 @@ export function sniffFormat(head: Uint8Array): CaptureFormat {
 /**
  * Streams the TCP packets of a binary capture (pcap or pcapng) from `input`,
  * with memory bounded by one chunk and one record. Counts what it skips in
- * `stats`. Throws GwErrors for corrupt or unsupported input, saying how many
- * packets were read and where it broke.
+ * `stats`. Throws GwErrors for corrupt or unsupported input (an unreadable
+ * link type, no TCP at all), saying how many packets were read and where it
+ * broke.
  */
 export async function* readBinaryCapture(
   input: AsyncIterable<Buffer>,
@@ -36,23 +37,25 @@ export async function* readBinaryCapture(
   const decoder: CaptureDecoder = format === 'pcap' ? pcapDecoder(source) : pcapngDecoder(source);
   for await (const chunk of input) {
     for (const record of decoder.push(chunk)) {
-      let packet: TcpPacket | undefined;
-      try {
-        packet = packetOf(record, stats);
-      } catch (err) {
-        if (err instanceof UnsupportedLinkType) {
-          throw captureUnsupported(
-            source,
-            `link type ${linkTypeName(err.linkType)} is not supported`,
-            'gw explain reads Ethernet (with VLAN tags), Linux cooked v1/v2 (-i any), BSD loopback and raw IP; re-capture on such an interface',
-          );
-        }
-        throw err;
+      if (!SUPPORTED_LINKTYPES.has(record.linkType)) {
+        throw captureUnsupported(
+          source,
+          `link type ${linkTypeName(record.linkType)} is not supported`,
+          'gw explain reads Ethernet (with VLAN tags), Linux cooked v1/v2 (-i any), BSD loopback and raw IP; re-capture on such an interface',
+        );
       }
+      const packet = packetOf(record, stats);
       if (packet !== undefined) yield packet;
     }
   }
   decoder.end();
+  if (stats.tcp === 0) {
+    throw captureUnsupported(
+      source,
+      `no TCP packets among ${stats.frames} frames`,
+      'capture with a filter such as "tcp port 80"; gw explain explains TCP only',
+    );
+  }
 }
 
 /** Reads the first bytes of a stream without losing them: returns them and the rest. */
