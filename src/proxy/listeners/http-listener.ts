@@ -22,6 +22,7 @@ import { trustedClientIp } from '../upstream/http-headers.js';
 import { bridgeWebSocket } from '../upstream/bridge-ws.js';
 import { chainPerRuntime } from './chain-per-runtime.js';
 import { listenOn, type RunningListener } from './listen.js';
+import { writeRawError } from './raw-error.js';
 
 let nextExchangeId = 1;
 
@@ -222,9 +223,5 @@ function answerClientError(err: Error, socket: Duplex, config: HttpListenerConfi
       : isGwError(err)
         ? err
         : badRequest('malformed', err);
-  const status = error.httpStatus;
-  const body = `${status} ${STATUS_CODES[status] ?? 'Error'}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-gw-error: ${error.code}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  writeRawError(socket, error);
 }

@@ -6,7 +6,6 @@ import {
   GwError,
   noTarget,
   routeNotFound,
-  toGwError,
   upstreamConnect,
   upstreamTimeout,
 } from '../../shared/errors.js';
@@ -18,6 +17,7 @@ import { hostOf } from '../routing/host-of.js';
 import type { RuntimeRef } from '../runtime.js';
 import { hashKeyOf } from './hash-key.js';
 import { clientResponseHeaders, trustedClientIp, upstreamRequestHeaders } from './http-headers.js';
+import { writeRawError } from '../listeners/raw-error.js';
 import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
 
 export interface UpgradeContext {
@@ -208,16 +208,4 @@ function relayRefusal(client: Duplex, res: IncomingMessage): void {
   res.pipe(client);
   res.on('end', () => client.end());
   res.on('error', () => client.destroy());
-}
-
-function writeRawError(socket: Duplex, err: unknown): void {
-  const error = toGwError(err);
-  const status = error.httpStatus;
-  const body = `${status} ${STATUS_CODES[status] ?? 'Error'}\n`;
-  if (socket.writable) {
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-gw-error: ${error.code}\r\nconnection: close\r\n\r\n${body}`,
-    );
-  }
-  setTimeout(() => socket.destroy(), 1000).unref();
 }
