@@ -4,8 +4,8 @@ import type { Duplex } from 'node:stream';
 import {
   badRequest,
   GwError,
-  noTarget,
   routeNotFound,
+  toGwError,
   upstreamConnect,
   upstreamTimeout,
 } from '../../shared/errors.js';
@@ -15,9 +15,9 @@ import { newExchange, type Exchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
 import type { RuntimeRef } from '../runtime.js';
-import { hashKeyOf } from './hash-key.js';
 import { clientResponseHeaders, trustedClientIp, upstreamRequestHeaders } from './http-headers.js';
 import { writeRawError } from '../listeners/raw-error.js';
+import { tryTargets } from './try-targets.js';
 import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
 
 export interface UpgradeContext {
@@ -88,29 +88,27 @@ export function bridgeWebSocket(ctx: UpgradeContext): void {
   });
   headers.connection = 'Upgrade';
   headers.upgrade = 'websocket';
-  const key =
-    upstream.config.balance === 'hash'
-      ? hashKeyOf(upstream.config.hashKey, { clientIp: ex.clientIp, path, headers: req.headers })
-      : undefined;
-  const attempt = (exclude: Set<string> | undefined, lastError?: GwError): void => {
-    const target = upstream.pick(key, exclude);
-    if (target === undefined) {
-      finish(lastError ?? noTarget(upstream.config.name));
-      return;
-    }
-    ex.target = target.id;
-    ex.attempts++;
-    connectUpstream(ctx, ex, upstream, target, route.rewrite(url), headers, finish, (error) => {
-      if (ex.attempts < 2 && error.code === 'GW_ERR_UPSTREAM_CONNECT') {
-        attempt(new Set([...(exclude ?? []), target.id]), error);
-      } else {
-        finish(error);
-      }
-    });
-  };
-  attempt(undefined);
+  // Balanced, counted busy and retried once after a refused connect, as HTTP requests are.
+  tryTargets(
+    upstream,
+    ex,
+    { clientIp: ex.clientIp, path, headers: req.headers },
+    {
+      send: (target) => connectUpstream(ctx, ex, upstream, target, route.rewrite(url), headers),
+      mapError: (err) => toGwError(err),
+      mayRetry: (error) => error.code === 'GW_ERR_UPSTREAM_CONNECT',
+    },
+  ).then(
+    () => finish(),
+    (err: unknown) => finish(toGwError(err)),
+  );
 }
 
+/**
+ * Asks `target` for the upgrade. Rejects with a GwError when it cannot be
+ * reached; otherwise resolves once the exchange is over: the spliced tunnel
+ * closed, or the target's refusal was relayed.
+ */
 function connectUpstream(
   ctx: UpgradeContext,
   ex: Exchange,
@@ -118,57 +116,52 @@ function connectUpstream(
   target: TargetRuntime,
   path: string,
   headers: Record<string, string | string[] | undefined>,
-  finish: (error?: GwError) => void,
-  failed: (error: GwError) => void,
-): void {
+): Promise<void> {
   const { timeouts } = upstream.config;
-  const upReq = http.request({
-    host: target.address.host,
-    port: target.address.port,
-    method: 'GET',
-    path,
-    headers: headers as http.OutgoingHttpHeaders,
-    agent: false,
-    timeout: timeouts.connectMs,
+  return new Promise((resolve, reject) => {
+    const upReq = http.request({
+      host: target.address.host,
+      port: target.address.port,
+      method: 'GET',
+      path,
+      headers: headers as http.OutgoingHttpHeaders,
+      agent: false,
+      timeout: timeouts.connectMs,
+    });
+    let settled = false;
+    upReq.on('timeout', () => {
+      upReq.destroy(upstreamTimeout(target.id, 'connect', timeouts.connectMs));
+    });
+    upReq.on('error', (err) => {
+      if (settled) return;
+      settled = true;
+      reject(err instanceof GwError ? err : upstreamConnect(target.id, err));
+    });
+    upReq.on('upgrade', (res: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
+      settled = true;
+      ex.status = 101;
+      splice(ctx, res, upSocket, upHead, timeouts.idleMs, resolve);
+    });
+    upReq.on('response', (res: IncomingMessage) => {
+      settled = true;
+      // The target refused the upgrade: relay its answer, then close both sides.
+      ex.status = res.statusCode ?? 502;
+      relayRefusal(ctx.socket, res);
+      resolve();
+    });
+    upReq.end();
   });
-  let settled = false;
-  upReq.on('timeout', () => {
-    upReq.destroy(upstreamTimeout(target.id, 'connect', timeouts.connectMs));
-  });
-  upReq.on('error', (err) => {
-    if (settled) return;
-    settled = true;
-    const error = err instanceof GwError ? err : upstreamConnect(target.id, err);
-    failed(error);
-  });
-  upReq.on('upgrade', (res: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
-    settled = true;
-    ex.status = 101;
-    splice(ctx, ex, target, res, upSocket, upHead, timeouts.idleMs, finish);
-  });
-  upReq.on('response', (res: IncomingMessage) => {
-    settled = true;
-    // The target refused the upgrade: relay its answer, then close both sides.
-    ex.status = res.statusCode ?? 502;
-    relayRefusal(ctx.socket, res);
-    finish();
-  });
-  upReq.end();
 }
 
 function splice(
   ctx: UpgradeContext,
-  ex: Exchange,
-  target: TargetRuntime,
   res: IncomingMessage,
   upSocket: Socket,
   upHead: Buffer,
   idleMs: number,
-  finish: () => void,
+  ended: () => void,
 ): void {
   const client = ctx.socket;
-  target.active++;
-  target.served++;
   let head = 'HTTP/1.1 101 Switching Protocols\r\n';
   for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
     head += `${res.rawHeaders[i] ?? ''}: ${res.rawHeaders[i + 1] ?? ''}\r\n`;
@@ -182,10 +175,9 @@ function splice(
   const close = (): void => {
     if (closed) return;
     closed = true;
-    target.active--;
     client.destroy();
     upSocket.destroy();
-    finish();
+    ended();
   };
   for (const side of [client, upSocket]) {
     side.on('close', close);

@@ -10,6 +10,7 @@ import {
   targets,
   type TestGateway,
 } from '../../helpers/proxy.js';
+import { freePort } from '../../helpers/sockets.js';
 
 const backends: RunningBackend[] = [];
 let gw: TestGateway;
@@ -17,7 +18,9 @@ let url: string;
 
 before(async () => {
   const ws = await startBackends('ws', 'ws', 3);
-  backends.push(...ws);
+  const spare = await startBackends('ws', 'spare', 1);
+  backends.push(...ws, ...spare);
+  const dead = await freePort();
   gw = await startTestGateway(`
 listeners:
   - name: web
@@ -26,8 +29,10 @@ listeners:
     timeouts: { idleMs: 1500 }
     routes:
       - { match: { pathPrefix: /ws }, upstream: ws }
+      - { match: { pathPrefix: /failover }, upstream: failover }
 upstreams:
   - { name: ws, balance: round-robin, targets: ${targets(ws)} }
+  - { name: failover, balance: round-robin, targets: ["127.0.0.1:${dead}", "127.0.0.1:${spare[0]?.port}"] }
 `);
   url = `ws://127.0.0.1:${gw.port('web')}`;
 });
@@ -60,6 +65,19 @@ describe('gw proxy: WebSocket', () => {
       await closeClient(ws);
     }
     assert.deepEqual(tally(names), { 'ws-1': 2, 'ws-2': 2, 'ws-3': 2 });
+  });
+
+  it('retries an upgrade whose connect was refused on another target, and logs both attempts', async () => {
+    for (let i = 0; i < 4; i++) {
+      const { ws, hello } = await open('/failover');
+      assert.equal(hello.backend, 'spare-1');
+      await closeClient(ws);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(
+      gw.log.some((l) => l.includes('/failover') && l.includes('attempts=2')),
+      gw.log.join('\n'),
+    );
   });
 
   it('passes text and binary frames both ways untouched', async () => {
