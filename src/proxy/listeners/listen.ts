@@ -17,7 +17,6 @@ export function listenOn(
   server: Server,
   name: string,
   address: HostPort,
-  onClose?: (graceMs: number) => void,
 ): Promise<RunningListener> {
   const sockets = new Set<import('node:net').Socket>();
   server.on('connection', (socket: import('node:net').Socket) => {
@@ -46,7 +45,6 @@ export function listenOn(
         close: (graceMs = 5000) =>
           new Promise<void>((done) => {
             server.close(() => done());
-            onClose?.(graceMs);
             const idle = (server as { closeIdleConnections?: () => void }).closeIdleConnections;
             idle?.call(server);
             const timer = setTimeout(() => {
