@@ -26,10 +26,7 @@ export function table(
   return [line(headers), rule, ...rows.map(line)].join('\n');
 }
 
-/** A whole number with thousands separators: `5,123,456`. */
-export function thousands(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
+export { thousands } from '../../src/shared/format.js';
 
 /** `PASS` or `MISS`, for goal columns. */
 export function verdict(ok: boolean): string {

@@ -3,6 +3,7 @@
  * cli-table3), orphans, and who is behind CLOSE_WAIT and TIME_WAIT. Pure.
  */
 import Table from 'cli-table3';
+import { thousands } from '../shared/format.js';
 import { displayWidth } from './columns.js';
 import type { Lang } from './explain-findings.js';
 import type { Paint } from './paint.js';
@@ -41,12 +42,6 @@ const WORDS = {
     ownersElsewhere: '快照里没有所属进程：请在那台机器上运行 gw conns -p',
   },
 } as const;
-
-/** `50,424` (by hand: the first toLocaleString call loads ICU data, ~20 ms). */
-export function thousands(n: number): string {
-  const digits = String(Math.round(n));
-  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
 
 function rowLabel(row: StateRow): string {
   return row.state === 'CLOSE' && row.tcp4 + row.tcp6 === 0 ? 'UNCONN' : row.state;
