@@ -30,18 +30,11 @@ import { median, round } from './lib/median.js';
 import { table, thousands } from './lib/table.js';
 import { createBalancer } from '../src/proxy/balancers/index.js';
 import type { Balancer, BalancerTarget, PickContext } from '../src/proxy/balancers/types.js';
-import type { BalanceName } from '../src/proxy/config/types.js';
+import { BALANCE_NAMES, type BalanceName } from '../src/proxy/config/types.js';
 
 const TARGETS = 10;
 const KEY_COUNT = 4096; // a power of two: the loop indexes with a mask
-const NAMES: readonly BalanceName[] = [
-  'random',
-  'round-robin',
-  'weighted',
-  'hash',
-  'least-conn',
-  'p2c',
-];
+const NAMES: readonly BalanceName[] = BALANCE_NAMES;
 
 interface Row {
   name: string;

@@ -17,19 +17,9 @@ import { parseCidr } from './parse-cidr.js';
 import { parseHostPort, type HostPortOptions, type Parsed } from './parse-host-port.js';
 import { placeIssues, rawIssue } from './raw-issue.js';
 import { resolveConfig } from './resolve.js';
-import type { BalanceName, ProxyConfig } from './types.js';
+import { BALANCE_NAMES, type ProxyConfig } from './types.js';
 import type { Locator } from './yaml-locator.js';
 import { zodIssues } from './zod-issues.js';
-
-/** The balancers a config may name. */
-export const BALANCE_NAMES = [
-  'random',
-  'round-robin',
-  'weighted',
-  'hash',
-  'least-conn',
-  'p2c',
-] as const satisfies readonly BalanceName[];
 
 /** Node's timers fire at once for delays above 2^31 − 1 ms, so no timeout may exceed it. */
 const MAX_TIMER_MS = 2_147_483_647;

@@ -16,7 +16,16 @@ export interface HostPort {
   readonly port: number;
 }
 
-export type BalanceName = 'random' | 'round-robin' | 'weighted' | 'hash' | 'least-conn' | 'p2c';
+/** The balancers a config may name. */
+export const BALANCE_NAMES = [
+  'random',
+  'round-robin',
+  'weighted',
+  'hash',
+  'least-conn',
+  'p2c',
+] as const;
+export type BalanceName = (typeof BALANCE_NAMES)[number];
 
 /** What a `hash` balancer hashes on. */
 export type HashKey =
