@@ -57,9 +57,23 @@ export class ByteQueue {
     return out;
   }
 
-  /** Skips `n` bytes (which must be waiting). */
+  /** Skips `n` bytes (which must be waiting), without copying them. */
   skip(n: number): void {
-    this.take(n);
+    let left = Math.min(n, this.bytes);
+    this.bytes -= left;
+    this.consumed += left;
+    while (left > 0) {
+      const first = this.chunks[0];
+      if (first === undefined) break;
+      const available = first.length - this.head;
+      if (left < available) {
+        this.head += left;
+        return;
+      }
+      left -= available;
+      this.chunks.shift();
+      this.head = 0;
+    }
   }
 
   private gather(n: number, consume: boolean): Buffer {

@@ -290,11 +290,19 @@ function sackSentence(a: AnalyzedPacket, lang: Lang): string {
     : `SACK (selective acknowledgement): besides everything before the ACK number it also holds bytes ${ranges}; only the gap needs resending.`;
 }
 
+/** The first letters of the HTTP methods and of `HTTP/`: other payloads are not looked at. */
+const HTTP_FIRST_BYTES = new Set(Array.from({ length: 6 }, (_, i) => 'GPDHOC'.charCodeAt(i)));
+
 /** A short application-layer hint from the payload head (HTTP request/status lines). */
 function appNote(p: TcpPacket): string | undefined {
-  if (p.payload === undefined || p.payload.length < 8) return undefined;
-  const head = Buffer.from(p.payload.subarray(0, 120)).toString('latin1');
-  const line = head.split('\r\n')[0] ?? '';
+  const payload = p.payload;
+  if (payload === undefined || payload.length < 8 || !HTTP_FIRST_BYTES.has(payload[0] ?? 0)) {
+    return undefined;
+  }
+  const view = Buffer.from(payload.buffer, payload.byteOffset, Math.min(120, payload.length));
+  const head = view.toString('latin1');
+  const end = head.indexOf('\r\n');
+  const line = end < 0 ? head : head.slice(0, end);
   if (/^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT) \S+ HTTP\/1\.[01]$/.test(line))
     return `HTTP request "${line}"`;
   if (/^HTTP\/1\.[01] \d{3}/.test(line)) return `HTTP response "${line}"`;
