@@ -86,6 +86,9 @@ const EVENT_ORDER: readonly AnalysisEvent[] = [
   'keep-alive-ack',
 ];
 
+/** The events of a packet that has none (shared, never changed). */
+const NO_EVENTS: readonly AnalysisEvent[] = Object.freeze([]);
+
 const key = (a: Endpoint, b: Endpoint): string => {
   const x = `${a.address}|${a.port}`;
   const y = `${b.address}|${b.port}`;
@@ -202,7 +205,9 @@ function analyzePacket(
   conn.lastTime = packet.time;
   conn.packets[from]++;
   conn.bytes[from] += packet.len;
-  const events = EVENT_ORDER.filter((e) => analysis.events.has(e));
+  // Most packets have no event: no list to build for them.
+  const events =
+    analysis.events.size === 0 ? NO_EVENTS : EVENT_ORDER.filter((e) => analysis.events.has(e));
   for (const e of events) conn.counts.set(e, (conn.counts.get(e) ?? 0) + 1);
   if (flags & FLAG.RST) {
     conn.end = 'rst';
