@@ -26,10 +26,6 @@ export function pcapDecoder(source: string): CaptureDecoder {
   let records = 0;
   const u32 = (b: Buffer, at: number): number => (little ? b.readUInt32LE(at) : b.readUInt32BE(at));
   return {
-    format: 'pcap',
-    get records() {
-      return records;
-    },
     push(chunk: Uint8Array): CaptureRecord[] {
       queue.push(chunk);
       const out: CaptureRecord[] = [];

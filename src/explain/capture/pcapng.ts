@@ -109,10 +109,6 @@ export function pcapngDecoder(source: string): CaptureDecoder {
   };
 
   return {
-    format: 'pcapng',
-    get records() {
-      return records;
-    },
     push(chunk: Uint8Array): CaptureRecord[] {
       queue.push(chunk);
       const out: CaptureRecord[] = [];

@@ -16,9 +16,6 @@ export interface CaptureRecord {
 
 /** An incremental reader of one capture format. */
 export interface CaptureDecoder {
-  readonly format: 'pcap' | 'pcapng';
-  /** Records read so far. */
-  readonly records: number;
   /** Feeds a chunk; returns the records it completed. Throws GwErrors on corruption. */
   push(chunk: Uint8Array): CaptureRecord[];
   /** Call at end of input; throws when the file ended inside a header or record. */
