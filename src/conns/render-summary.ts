@@ -1,10 +1,9 @@
 /**
- * `gw conns --summary` as text: the state × protocol counts (with
- * cli-table3), orphans, and who is behind CLOSE_WAIT and TIME_WAIT. Pure.
+ * `gw conns --summary` as text: the state × protocol counts (boxed as
+ * cli-table3 draws them), orphans, and who is behind CLOSE_WAIT and TIME_WAIT. Pure.
  */
-import Table from 'cli-table3';
 import { thousands } from '../shared/format.js';
-import { displayWidth } from './columns.js';
+import { boxColumns, displayWidth } from './columns.js';
 import type { Lang } from './explain-findings.js';
 import type { Paint } from './paint.js';
 import type { PileupSummary, Ranked, StateRow, Summary } from './summary.js';
@@ -48,18 +47,17 @@ function rowLabel(row: StateRow): string {
 }
 
 function countsTable(summary: Summary, lang: Lang, paint: Paint): string {
-  const table = new Table({
-    head: [WORDS[lang].state, 'tcp', 'tcp6', 'udp', 'udp6', 'total'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right'],
-    style: { head: [], border: [], compact: true },
-  });
-  for (const row of summary.states) {
-    table.push([
-      paint.state(row.state, rowLabel(row)),
+  const rows = [
+    [WORDS[lang].state, 'tcp', 'tcp6', 'udp', 'udp6', 'total'],
+    ...summary.states.map((row) => [
+      rowLabel(row),
       ...[row.tcp4, row.tcp6, row.udp4, row.udp6, row.total].map(thousands),
-    ]);
-  }
-  return table.toString();
+    ]),
+  ];
+  return boxColumns(rows, ['left', 'right', 'right', 'right', 'right', 'right'], (r, c, cell) => {
+    const state = summary.states[r - 1]?.state;
+    return c === 0 && state !== undefined ? paint.state(state, cell) : cell;
+  });
 }
 
 function rankedLine(label: string, list: readonly Ranked[]): string | undefined {

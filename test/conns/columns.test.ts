@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Table from 'cli-table3';
 import fc from 'fast-check';
-import { displayWidth, layoutColumns, type Align } from '../../src/conns/columns.js';
+import { boxColumns, displayWidth, layoutColumns, type Align } from '../../src/conns/columns.js';
 import { plainPaint } from '../../src/conns/paint.js';
 import { renderTable } from '../../src/conns/render-table.js';
 import { sock } from './helpers/make-socket.js';
@@ -78,6 +78,48 @@ describe('column layout', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('draws boxed rows exactly as cli-table3 does in its compact style', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }).chain((cols) =>
+          fc.tuple(
+            fc.array(fc.array(cell, { minLength: cols, maxLength: cols }), {
+              minLength: 1,
+              maxLength: 12,
+            }),
+            fc.array(fc.constantFrom<Align>('left', 'right'), {
+              minLength: cols,
+              maxLength: cols,
+            }),
+          ),
+        ),
+        ([rows, align]) => {
+          const [head = [], ...body] = rows;
+          const table = new Table({
+            head,
+            colAligns: [...align],
+            style: { head: [], border: [], compact: true },
+          });
+          for (const row of body) table.push(row);
+          assert.equal(boxColumns(rows, align), table.toString());
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('paints boxed cells after padding them, so colour takes no width', () => {
+    const text = boxColumns(
+      [
+        ['State', 'n'],
+        ['LISTEN', '1'],
+      ],
+      ['left', 'right'],
+      (r, c, padded) => (r === 1 && c === 0 ? `<${padded}>` : padded),
+    );
+    assert.equal(text.split('\n')[3], '│ <LISTEN> │ 1 │');
   });
 
   it('counts East Asian characters as two columns', () => {
