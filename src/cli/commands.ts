@@ -10,6 +10,11 @@ export interface CommandEntry {
   example: string;
   /** Imports the module that builds and runs the command. */
   load: () => Promise<CommandModule>;
+  /**
+   * Work that can start before the command's module loads, given the
+   * command's arguments (gw conns: copying big socket tables on other cores).
+   */
+  early?: (argv: readonly string[]) => Promise<void>;
 }
 
 /** What a command module exports. */
@@ -51,6 +56,11 @@ export const COMMANDS: readonly CommandEntry[] = [
       'netstat/ss-style socket table with state filters, owners and diagnoses (CLOSE_WAIT, TIME_WAIT)',
     example: 'gw conns -p --state close_wait   # or: gw conns --summary, gw conns --watch',
     load: () => import('./conns.js'),
+    early: async (argv) => {
+      // `gw conns --help` loads nothing but its flags.
+      if (argv.includes('-h') || argv.includes('--help')) return;
+      (await import('../conns/read-parallel.js')).startEarlyCopies(argv);
+    },
   },
   {
     name: 'backend',

@@ -1,7 +1,7 @@
 import type { Sources } from '../conns/collect.js';
 import { connsOptions, type ConnsFlags, type ConnsOptions } from '../conns/options.js';
 import { palettePaint, plainPaint, type Paint } from '../conns/paint.js';
-import { prefetchTables } from '../conns/read-parallel.js';
+import { prefetchTables, takeEarlyCopies } from '../conns/read-parallel.js';
 import type { Output } from '../conns/run-conns.js';
 import { wantsColor } from './color.js';
 import { untilSignal } from './commander-setup.js';
@@ -9,8 +9,8 @@ import { untilSignal } from './commander-setup.js';
 /*
  * The work behind `gw conns`, imported only when it runs, so that
  * `gw conns --help` loads nothing but commander. The rest of the command is
- * imported once the flags are valid and, for big tables, the second table
- * is already being read on another thread.
+ * imported once the flags are valid; for big tables, the tables are
+ * already being copied on other cores by then (read-parallel.ts).
  */
 
 /**
@@ -26,9 +26,10 @@ async function paintFor(stream: NodeJS.WriteStream): Promise<Paint> {
 function sources(options: ConnsOptions): Sources {
   const procRoot = process.env.GW_PROC_ROOT ?? '/proc';
   const live = options.from === undefined && process.platform === 'linux';
-  const prefetch = live
-    ? prefetchTables({ protos: options.protos, families: options.families }, procRoot)
-    : undefined;
+  const choice = { protos: options.protos, families: options.families };
+  // Copies main() started before the options were known, else copies started now.
+  const early = takeEarlyCopies(live ? choice : { protos: [], families: [] }, procRoot);
+  const prefetch = early ?? (live ? prefetchTables(choice, procRoot) : undefined);
   return {
     procRoot,
     platform: process.platform,

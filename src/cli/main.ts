@@ -18,6 +18,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     const entry = COMMANDS.find((c) => c.name === first);
     if (entry) {
+      await entry.early?.(rest);
       const mod = await entry.load();
       await mod.run(rest);
       return;

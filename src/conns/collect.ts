@@ -19,6 +19,7 @@ import {
   readSavedSnapshot,
   type Snapshot,
   type SocketTable,
+  tableNames,
   type TablePrefetch,
 } from './read-proc.js';
 import type { TcpState } from './states.js';
@@ -30,7 +31,7 @@ export interface Sources {
   procRoot: string;
   platform: NodeJS.Platform;
   procFs?: ProcFs;
-  /** Tables already being read (read-parallel.ts); used by the first reading only. */
+  /** Tables already being copied (read-parallel.ts); used by the first reading only. */
   prefetch?: TablePrefetch;
 }
 
@@ -131,14 +132,27 @@ export async function scanSockets(
     if (owners !== undefined && s.inode !== 0) attachOwners([s], owners);
     if (keep === undefined || keep(s)) visit(s);
   };
-  const scanTable = (table: SocketTable): void => {
+  const scanTable = async (
+    table: Omit<SocketTable, 'text'>,
+    pieces: Iterable<string> | AsyncIterable<string>,
+  ): Promise<void> => {
     const triage = triageFor(options, counting, table.proto, table.family);
-    const bad = scanProcNet(table.text, table.proto, table.family, onSocket, triage);
+    const position = { line: 0 };
+    const bad: MalformedLine[] = [];
+    for await (const text of pieces) {
+      for (const line of scanProcNet(text, table.proto, table.family, onSocket, triage, position)) {
+        bad.push(line);
+      }
+    }
     if (bad.length > 0) malformed.push({ source: table.source, lines: bad });
   };
-  for (const table of snapshot.tables) scanTable(table);
-  // Big live tables: the others were read on another thread meanwhile.
-  if (snapshot.later !== undefined) for (const table of await snapshot.later) scanTable(table);
+  // In the order asked for; big live tables are scanned piece by piece as their copies grow.
+  for (const { name } of tableNames(choice)) {
+    const table = snapshot.tables.find((t) => t.name === name);
+    const pending = snapshot.pending?.get(name);
+    if (table !== undefined) await scanTable(table, [table.text]);
+    else if (pending !== undefined) await scanTable(pending, pending.chunks());
+  }
   return { snapshot, listeningPorts, malformed, ...(owners === undefined ? {} : { owners }) };
 }
 

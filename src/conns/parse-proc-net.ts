@@ -291,11 +291,18 @@ export interface Triage {
   count: (state: TcpState) => void;
 }
 
+/** Where a table read in pieces has got to: lines scanned so far (see {@link scanProcNet}). */
+export interface ScanPosition {
+  line: number;
+}
+
 /**
  * Parses one socket table and hands each socket to `visit`; returns the
  * lines it could not read. `family` says which file the text came from (4
  * for tcp/udp, 6 for tcp6/udp6); a header line is recognised and skipped.
- * With `triage`, lines it only counts or skips are not parsed further.
+ * With `triage`, lines it only counts or skips are not parsed further. A
+ * table that arrives in pieces of whole lines is scanned piece by piece
+ * with one `position`, which numbers the lines across pieces.
  */
 export function scanProcNet(
   text: string,
@@ -303,11 +310,12 @@ export function scanProcNet(
   family: Family,
   visit: (socket: ConnSocket) => void,
   triage?: Triage,
+  position: ScanPosition = { line: 0 },
 ): MalformedLine[] {
   const malformed: MalformedLine[] = [];
   const addresses = new AddressCache(family);
   const hexLength = family === 4 ? 8 : 32;
-  let lineNo = 0;
+  let lineNo = position.line;
   for (let start = 0; start < text.length;) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
@@ -336,6 +344,7 @@ export function scanProcNet(
       });
     }
   }
+  position.line = lineNo;
   return malformed;
 }
 

@@ -36,8 +36,8 @@ export interface Snapshot {
   /** The /proc root or the snapshot directory. */
   where: string;
   tables: SocketTable[];
-  /** Tables being read on another thread (big live tables), to scan after `tables`. */
-  later?: Promise<SocketTable[]>;
+  /** Tables being copied by other processes (big live tables; read-parallel.ts), by name. */
+  pending?: ReadonlyMap<TableName, PendingTable>;
   /** Tables asked for that the snapshot does not hold. */
   missing: TableName[];
   /** TcpExt.* and Tcp.* counters; empty when unavailable. */
@@ -143,16 +143,21 @@ function readExtras(read: (name: string) => string | undefined) {
   return { sysctls, ...(portRange === undefined ? {} : { portRange }) };
 }
 
+/** A table being read elsewhere, handed over in pieces of whole lines as they arrive. */
+export interface PendingTable extends Omit<SocketTable, 'text'> {
+  /** The pieces (none when the table cannot be read); iterate once. */
+  chunks: () => AsyncIterable<string>;
+}
+
 /** Tables already being read elsewhere (see read-parallel.ts). */
 export interface TablePrefetch {
-  names: ReadonlySet<TableName>;
-  tables: Promise<SocketTable[]>;
+  tables: ReadonlyMap<TableName, PendingTable>;
 }
 
 /**
  * Reads the live tables of this machine's current network namespace under
  * `procRoot` (normally /proc), except those `prefetch` is reading, which
- * come as `later`. Not Linux, or no `procRoot/net/tcp`:
+ * come as `pending`. Not Linux, or no `procRoot/net/tcp`:
  * GW_ERR_CONNS_UNSUPPORTED (exit 1). tcp6/udp6 absent (IPv6 off) are skipped.
  */
 export function readLiveSnapshot(
@@ -173,7 +178,7 @@ export function readLiveSnapshot(
     );
   }
   for (const t of tableNames(choice)) {
-    if (prefetch?.names.has(t.name) === true) continue;
+    if (prefetch?.tables.has(t.name) === true) continue;
     const source = path.join(procRoot, 'net', t.name);
     const text = readOptional(source);
     if (text !== undefined) tables.push({ ...t, text, source });
@@ -183,7 +188,7 @@ export function readLiveSnapshot(
     origin: 'live',
     where: procRoot,
     tables,
-    ...(prefetch === undefined ? {} : { later: prefetch.tables }),
+    ...(prefetch === undefined ? {} : { pending: prefetch.tables }),
     missing: [],
     counters: parseCounters(net('netstat') ?? '', net('snmp') ?? ''),
     ...readExtras((name) => readSmall(path.join(procRoot, 'sys', 'net', name))),

@@ -47,7 +47,8 @@ export type GwErrorCode =
   // gw conns
   | 'GW_ERR_CONNS_UNSUPPORTED'
   | 'GW_ERR_CONNS_SNAPSHOT'
-  | 'GW_ERR_CONNS_UNKNOWN_STATE';
+  | 'GW_ERR_CONNS_UNKNOWN_STATE'
+  | 'GW_ERR_CONNS_READ';
 
 export interface GwErrorOptions {
   /** What to do about it, shown after the message. */
@@ -449,6 +450,18 @@ export function connsUnsupported(what: string, cause?: unknown): GwError {
       500,
     ),
   );
+}
+
+/**
+ * A socket table stopped being readable part-way through (its copy on
+ * another core failed after some of it had been shown). Exit 1.
+ */
+export function connsReadFailed(source: string, problem: string): GwError {
+  return new GwError('GW_ERR_CONNS_READ', `reading ${source} failed part-way: ${problem}`, {
+    hint: 'run gw conns again; gw copies big tables into /dev/shm (or TMPDIR), so check that it has room',
+    exitCode: EXIT_RUNTIME,
+    httpStatus: 500,
+  });
 }
 
 /** A `--from DIR` snapshot that is missing or holds no socket table. Exit 2. */

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { endpointText, remoteText } from '../../src/conns/endpoint-text.js';
-import { parseProcNet } from '../../src/conns/parse-proc-net.js';
+import { parseProcNet, scanProcNet } from '../../src/conns/parse-proc-net.js';
 import { stateFromSsName } from '../../src/conns/states.js';
 import type { ConnSocket } from '../../src/conns/types.js';
 import { parseNetstat, parseSs, type SsRow } from './helpers/ss-output.js';
@@ -205,6 +205,24 @@ describe('parseProcNet over /proc snapshots (fixtures/proc, with ss and netstat 
     assert.match(malformed[0]?.reason ?? '', /bad address 0100007Z/);
     assert.match(malformed[1]?.reason ?? '', /expected at least 10 fields/);
     assert.match(malformed[2]?.reason ?? '', /unknown timer kind 9/);
+
+    // The same table in pieces of whole lines (as a growing copy hands it over), one position:
+    // the same sockets, the same line numbers, and the header only recognised as the first line.
+    const lines = text.split('\n');
+    const pieces = [lines.slice(0, 2), lines.slice(2, 5), lines.slice(5)].map(
+      (p) => `${p.join('\n')}\n`,
+    );
+    const position = { line: 0 };
+    const inodes: number[] = [];
+    const bad = pieces.flatMap((piece) =>
+      scanProcNet(piece, 'tcp', 4, (s) => inodes.push(s.inode), undefined, position),
+    );
+    assert.deepEqual(inodes, [1, 5]);
+    assert.deepEqual(
+      bad.map((m) => m.line),
+      [3, 4, 6],
+    );
+    assert.equal(position.line, 7);
   });
 
   it('refuses a negative queue, a long retransmit count and a port above 65535 as malformed', () => {
