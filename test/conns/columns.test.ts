@@ -56,56 +56,41 @@ const cell = fc.oneof(
   ),
 );
 
+/** Up to 12 rows of `cols` cells (1 to `maxCols` columns) and an alignment for each column. */
+function rowsAndAlign(maxCols: number) {
+  return fc.integer({ min: 1, max: maxCols }).chain((cols) =>
+    fc.tuple(
+      fc.array(fc.array(cell, { minLength: cols, maxLength: cols }), {
+        minLength: 1,
+        maxLength: 12,
+      }),
+      fc.array(fc.constantFrom<Align>('left', 'right'), { minLength: cols, maxLength: cols }),
+    ),
+  );
+}
+
 describe('column layout', () => {
   it('lays out rows exactly as cli-table3 does without borders', () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 5 }).chain((cols) =>
-          fc.tuple(
-            fc.array(fc.array(cell, { minLength: cols, maxLength: cols }), {
-              minLength: 1,
-              maxLength: 12,
-            }),
-            fc.array(fc.constantFrom<Align>('left', 'right'), {
-              minLength: cols,
-              maxLength: cols,
-            }),
-          ),
-        ),
-        ([rows, align]) => {
-          assert.equal(layoutColumns(rows, align), viaCliTable3(rows, align));
-        },
-      ),
+      fc.property(rowsAndAlign(5), ([rows, align]) => {
+        assert.equal(layoutColumns(rows, align), viaCliTable3(rows, align));
+      }),
       { numRuns: 300 },
     );
   });
 
   it('draws boxed rows exactly as cli-table3 does in its compact style', () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 6 }).chain((cols) =>
-          fc.tuple(
-            fc.array(fc.array(cell, { minLength: cols, maxLength: cols }), {
-              minLength: 1,
-              maxLength: 12,
-            }),
-            fc.array(fc.constantFrom<Align>('left', 'right'), {
-              minLength: cols,
-              maxLength: cols,
-            }),
-          ),
-        ),
-        ([rows, align]) => {
-          const [head = [], ...body] = rows;
-          const table = new Table({
-            head,
-            colAligns: [...align],
-            style: { head: [], border: [], compact: true },
-          });
-          for (const row of body) table.push(row);
-          assert.equal(boxColumns(rows, align), table.toString());
-        },
-      ),
+      fc.property(rowsAndAlign(6), ([rows, align]) => {
+        const [head = [], ...body] = rows;
+        const table = new Table({
+          head,
+          colAligns: [...align],
+          style: { head: [], border: [], compact: true },
+        });
+        for (const row of body) table.push(row);
+        assert.equal(boxColumns(rows, align), table.toString());
+      }),
       { numRuns: 300 },
     );
   });
