@@ -81,6 +81,14 @@ function readHere(file: string): TableCopy {
   };
 }
 
+/** Copies still running; stopped by pid should gw exit before they finish (`gw conns | head`). */
+const running = new Set<ChildProcess>();
+let stopsOnExit = false;
+
+function stopRunning(): void {
+  for (const child of running) if (child.exitCode === null) child.kill();
+}
+
 /**
  * Copies `file` with `cat` into a temporary file that is unlinked as soon
  * as it is open (nothing is left behind, whatever happens next). Its
@@ -103,6 +111,8 @@ export function copyInChild(file: string, room = 64 << 20): TableCopy {
   let child: ChildProcess;
   try {
     child = spawn('cat', ['--', file], { stdio: ['ignore', fd, 'ignore'] });
+    if (!stopsOnExit) process.once('exit', stopRunning);
+    stopsOnExit = true;
   } catch {
     // A permission model without child processes throws here.
     fs.closeSync(fd);
@@ -121,9 +131,11 @@ export function copyInChild(file: string, room = 64 << 20): TableCopy {
     ended ??= 'error';
     wake?.();
   });
+  running.add(child);
   child.once('exit', (code) => {
     ended ??= code;
     delete copy.child;
+    running.delete(child);
     wake?.();
   });
   copy.cancel = () => {
@@ -222,17 +234,12 @@ export function prefetchTables(choice: TableChoice, procRoot: string): TablePref
 /** The copies started before the options were parsed, by table. */
 let early: { procRoot: string; copies: Map<TableSpec, TableCopy> } | undefined;
 
-/** Stops every early copy nobody took (a usage error, or the process leaving). */
-function cancelEarly(): void {
-  for (const copy of early?.copies.values() ?? []) copy.cancel();
-  early = undefined;
-}
-
 /**
  * Starts copying the default tables (tcp and tcp6) for `gw conns ARGS`
  * before its options are parsed, when this is a live reading of a big
  * table (not `--from`, not `--help`). The copies do not keep the process
- * alive: one that exits first (a usage error) stops them by pid.
+ * alive: one that exits first (a usage error) stops them by pid, as it
+ * stops any copy still running when it exits.
  */
 export function startEarlyCopies(
   args: readonly string[],
@@ -247,7 +254,6 @@ export function startEarlyCopies(
   const copies = copyAll(tableNames({ protos: ['tcp'], families: [4, 6] }), procRoot, sockets);
   for (const copy of copies.values()) copy.child?.unref();
   early = { procRoot, copies };
-  process.once('exit', cancelEarly);
 }
 
 /**
@@ -266,6 +272,5 @@ export function takeEarlyCopies(choice: TableChoice, procRoot: string): TablePre
     } else copy.cancel();
   }
   early = undefined;
-  process.removeListener('exit', cancelEarly);
   return taken.size === 0 ? undefined : asPrefetch(taken, procRoot);
 }

@@ -153,6 +153,27 @@ describe('copying big tables on other cores', () => {
     assert.equal(running(pid), false);
   });
 
+  it('stops the copies still running when the process exits (gw conns | head)', async () => {
+    const fifo = path.join(tmp, 'fifo-exit');
+    spawnSync('mkfifo', [fifo]);
+    const module = new URL('../../src/conns/read-parallel.ts', import.meta.url).href;
+    const script = `const { copyInChild } = await import(${JSON.stringify(module)});
+      const copy = copyInChild(${JSON.stringify(fifo)});
+      console.log(copy.child.pid);
+      setTimeout(() => process.exit(0), 100);`;
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8', timeout: 10_000 },
+    );
+    assert.equal(child.status, 0, child.stderr);
+    const pid = Number(child.stdout.trim());
+    assert.ok(pid > 0, child.stdout);
+    const deadline = Date.now() + 5000;
+    while (running(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(running(pid), false, 'the cat is stopped');
+  });
+
   it('reads on this thread when cat cannot be started', async () => {
     const saved = process.env.PATH;
     process.env.PATH = path.join(tmp, 'no-bin');
