@@ -3,6 +3,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { GW_BIN } from '../helpers/cli.js';
+import { dropSynAcksFrom } from './helpers/drop-syn-acks.js';
 import { parseSs } from './helpers/ss-output.js';
 import type { JsonSocket } from './helpers/gw.js';
 
@@ -34,63 +35,6 @@ function inNs(cmd: string, args: readonly string[]): string {
   });
 }
 
-/** Drops the TCP segments sent from `port` on the namespace's lo: its SYN+ACKs never arrive. */
-function dropSynAcks(port: number): void {
-  inNs('tc', ['qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10']);
-  inNs('tc', [
-    'class',
-    'add',
-    'dev',
-    'lo',
-    'parent',
-    '1:',
-    'classid',
-    '1:10',
-    'htb',
-    'rate',
-    '10gbit',
-  ]);
-  inNs('tc', [
-    'class',
-    'add',
-    'dev',
-    'lo',
-    'parent',
-    '1:',
-    'classid',
-    '1:20',
-    'htb',
-    'rate',
-    '8kbit',
-  ]);
-  inNs('tc', ['qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'pfifo', 'limit', '0']);
-  for (const [proto, match, prio] of [
-    ['ip', 'ip', '1'],
-    ['ipv6', 'ip6', '2'],
-  ]) {
-    inNs('tc', [
-      'filter',
-      'add',
-      'dev',
-      'lo',
-      'parent',
-      '1:',
-      'protocol',
-      proto ?? '',
-      'prio',
-      prio ?? '',
-      'u32',
-      'match',
-      match ?? '',
-      'sport',
-      String(port),
-      '0xffff',
-      'flowid',
-      '1:20',
-    ]);
-  }
-}
-
 describe(
   'gw conns in a private namespace: SYN_RECV, SYN_SENT and port exhaustion',
   { skip: SKIP },
@@ -100,7 +44,7 @@ describe(
     before(async () => {
       execFileSync('ip', ['netns', 'add', NS]);
       execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
-      dropSynAcks(SYN_PORT);
+      dropSynAcksFrom([SYN_PORT], inNs);
       inNs('sh', ['-c', 'echo 41000 41039 > /proc/sys/net/ipv4/ip_local_port_range']);
       lab = spawn(
         'ip',
