@@ -49,9 +49,22 @@ function isGone(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ESRCH';
 }
 
+/** C0 and C1 control characters and DEL, which a process may put in its own name. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * A process's name from /proc/PID/comm, '?' when it cannot be read. A
+ * process sets its own name (prctl, /proc/self/comm), so control characters
+ * are shown as `?`, as ps does: they would otherwise break the table's rows
+ * or reach the terminal of whoever runs gw conns as escape sequences.
+ */
 function commandOf(io: ProcFs, procRoot: string, pid: string): string {
   try {
-    return io.readFile(`${procRoot}/${pid}/comm`).trim() || '?';
+    const comm = io.readFile(`${procRoot}/${pid}/comm`);
+    // The kernel ends the name with one newline.
+    const name = comm.endsWith('\n') ? comm.slice(0, -1) : comm;
+    return name.replace(CONTROL, '?') || '?';
   } catch {
     return '?';
   }

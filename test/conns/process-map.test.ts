@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { attachOwners, scanOwners, type ProcFs } from '../../src/conns/process-map.js';
 import { sock } from './helpers/make-socket.js';
@@ -79,6 +80,13 @@ describe('owning processes from /proc/PID/fd', () => {
     );
   });
 
+  it('shows control characters a process put in its own name as ?, as ps does', () => {
+    const fs = fakeProc({ '7': { '3': 'socket:[70]' } }, { '7': 'ev\nil\u001b[31m\u009b' });
+    assert.deepEqual(scanOwners({ fs }).owners.get(70), [
+      { pid: 7, process: 'ev?il?[31m?', fd: 3 },
+    ]);
+  });
+
   it('stops scanning once every wanted inode is found', () => {
     const fs = fakeProc(
       { '1': { '3': 'socket:[1]' }, '2': { '3': 'socket:[2]' }, '3': { '3': 'socket:[3]' } },
@@ -115,7 +123,11 @@ describe('owning processes from /proc/PID/fd', () => {
       const map = scanOwners();
       const mine = [...map.owners.values()].flat().filter((o) => o.pid === process.pid);
       assert.ok(mine.length > 0, 'this process owns at least its listener');
-      assert.ok(mine.every((o) => o.process === 'node' || o.process.length > 0));
+      // The kernel's comm: the start of the thread's name (Node names its main thread after the
+      // executable), at most 15 bytes.
+      const comm = readFileSync(`/proc/${process.pid}/comm`, 'latin1').trimEnd();
+      assert.ok(comm.length > 0);
+      assert.ok(mine.every((o) => o.process === comm));
     } finally {
       server.close();
     }
