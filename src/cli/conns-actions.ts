@@ -1,7 +1,7 @@
 import type { Sources } from '../conns/collect.js';
 import { connsOptions, type ConnsFlags, type ConnsOptions } from '../conns/options.js';
 import { palettePaint, plainPaint, type Paint } from '../conns/paint.js';
-import { prefetchTables, takeEarlyCopies } from '../conns/read-parallel.js';
+import { cancelEarlyCopies, prefetchTables, takeEarlyCopies } from '../conns/read-parallel.js';
 import type { Output } from '../conns/run-conns.js';
 import { wantsColor } from './color.js';
 import { untilSignal } from './commander-setup.js';
@@ -27,9 +27,9 @@ function sources(options: ConnsOptions): Sources {
   const procRoot = process.env.GW_PROC_ROOT ?? '/proc';
   const live = options.from === undefined && process.platform === 'linux';
   const choice = { protos: options.protos, families: options.families };
+  if (!live) cancelEarlyCopies();
   // Copies main() started before the options were known, else copies started now.
-  const early = takeEarlyCopies(live ? choice : { protos: [], families: [] }, procRoot);
-  const prefetch = early ?? (live ? prefetchTables(choice, procRoot) : undefined);
+  const prefetch = live ? (takeEarlyCopies(choice) ?? prefetchTables(choice, procRoot)) : undefined;
   return {
     procRoot,
     platform: process.platform,

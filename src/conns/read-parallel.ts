@@ -111,6 +111,9 @@ export function copyInChild(file: string, room = 64 << 20): TableCopy {
   let child: ChildProcess;
   try {
     child = spawn('cat', ['--', file], { stdio: ['ignore', fd, 'ignore'] });
+    // A copy never keeps gw alive by itself (its reader's poll timer does while it is read):
+    // gw leaving early, on an error or a usage mistake, stops it by pid on the way out.
+    child.unref();
     if (!stopsOnExit) process.once('exit', stopRunning);
     stopsOnExit = true;
   } catch {
@@ -182,7 +185,8 @@ export function copyInChild(file: string, room = 64 << 20): TableCopy {
         wake = undefined;
       }
     } finally {
-      close();
+      // Done, failed, or abandoned half-way by its reader: the copy is over either way.
+      copy.cancel();
     }
   }
   return copy;
@@ -237,9 +241,7 @@ let early: { procRoot: string; copies: Map<TableSpec, TableCopy> } | undefined;
 /**
  * Starts copying the default tables (tcp and tcp6) for `gw conns ARGS`
  * before its options are parsed, when this is a live reading of a big
- * table (not `--from`, not `--help`). The copies do not keep the process
- * alive: one that exits first (a usage error) stops them by pid, as it
- * stops any copy still running when it exits.
+ * table (not `--from`, not `--help`).
  */
 export function startEarlyCopies(
   args: readonly string[],
@@ -252,7 +254,6 @@ export function startEarlyCopies(
   const sockets = socketsInUse(procRoot);
   if (sockets < PARALLEL_MIN_SOCKETS) return;
   const copies = copyAll(tableNames({ protos: ['tcp'], families: [4, 6] }), procRoot, sockets);
-  for (const copy of copies.values()) copy.child?.unref();
   early = { procRoot, copies };
 }
 
@@ -260,17 +261,20 @@ export function startEarlyCopies(
  * The early copies `choice` wants, as a prefetch for its first reading
  * (undefined when none were started or none fit); the others are stopped.
  */
-export function takeEarlyCopies(choice: TableChoice, procRoot: string): TablePrefetch | undefined {
+export function takeEarlyCopies(choice: TableChoice): TablePrefetch | undefined {
   if (early === undefined) return undefined;
+  const { procRoot, copies } = early;
+  early = undefined;
   const wanted = new Set(tableNames(choice).map((t) => t.name));
   const taken = new Map<TableSpec, TableCopy>();
-  const sameRoot = early.procRoot === procRoot;
-  for (const [t, copy] of early.copies) {
-    if (sameRoot && wanted.has(t.name)) {
-      copy.child?.ref();
-      taken.set(t, copy);
-    } else copy.cancel();
+  for (const [t, copy] of copies) {
+    if (wanted.has(t.name)) taken.set(t, copy);
+    else copy.cancel();
   }
-  early = undefined;
   return taken.size === 0 ? undefined : asPrefetch(taken, procRoot);
+}
+
+/** Stops the early copies: the options asked for no live reading (`--from`). */
+export function cancelEarlyCopies(): void {
+  takeEarlyCopies({ protos: [], families: [] });
 }

@@ -14,7 +14,7 @@ import {
 } from '../../src/conns/read-parallel.js';
 import { isGwError } from '../../src/shared/errors.js';
 import { GW_BIN } from '../helpers/cli.js';
-import { connsJson } from './helpers/gw.js';
+import { connsJson, gw } from './helpers/gw.js';
 
 const STATES = fileURLToPath(new URL('../../fixtures/proc/states/', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-conns-proc-'));
@@ -224,11 +224,11 @@ describe('copying big tables on other cores', () => {
   it('starts tcp and tcp6 before the options are known, hands over those wanted and stops the rest', async () => {
     const root = fakeProc('early', 90_000);
     startEarlyCopies(['--help'], root);
-    assert.equal(takeEarlyCopies({ protos: ['tcp'], families: [4, 6] }, root), undefined);
+    assert.equal(takeEarlyCopies({ protos: ['tcp'], families: [4, 6] }), undefined);
     startEarlyCopies(['--from=snap'], root);
-    assert.equal(takeEarlyCopies({ protos: ['tcp'], families: [4, 6] }, root), undefined);
+    assert.equal(takeEarlyCopies({ protos: ['tcp'], families: [4, 6] }), undefined);
     startEarlyCopies(['-4', '--summary'], root);
-    const prefetch = takeEarlyCopies({ protos: ['tcp', 'udp'], families: [4] }, root);
+    const prefetch = takeEarlyCopies({ protos: ['tcp', 'udp'], families: [4] });
     assert.ok(prefetch);
     assert.deepEqual([...prefetch.tables.keys()], ['tcp']);
     const tcp = prefetch.tables.get('tcp');
@@ -239,10 +239,28 @@ describe('copying big tables on other cores', () => {
     );
     assert.equal(tcp.source, path.join(root, 'net', 'tcp'));
     // Taken once: a second reading (watch) reads afresh.
-    assert.equal(takeEarlyCopies({ protos: ['tcp'], families: [4] }, root), undefined);
+    assert.equal(takeEarlyCopies({ protos: ['tcp'], families: [4] }), undefined);
     // Small tables: nothing starts.
     startEarlyCopies([], fakeProc('early-small', 10));
-    assert.equal(takeEarlyCopies({ protos: ['tcp'], families: [4, 6] }, root), undefined);
+    assert.equal(takeEarlyCopies({ protos: ['tcp'], families: [4, 6] }), undefined);
+  });
+
+  it('leaves at once on a copy that breaks, stopping the copies still running', async () => {
+    // tcp's copy breaks after a line; tcp6's would take 4 s.
+    const dir = fakeCat(
+      'cli-broken-cat',
+      'case "$2" in *tcp6) sleep 4; exec /bin/cat "$@";; *tcp) printf \'x\\n\'; exit 1;; esac',
+    );
+    const started = Date.now();
+    const result = await gw(['conns', '--json'], {
+      env: {
+        GW_PROC_ROOT: fakeProc('cli-broken', 90_000),
+        PATH: `${dir}:${process.env.PATH ?? ''}`,
+      },
+    });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /GW_ERR_CONNS_READ/);
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
   });
 
   it('gives the same sockets, in the same order, through the copies as through a snapshot (GW_PROC_ROOT)', async () => {
