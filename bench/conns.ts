@@ -245,19 +245,25 @@ async function startHolders(sockets: number, closeWait: number): Promise<ChildPr
     );
     holders.push(child);
   }
-  await Promise.all(
-    holders.map(
-      (h) =>
-        new Promise<void>((resolve, reject) => {
-          h.stdout?.on('data', (d: Buffer) => {
-            if (d.toString().includes('ready')) resolve();
-          });
-          h.once('close', (code) =>
-            reject(new Error(`a holder exited ${String(code)} before it was ready`)),
-          );
-        }),
-    ),
-  );
+  try {
+    await Promise.all(
+      holders.map(
+        (h) =>
+          new Promise<void>((resolve, reject) => {
+            h.stdout?.on('data', (d: Buffer) => {
+              if (d.toString().includes('ready')) resolve();
+            });
+            h.once('close', (code) =>
+              reject(new Error(`a holder exited ${String(code)} before it was ready`)),
+            );
+          }),
+      ),
+    );
+  } catch (err) {
+    // The others would keep this process alive, holding their sockets: stop them first.
+    await stopHolders(holders);
+    throw err;
+  }
   return holders;
 }
 
@@ -276,8 +282,7 @@ async function stopHolders(holders: readonly ChildProcess[]): Promise<void> {
 
 async function measure(): Promise<void> {
   const sockets = intFlag('--sockets', 50_000);
-  const at = process.argv.indexOf('--close-wait');
-  const closeWait = at < 0 ? 0 : intFlag('--close-wait', 0);
+  const closeWait = intFlag('--close-wait', 0);
   const rounds = intFlag('--rounds', 10);
   const warmups = intFlag('--warmups', 2);
   const env = environment();
@@ -369,6 +374,17 @@ function main(): void {
     process.stderr.write('bench/conns: dist/ is not built; run `npm run build` first\n');
     process.exitCode = 1;
     return;
+  }
+  // Checked before fifty thousand sockets are opened: netstat comes with net-tools, ss with iproute2.
+  for (const [tool, pkg] of [
+    ['ss', 'iproute2'],
+    ['netstat', 'net-tools'],
+  ] as const) {
+    if (spawnSync(tool, ['--version']).error !== undefined) {
+      process.stderr.write(`bench/conns: ${tool} is not installed (apt-get install ${pkg})\n`);
+      process.exitCode = 1;
+      return;
+    }
   }
   const isolated = process.argv.includes('--inside-netns');
   if (!isolated && process.getuid?.() === 0 && spawnSync('unshare', ['--version']).status === 0) {
