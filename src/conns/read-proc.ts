@@ -6,7 +6,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { connsSnapshot, connsUnsupported, errnoOf, isGwError } from '../shared/errors.js';
+import {
+  connsReadFailed,
+  connsSnapshot,
+  connsUnsupported,
+  errnoOf,
+  isGwError,
+} from '../shared/errors.js';
 import {
   parseCounters,
   parsePasswd,
@@ -114,12 +120,24 @@ function readSmall(file: string): string | undefined {
   }
 }
 
-/** A table's text, or undefined when it cannot be read (tcp6 without IPv6). */
+/**
+ * A table's text, or undefined when there is no such file (tcp6 without
+ * IPv6, a snapshot without udp). A table that is there but cannot be read
+ * is GW_ERR_CONNS_READ: leaving it out would show a partial picture as if
+ * it were whole.
+ */
 export function readOptional(file: string): string | undefined {
   try {
     return readWhole(file);
-  } catch {
-    return undefined;
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ENOENT') return undefined;
+    throw connsReadFailed(
+      file,
+      code ?? String(err),
+      'check that the file is readable by this user (a snapshot directory must hold plain files)',
+      err,
+    );
   }
 }
 

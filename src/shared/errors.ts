@@ -453,15 +453,21 @@ export function connsUnsupported(what: string, cause?: unknown): GwError {
 }
 
 /**
- * A socket table stopped being readable part-way through (its copy on
- * another core failed after some of it had been shown). Exit 1.
+ * A socket table that is there but cannot be read (permissions, an I/O
+ * error, a directory in its place), or whose copy on another core failed
+ * after some of it had been shown. Exit 1.
  */
-export function connsReadFailed(source: string, problem: string): GwError {
-  return new GwError('GW_ERR_CONNS_READ', `reading ${source} failed part-way: ${problem}`, {
-    hint: 'run gw conns again; gw copies big tables into /dev/shm (or TMPDIR), so check that it has room',
-    exitCode: EXIT_RUNTIME,
-    httpStatus: 500,
-  });
+export function connsReadFailed(
+  source: string,
+  problem: string,
+  hint = 'run gw conns again; gw copies big tables into /dev/shm (or TMPDIR), so check that it has room',
+  cause?: unknown,
+): GwError {
+  return new GwError(
+    'GW_ERR_CONNS_READ',
+    `cannot read ${source}: ${problem}`,
+    withHint(hint, cause, EXIT_RUNTIME, 500),
+  );
 }
 
 /** A `--from DIR` snapshot that is missing or holds no socket table. Exit 2. */

@@ -50,6 +50,26 @@ describe('reading /proc and snapshots', () => {
     assert.equal(snap.portRange, undefined);
   });
 
+  it('fails with GW_ERR_CONNS_READ on a table that is there but unreadable, rather than leave it out', () => {
+    const dir = path.join(tmp, 'unreadable');
+    fs.mkdirSync(path.join(dir, 'net', 'tcp6'), { recursive: true }); // a directory: EISDIR
+    fs.writeFileSync(path.join(dir, 'net', 'tcp'), readWhole('/proc/net/tcp'));
+    const choice = { protos: ['tcp'] as const, families: [4, 6] as const };
+    const wanted = { protos: [...choice.protos], families: [...choice.families] };
+    for (const read of [
+      () => readLiveSnapshot(wanted, dir, 'linux'),
+      () => readSavedSnapshot(path.join(dir, 'net'), wanted),
+    ]) {
+      assert.throws(
+        read,
+        (err: unknown) =>
+          isGwError(err, 'GW_ERR_CONNS_READ') &&
+          err.exitCode === 1 &&
+          err.message === `cannot read ${path.join(dir, 'net', 'tcp6')}: EISDIR`,
+      );
+    }
+  });
+
   it('refuses a snapshot directory that does not exist, is a file, or holds no table (exit 2)', () => {
     const file = path.join(tmp, 'file');
     fs.writeFileSync(file, '');
