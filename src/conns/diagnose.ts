@@ -246,7 +246,9 @@ function acceptQueueFindings(
   const overflowsRise = rise(overflows, 'TcpExt.ListenOverflows');
   const dropsRise = rise(drops, 'TcpExt.ListenDrops');
   const rising = (overflowsRise ?? 0) > 0 || (dropsRise ?? 0) > 0;
-  const counted = overflows === undefined || overflows > 0 || (drops ?? 0) > 0;
+  // Overflows counted since boot are evidence; unknown counters (a snapshot without
+  // /proc/net/netstat) are not: a queue of a few is normal on a busy listener.
+  const counted = (overflows ?? 0) > 0 || (drops ?? 0) > 0;
   const findings: AcceptQueueFinding[] = [];
   for (const s of sockets) {
     if (s.proto !== 'tcp' || s.state !== 'LISTEN' || s.recvQ === 0) continue;

@@ -159,6 +159,16 @@ describe('gw conns diagnoses', () => {
       [],
       'an empty queue is not full',
     );
+    assert.deepEqual(
+      codes(diagnose([listener], ctx({ counters: new Map() }))),
+      [],
+      'no counters (a snapshot without netstat): no evidence of overflows',
+    );
+    assert.deepEqual(
+      codes(diagnose([{ ...listener, recvQ: 4097 }], ctx({ counters: new Map() }))),
+      ['accept-queue-full'],
+      'a queue longer than somaxconn allows is full whatever the counters say',
+    );
   });
 
   it('explains each finding with its numbers in English and in Chinese', () => {
