@@ -141,6 +141,10 @@ describe('gw conns (CLI)', () => {
     assert.deepEqual(summary, ['close-wait-pileup uid:0 local:127.0.0.1:40020']);
     const table = await gw(['conns', '--from', PILEUPS, '--state', 'close-wait']);
     assert.match(table.stdout, /127\.0\.0\.1:40020/);
+    assert.match(
+      table.stdout,
+      /CLOSE_WAIT piling up in the service on 127\.0\.0\.1:40020 \(uid 0\): 12 sockets/,
+    );
   });
 
   it('counts malformed lines of a snapshot on stderr and shows the rest', async () => {

@@ -220,6 +220,11 @@ describe('gw conns diagnoses', () => {
     for (const f of findings) {
       const t = explainFinding(f, 'zh');
       assert.ok(t.evidence.length > 0 && t.checks.length > 0 && t.meaning.length > 0);
+      // Each Chinese text carries the finding's own number, not only fixed words.
+      assert.ok(
+        [t.title, ...t.evidence].some((line) => line.includes(String(f.count))),
+        `${f.code}: ${t.title}`,
+      );
     }
   });
 });
