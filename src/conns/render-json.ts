@@ -39,8 +39,17 @@ class ByteSink {
     this.n = n;
   }
 
-  /** A non-negative integer (counts, ports, ids, milliseconds), digit by digit from the end. */
+  /**
+   * A non-negative integer (counts, ports, ids, milliseconds), digit by
+   * digit from the end. Anything else (never from the parser, which refuses
+   * such fields) is written as JSON.stringify writes it, so the output stays
+   * valid JSON.
+   */
   int(value: number): void {
+    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER)) {
+      this.raw(bytes(JSON.stringify(value)));
+      return;
+    }
     if (this.n + 20 > this.buf.length) this.flush(20);
     let v = Math.floor(value);
     let digits = 1;

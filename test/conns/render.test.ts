@@ -100,6 +100,10 @@ describe('gw conns output', () => {
     });
     assert.deepEqual(b?.timer, { kind: 'timewait', remainingMs: 59000 });
     assert.equal(socketsJson([]), '[]\n');
+    // Numbers no table holds (a hand-made socket) still make valid JSON.
+    const odd = sock('ESTABLISHED', '127.0.0.1:1', '127.0.0.1:2', { uid: -1, inode: Number.NaN });
+    const parsed = JSON.parse(socketsJson([odd])) as { uid: number; inode: unknown }[];
+    assert.deepEqual([parsed[0]?.uid, parsed[0]?.inode], [-1, null]);
   });
 
   it('summarises counts by state and protocol, orphans, and who is behind CLOSE_WAIT and TIME_WAIT', () => {
