@@ -59,7 +59,7 @@ export function pcapDecoder(source: string): CaptureDecoder {
             source,
             records,
             queue.offset,
-            `record header claims ${included} bytes, more than the file's snapshot length allows (${maxRecord})`,
+            `record header claims ${included} bytes, more than any record of this file may hold (${maxRecord}: its snapshot length, at least ${STANDARD_MAX_RECORD_BYTES})`,
           );
         }
         const record = queue.take(16 + included);
