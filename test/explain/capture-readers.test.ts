@@ -169,6 +169,18 @@ describe('capture readers', () => {
     });
   });
 
+  it('reports a pcapng packet block longer than its interfaces allow at its header', async () => {
+    const start = pcapngFile([{ linkType: 1 }], []);
+    const head = Buffer.alloc(12);
+    head.writeUInt32LE(6, 0); // an enhanced packet block...
+    head.writeUInt32LE(100_000_000, 4); // ...claiming 100 MB
+    await assert.rejects(readAll(Buffer.concat([start, head])), (err) => {
+      assert.ok(isGwError(err, 'GW_ERR_CAPTURE_CORRUPT'), String(err));
+      assert.match(err.message, /packet block claims 100000000 bytes/);
+      return true;
+    });
+  });
+
   it('reports a pcapng block too short for its fields as corrupt, naming the block', async () => {
     const start = pcapngFile([{ linkType: 1 }], []);
     const block = (type: number, body: Buffer = Buffer.alloc(0)): Buffer => {

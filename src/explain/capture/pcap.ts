@@ -1,15 +1,11 @@
 import { captureCorrupt, captureUnsupported } from '../../shared/errors.js';
 import { ByteQueue } from './byte-queue.js';
-import type { CaptureDecoder, CaptureRecord } from './record.js';
-
-/**
- * The largest record any capture holds (Wireshark's standard maximum), and
- * so the least limit even when a file's snapshot length says less. A record
- * over the file's snapshot length and this is corruption, reported as soon
- * as its header is read rather than after reading on to where it would end.
- */
-const STANDARD_MAX_RECORD_BYTES = 262_144;
-const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+import {
+  recordLimit,
+  STANDARD_MAX_RECORD_BYTES,
+  type CaptureDecoder,
+  type CaptureRecord,
+} from './record.js';
 
 /**
  * An incremental reader of classic pcap files (the libpcap format): either
@@ -45,10 +41,7 @@ export function pcapDecoder(source: string): CaptureDecoder {
         unitsPerSecond = normalized === 0xa1b23c4d ? 1e9 : 1e6;
         // The low 16 bits are the link type; higher bits may carry FCS length.
         linkType = u32(header, 20) & 0xffff;
-        maxRecord = Math.min(
-          Math.max(u32(header, 16), STANDARD_MAX_RECORD_BYTES),
-          MAX_RECORD_BYTES,
-        );
+        maxRecord = recordLimit(u32(header, 16));
       }
       for (;;) {
         const head = queue.peek(16);

@@ -1,6 +1,6 @@
 import { captureCorrupt, captureUnsupported } from '../../shared/errors.js';
 import { ByteQueue } from './byte-queue.js';
-import type { CaptureDecoder, CaptureRecord } from './record.js';
+import { recordLimit, type CaptureDecoder, type CaptureRecord } from './record.js';
 
 /** Block types (pcapng draft, IETF opsawg). */
 const SHB = 0x0a0d0d0a;
@@ -10,6 +10,8 @@ const SPB = 0x00000003;
 const EPB = 0x00000006;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 const MAX_BLOCK_BYTES = 256 * 1024 * 1024;
+/** A packet block's bytes besides the packet: header, fixed fields, trailer, and room for options. */
+const PACKET_BLOCK_EXTRA_BYTES = 32 + 64 * 1024;
 
 /** The fixed fields each block gw reads must have, in bytes of its body. */
 const LEAST_BODY_BYTES = new Map([
@@ -25,6 +27,8 @@ interface Interface {
   readonly unitsPerSecond: number;
   /** if_tsoffset, seconds added to every timestamp. */
   readonly offsetSeconds: number;
+  /** The most bytes of a packet captured on it (0: no limit given). */
+  readonly snapLength: number;
   readonly name?: string;
 }
 
@@ -38,6 +42,8 @@ export function pcapngDecoder(source: string): CaptureDecoder {
   const queue = new ByteQueue();
   let little = true;
   let interfaces: Interface[] = [];
+  /** The longest packet block this section's interfaces allow. */
+  let packetBlockLimit = recordLimit(0) + PACKET_BLOCK_EXTRA_BYTES;
   let started = false;
   let records = 0;
   const u32 = (b: Buffer, at: number): number => (little ? b.readUInt32LE(at) : b.readUInt32BE(at));
@@ -81,8 +87,14 @@ export function pcapngDecoder(source: string): CaptureDecoder {
     if (type === SHB) {
       started = true;
       interfaces = []; // interface ids are per section
+      packetBlockLimit = recordLimit(0) + PACKET_BLOCK_EXTRA_BYTES;
     } else if (type === IDB) {
-      interfaces.push(describeInterface(body, u16, little));
+      const iface = describeInterface(body, u16, little);
+      interfaces.push(iface);
+      packetBlockLimit = Math.max(
+        packetBlockLimit,
+        recordLimit(iface.snapLength) + PACKET_BLOCK_EXTRA_BYTES,
+      );
     } else if (type === EPB || type === OBSOLETE_PB) {
       const epb = type === EPB;
       const id = epb ? u32(body, 0) : u16(body, 0);
@@ -122,6 +134,16 @@ export function pcapngDecoder(source: string): CaptureDecoder {
             records,
             queue.offset,
             `block length ${length} is impossible`,
+          );
+        }
+        const type = u32(head, 0);
+        if ((type === EPB || type === OBSOLETE_PB || type === SPB) && length > packetBlockLimit) {
+          // Known at the block's header: no buffering up to where it would end.
+          throw captureCorrupt(
+            source,
+            records,
+            queue.offset,
+            `packet block claims ${length} bytes, more than its interfaces' snapshot length allows (${packetBlockLimit} with the block's own fields)`,
           );
         }
         const block = queue.peek(length);
@@ -176,6 +198,7 @@ function describeInterface(
   little: boolean,
 ): Interface {
   const linkType = u16(body, 0);
+  const snapLength = little ? body.readUInt32LE(4) : body.readUInt32BE(4);
   let unitsPerSecond = 1e6;
   let offsetSeconds = 0;
   let name: string | undefined;
@@ -196,6 +219,6 @@ function describeInterface(
     at += 4 + Math.ceil(length / 4) * 4;
   }
   return name === undefined
-    ? { linkType, unitsPerSecond, offsetSeconds }
-    : { linkType, unitsPerSecond, offsetSeconds, name };
+    ? { linkType, unitsPerSecond, offsetSeconds, snapLength }
+    : { linkType, unitsPerSecond, offsetSeconds, snapLength, name };
 }

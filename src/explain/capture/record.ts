@@ -21,3 +21,22 @@ export interface CaptureDecoder {
   /** Call at end of input; throws when the file ended inside a header or record. */
   end(): void;
 }
+
+/**
+ * The largest record any capture holds (Wireshark's standard maximum), and
+ * so the least limit even when a file's snapshot length says less.
+ */
+export const STANDARD_MAX_RECORD_BYTES = 262_144;
+
+/** No record is believed beyond this, whatever a file's snapshot length says. */
+const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The most bytes one record of a file (or pcapng interface) with this
+ * snapshot length may capture. A record claiming more is corruption,
+ * reported as soon as its header is read rather than after buffering on to
+ * where it would end.
+ */
+export function recordLimit(snapLength: number): number {
+  return Math.min(Math.max(snapLength, STANDARD_MAX_RECORD_BYTES), MAX_RECORD_BYTES);
+}
