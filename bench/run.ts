@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { lastJson } from './lib/last-json.js';
 import { table } from './lib/table.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -49,18 +50,6 @@ function runBench(name: string): Promise<Outcome> {
       });
     });
   });
-}
-
-function lastJson(output: string): unknown {
-  const lines = output.split('\n').filter((l) => l.startsWith('{'));
-  for (const line of lines.reverse()) {
-    try {
-      return JSON.parse(line) as unknown;
-    } catch {
-      // Not a JSON line after all; try the one before.
-    }
-  }
-  return null;
 }
 
 async function main(): Promise<void> {

@@ -20,6 +20,7 @@ import {
   type Skipped,
 } from './candidates.js';
 import { runWrk } from './wrk.js';
+import { lastJson } from '../lib/last-json.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -165,7 +166,7 @@ async function tcpSection(ctx: Context, tcpBytes: number): Promise<Running> {
         args,
         180_000,
       );
-      const r = lastJson(stdout) as { bytes: number; seconds: number; gbPerSecond: number };
+      const r = lastJsonOf(stdout) as { bytes: number; seconds: number; gbPerSecond: number };
       return {
         value: r.gbPerSecond,
         p50Ms: null,
@@ -219,7 +220,7 @@ async function wsSection(ctx: Context, pingSeconds: number): Promise<Running> {
         args,
         timeoutMs,
       );
-      const r = lastJson(stdout) as {
+      const r = lastJsonOf(stdout) as {
         messagesPerSecond: number;
         echoes: number;
         pingPongs: number;
@@ -276,7 +277,7 @@ async function grpcSection(ctx: Context): Promise<Running> {
         args,
         timeoutMs,
       );
-      const r = lastJson(stdout) as {
+      const r = lastJsonOf(stdout) as {
         callsPerSecond: number;
         ok: number;
         errors: number;
@@ -297,13 +298,10 @@ async function grpcSection(ctx: Context): Promise<Running> {
   };
 }
 
-function lastJson(stdout: string): unknown {
-  const line = stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .at(-1);
-  if (line === undefined) throw new Error(`no JSON line in:\n${stdout}`);
-  return JSON.parse(line) as unknown;
+function lastJsonOf(stdout: string): unknown {
+  const json = lastJson(stdout);
+  if (json === null) throw new Error(`no JSON line in:\n${stdout}`);
+  return json;
 }
 
 /** gw's access-log lines in its stdout file (`CLIENT-IP bench ...`). */
