@@ -26,6 +26,9 @@ export interface Gateway {
   close(graceMs?: number): Promise<void>;
 }
 
+/** How long upstream HTTP/2 sessions may take to close once the listeners are closed. */
+const UPSTREAM_CLOSE_MS = 1000;
+
 /**
  * Starts every listener of a validated config. If one cannot bind, the ones
  * already started are closed and the error (GW_ERR_PORT_IN_USE, say) is
@@ -40,7 +43,7 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
     }
   } catch (err) {
     await Promise.allSettled(listeners.map((l) => l.close(0)));
-    await ref.current.close();
+    await ref.current.close(0);
     throw err;
   }
   return {
@@ -53,7 +56,8 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
     },
     async close(graceMs = 5000) {
       await Promise.allSettled(listeners.map((l) => l.close(graceMs)));
-      await ref.current.close();
+      // The listeners gave requests in flight their grace; upstream sessions get a last second.
+      await ref.current.close(UPSTREAM_CLOSE_MS);
     },
   };
 }

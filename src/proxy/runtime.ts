@@ -43,9 +43,12 @@ export class GatewayRuntime {
     return listener;
   }
 
-  /** Closes every upstream's pools, letting exchanges in flight finish. */
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.upstreams.values()].map((u) => u.close()));
+  /**
+   * Closes every upstream's pools, letting exchanges in flight finish; with
+   * `forceAfterMs` (shutting down), HTTP/2 sessions still busy then are cut.
+   */
+  async close(forceAfterMs?: number): Promise<void> {
+    await Promise.allSettled([...this.upstreams.values()].map((u) => u.close(forceAfterMs)));
   }
 }
 

@@ -115,8 +115,11 @@ export class UpstreamRuntime {
     });
   }
 
-  /** Closes every pool and session, letting exchanges in flight finish. */
-  async close(): Promise<void> {
+  /**
+   * Closes every pool and session, letting exchanges in flight finish; with
+   * `forceAfterMs` (shutting down), HTTP/2 sessions still busy then are cut.
+   */
+  async close(forceAfterMs?: number): Promise<void> {
     const pools = [...this.pools.values()];
     const sessions = [...this.sessions.values()];
     this.pools.clear();
@@ -125,13 +128,15 @@ export class UpstreamRuntime {
       ...pools.map((p) => p.close()),
       ...sessions.map(async (s) => {
         const session = await s;
-        // close() waits for open streams; an unref'd session may never report back,
-        // so give it a moment, then destroy it.
+        // close() waits for the streams still open: calls in flight finish (a config swap).
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            session.destroy();
-            resolve();
-          }, 1000);
+          const timer =
+            forceAfterMs === undefined
+              ? undefined
+              : setTimeout(() => {
+                  session.destroy();
+                  resolve();
+                }, forceAfterMs);
           session.close(() => {
             clearTimeout(timer);
             resolve();

@@ -263,6 +263,29 @@ upstreams:
     assert.equal(err?.code, grpc.status.DEADLINE_EXCEEDED);
   });
 
+  it('swaps a config under a gRPC call in flight: the call finishes on the old runtime', async () => {
+    const [g] = await startBackends('grpc', 'swap', 1);
+    if (!g) throw new Error('backend did not start');
+    backends.push(g);
+    const yaml = `
+listeners:
+  - { name: rpc, protocol: grpc, listen: 127.0.0.1:0, routes: [ { match: { pathPrefix: / }, upstream: g } ] }
+upstreams:
+  - { name: g, targets: ["127.0.0.1:${g.port}"] }
+`;
+    const local = await startTestGateway(yaml);
+    const client = echoClient(`127.0.0.1:${local.port('rpc')}`);
+    const call = new Promise<grpc.ServiceError | null>((resolve) => {
+      client.Unary({ message: 'long', delayMs: 1800 }, (e) => resolve(e));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await local.gateway.swap(parseConfigText(yaml, 'reload.yaml'));
+    const err = await call;
+    client.close();
+    await local.close();
+    assert.equal(err, null, `the call in flight failed: ${String(err)}`);
+  });
+
   it('swaps in a new config atomically: the next request uses it, the listener keeps its socket', async () => {
     const [a] = await startBackends('http', 'before', 1);
     const [b] = await startBackends('http', 'after', 1);
