@@ -68,7 +68,9 @@ export function bridgeWebSocket(ctx: UpgradeContext): void {
     route: route?.name ?? '',
     upstream: route?.upstream ?? '',
   });
+  const watch = watchClient(socket);
   const finish = (error?: GwError): void => {
+    watch.stop();
     if (error) {
       ex.errorCode = error.code;
       ex.status = error.httpStatus;
@@ -94,9 +96,11 @@ export function bridgeWebSocket(ctx: UpgradeContext): void {
     ex,
     { clientIp: ex.clientIp, path, headers: req.headers },
     {
-      send: (target) => connectUpstream(ctx, ex, upstream, target, route.rewrite(url), headers),
+      send: (target) =>
+        connectUpstream(ctx, watch, ex, upstream, target, route.rewrite(url), headers),
       mapError: (err) => toGwError(err),
       mayRetry: (error) => error.code === 'GW_ERR_UPSTREAM_CONNECT',
+      clientGone: () => watch.gone,
     },
   ).then(
     () => finish(),
@@ -109,8 +113,58 @@ export function bridgeWebSocket(ctx: UpgradeContext): void {
  * reached; otherwise resolves once the exchange is over: the spliced tunnel
  * closed, or the target's refusal was relayed.
  */
+/** Bytes a client may send before its upgrade is answered (it should send none). */
+const MAX_EARLY_BYTES = 64 * 1024;
+
+/** The client while its upgrade waits for the target: see {@link watchClient}. */
+interface ClientWatch {
+  /** What it sent after the upgrade request, for the tunnel. */
+  readonly early: Buffer[];
+  /** It closed or half-closed: nobody is left to answer. */
+  gone: boolean;
+  /** Called once when it goes (the attempt in progress sets it). */
+  onGone: (() => void) | undefined;
+  /** Stops watching it: the tunnel takes over in the same tick, or the exchange is over. */
+  stop(): void;
+}
+
+/**
+ * Reads the client while the target is asked for the upgrade. A socket
+ * nobody reads never reports its peer leaving, so without this a client
+ * that gives up would hold the target until the idle timeout. What it sends
+ * meanwhile is kept for the tunnel; more than MAX_EARLY_BYTES closes it.
+ */
+function watchClient(socket: Duplex): ClientWatch {
+  let bytes = 0;
+  const onData = (chunk: Buffer): void => {
+    watch.early.push(chunk);
+    bytes += chunk.length;
+    if (bytes > MAX_EARLY_BYTES) socket.destroy();
+  };
+  const onGone = (): void => {
+    if (watch.gone) return;
+    watch.gone = true;
+    watch.onGone?.();
+  };
+  const watch: ClientWatch = {
+    early: [],
+    gone: false,
+    onGone: undefined,
+    stop() {
+      socket.off('data', onData);
+      socket.off('end', onGone);
+      socket.off('close', onGone);
+    },
+  };
+  socket.on('data', onData);
+  socket.once('end', onGone);
+  socket.once('close', onGone);
+  return watch;
+}
+
 function connectUpstream(
   ctx: UpgradeContext,
+  watch: ClientWatch,
   ex: Exchange,
   upstream: UpstreamRuntime,
   target: TargetRuntime,
@@ -129,6 +183,9 @@ function connectUpstream(
       timeout: timeouts.connectMs,
     });
     let settled = false;
+    // The client leaving while the target is asked ends the attempt (no tunnel is left open).
+    watch.onGone = () => upReq.destroy(new Error('client closed the connection'));
+    if (watch.gone) watch.onGone();
     upReq.on('timeout', () => {
       upReq.destroy(upstreamTimeout(target.id, 'connect', timeouts.connectMs));
     });
@@ -139,11 +196,13 @@ function connectUpstream(
     });
     upReq.on('upgrade', (res: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
       settled = true;
+      watch.onGone = undefined;
       ex.status = 101;
-      splice(ctx, res, upSocket, upHead, timeouts.idleMs, resolve);
+      splice(ctx, watch, res, upSocket, upHead, timeouts.idleMs, resolve);
     });
     upReq.on('response', (res: IncomingMessage) => {
       settled = true;
+      watch.onGone = undefined;
       // The target refused the upgrade: relay its answer, then close both sides.
       ex.status = res.statusCode ?? 502;
       relayRefusal(ctx.socket, res);
@@ -155,6 +214,7 @@ function connectUpstream(
 
 function splice(
   ctx: UpgradeContext,
+  watch: ClientWatch,
   res: IncomingMessage,
   upSocket: Socket,
   upHead: Buffer,
@@ -168,7 +228,9 @@ function splice(
   }
   client.write(`${head}\r\n`);
   if (upHead.length > 0) client.write(upHead);
+  watch.stop();
   if (ctx.head.length > 0) upSocket.write(ctx.head);
+  for (const chunk of watch.early) upSocket.write(chunk);
   upSocket.setNoDelay(true);
   if (client instanceof Socket) client.setNoDelay(true);
   let closed = false;
@@ -186,6 +248,7 @@ function splice(
   }
   client.pipe(upSocket);
   upSocket.pipe(client);
+  if (watch.gone) close(); // gone already: its 'close' came before these listeners
 }
 
 function relayRefusal(client: Duplex, res: IncomingMessage): void {

@@ -68,7 +68,8 @@ export function forwardGrpc(ref: RuntimeRef): Handler<GrpcExchange> {
         send: async (target) => relayCall(ex, await upstream.h2Session(target), target),
         mapError: (err) => toGwError(err),
         // Nothing was sent when the session could not be had: another target may take the call.
-        mayRetry: () => !ex.stream.destroyed,
+        mayRetry: () => true,
+        clientGone: () => ex.stream.destroyed,
       },
     );
   };

@@ -71,6 +71,7 @@ export function forwardHttp(ref: RuntimeRef): Handler<HttpExchange> {
       {
         send: (target) => relay(upstream.httpPool(target), ex, headers, body),
         mapError: (err, target) => mapUpstreamError(err, target, timeouts),
+        clientGone: () => ex.res.destroyed,
         mayRetry: (error, err) =>
           retryable &&
           !ex.res.headersSent &&
@@ -137,6 +138,8 @@ function relay(
       res.off('close', onClose);
     };
     res.once('close', onClose);
+    // Gone already (during an earlier attempt): the request is aborted as soon as it starts.
+    if (res.destroyed) onClose();
     pool.dispatch(
       {
         method: ex.method,

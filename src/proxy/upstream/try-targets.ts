@@ -11,6 +11,8 @@ export interface Attempt {
   mapError(err: unknown, target: TargetRuntime): GwError;
   /** True when the failure left nothing sent, and the exchange may go to another target. */
   mayRetry(error: GwError, err: unknown): boolean;
+  /** True once the client has gone: nobody is left to answer, so there is no retry. */
+  clientGone(): boolean;
 }
 
 /** At most this many targets per exchange: the first, and one retry elsewhere. */
@@ -19,7 +21,7 @@ const MAX_ATTEMPTS = 2;
 /**
  * Chooses a target with the upstream's balancer (hashing on the configured
  * key when the balance is `hash`), counts it busy while `send` runs, and on a
- * retryable failure tries one different target. When no target is left the
+ * retryable failure tries one different target, while the client is still there. When no target is left the
  * last failure is thrown (or GW_ERR_NO_TARGET when there never was one).
  */
 export async function tryTargets(
@@ -45,7 +47,7 @@ export async function tryTargets(
       return;
     } catch (err) {
       const error = attempt.mapError(err, target);
-      if (ex.attempts < MAX_ATTEMPTS && attempt.mayRetry(error, err)) {
+      if (ex.attempts < MAX_ATTEMPTS && !attempt.clientGone() && attempt.mayRetry(error, err)) {
         (exclude ??= new Set()).add(target.id);
         lastError = error;
         continue;

@@ -188,6 +188,70 @@ describe('gw proxy: timeouts, failover, pooling, reload', () => {
     );
   });
 
+  it('HTTP: a client that leaves during a connect that times out is not retried elsewhere', async () => {
+    // The first pick never accepts; the second would take the request and never answer.
+    let reached = 0;
+    const peer = await startPeer((socket) => {
+      reached++;
+      socket.resume();
+    });
+    cleanups.push(peer.close);
+    const local = await startTestGateway(`
+listeners:
+  - { name: web, protocol: http, listen: 127.0.0.1:0, routes: [ { match: { pathPrefix: / }, upstream: u } ] }
+upstreams:
+  - name: u
+    balance: round-robin
+    targets: ["127.0.0.1:${hole.port}", "127.0.0.1:${peer.port}"]
+    timeouts: { connectMs: 300 }
+`);
+    const socket = await connect(local.port('web'));
+    socket.write('GET /plain HTTP/1.1\r\nhost: x\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy(); // while the gateway still connects to the first pick
+    // Past its connect timeout (undici's timers fire a second late at this size).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(reached, 0, 'the request reached the second target');
+    assert.deepEqual(
+      local.gateway.ref.current.upstream('u').targets.map((t) => t.active),
+      [0, 0],
+    );
+    await local.close();
+  });
+
+  it('WebSocket: a client that leaves while the target has not answered the upgrade frees the target', async () => {
+    let targetClosed = false;
+    const peer = await startPeer((socket) => {
+      socket.resume(); // reads the upgrade request, never answers it
+      socket.once('close', () => (targetClosed = true));
+    });
+    cleanups.push(peer.close);
+    const local = await startTestGateway(`
+listeners:
+  - { name: web, protocol: http, listen: 127.0.0.1:0, routes: [ { match: { pathPrefix: / }, upstream: u } ] }
+upstreams:
+  - { name: u, targets: ["127.0.0.1:${peer.port}"] }
+`);
+    const socket = await connect(local.port('web'));
+    socket.write(
+      'GET /chat HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n' +
+        'sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(targetClosed, true, 'the connection to the target is closed');
+    assert.deepEqual(
+      local.gateway.ref.current.upstream('u').targets.map((t) => t.active),
+      [0],
+    );
+    assert.ok(
+      local.log.some((l) => l.includes(' GET /chat ')),
+      local.log.join('\n'),
+    );
+    await local.close();
+  });
+
   it('least-conn sends more of a concurrent burst to the faster target', async () => {
     const names = await Promise.all(
       Array.from(
