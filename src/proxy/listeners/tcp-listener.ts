@@ -81,8 +81,10 @@ interface DownstreamSink {
 /** The first slab of a connection, and the largest a busy one grows to. */
 const FIRST_SLAB_BYTES = 16 * 1024;
 const MAX_SLAB_BYTES = 4 * 1024 * 1024;
-/** The most room a read is offered before a new slab is cut (a quarter of a small slab). */
+/** The most room a read is offered before a new slab is cut (a quarter of a 1 MiB slab). */
 const MAX_MIN_READ_BYTES = 256 * 1024;
+/** A new slab holds this many reads as large as the largest in the last one. */
+const READS_PER_SLAB = 16;
 
 /**
  * One connection's read buffers, handed out as consecutive slices of a
@@ -91,18 +93,25 @@ const MAX_MIN_READ_BYTES = 256 * 1024;
  * write that carries it. Node asks for the next read buffer as soon as a
  * read is delivered and keeps it until the next read, so a slab belongs to
  * one socket: shared, a slice handed to one socket would overlap bytes
- * another socket still has queued for writing. A quiet connection keeps a
- * small slab; each slab a connection fills is followed by a larger one.
+ * another socket still has queued for writing. Each new slab is sized by
+ * the largest read of the last one: a bulk transfer, whose reads fill what
+ * they are offered, grows to MAX_SLAB_BYTES; a quiet or interactive
+ * connection keeps a small slab however many bytes it moves in all.
  */
-class Slab {
+export class Slab {
   private buffer = Buffer.allocUnsafe(FIRST_SLAB_BYTES);
   private offset = 0;
+  private largestRead = 0;
 
   next(): Buffer {
     const size = this.buffer.length;
     if (size - this.offset < Math.min(size / 4, MAX_MIN_READ_BYTES)) {
-      this.buffer = Buffer.allocUnsafe(Math.min(size * 4, MAX_SLAB_BYTES));
+      const wanted = this.largestRead * READS_PER_SLAB;
+      this.buffer = Buffer.allocUnsafe(
+        Math.min(Math.max(wanted, FIRST_SLAB_BYTES), MAX_SLAB_BYTES),
+      );
       this.offset = 0;
+      this.largestRead = 0;
     }
     return this.buffer.subarray(this.offset);
   }
@@ -110,6 +119,7 @@ class Slab {
   /** Marks `n` bytes of the slice `buf` (from `next`) as used and returns them. */
   take(n: number, buf: Uint8Array): Buffer {
     this.offset += n;
+    if (n > this.largestRead) this.largestRead = n;
     return Buffer.from(buf.buffer, buf.byteOffset, n);
   }
 }
