@@ -53,12 +53,18 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   out(`  tcp   ${HOST}:${ports.tcp}  → tcp-1..3, balanced per connection`);
   out();
   out('Who answered (each reply names its backend):');
-  for (const kind of BACKEND_KINDS) {
-    const names = await probeMany(kind, HOST, ports, 3);
-    out(`  ${kind.padEnd(4)} ×3 → ${names.join(', ')}`);
+  try {
+    for (const kind of BACKEND_KINDS) {
+      const names = await probeMany(kind, HOST, ports, 3);
+      out(`  ${kind.padEnd(4)} ×3 → ${names.join(', ')}`);
+    }
+    const weighted = await probeMany('http', HOST, ports, 6, '/weighted/');
+    out(`  http /weighted ×6 → ${weighted.join(', ')}   (weights 3:2:1, smooth)`);
+  } catch (err) {
+    // The demo answers its own probes; when it does not, it stops rather than run half-broken.
+    await demo.close();
+    throw err;
   }
-  const weighted = await probeMany('http', HOST, ports, 6, '/weighted/');
-  out(`  http /weighted ×6 → ${weighted.join(', ')}   (weights 3:2:1, smooth)`);
   out();
   out('Try it yourself:');
   out(`  curl -s http://${HOST}:${ports.http}/api/hello`);

@@ -24,50 +24,62 @@ export function probe(
   port: number,
   path = '/api/hello',
 ): Promise<string> {
-  return withTimeout(exchange(kind, host, port, path), host, port);
+  // One limit for every kind: when it passes, the probe's own socket or client is closed too,
+  // so nothing it opened keeps the process alive.
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), PROBE_TIMEOUT_MS);
+  const timedOut = (): GwError =>
+    connectionError(host, port, Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' }));
+  return new Promise<string>((resolve, reject) => {
+    stop.signal.addEventListener('abort', () => reject(timedOut()), { once: true });
+    exchange(kind, host, port, path, stop.signal).then(resolve, reject);
+  }).finally(() => {
+    clearTimeout(timer);
+    stop.abort();
+  });
 }
 
-function exchange(kind: ProbeKind, host: string, port: number, path: string): Promise<string> {
+function exchange(
+  kind: ProbeKind,
+  host: string,
+  port: number,
+  path: string,
+  signal: AbortSignal,
+): Promise<string> {
   switch (kind) {
     case 'http':
-      return probeHttp(host, port, path);
+      return probeHttp(host, port, path, signal);
     case 'ws':
-      return probeWs(host, port);
+      return probeWs(host, port, signal);
     case 'grpc':
-      return probeGrpc(host, port);
+      return probeGrpc(host, port, signal);
     case 'tcp':
-      return probeTcp(host, port);
+      return probeTcp(host, port, signal);
   }
 }
 
-/** `work`, or a GW_ERR_CONNECT_TIMEOUT once it has taken PROBE_TIMEOUT_MS. */
-function withTimeout(work: Promise<string>, host: string, port: number): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(
-        connectionError(host, port, Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })),
-      );
-    }, PROBE_TIMEOUT_MS);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+/** Runs `close` once `signal` aborts (at once if it already has). */
+function onAbort(signal: AbortSignal, close: () => void): void {
+  if (signal.aborted) close();
+  else signal.addEventListener('abort', close, { once: true });
 }
 
-function probeHttp(host: string, port: number, path: string): Promise<string> {
+function probeHttp(host: string, port: number, path: string, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path, agent: false, timeout: PROBE_TIMEOUT_MS }, (res) => {
+    const req = http.get({ host, port, path, agent: false }, (res) => {
       res.resume();
       const name = res.headers['x-backend'];
       res.on('end', () => resolve(typeof name === 'string' ? name : `(status ${res.statusCode})`));
     });
-    req.on('timeout', () => req.destroy());
+    onAbort(signal, () => req.destroy());
     req.on('error', (err) => reject(connectionError(host, port, err)));
   });
 }
 
-function probeWs(host: string, port: number): Promise<string> {
+function probeWs(host: string, port: number, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://${formatHostPort(host, port)}/ws`);
+    onAbort(signal, () => ws.terminate());
     ws.once('message', (data: Buffer) => {
       ws.close();
       try {
@@ -87,8 +99,9 @@ function probeWs(host: string, port: number): Promise<string> {
   });
 }
 
-function probeGrpc(host: string, port: number): Promise<string> {
+function probeGrpc(host: string, port: number, signal: AbortSignal): Promise<string> {
   const client = echoClient(formatHostPort(host, port));
+  onAbort(signal, () => client.close());
   return new Promise<string>((resolve, reject) => {
     client.Unary(
       { message: 'hello from gw demo' },
@@ -103,9 +116,10 @@ function probeGrpc(host: string, port: number): Promise<string> {
   });
 }
 
-function probeTcp(host: string, port: number): Promise<string> {
+function probeTcp(host: string, port: number, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
+    onAbort(signal, () => socket.destroy());
     let text = '';
     socket.on('data', (d: Buffer) => {
       text += d.toString();
@@ -117,6 +131,5 @@ function probeTcp(host: string, port: number): Promise<string> {
     });
     socket.on('error', (err) => reject(connectionError(host, port, err)));
     socket.on('close', () => reject(connectionError(host, port, 'closed before its first line')));
-    socket.setTimeout(PROBE_TIMEOUT_MS, () => socket.destroy());
   });
 }
