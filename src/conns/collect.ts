@@ -219,14 +219,16 @@ export async function findingsFor(
   );
 }
 
+/** True for the states the summary and diagnoses look at beyond counting them. */
+export function isNotableState(state: TcpState): boolean {
+  return (
+    state === 'CLOSE_WAIT' || state === 'TIME_WAIT' || state === 'SYN_RECV' || state === 'LISTEN'
+  );
+}
+
 /** True for the sockets the summary and diagnoses look at beyond counting them. */
 export function isNotable(s: ConnSocket): boolean {
-  return (
-    s.state === 'CLOSE_WAIT' ||
-    s.state === 'TIME_WAIT' ||
-    s.state === 'SYN_RECV' ||
-    s.state === 'LISTEN'
-  );
+  return isNotableState(s.state);
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   collectView,
   findingsFor,
   isNotable,
+  isNotableState,
   resolveNamedOwners,
   scanSockets,
   type Scan,
@@ -87,7 +88,8 @@ async function runSummary(options: ConnsOptions, sources: Sources, output: Outpu
   const builder = new SummaryBuilder();
   const notable: ConnSocket[] = [];
   const counting = {
-    needs: (state: TcpState) => SummaryBuilder.needs(state) || state === 'SYN_RECV',
+    // What the counts need, and what the diagnoses look at (isNotable).
+    needs: (state: TcpState) => SummaryBuilder.needs(state) || isNotableState(state),
     count: (state: TcpState, proto: Proto, family: Family) => builder.count(state, proto, family),
   };
   const scan = await scanSockets(

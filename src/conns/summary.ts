@@ -100,7 +100,12 @@ export class SummaryBuilder {
       row = { state, tcp4: 0, tcp6: 0, udp4: 0, udp6: 0, total: 0 };
       this.rows.set(state, row);
     }
-    row[`${proto}${family}`]++;
+    // No key string per socket: this runs for nearly every socket of a big table.
+    if (proto === 'tcp') {
+      if (family === 4) row.tcp4++;
+      else row.tcp6++;
+    } else if (family === 4) row.udp4++;
+    else row.udp6++;
     row.total++;
     this.total++;
     if (proto === 'tcp') this.tcp++;
