@@ -11,15 +11,24 @@ export interface RunResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  /** Standard input (none: closed at once). */
+  input?: string;
+  /** Killed after this long (default 20 s). */
+  timeoutMs?: number;
+  /** Added to the environment (which has NO_COLOR=1). */
+  env?: NodeJS.ProcessEnv;
+  /** Run as this user id, and the group of the same number (root only). */
+  uid?: number;
+}
+
 /** Runs `gw ARGS` to completion, with optional stdin, killing it after `timeoutMs`. */
-export function runGw(
-  args: readonly string[],
-  options: { input?: string; timeoutMs?: number } = {},
-): Promise<RunResult> {
+export function runGw(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [GW_BIN, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
     });
     let stdout = '';
     let stderr = '';
