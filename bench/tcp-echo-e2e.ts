@@ -15,14 +15,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describeEnvironment, environment } from './lib/environment.js';
 import { intFlag } from './lib/int-flag.js';
 import { median, round } from './lib/median.js';
 import { table, thousands, verdict } from './lib/table.js';
-import { freePort } from './lib/free-port.js';
+import { accepts, freePort } from './lib/free-port.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/gw.js', import.meta.url));
@@ -59,21 +58,6 @@ interface BurstLine {
   reads: number;
   elapsedMs: number;
   messagesPerSecond: number;
-}
-
-/** True when something accepts a connection on `port`. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: HOST, port });
-    socket.once('connect', () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.once('error', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
 }
 
 /** Collects a stream's text, line by line. */

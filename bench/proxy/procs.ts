@@ -7,11 +7,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../lib/free-port.js';
+import { accepts, freePort } from '../lib/free-port.js';
 
 export { freePort };
 
@@ -234,9 +233,14 @@ export function descendantsOf(root: number): number[] {
 
 let clockTicks: number | undefined;
 
+/** Clock ticks per second, the unit of /proc/PID/stat's CPU times. */
+function ticksPerSecond(): number {
+  clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+  return clockTicks;
+}
+
 /** CPU seconds used so far by `root` and its live descendants (and its reaped children). */
 export function cpuSeconds(root: number): number {
-  clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
   let ticks = 0;
   const own = statFields(root);
   // utime, stime, cutime, cstime are stat fields 14-17 (indexes 11-14 here).
@@ -245,14 +249,13 @@ export function cpuSeconds(root: number): number {
     const f = statFields(pid);
     if (f !== undefined) ticks += Number(f[11] ?? 0) + Number(f[12] ?? 0);
   }
-  return ticks / clockTicks;
+  return ticks / ticksPerSecond();
 }
 
 /** CPU seconds used by this process's children that have exited and been reaped. */
 export function childrenCpuSeconds(): number {
-  clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
   const own = statFields('self');
-  return own === undefined ? 0 : (Number(own[13] ?? 0) + Number(own[14] ?? 0)) / clockTicks;
+  return own === undefined ? 0 : (Number(own[13] ?? 0) + Number(own[14] ?? 0)) / ticksPerSecond();
 }
 
 /**
@@ -260,31 +263,16 @@ export function childrenCpuSeconds(): number {
  * from /proc/stat, whoever ran there; undefined when unreadable.
  */
 export function cpuBusySeconds(cpu: number): number | undefined {
-  clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
   try {
     const line = readFileSync('/proc/stat', 'utf8')
       .split('\n')
       .find((l) => l.startsWith(`cpu${cpu} `));
     if (line === undefined) return undefined;
     const [, user = '0', nice = '0', system = '0'] = line.trim().split(/\s+/);
-    return (Number(user) + Number(nice) + Number(system)) / clockTicks;
+    return (Number(user) + Number(nice) + Number(system)) / ticksPerSecond();
   } catch {
     return undefined;
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: HOST, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
 }
 
 function readText(file: string): string {
