@@ -17,6 +17,8 @@ export function listenOn(
   server: Server,
   name: string,
   address: HostPort,
+  /** Called when closing starts (after the server stops accepting): tell open connections. */
+  onClose?: () => void,
 ): Promise<RunningListener> {
   const sockets = new Set<import('node:net').Socket>();
   server.on('connection', (socket: import('node:net').Socket) => {
@@ -47,6 +49,7 @@ export function listenOn(
             server.close(() => done());
             const idle = (server as { closeIdleConnections?: () => void }).closeIdleConnections;
             idle?.call(server);
+            onClose?.();
             const timer = setTimeout(() => {
               for (const socket of sockets) socket.destroy();
             }, graceMs);

@@ -1,17 +1,16 @@
-import http2 from 'node:http2';
 import {
   GwError,
-  isGwError,
   toGwError,
+  upstreamConnect,
   upstreamReset,
   upstreamTimeout,
 } from '../../shared/errors.js';
+import type { H2Connection, H2Stream, StreamHandler } from '../h2/connection.js';
+import { H2_ERROR } from '../h2/frames.js';
 import type { Exchange, Handler } from '../pipeline/types.js';
 import type { RuntimeRef } from '../runtime.js';
 import { tryTargets } from './try-targets.js';
 import type { TargetRuntime } from './upstream-runtime.js';
-
-const { NGHTTP2_CANCEL } = http2.constants;
 
 /** gRPC status codes the gateway itself answers with. */
 export const GRPC_STATUS = {
@@ -26,8 +25,12 @@ export const GRPC_STATUS = {
 
 /** One gRPC call on its way through the gateway. */
 export interface GrpcExchange extends Exchange {
-  readonly stream: http2.ServerHttp2Stream;
-  readonly headers: http2.IncomingHttpHeaders;
+  /** Both streams of the call: the client's, and the target's once opened. */
+  readonly call: GrpcCall;
+  /** Request headers by name (repeated ones joined with `, `), for routing and hashing. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Request header fields as received: name, value, name, value ... */
+  readonly fields: readonly string[];
   /** `:path` to send upstream (`/package.Service/Method`, after any rewrite). */
   readonly forwardPath: string;
   /** The call's deadline from `grpc-timeout`, in ms from `startMs`; undefined for none. */
@@ -35,12 +38,8 @@ export interface GrpcExchange extends Exchange {
   readonly idleMs: number;
 }
 
-/** Request headers that must not be copied onto the upstream stream. */
+/** Header fields that must not be copied from one connection to the other (RFC 9113 §8.2.2). */
 const DROP = new Set([
-  ':path',
-  ':authority',
-  ':method',
-  ':scheme',
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -49,220 +48,378 @@ const DROP = new Set([
   'http2-settings',
 ]);
 
+const EMPTY = Buffer.alloc(0);
+/** New connections a call may wait for when the target's stream limit keeps filling them. */
+const MAX_CONNECTION_TRIES = 8;
+
 /**
  * The terminal handler for gRPC: one target per call (balancing per call,
  * not per connection), the call's headers, messages and trailers relayed
- * unchanged over a shared HTTP/2 session. Failures become gRPC statuses
- * (UNAVAILABLE, DEADLINE_EXCEEDED) in a trailers-only response, never an
- * HTTP error page. Resolves when the call is over.
+ * frame by frame over a shared HTTP/2 connection to the target. Failures
+ * become gRPC statuses (UNAVAILABLE, DEADLINE_EXCEEDED) in a trailers-only
+ * response, never an HTTP error page. Resolves when the call is over.
  */
 export function forwardGrpc(ref: RuntimeRef): Handler<GrpcExchange> {
   return async (ex) => {
     const upstream = ref.current.upstream(ex.upstream);
+    const scheme = upstream.config.tls ? 'https' : 'http';
     await tryTargets(
       upstream,
       ex,
       { clientIp: ex.clientIp, path: ex.forwardPath, headers: ex.headers },
       {
-        // Only connecting can fail here: relayCall answers every later failure itself.
-        send: async (target) => relayCall(ex, await upstream.h2Session(target), target),
+        // Only connecting can fail here: the call answers every later failure itself.
+        send: async (target) => {
+          // Several calls may wait for one new connection: each checks for room as it opens.
+          for (let tries = 0; tries < MAX_CONNECTION_TRIES; tries++) {
+            const connection = await upstream.h2Connection(target);
+            if (connection.canOpen) return ex.call.relay(connection, target, scheme);
+          }
+          throw upstreamConnect(target.id, 'every connection to the target is at its stream limit');
+        },
         mapError: (err) => toGwError(err),
-        // Nothing was sent when the session could not be had: another target may take the call.
+        // Nothing was sent when no connection could be had: another target may take the call.
         mayRetry: () => true,
-        clientGone: () => ex.stream.destroyed,
+        clientGone: () => ex.call.gone,
       },
     );
   };
 }
 
-function upstreamHeaders(ex: GrpcExchange): http2.OutgoingHttpHeaders {
-  const out: http2.OutgoingHttpHeaders = {
-    ':method': 'POST',
-    ':path': ex.forwardPath,
-    ':authority': ex.headers[':authority'] ?? ex.target,
-    // No :scheme: node:http2 sets the session's own (http, or https to a TLS upstream).
-  };
-  for (const name in ex.headers) {
-    if (!DROP.has(name)) out[name] = ex.headers[name];
-  }
-  return out;
-}
+/**
+ * One call's two streams and everything between them. It is the handler of
+ * both: what the client sends goes to the target (held until the target's
+ * stream is open), what the target answers goes back, and flow-control
+ * credit is returned to each side only once the other side took the bytes.
+ */
+export class GrpcCall implements StreamHandler {
+  ex!: GrpcExchange;
+  up: H2Stream | undefined;
+  target: TargetRuntime | undefined;
+  /** The client reset the call or its connection closed. */
+  gone = false;
+  /** The call is over: answered, failed or abandoned. */
+  done = false;
+  /** Response headers went to the client. */
+  private responded = false;
+  /** Client bytes that arrived before the target's stream was open. */
+  private held: Buffer[] = [];
+  private heldEnd = false;
+  /** Credit owed to each side, waiting for the other side to take the bytes. */
+  private owedDown = 0;
+  private owedUp = 0;
+  private lastActivity = performance.now();
+  private deadlineAt = Number.POSITIVE_INFINITY;
+  private resolve: (() => void) | undefined;
 
-/** Relays one call; resolves when both directions are finished. */
-function relayCall(
-  ex: GrpcExchange,
-  session: http2.ClientHttp2Session,
-  target: TargetRuntime,
-): Promise<void> {
-  const down = ex.stream;
-  return new Promise<void>((resolve) => {
-    let up: http2.ClientHttp2Stream;
-    try {
-      up = session.request(upstreamHeaders(ex), { endStream: false });
-    } catch (err) {
-      answerStatus(ex, GRPC_STATUS.UNAVAILABLE, upstreamReset(target.id, err));
-      resolve();
+  readonly down: H2Stream;
+
+  constructor(down: H2Stream, endStream: boolean) {
+    this.down = down;
+    down.handler = this;
+    this.heldEnd = endStream;
+  }
+
+  /** Relays the call to `target` over `connection`; resolves when the call is over. */
+  relay(connection: H2Connection, target: TargetRuntime, scheme: string): Promise<void> {
+    if (this.gone || this.done) return Promise.resolve();
+    this.target = target;
+    if (!connection.canOpen) {
+      this.fail(
+        GRPC_STATUS.UNAVAILABLE,
+        upstreamReset(target.id, 'the connection to the target is closing'),
+      );
+      return Promise.resolve();
+    }
+    const { ex } = this;
+    const fields: string[] = [
+      ':method',
+      'POST',
+      ':scheme',
+      scheme,
+      ':path',
+      ex.forwardPath,
+      ':authority',
+      ex.headers[':authority'] ?? target.id,
+    ];
+    const from = ex.fields;
+    for (let i = 0; i + 1 < from.length; i += 2) {
+      const name = from[i] ?? ':';
+      if (name.charCodeAt(0) !== 58 /* : */ && !DROP.has(name))
+        fields.push(name, from[i + 1] ?? '');
+    }
+    const held = this.held;
+    this.held = [];
+    const endNow = this.heldEnd && held.length === 0;
+    this.up = connection.open(fields, endNow, this);
+    for (let i = 0; i < held.length; i++) {
+      const chunk = held[i] ?? EMPTY;
+      this.up.sendData(chunk, this.heldEnd && i === held.length - 1);
+      this.credit(this.down, this.up, chunk.length);
+    }
+    if (ex.deadlineMs !== undefined) this.deadlineAt = ex.startMs + ex.deadlineMs;
+    this.lastActivity = performance.now();
+    active.add(this);
+    startSweeper();
+    return new Promise((resolve) => {
+      if (this.done) resolve();
+      else this.resolve = resolve;
+    });
+  }
+
+  headers(stream: H2Stream, fields: string[], endStream: boolean): void {
+    this.lastActivity = performance.now();
+    if (stream === this.down) {
+      // Trailers from a client (gRPC clients send none): only the end of the request matters.
+      if (!endStream) return;
+      if (this.up !== undefined) this.up.sendData(EMPTY, true);
+      else this.heldEnd = true;
       return;
     }
-    let trailers: http2.IncomingHttpHeaders | undefined;
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(deadline);
-      resolve();
-    };
-    const fail = (status: number, error: GwError): void => {
-      if (done) return;
-      if (!up.destroyed) up.close(NGHTTP2_CANCEL);
-      if (down.headersSent && !down.sentTrailers && !down.destroyed) {
-        // Mid-stream: end the relayed messages with the failure as the trailers.
-        up.unpipe(down);
-        ex.errorCode = error.code;
-        trailers = {
-          'grpc-status': String(status),
-          'grpc-message': encodeURIComponent(error.message),
-        };
-        down.end();
-      } else {
-        answerStatus(ex, status, error);
-      }
-      finish();
-    };
-    const deadline =
-      ex.deadlineMs === undefined
-        ? undefined
-        : setTimeout(
-            () =>
-              fail(
-                GRPC_STATUS.DEADLINE_EXCEEDED,
-                upstreamTimeout(target.id, 'deadline', ex.deadlineMs ?? 0),
-              ),
-            Math.max(0, ex.deadlineMs - (performance.now() - ex.startMs)),
-          );
-    const idle = (): void =>
-      fail(GRPC_STATUS.DEADLINE_EXCEEDED, upstreamTimeout(target.id, 'idle', ex.idleMs));
-    up.setTimeout(ex.idleMs, idle);
-    down.setTimeout(ex.idleMs, idle);
-
-    let responded = false;
-    up.on('response', (headers, flags) => {
-      responded = true;
-      const status = headers[':status'];
-      const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
-      const out = responseHeaders(headers);
-      if (down.destroyed) return;
+    if (this.done) return;
+    const out = responseFields(fields);
+    if (!this.responded) {
+      this.responded = true;
       if (endStream) {
-        // Trailers-only response (an error status, usually): pass it as is.
-        ex.status = Number(
-          headers['grpc-status'] ?? (status === 200 ? 0 : GRPC_STATUS.UNAVAILABLE),
-        );
-        down.respond(out, { endStream: true });
+        // Trailers-only (an error status, usually): passed as is.
+        this.ex.status = statusOf(fields, GRPC_STATUS.UNAVAILABLE);
+        this.down.sendHeaders(out, true);
+        this.finish();
         return;
       }
-      down.respond(out, { waitForTrailers: true });
-      up.pipe(down);
-    });
-    up.on('trailers', (t: http2.IncomingHttpHeaders) => {
-      trailers = t;
-    });
-    down.on('wantTrailers', () => {
-      const out =
-        trailers === undefined
-          ? {
-              'grpc-status': String(GRPC_STATUS.INTERNAL),
-              'grpc-message': 'upstream sent no trailers',
-            }
-          : responseHeaders(trailers);
-      ex.status = Number(out['grpc-status'] ?? GRPC_STATUS.INTERNAL);
-      down.sendTrailers(out);
-    });
-    up.on('error', (err) =>
-      fail(GRPC_STATUS.UNAVAILABLE, isGwError(err) ? err : upstreamReset(target.id, err)),
-    );
-    up.on('close', () => {
-      if (!responded && !down.headersSent && !done) {
-        fail(
-          GRPC_STATUS.UNAVAILABLE,
-          upstreamReset(target.id, `stream closed with code ${up.rstCode}`),
-        );
+      this.down.sendHeaders(out, false);
+      return;
+    }
+    this.ex.status = statusOf(fields, GRPC_STATUS.INTERNAL);
+    this.down.sendHeaders(out, true);
+    this.finish();
+  }
+
+  data(stream: H2Stream, chunk: Buffer, endStream: boolean): void {
+    this.lastActivity = performance.now();
+    if (stream === this.down) {
+      const up = this.up;
+      if (this.done || up?.closed === true) {
+        stream.consumed(chunk.length);
         return;
       }
-      if (up.rstCode !== 0 && !down.destroyed && !down.sentTrailers) {
-        fail(
-          GRPC_STATUS.UNAVAILABLE,
-          upstreamReset(target.id, `stream reset with code ${up.rstCode}`),
-        );
+      if (up === undefined) {
+        // The target's stream is not open yet: held, within the window the client was given.
+        if (chunk.length > 0) this.held.push(chunk);
+        if (endStream) this.heldEnd = true;
         return;
       }
-      if (down.closed || down.destroyed) finish();
-    });
-    down.on('close', () => {
-      // The client cancelled or the call is complete: either way, stop the upstream side.
-      if (!up.closed) up.close(NGHTTP2_CANCEL);
-      finish();
-    });
-    down.pipe(up);
-  });
+      up.sendData(chunk, endStream);
+      this.credit(stream, up, chunk.length);
+      return;
+    }
+    if (this.done) {
+      stream.consumed(chunk.length);
+      return;
+    }
+    this.down.sendData(chunk, false);
+    this.credit(stream, this.down, chunk.length);
+    if (endStream) {
+      // The target ended the call without trailers: the client still needs a status.
+      this.ex.status = GRPC_STATUS.INTERNAL;
+      this.down.sendHeaders(
+        ['grpc-status', String(GRPC_STATUS.INTERNAL), 'grpc-message', 'upstream sent no trailers'],
+        true,
+      );
+      this.finish();
+    }
+  }
+
+  reset(stream: H2Stream, _code: number, reason: string): void {
+    if (stream === this.down) {
+      this.gone = true;
+      if (this.up !== undefined && !this.up.closed) this.up.reset(H2_ERROR.CANCEL);
+      this.finish();
+      return;
+    }
+    this.fail(GRPC_STATUS.UNAVAILABLE, upstreamReset(this.target?.id ?? '', reason));
+  }
+
+  drained(stream: H2Stream): void {
+    if (stream === this.down) {
+      this.payOwed();
+      if (this.done && !this.down.closed && !this.down.remoteClosed) {
+        this.down.reset(H2_ERROR.NO_ERROR);
+      }
+    } else {
+      this.payOwed();
+    }
+  }
+
+  /** Ends the call with a gateway status: as trailers after what was relayed, or trailers-only. */
+  fail(status: number, error: GwError): void {
+    if (this.done) return;
+    if (this.up !== undefined && !this.up.closed) this.up.reset(H2_ERROR.CANCEL);
+    if (this.responded) {
+      this.ex.status = status;
+      this.ex.errorCode = error.code;
+      this.down.sendHeaders(
+        ['grpc-status', String(status), 'grpc-message', encodeURIComponent(error.message)],
+        true,
+      );
+    } else {
+      answerStatus(this.ex, status, error);
+    }
+    this.finish();
+  }
+
+  /** @internal the sweeper's check: deadline and idle timeout. */
+  check(now: number): void {
+    if (now >= this.deadlineAt) {
+      this.fail(
+        GRPC_STATUS.DEADLINE_EXCEEDED,
+        upstreamTimeout(this.target?.id ?? '', 'deadline', this.ex.deadlineMs ?? 0),
+      );
+    } else if (now - this.lastActivity >= this.ex.idleMs) {
+      this.fail(
+        GRPC_STATUS.DEADLINE_EXCEEDED,
+        upstreamTimeout(this.target?.id ?? '', 'idle', this.ex.idleMs),
+      );
+    }
+  }
+
+  /** `from` may send `bytes` more once `to` took them (no flow-control hold, socket not backed up). */
+  private credit(from: H2Stream, to: H2Stream, bytes: number): void {
+    if (to.queuedBytes === 0 && !to.connection.congested) {
+      from.consumed(bytes);
+      return;
+    }
+    if (from === this.down) this.owedDown += bytes;
+    else this.owedUp += bytes;
+    if (to.queuedBytes === 0) to.connection.whenDrained(() => this.payOwed());
+  }
+
+  private payOwed(): void {
+    if (this.owedDown > 0 && (this.up === undefined || this.up.queuedBytes === 0)) {
+      this.down.consumed(this.owedDown);
+      this.owedDown = 0;
+    }
+    if (this.owedUp > 0 && this.up !== undefined && this.down.queuedBytes === 0) {
+      this.up.consumed(this.owedUp);
+      this.owedUp = 0;
+    }
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    active.delete(this);
+    // The response is complete while the client may still be sending: end its side (RFC 9113 §8.1).
+    const { down, up } = this;
+    this.held = [];
+    if (!down.closed && !down.remoteClosed && down.queuedBytes === 0 && down.localClosed) {
+      down.reset(H2_ERROR.NO_ERROR);
+    }
+    // The target is done (or failed) while our side of its stream is open: close that too.
+    if (up !== undefined && !up.closed) up.reset(H2_ERROR.CANCEL);
+    this.payOwed();
+    const resolve = this.resolve;
+    this.resolve = undefined;
+    resolve?.();
+  }
+}
+
+/** Calls being relayed, checked for deadline and idleness by one timer. */
+const active = new Set<GrpcCall>();
+let sweeper: NodeJS.Timeout | undefined;
+const SWEEP_MS = 25;
+
+function startSweeper(): void {
+  if (sweeper !== undefined) return;
+  sweeper = setInterval(() => {
+    const now = performance.now();
+    for (const call of active) call.check(now);
+    if (active.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  }, SWEEP_MS);
+  sweeper.unref();
 }
 
 /** Response headers or trailers without connection-specific fields. */
-function responseHeaders(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
-  const out: http2.OutgoingHttpHeaders = {};
-  for (const name in headers) {
-    if (name === ':status' || !DROP.has(name)) out[name] = headers[name];
+function responseFields(fields: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i] ?? ':';
+    if (name === ':status' || (name.charCodeAt(0) !== 58 && !DROP.has(name))) {
+      out.push(name, fields[i + 1] ?? '');
+    }
   }
   return out;
+}
+
+/** The `grpc-status` among `fields`, or `fallback` when it is missing or not a number. */
+function statusOf(fields: readonly string[], fallback: number): number {
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'grpc-status') {
+      const n = Number(fields[i + 1]);
+      return Number.isInteger(n) ? n : fallback;
+    }
+  }
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === ':status')
+      return fields[i + 1] === '200' ? fallback : GRPC_STATUS.UNAVAILABLE;
+  }
+  return fallback;
 }
 
 /**
  * Ends a call with a gRPC status from the gateway: a trailers-only response
- * when nothing was sent yet, otherwise trailers after what was relayed.
+ * when nothing was sent yet, otherwise a reset after what was relayed.
  */
 export function answerStatus(ex: GrpcExchange, status: number, error: GwError): void {
   ex.status = status;
   ex.errorCode = error.code;
-  const stream = ex.stream;
-  if (stream.destroyed || stream.closed) return;
-  const message = encodeURIComponent(error.message);
-  try {
-    if (!stream.headersSent) {
-      stream.respond(
-        {
-          ':status': 200,
-          'content-type': 'application/grpc',
-          'grpc-status': String(status),
-          'grpc-message': message,
-          'x-gw-error': error.code,
-        },
-        { endStream: true },
-      );
-    } else if (!stream.sentTrailers) {
-      stream.close(NGHTTP2_CANCEL);
-    }
-  } catch {
-    stream.destroy();
-  }
+  const stream = ex.call.down;
+  if (stream.closed || stream.localClosed) return;
+  stream.sendHeaders(
+    [
+      ':status',
+      '200',
+      'content-type',
+      'application/grpc',
+      'grpc-status',
+      String(status),
+      'grpc-message',
+      encodeURIComponent(error.message),
+      'x-gw-error',
+      error.code,
+    ],
+    true,
+  );
+  // The client may still be sending: end its side too (RFC 9113 §8.1).
+  if (stream.peerSending()) stream.reset(H2_ERROR.NO_ERROR);
 }
 
-/** Parses `grpc-timeout` (`100m`, `5S`, up to 8 digits and a unit) into milliseconds. */
-export function parseGrpcTimeout(value: string | string[] | undefined): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const match = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (!match) return undefined;
-  const n = Number(match[1]);
-  const unit = match[2];
-  const factor =
-    unit === 'H'
-      ? 3_600_000
-      : unit === 'M'
-        ? 60_000
-        : unit === 'S'
-          ? 1000
-          : unit === 'm'
-            ? 1
-            : unit === 'u'
-              ? 0.001
-              : 0.000001;
-  return n * factor;
+/** Parses `grpc-timeout` (`100m`, `5S`: 1 to 8 digits and a unit) into milliseconds. */
+export function parseGrpcTimeout(value: string | undefined): number | undefined {
+  if (value === undefined || value.length < 2 || value.length > 9) return undefined;
+  let n = 0;
+  for (let i = 0; i < value.length - 1; i++) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    n = n * 10 + digit;
+  }
+  switch (value[value.length - 1]) {
+    case 'H':
+      return n * 3_600_000;
+    case 'M':
+      return n * 60_000;
+    case 'S':
+      return n * 1000;
+    case 'm':
+      return n;
+    case 'u':
+      return n / 1000;
+    case 'n':
+      return n / 1_000_000;
+    default:
+      return undefined;
+  }
 }

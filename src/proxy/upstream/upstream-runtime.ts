@@ -1,10 +1,12 @@
-import http2 from 'node:http2';
+import net, { isIP, type Socket } from 'node:net';
+import tls from 'node:tls';
 import { Pool } from 'undici';
 import { upstreamConnect, upstreamTimeout } from '../../shared/errors.js';
 import { formatHostPort } from '../../shared/format.js';
 import { createBalancer } from '../balancers/index.js';
 import type { Balancer } from '../balancers/types.js';
 import type { HostPort, TargetConfig, UpstreamConfig } from '../config/types.js';
+import { H2Connection } from '../h2/connection.js';
 
 /** A target with its live state: requests in flight and its connection pool. */
 export interface TargetRuntime {
@@ -28,7 +30,9 @@ export class UpstreamRuntime {
   private readonly balancer: Balancer<TargetRuntime>;
   private readonly byId: Map<string, TargetRuntime>;
   private readonly pools = new Map<string, Pool>();
-  private readonly sessions = new Map<string, Promise<http2.ClientHttp2Session>>();
+  /** HTTP/2 connections per target: more than one when the target limits its streams. */
+  private readonly h2 = new Map<string, H2Entry[]>();
+  private readonly connections = new Set<H2Connection>();
 
   constructor(config: UpstreamConfig) {
     this.config = config;
@@ -64,87 +68,144 @@ export class UpstreamRuntime {
   }
 
   /**
-   * A connected HTTP/2 session towards a target (prior knowledge h2c, or TLS
-   * with ALPN h2), shared by every gRPC call to it. A session that closes or
-   * receives GOAWAY is dropped, and the next call connects afresh. Rejects
-   * with GW_ERR_UPSTREAM_CONNECT or a connect timeout.
+   * A connected HTTP/2 connection towards a target (prior knowledge h2c, or
+   * TLS with ALPN h2), shared by every gRPC call to it. A connection that
+   * closes, receives GOAWAY or runs out of streams is replaced for the next
+   * call. Rejects with GW_ERR_UPSTREAM_CONNECT or a connect timeout.
    */
-  h2Session(target: TargetRuntime): Promise<http2.ClientHttp2Session> {
-    let session = this.sessions.get(target.id);
-    if (session === undefined) {
-      session = this.connectH2(target);
-      this.sessions.set(target.id, session);
-      session.catch(() => this.sessions.delete(target.id));
+  async h2Connection(target: TargetRuntime): Promise<H2Connection> {
+    let list = this.h2.get(target.id);
+    if (list === undefined) {
+      list = [];
+      this.h2.set(target.id, list);
     }
-    return session;
+    let pending: H2Entry | undefined;
+    for (const entry of list) {
+      const connection = entry.connection;
+      if (connection === undefined) pending ??= entry;
+      else if (connection.canOpen) return connection;
+      else if (connection.exhausted) connection.goaway();
+    }
+    // Every connection is busy up to the target's stream limit (or there is none): one more.
+    const entry = pending ?? this.newH2Entry(target, list);
+    return entry.ready;
   }
 
-  private connectH2(target: TargetRuntime): Promise<http2.ClientHttp2Session> {
+  private newH2Entry(target: TargetRuntime, list: H2Entry[]): H2Entry {
+    const entry: H2Entry = {
+      ready: this.connectH2(target, () => {
+        const at = list.indexOf(entry);
+        if (at >= 0) list.splice(at, 1);
+      }),
+    };
+    void entry.ready.then(
+      (connection) => {
+        entry.connection = connection;
+      },
+      () => undefined,
+    );
+    list.push(entry);
+    return entry;
+  }
+
+  private connectH2(target: TargetRuntime, forget: () => void): Promise<H2Connection> {
     const { connectMs } = this.config.timeouts;
-    const scheme = this.config.tls ? 'https' : 'http';
+    const { host, port } = target.address;
+    const secure = this.config.tls;
     return new Promise((resolve, reject) => {
-      const session = http2.connect(
-        `${scheme}://${formatHostPort(target.address.host, target.address.port)}`,
-      );
+      const secureSocket = secure
+        ? tls.connect({
+            host,
+            port,
+            ALPNProtocols: ['h2'],
+            ...(isIP(host) === 0 ? { servername: host } : {}),
+          })
+        : undefined;
+      const socket: Socket = secureSocket ?? net.connect({ host, port });
+      socket.setNoDelay(true);
+      // An idle connection must not keep the process alive.
+      socket.unref();
       const timer = setTimeout(() => {
-        session.destroy();
+        forget();
+        socket.destroy();
         reject(upstreamTimeout(target.id, 'connect', connectMs));
       }, connectMs);
-      const forget = (): void => {
-        const current = this.sessions.get(target.id);
-        void current?.then(
-          (s) => {
-            if (s === session) this.sessions.delete(target.id);
-          },
-          () => undefined,
-        );
-      };
-      session.once('connect', () => {
-        clearTimeout(timer);
-        resolve(session);
-      });
-      session.once('error', (err) => {
+      socket.once('error', (err) => {
         clearTimeout(timer);
         forget();
         reject(upstreamConnect(target.id, err));
       });
-      session.once('close', forget);
-      session.once('goaway', forget);
-      // An idle session must not keep the process alive.
-      session.unref();
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
+        if (secureSocket !== undefined && secureSocket.alpnProtocol !== 'h2') {
+          clearTimeout(timer);
+          forget();
+          socket.destroy();
+          reject(
+            upstreamConnect(target.id, new Error('the target did not agree to HTTP/2 (ALPN h2)')),
+          );
+          return;
+        }
+        const connection = new H2Connection(socket, {
+          role: 'client',
+          onClose: (c) => {
+            forget();
+            this.connections.delete(c);
+          },
+          onGoaway: forget,
+        });
+        this.connections.add(connection);
+        // Ready once the target's SETTINGS came: its stream limit is known before calls go out.
+        connection.onSettled = () => {
+          clearTimeout(timer);
+          resolve(connection);
+        };
+      });
     });
   }
 
   /**
-   * Closes every pool and session, letting exchanges in flight finish; with
-   * `forceAfterMs` (shutting down), HTTP/2 sessions still busy then are cut.
+   * Closes every pool and connection, letting exchanges in flight finish;
+   * with `forceAfterMs` (shutting down), HTTP/2 connections still busy then are cut.
    */
   async close(forceAfterMs?: number): Promise<void> {
     const pools = [...this.pools.values()];
-    const sessions = [...this.sessions.values()];
+    const pending = [...this.h2.values()].flat();
     this.pools.clear();
-    this.sessions.clear();
+    this.h2.clear();
+    // Connections still being made are closed as soon as they are up.
+    await Promise.allSettled(pending.map((e) => e.ready));
+    const connections = [...this.connections];
     await Promise.allSettled([
       ...pools.map((p) => p.close()),
-      ...sessions.map(async (s) => {
-        const session = await s;
-        // close() waits for the streams still open: calls in flight finish (a config swap).
-        await new Promise<void>((resolve) => {
-          const timer =
-            forceAfterMs === undefined
-              ? undefined
-              : setTimeout(() => {
-                  session.destroy();
-                  resolve();
-                }, forceAfterMs);
-          session.close(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }),
+      ...connections.map(
+        (connection) =>
+          new Promise<void>((resolve) => {
+            if (connection.closed) {
+              resolve();
+              return;
+            }
+            connection.socket.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            // GOAWAY: calls in flight finish (a config swap), then the connection ends.
+            const timer =
+              forceAfterMs === undefined
+                ? undefined
+                : setTimeout(
+                    () => connection.destroy('the gateway is shutting down'),
+                    forceAfterMs,
+                  );
+            connection.goaway();
+          }),
+      ),
     ]);
   }
+}
+
+interface H2Entry {
+  readonly ready: Promise<H2Connection>;
+  connection?: H2Connection;
 }
 
 function toRuntime(target: TargetConfig): TargetRuntime {

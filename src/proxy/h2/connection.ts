@@ -1,0 +1,743 @@
+import type { Socket } from 'node:net';
+import {
+  DEFAULT_MAX_FRAME,
+  FLAG,
+  FRAME,
+  FrameBatch,
+  FrameReader,
+  H2_ERROR,
+  H2ConnectionError,
+  MAX_WINDOW,
+  PREFACE,
+  SETTING,
+  unpad,
+} from './frames.js';
+import { HpackDecoder, HpackEncoder, HpackError } from './hpack.js';
+
+/**
+ * One HTTP/2 connection (RFC 9113) as the gateway's relay needs it: frames,
+ * HPACK, streams, settings, PING, GOAWAY and flow control, with no request
+ * or response objects. Header lists are flat arrays (name, value, ...);
+ * DATA payloads are handed over as views of the bytes read, never copied.
+ *
+ * The same class serves both ends: `server` faces a client (it expects the
+ * preface and accepts streams), `client` faces a target (it sends the
+ * preface and opens streams). Everything written in one turn of the event
+ * loop leaves in one socket write.
+ */
+
+/** What a stream's user is told. */
+export interface StreamHandler {
+  /** A header block: request or response headers, or trailers. */
+  headers(stream: H2Stream, fields: string[], endStream: boolean): void;
+  /** Body bytes (a view valid as long as the caller keeps it; nothing reuses it). */
+  data(stream: H2Stream, chunk: Buffer, endStream: boolean): void;
+  /** The stream ended abnormally: reset by the peer (its code) or the connection was lost. */
+  reset(stream: H2Stream, code: number, reason: string): void;
+  /** Data that flow control held back has all been written. */
+  drained?(stream: H2Stream): void;
+}
+
+export interface ConnectionOptions {
+  readonly role: 'server' | 'client';
+  /** server role: a new stream from the peer, with its request headers. */
+  onStream?(stream: H2Stream, fields: string[], endStream: boolean): void;
+  /** The connection is gone (socket closed); every open stream was reset first. */
+  onClose?(connection: H2Connection): void;
+  /** The peer sent GOAWAY: no new streams may be opened on this connection. */
+  onGoaway?(connection: H2Connection): void;
+  /** Largest decoded header list accepted, in RFC 9113 §6.5.2 octets. Default 64 KiB. */
+  readonly maxHeaderListBytes?: number;
+}
+
+/** Our receive window per stream, advertised in SETTINGS. */
+const STREAM_WINDOW = 1 << 20;
+/** Our receive window for the whole connection, opened right after the preface. */
+const CONNECTION_WINDOW = 16 << 20;
+/** Streams a client may have open at once on one connection (advertised, then enforced). */
+const MAX_CLIENT_STREAMS = 1000;
+/** Above this much unsent output the connection counts as congested: peers get no more credit. */
+const CONGESTED_BYTES = 1 << 20;
+const DEFAULT_WINDOW = 65_535;
+const EMPTY = Buffer.alloc(0);
+/** Unread output beyond which PING and SETTINGS from the peer count as a flood. */
+const FLOOD_BYTES = 16 << 20;
+
+export class H2Stream {
+  handler: StreamHandler | undefined;
+  /** What the peer lets us send on this stream. */
+  sendWindow: number;
+  /** Bytes received and consumed but not yet returned as WINDOW_UPDATE. */
+  private owed = 0;
+  /** Bytes received and not yet consumed (handed to the user, not credited). */
+  unconsumed = 0;
+  /** Data waiting for send window, in order; then optional trailers or END_STREAM. */
+  private queue: Buffer[] = [];
+  queuedBytes = 0;
+  private queuedEnd = false;
+  private queuedTrailers: string[] | undefined;
+  localClosed = false;
+  remoteClosed = false;
+  closed = false;
+  /** Anything the user wants to keep with the stream. */
+  tag: unknown;
+
+  readonly connection: H2Connection;
+  readonly id: number;
+
+  constructor(connection: H2Connection, id: number, sendWindow: number) {
+    this.connection = connection;
+    this.id = id;
+    this.sendWindow = sendWindow;
+  }
+
+  /** Sends a header block (trailers when `endStream` after data). Held behind queued data. */
+  sendHeaders(fields: readonly string[], endStream: boolean): void {
+    if (this.localClosed || this.closed) return;
+    if (this.queuedBytes > 0 || this.queue.length > 0) {
+      this.queuedTrailers = [...fields];
+      this.queuedEnd = true;
+      this.localClosed = endStream;
+      return;
+    }
+    this.connection.writeHeaders(this, fields, endStream);
+    if (endStream) this.endLocal();
+  }
+
+  /** Sends body bytes within flow control; what does not fit waits for WINDOW_UPDATE. */
+  sendData(chunk: Buffer, endStream: boolean): void {
+    if (this.localClosed || this.closed) return;
+    if (this.queue.length > 0) {
+      if (chunk.length > 0) {
+        this.queue.push(chunk);
+        this.queuedBytes += chunk.length;
+      }
+      if (endStream) this.queuedEnd = true;
+      if (endStream) this.localClosed = true;
+      return;
+    }
+    const sent = this.connection.writeData(this, chunk, endStream);
+    if (sent < chunk.length) {
+      this.queue.push(sent === 0 ? chunk : chunk.subarray(sent));
+      this.queuedBytes += chunk.length - sent;
+      if (endStream) {
+        this.queuedEnd = true;
+        this.localClosed = true;
+      }
+      this.connection.blocked.add(this);
+    } else if (endStream) {
+      this.endLocal();
+    }
+  }
+
+  /** The user is done with `bytes` received bytes: the peer may send that much more. */
+  consumed(bytes: number): void {
+    // A closed stream's unconsumed bytes were returned to the connection when it closed.
+    if (bytes <= 0 || this.closed) return;
+    this.unconsumed -= bytes;
+    this.owed += bytes;
+    if (!this.remoteClosed && this.owed >= STREAM_WINDOW / 2) {
+      this.connection.batch.frame32(FRAME.WINDOW_UPDATE, this.id, this.owed);
+      this.owed = 0;
+      this.connection.schedule();
+    }
+    this.connection.consumedOnConnection(bytes);
+  }
+
+  /** Ends the stream abnormally (RST_STREAM), dropping anything queued. */
+  reset(code: number): void {
+    if (this.closed) return;
+    this.connection.batch.frame32(FRAME.RST_STREAM, this.id, code);
+    this.connection.schedule();
+    this.connection.forget(this);
+  }
+
+  /** Tries to send queued data after the window grew; true when the queue is empty. */
+  flushQueue(): boolean {
+    while (this.queue.length > 0) {
+      const chunk = this.queue[0] ?? EMPTY;
+      const last = this.queue.length === 1;
+      const end = last && this.queuedEnd && this.queuedTrailers === undefined;
+      const sent = this.connection.writeData(this, chunk, end);
+      this.queuedBytes -= sent;
+      if (sent < chunk.length) {
+        this.queue[0] = chunk.subarray(sent);
+        return false;
+      }
+      this.queue.shift();
+    }
+    if (this.queuedTrailers !== undefined) {
+      this.connection.writeHeaders(this, this.queuedTrailers, true);
+      this.queuedTrailers = undefined;
+    } else if (this.queuedEnd && this.queuedBytes === 0 && this.queue.length === 0) {
+      // END_STREAM went with the last DATA frame (or the queue held only the end).
+    }
+    if (this.localClosed) this.endLocal();
+    return true;
+  }
+
+  /** The window shrank (SETTINGS) or grew (WINDOW_UPDATE). */
+  adjustWindow(delta: number): void {
+    this.sendWindow += delta;
+    if (this.sendWindow > MAX_WINDOW) {
+      throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, 'stream window above 2^31-1');
+    }
+  }
+
+  /** @internal bytes arrived: false when the peer overran the window we gave it. */
+  received(bytes: number): boolean {
+    this.unconsumed += bytes;
+    return this.unconsumed + this.owed <= STREAM_WINDOW;
+  }
+
+  /** Returns credit for bytes received on a stream that is gone. */
+  owedOnClose(): number {
+    return this.unconsumed;
+  }
+
+  private endLocal(): void {
+    this.localClosed = true;
+    if (this.remoteClosed) this.connection.forget(this);
+  }
+
+  /** True while the peer may still send on this stream. */
+  peerSending(): boolean {
+    return !this.closed && !this.remoteClosed;
+  }
+
+  /** @internal the peer ended its side. */
+  endRemote(): void {
+    this.remoteClosed = true;
+    if (this.localClosed && this.queue.length === 0 && this.queuedTrailers === undefined) {
+      this.connection.forget(this);
+    }
+  }
+}
+
+export class H2Connection {
+  readonly socket: Socket;
+  readonly role: 'server' | 'client';
+  readonly batch = new FrameBatch();
+  readonly streams = new Map<number, H2Stream>();
+  /** Streams holding data for lack of send window. */
+  readonly blocked = new Set<H2Stream>();
+  /** Streams whose user waits for this connection's socket to drain. */
+  private readonly drainWaiters = new Set<() => void>();
+  private readonly reader: FrameReader;
+  private readonly decoder = new HpackDecoder();
+  private readonly encoder = new HpackEncoder();
+  private readonly options: ConnectionOptions;
+  private readonly maxHeaderListBytes: number;
+  private prefaceLeft: number;
+  private scheduled = false;
+  private nextStreamId: number;
+  private lastPeerStreamId = 0;
+  /** Header block being assembled from HEADERS + CONTINUATION. */
+  private pendingBlock: Buffer[] | undefined;
+  private pendingStreamId = 0;
+  private pendingEnd = false;
+  private pendingBytes = 0;
+  private sendWindow = DEFAULT_WINDOW;
+  private connectionOwed = 0;
+  /** DATA bytes received and not yet returned to the peer as connection credit. */
+  private connectionOutstanding = 0;
+  private peerInitialWindow = DEFAULT_WINDOW;
+  peerMaxFrame = DEFAULT_MAX_FRAME;
+  peerMaxStreams = Number.POSITIVE_INFINITY;
+  /** The peer's first SETTINGS arrived: its limits are known. */
+  settled = false;
+  /** Called once, when the peer's first SETTINGS arrive. */
+  onSettled: (() => void) | undefined;
+  /** GOAWAY sent or received: no new streams. */
+  goingAway = false;
+  closed = false;
+
+  constructor(socket: Socket, options: ConnectionOptions) {
+    this.socket = socket;
+    this.role = options.role;
+    this.options = options;
+    this.maxHeaderListBytes = options.maxHeaderListBytes ?? 64 * 1024;
+    this.nextStreamId = options.role === 'client' ? 1 : 2;
+    this.prefaceLeft = options.role === 'server' ? PREFACE.length : 0;
+    this.reader = new FrameReader((type, flags, streamId, payload) =>
+      this.onFrame(type, flags, streamId, payload),
+    );
+    const settings: [number, number][] = [
+      [SETTING.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
+      [SETTING.MAX_HEADER_LIST_SIZE, this.maxHeaderListBytes],
+    ];
+    if (options.role === 'client') settings.unshift([SETTING.ENABLE_PUSH, 0]);
+    else settings.unshift([SETTING.MAX_CONCURRENT_STREAMS, MAX_CLIENT_STREAMS]);
+    const start = new FrameBatch();
+    start.settings(settings);
+    start.frame32(FRAME.WINDOW_UPDATE, 0, CONNECTION_WINDOW - DEFAULT_WINDOW);
+    const first = start.take() ?? EMPTY;
+    socket.write(options.role === 'client' ? Buffer.concat([PREFACE, first]) : first);
+    socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.onSocketClose());
+  }
+
+  /** True while too much output waits in the socket: hold back credit to the other side. */
+  get congested(): boolean {
+    return this.socket.writableLength > CONGESTED_BYTES;
+  }
+
+  /** Runs `callback` once when the socket drained (at once if it is not congested). */
+  whenDrained(callback: () => void): void {
+    if (!this.congested) callback();
+    else this.drainWaiters.add(callback);
+  }
+
+  /** Streams open now. */
+  get activeStreams(): number {
+    return this.streams.size;
+  }
+
+  /** True when a new stream may be opened now. */
+  get canOpen(): boolean {
+    return (
+      !this.goingAway &&
+      !this.closed &&
+      this.streams.size < this.peerMaxStreams &&
+      this.nextStreamId < MAX_WINDOW
+    );
+  }
+
+  /** Stream ids are used up: the connection can only finish what it has. */
+  get exhausted(): boolean {
+    return this.nextStreamId >= MAX_WINDOW;
+  }
+
+  /** client role: opens a stream with its request headers. */
+  open(fields: readonly string[], endStream: boolean, handler: StreamHandler): H2Stream {
+    const id = this.nextStreamId;
+    this.nextStreamId += 2;
+    const stream = new H2Stream(this, id, this.peerInitialWindow);
+    stream.handler = handler;
+    this.streams.set(id, stream);
+    this.writeHeaders(stream, fields, endStream);
+    if (endStream) stream.localClosed = true;
+    return stream;
+  }
+
+  /**
+   * Stops new streams: GOAWAY (with the last stream the peer opened) and the
+   * socket ends once the open streams are done.
+   */
+  goaway(code: number = H2_ERROR.NO_ERROR): void {
+    if (this.closed) return;
+    if (!this.goingAway) {
+      this.goingAway = true;
+      this.batch.goaway(this.lastPeerStreamId, code);
+      this.schedule();
+    }
+    if (this.streams.size === 0) this.endSoon();
+  }
+
+  /** Cuts the connection now; every open stream is reset with `reason`. */
+  destroy(reason = 'connection closed'): void {
+    if (this.closed) return;
+    this.flush();
+    this.socket.destroy();
+    this.failStreams(reason);
+  }
+
+  /** @internal */
+  schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    process.nextTick(() => this.flush());
+  }
+
+  /** Writes everything batched in one write. */
+  flush(): void {
+    this.scheduled = false;
+    const out = this.batch.take();
+    if (out !== undefined && !this.socket.destroyed) this.socket.write(out);
+  }
+
+  /** @internal encodes and batches a header block. */
+  writeHeaders(stream: H2Stream, fields: readonly string[], endStream: boolean): void {
+    const block = this.encoder.encode(fields);
+    this.batch.headers(stream.id, block, endStream, this.peerMaxFrame);
+    this.schedule();
+  }
+
+  /** @internal batches as much of `chunk` as the windows allow; returns the bytes taken. */
+  writeData(stream: H2Stream, chunk: Buffer, endStream: boolean): number {
+    const room = Math.min(stream.sendWindow, this.sendWindow);
+    const n = Math.min(room, chunk.length);
+    if (n <= 0 && chunk.length > 0) return 0;
+    let at = 0;
+    const max = this.peerMaxFrame;
+    do {
+      const size = Math.min(max, n - at);
+      const last = at + size >= n;
+      const flags = last && endStream && n === chunk.length ? FLAG.END_STREAM : 0;
+      this.batch.frame(FRAME.DATA, flags, stream.id, chunk.subarray(at, at + size));
+      at += size;
+    } while (at < n);
+    stream.sendWindow -= n;
+    this.sendWindow -= n;
+    this.schedule();
+    return n;
+  }
+
+  /** @internal */
+  consumedOnConnection(bytes: number): void {
+    this.connectionOwed += bytes;
+    if (this.connectionOwed >= CONNECTION_WINDOW / 2) {
+      this.batch.frame32(FRAME.WINDOW_UPDATE, 0, this.connectionOwed);
+      this.connectionOutstanding -= this.connectionOwed;
+      this.connectionOwed = 0;
+      this.schedule();
+    }
+  }
+
+  /** @internal a stream is over (both sides ended, or reset). */
+  forget(stream: H2Stream): void {
+    if (stream.closed) return;
+    stream.closed = true;
+    this.streams.delete(stream.id);
+    this.blocked.delete(stream);
+    // Bytes the user never consumed still count against the connection window: return them.
+    const unconsumed = stream.owedOnClose();
+    if (unconsumed > 0) this.consumedOnConnection(unconsumed);
+    if (this.goingAway && this.streams.size === 0) this.endSoon();
+  }
+
+  private endSoon(): void {
+    this.flush();
+    this.socket.end();
+  }
+
+  private onBytes(chunk: Buffer): void {
+    try {
+      let bytes = chunk;
+      if (this.prefaceLeft > 0) {
+        const n = Math.min(this.prefaceLeft, bytes.length);
+        const at = PREFACE.length - this.prefaceLeft;
+        if (!bytes.subarray(0, n).equals(PREFACE.subarray(at, at + n))) {
+          throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, 'not an HTTP/2 connection preface');
+        }
+        this.prefaceLeft -= n;
+        bytes = bytes.subarray(n);
+        if (bytes.length === 0) return;
+      }
+      this.reader.push(bytes);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.closed) return;
+    const code =
+      err instanceof H2ConnectionError
+        ? err.code
+        : err instanceof HpackError
+          ? H2_ERROR.COMPRESSION_ERROR
+          : H2_ERROR.INTERNAL_ERROR;
+    this.batch.goaway(this.lastPeerStreamId, code, err instanceof Error ? err.message : '');
+    this.goingAway = true;
+    this.flush();
+    this.socket.end();
+    // A peer that never closes its side is cut after a second.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.failStreams(`HTTP/2 connection error ${code}`);
+  }
+
+  private failStreams(reason: string): void {
+    const open = [...this.streams.values()];
+    for (const stream of open) {
+      this.forget(stream);
+      stream.handler?.reset(stream, H2_ERROR.CANCEL, reason);
+    }
+  }
+
+  private onSocketClose(): void {
+    if (this.closed) return;
+    this.failStreams('connection closed');
+    this.closed = true;
+    this.drainWaiters.clear();
+    this.options.onClose?.(this);
+  }
+
+  private onDrain(): void {
+    if (this.drainWaiters.size === 0) return;
+    const waiters = [...this.drainWaiters];
+    this.drainWaiters.clear();
+    for (const waiter of waiters) waiter();
+  }
+
+  private onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
+    if (this.pendingBlock !== undefined) {
+      if (type !== FRAME.CONTINUATION || streamId !== this.pendingStreamId) {
+        throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, 'expected CONTINUATION');
+      }
+      this.pendingBlock.push(Buffer.from(payload));
+      this.pendingBytes += payload.length;
+      if (this.pendingBytes > this.maxHeaderListBytes + DEFAULT_MAX_FRAME) {
+        // Endless CONTINUATION frames would hold memory without ever making a request.
+        throw new H2ConnectionError(H2_ERROR.ENHANCE_YOUR_CALM, 'header block too large');
+      }
+      if ((flags & FLAG.END_HEADERS) !== 0) {
+        const block = Buffer.concat(this.pendingBlock);
+        this.pendingBlock = undefined;
+        this.onHeaderBlock(this.pendingStreamId, block, this.pendingEnd);
+      }
+      return;
+    }
+    switch (type) {
+      case FRAME.DATA:
+        this.onData(flags, streamId, payload);
+        return;
+      case FRAME.HEADERS: {
+        if (streamId === 0) throw protocolError('HEADERS on stream 0');
+        const block = unpad(type, flags, payload);
+        const end = (flags & FLAG.END_STREAM) !== 0;
+        if ((flags & FLAG.END_HEADERS) === 0) {
+          this.pendingBlock = [Buffer.from(block)];
+          this.pendingBytes = block.length;
+          this.pendingStreamId = streamId;
+          this.pendingEnd = end;
+          return;
+        }
+        this.onHeaderBlock(streamId, block, end);
+        return;
+      }
+      case FRAME.PRIORITY:
+        if (streamId === 0) throw protocolError('PRIORITY on stream 0');
+        if (payload.length !== 5) throw frameSizeError('PRIORITY');
+        return;
+      case FRAME.RST_STREAM: {
+        if (streamId === 0) throw protocolError('RST_STREAM on stream 0');
+        if (payload.length !== 4) throw frameSizeError('RST_STREAM');
+        const stream = this.streams.get(streamId);
+        if (stream === undefined) return;
+        this.forget(stream);
+        const code = payload.readUInt32BE(0);
+        stream.handler?.reset(stream, code, `stream reset by the peer with code ${code}`);
+        return;
+      }
+      case FRAME.SETTINGS:
+        this.onSettings(flags, streamId, payload);
+        return;
+      case FRAME.PUSH_PROMISE:
+        throw protocolError('PUSH_PROMISE is not accepted');
+      case FRAME.PING:
+        if (streamId !== 0) throw protocolError('PING on a stream');
+        if (payload.length !== 8) throw frameSizeError('PING');
+        if ((flags & FLAG.ACK) === 0) {
+          this.guardFlood();
+          this.batch.frame(FRAME.PING, FLAG.ACK, 0, Buffer.from(payload));
+          this.schedule();
+        }
+        return;
+      case FRAME.GOAWAY:
+        this.onGoaway(streamId, payload);
+        return;
+      case FRAME.WINDOW_UPDATE:
+        this.onWindowUpdate(streamId, payload);
+        return;
+      case FRAME.CONTINUATION:
+        throw protocolError('CONTINUATION without HEADERS');
+      default:
+        return; // unknown frame types are ignored (RFC 9113 §4.1)
+    }
+  }
+
+  private onData(flags: number, streamId: number, payload: Buffer): void {
+    if (streamId === 0) throw protocolError('DATA on stream 0');
+    const stream = this.streams.get(streamId);
+    const body = unpad(FRAME.DATA, flags, payload);
+    const padding = payload.length - body.length;
+    this.connectionOutstanding += payload.length;
+    if (this.connectionOutstanding > CONNECTION_WINDOW) {
+      throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
+    }
+    if (stream === undefined || stream.remoteClosed) {
+      // A stream we already reset or finished: the bytes still count against the connection.
+      this.consumedOnConnection(payload.length);
+      if (stream === undefined && streamId > this.highestStreamId()) {
+        throw protocolError(`DATA on idle stream ${streamId}`);
+      }
+      if (stream !== undefined) stream.reset(H2_ERROR.STREAM_CLOSED);
+      return;
+    }
+    if (!stream.received(payload.length)) {
+      stream.reset(H2_ERROR.FLOW_CONTROL_ERROR);
+      stream.handler?.reset(stream, H2_ERROR.FLOW_CONTROL_ERROR, 'DATA beyond the stream window');
+      return;
+    }
+    // Padding is flow-controlled too, and nobody consumes it: return it at once.
+    if (padding > 0) stream.consumed(padding);
+    const end = (flags & FLAG.END_STREAM) !== 0;
+    if (end) stream.endRemote();
+    stream.handler?.data(stream, body, end);
+  }
+
+  /** A peer that asks for answers (PING, SETTINGS) but does not read them is cut off. */
+  private guardFlood(): void {
+    if (this.socket.writableLength > FLOOD_BYTES) {
+      throw new H2ConnectionError(H2_ERROR.ENHANCE_YOUR_CALM, 'the peer does not read its answers');
+    }
+  }
+
+  private highestStreamId(): number {
+    return Math.max(this.lastPeerStreamId, this.nextStreamId - 2);
+  }
+
+  private onHeaderBlock(streamId: number, block: Buffer, endStream: boolean): void {
+    const fields: string[] = [];
+    // Decoded in full even when too large, so the HPACK table stays in step with the peer's.
+    const fits = this.decoder.decode(block, fields, this.maxHeaderListBytes);
+    const stream = this.streams.get(streamId);
+    if (stream !== undefined) {
+      if (stream.remoteClosed) {
+        stream.reset(H2_ERROR.STREAM_CLOSED);
+        return;
+      }
+      if (!fits) {
+        stream.reset(H2_ERROR.PROTOCOL_ERROR);
+        stream.handler?.reset(stream, H2_ERROR.PROTOCOL_ERROR, 'header list too large');
+        return;
+      }
+      if (endStream) stream.endRemote();
+      stream.handler?.headers(stream, fields, endStream);
+      return;
+    }
+    if (this.role === 'client') return; // a stream we reset already: nothing to tell
+    if (streamId % 2 === 0 || streamId <= this.lastPeerStreamId) {
+      throw protocolError(`HEADERS on closed or invalid stream ${streamId}`);
+    }
+    this.lastPeerStreamId = streamId;
+    const fresh = new H2Stream(this, streamId, this.peerInitialWindow);
+    if (this.goingAway || this.streams.size >= MAX_CLIENT_STREAMS) {
+      fresh.reset(H2_ERROR.REFUSED_STREAM);
+      return;
+    }
+    if (!fits) {
+      fresh.reset(H2_ERROR.PROTOCOL_ERROR);
+      return;
+    }
+    this.streams.set(streamId, fresh);
+    if (endStream) fresh.remoteClosed = true;
+    this.options.onStream?.(fresh, fields, endStream);
+  }
+
+  private onSettings(flags: number, streamId: number, payload: Buffer): void {
+    if (streamId !== 0) throw protocolError('SETTINGS on a stream');
+    if ((flags & FLAG.ACK) !== 0) {
+      if (payload.length !== 0) throw frameSizeError('SETTINGS ACK');
+      return;
+    }
+    if (payload.length % 6 !== 0) throw frameSizeError('SETTINGS');
+    for (let at = 0; at < payload.length; at += 6) {
+      const id = payload.readUInt16BE(at);
+      const value = payload.readUInt32BE(at + 2);
+      switch (id) {
+        case SETTING.HEADER_TABLE_SIZE:
+          this.encoder.setMaxTableSize(Math.min(value, 64 * 1024));
+          break;
+        case SETTING.ENABLE_PUSH:
+          if (value > 1) throw protocolError('ENABLE_PUSH must be 0 or 1');
+          break;
+        case SETTING.MAX_CONCURRENT_STREAMS:
+          this.peerMaxStreams = value;
+          break;
+        case SETTING.INITIAL_WINDOW_SIZE: {
+          if (value > MAX_WINDOW) {
+            throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE too big');
+          }
+          const delta = value - this.peerInitialWindow;
+          this.peerInitialWindow = value;
+          for (const stream of this.streams.values()) stream.adjustWindow(delta);
+          break;
+        }
+        case SETTING.MAX_FRAME_SIZE:
+          if (value < DEFAULT_MAX_FRAME || value > 16_777_215) {
+            throw protocolError(`MAX_FRAME_SIZE ${value} out of range`);
+          }
+          this.peerMaxFrame = value;
+          break;
+        default:
+          break; // unknown settings are ignored
+      }
+    }
+    this.guardFlood();
+    this.batch.frame(FRAME.SETTINGS, FLAG.ACK, 0);
+    this.schedule();
+    this.settled = true;
+    this.unblock();
+    const ready = this.onSettled;
+    this.onSettled = undefined;
+    ready?.();
+  }
+
+  private onGoaway(streamId: number, payload: Buffer): void {
+    if (streamId !== 0) throw protocolError('GOAWAY on a stream');
+    if (payload.length < 8) throw frameSizeError('GOAWAY');
+    const last = payload.readUInt32BE(0) & 0x7fff_ffff;
+    this.goingAway = true;
+    this.options.onGoaway?.(this);
+    if (this.role === 'client') {
+      // Streams above `last` were never processed by the peer.
+      for (const stream of [...this.streams.values()]) {
+        if (stream.id > last) {
+          this.forget(stream);
+          stream.handler?.reset(stream, H2_ERROR.REFUSED_STREAM, 'the target is going away');
+        }
+      }
+    }
+    if (this.streams.size === 0) this.endSoon();
+  }
+
+  private onWindowUpdate(streamId: number, payload: Buffer): void {
+    if (payload.length !== 4) throw frameSizeError('WINDOW_UPDATE');
+    const increment = payload.readUInt32BE(0) & 0x7fff_ffff;
+    if (streamId === 0) {
+      if (increment === 0) throw protocolError('WINDOW_UPDATE of 0');
+      this.sendWindow += increment;
+      if (this.sendWindow > MAX_WINDOW) {
+        throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, 'connection window above 2^31-1');
+      }
+      this.unblock();
+      return;
+    }
+    const stream = this.streams.get(streamId);
+    if (stream === undefined) return;
+    if (increment === 0) {
+      stream.reset(H2_ERROR.PROTOCOL_ERROR);
+      stream.handler?.reset(stream, H2_ERROR.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+      return;
+    }
+    stream.adjustWindow(increment);
+    if (this.blocked.has(stream)) this.unblockOne(stream);
+  }
+
+  private unblock(): void {
+    if (this.blocked.size === 0) return;
+    for (const stream of [...this.blocked]) {
+      if (this.sendWindow <= 0) return;
+      this.unblockOne(stream);
+    }
+  }
+
+  private unblockOne(stream: H2Stream): void {
+    if (stream.flushQueue()) {
+      this.blocked.delete(stream);
+      stream.handler?.drained?.(stream);
+    }
+  }
+}
+
+function protocolError(message: string): H2ConnectionError {
+  return new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, message);
+}
+
+function frameSizeError(frame: string): H2ConnectionError {
+  return new H2ConnectionError(H2_ERROR.FRAME_SIZE_ERROR, `${frame} frame of the wrong size`);
+}

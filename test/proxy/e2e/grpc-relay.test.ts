@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import type { RunningBackend } from '../../../src/backend/backend-options.js';
+import { echoClient, type EchoClient, type EchoReply } from '../../../src/backend/grpc-client.js';
+import {
+  FLAG,
+  FRAME,
+  FrameBatch,
+  FrameReader,
+  H2_ERROR,
+  PREFACE,
+} from '../../../src/proxy/h2/frames.js';
+import { HpackEncoder } from '../../../src/proxy/h2/hpack.js';
+import {
+  startBackends,
+  startTestGateway,
+  tally,
+  targets,
+  type TestGateway,
+} from '../../helpers/proxy.js';
+
+// The gateway's own HTTP/2 relay (src/proxy/h2) under real grpc-js clients and servers, and
+// under hand-made frames for what no well-behaved client sends.
+
+const backends: RunningBackend[] = [];
+let gw: TestGateway;
+let client: EchoClient;
+const MAX_MESSAGE = 8 * 1024 * 1024;
+
+before(async () => {
+  backends.push(...(await startBackends('grpc', 'r', 2)));
+  gw = await startTestGateway(`
+listeners:
+  - name: rpc
+    protocol: grpc
+    listen: 127.0.0.1:0
+    routes:
+      - { match: { pathPrefix: / }, upstream: echo }
+upstreams:
+  - { name: echo, balance: round-robin, targets: ${targets(backends)} }
+`);
+  client = echoClient(`127.0.0.1:${gw.port('rpc')}`, {
+    'grpc.max_receive_message_length': MAX_MESSAGE,
+    'grpc.max_send_message_length': MAX_MESSAGE,
+  });
+});
+
+after(async () => {
+  client.close();
+  await gw.close();
+  await Promise.all(backends.map((b) => b.close()));
+});
+
+function unary(message: string): Promise<EchoReply> {
+  return new Promise((resolve, reject) => {
+    client.Unary({ message }, (err, reply) => settle(resolve, reject, err, reply));
+  });
+}
+
+/** Settles a call's promise from its callback. */
+function settle(
+  resolve: (reply: EchoReply) => void,
+  reject: (err: Error) => void,
+  err: grpc.ServiceError | null,
+  reply: EchoReply | undefined,
+): void {
+  if (err) reject(err);
+  else if (reply === undefined) reject(new Error('no reply'));
+  else resolve(reply);
+}
+
+/** A raw HTTP/2 client: sends bytes, collects the frames the gateway answers with. */
+function rawClient(): Promise<{
+  socket: Socket;
+  frames: { type: number; flags: number; streamId: number; payload: Buffer }[];
+  closed: Promise<void>;
+}> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(gw.port('rpc'), '127.0.0.1');
+    const frames: { type: number; flags: number; streamId: number; payload: Buffer }[] = [];
+    const reader = new FrameReader((type, flags, streamId, payload) =>
+      frames.push({ type, flags, streamId, payload: Buffer.from(payload) }),
+    );
+    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    const closed = new Promise<void>((done) => socket.once('close', () => done()));
+    socket.once('error', () => undefined);
+    socket.once('connect', () => resolve({ socket, frames, closed }));
+    socket.once('error', reject);
+  });
+}
+
+async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('gw proxy: the HTTP/2 relay', () => {
+  it('carries a 3 MiB message each way (beyond every flow-control window)', async () => {
+    const message = 'x'.repeat(3 * 1024 * 1024);
+    const reply = await unary(message);
+    assert.equal(reply.message.length, message.length);
+    assert.equal(reply.message, message);
+  });
+
+  it('relays 300 concurrent calls on one channel, balanced per call', async () => {
+    const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => unary(`m${i}`)));
+    replies.forEach((r, i) => assert.equal(r.message, `m${i}`));
+    assert.deepEqual(tally(replies.map((r) => r.backend)), { 'r-1': 150, 'r-2': 150 });
+  });
+
+  it('relays 2,000 streamed replies in order (the client reads slower than they come)', async () => {
+    const call = client.ServerStream({ message: 'y'.repeat(4096), count: 2000 });
+    const seen: number[] = [];
+    for await (const reply of call as AsyncIterable<EchoReply>) {
+      seen.push(reply.index);
+      if (seen.length % 500 === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(seen.length, 2000);
+    assert.ok(seen.every((v, i) => v === i));
+  });
+
+  it('frees the target when the client cancels a stream', async () => {
+    const upstream = gw.gateway.ref.current.upstream('echo');
+    const call = client.ServerStream({ message: 'slow', count: 100, delayMs: 50 });
+    call.on('error', () => undefined);
+    await new Promise<void>((resolve) => call.once('data', () => resolve()));
+    assert.equal(
+      upstream.targets.reduce((n, t) => n + t.active, 0),
+      1,
+    );
+    call.cancel();
+    await until(() => upstream.targets.every((t) => t.active === 0));
+  });
+
+  it('answers PING and SETTINGS, and acknowledges the client settings', async () => {
+    const { socket, frames } = await rawClient();
+    const batch = new FrameBatch();
+    batch.settings([[0x4, 100_000]]);
+    batch.frame(FRAME.PING, 0, 0, Buffer.from('gw-ping!'));
+    socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
+    await until(() => frames.some((f) => f.type === FRAME.PING));
+    const ping = frames.find((f) => f.type === FRAME.PING);
+    assert.ok(ping);
+    assert.equal(ping.flags, FLAG.ACK);
+    assert.equal(ping.payload.toString(), 'gw-ping!');
+    assert.ok(frames.some((f) => f.type === FRAME.SETTINGS && f.flags === 0));
+    assert.ok(frames.some((f) => f.type === FRAME.SETTINGS && f.flags === FLAG.ACK));
+    socket.destroy();
+  });
+
+  it('ends a connection that does not start with the preface, and keeps serving others', async () => {
+    const { socket, frames, closed } = await rawClient();
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed;
+    const goaway = frames.find((f) => f.type === FRAME.GOAWAY);
+    assert.ok(goaway, 'a GOAWAY before closing');
+    assert.equal(goaway.payload.readUInt32BE(4), H2_ERROR.PROTOCOL_ERROR);
+    assert.equal((await unary('still here')).message, 'still here');
+  });
+
+  it('ends a connection whose header block cannot be decoded with COMPRESSION_ERROR', async () => {
+    const { socket, frames, closed } = await rawClient();
+    const batch = new FrameBatch();
+    batch.settings([]);
+    // Index 0 is never valid in HPACK (RFC 7541 §6.1).
+    batch.frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, Buffer.from([0x80]));
+    socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
+    await closed;
+    const goaway = frames.find((f) => f.type === FRAME.GOAWAY);
+    assert.ok(goaway);
+    assert.equal(goaway.payload.readUInt32BE(4), H2_ERROR.COMPRESSION_ERROR);
+  });
+
+  it('refuses a request without :path with RST_STREAM PROTOCOL_ERROR, the connection lives on', async () => {
+    const { socket, frames } = await rawClient();
+    const encoder = new HpackEncoder();
+    const batch = new FrameBatch();
+    batch.settings([]);
+    batch.headers(1, encoder.encode([':method', 'POST', ':scheme', 'http']), true, 16_384);
+    batch.frame(FRAME.PING, 0, 0, Buffer.from('after-it'));
+    socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
+    await until(() => frames.some((f) => f.type === FRAME.PING));
+    const rst = frames.find((f) => f.type === FRAME.RST_STREAM);
+    assert.ok(rst);
+    assert.equal(rst.streamId, 1);
+    assert.equal(rst.payload.readUInt32BE(0), H2_ERROR.PROTOCOL_ERROR);
+    assert.ok(!frames.some((f) => f.type === FRAME.GOAWAY));
+    socket.destroy();
+  });
+
+  it('carries 40 KB of metadata (HEADERS + CONTINUATION both ways) and binary values', async () => {
+    const metadata = new grpc.Metadata();
+    const big = 'v'.repeat(40_000);
+    metadata.set('x-big', big);
+    metadata.set('x-blob-bin', Buffer.from([0, 1, 2, 255]));
+    const reply = await new Promise<EchoReply>((resolve, reject) => {
+      client.Unary({ message: 'meta' }, metadata, (err, r) => settle(resolve, reject, err, r));
+    });
+    assert.equal(reply.metadata['x-big'], big);
+    assert.equal(reply.metadata['x-blob-bin'], Buffer.from([0, 1, 2, 255]).toString('base64'));
+  });
+});
+
+describe('gw proxy: targets that limit their streams', () => {
+  it('opens more connections when a target allows 2 streams each, and every call succeeds', async () => {
+    // A bare HTTP/2 target: answers every call after 50 ms with the request's own bytes
+    // (an EchoRequest's `message` is field 1, as is an EchoReply's), 2 streams per connection.
+    let sessions = 0;
+    let most = 0;
+    const openBySession = new Map<unknown, number>();
+    const server = http2.createServer({ settings: { maxConcurrentStreams: 2 } });
+    server.on('session', () => sessions++);
+    server.on('stream', (stream) => {
+      const session = stream.session;
+      const open = (openBySession.get(session) ?? 0) + 1;
+      openBySession.set(session, open);
+      most = Math.max(most, open);
+      const parts: Buffer[] = [];
+      stream.on('data', (c: Buffer) => parts.push(c));
+      stream.on('end', () => {
+        setTimeout(() => {
+          stream.respond(
+            { ':status': 200, 'content-type': 'application/grpc' },
+            { waitForTrailers: true },
+          );
+          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          stream.end(Buffer.concat(parts));
+        }, 50);
+      });
+      stream.on('close', () => openBySession.set(session, (openBySession.get(session) ?? 1) - 1));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const limited = await startTestGateway(`
+listeners:
+  - { name: rpc, protocol: grpc, listen: 127.0.0.1:0, routes: [{ match: { pathPrefix: / }, upstream: t }] }
+upstreams:
+  - { name: t, targets: ["127.0.0.1:${port}"] }
+`);
+    const c = echoClient(`127.0.0.1:${limited.port('rpc')}`);
+    try {
+      const replies = await Promise.all(
+        Array.from(
+          { length: 10 },
+          (_, i) =>
+            new Promise<EchoReply>((resolve, reject) =>
+              c.Unary({ message: `n${i}` }, (err, r) => settle(resolve, reject, err, r)),
+            ),
+        ),
+      );
+      assert.deepEqual(
+        replies.map((r) => r.message),
+        Array.from({ length: 10 }, (_, i) => `n${i}`),
+      );
+      assert.ok(most <= 2, `at most 2 streams per connection were open at once, saw ${most}`);
+      assert.ok(sessions >= 5, `10 calls at 2 per connection need 5 connections, saw ${sessions}`);
+    } finally {
+      c.close();
+      await limited.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
