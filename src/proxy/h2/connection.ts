@@ -50,8 +50,11 @@ export interface ConnectionOptions {
   readonly maxHeaderListBytes?: number;
 }
 
-/** Our receive window per stream, advertised in SETTINGS. */
-const STREAM_WINDOW = 1 << 20;
+/**
+ * Our receive window per stream, advertised in SETTINGS: the most a stream
+ * can have buffered in the gateway when the other side does not take it.
+ */
+const STREAM_WINDOW = 256 << 10;
 /** Our receive window for the whole connection, opened right after the preface. */
 const CONNECTION_WINDOW = 16 << 20;
 /** Streams a client may have open at once on one connection (advertised, then enforced). */
@@ -60,6 +63,11 @@ const MAX_CLIENT_STREAMS = 1000;
 const CONGESTED_BYTES = 1 << 20;
 const DEFAULT_WINDOW = 65_535;
 const EMPTY = Buffer.alloc(0);
+/** CONTINUATION frames one header block may take (empty ones would cost nothing otherwise). */
+const MAX_CONTINUATIONS = 64;
+/** Streams a client may reset in a burst, and how fast that allowance refills (per second). */
+const RESET_BURST = 1000;
+const RESETS_PER_SECOND = 33;
 /** Unread output beyond which PING and SETTINGS from the peer count as a flood. */
 const FLOOD_BYTES = 16 << 20;
 
@@ -132,7 +140,7 @@ export class H2Stream {
 
   /** The user is done with `bytes` received bytes: the peer may send that much more. */
   consumed(bytes: number): void {
-    // A closed stream's unconsumed bytes were returned to the connection when it closed.
+    // Connection credit went back on receipt; a closed stream needs no more credit.
     if (bytes <= 0 || this.closed) return;
     this.unconsumed -= bytes;
     this.owed += bytes;
@@ -141,15 +149,23 @@ export class H2Stream {
       this.owed = 0;
       this.connection.schedule();
     }
-    this.connection.consumedOnConnection(bytes);
   }
 
   /** Ends the stream abnormally (RST_STREAM), dropping anything queued. */
   reset(code: number): void {
     if (this.closed) return;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.queuedTrailers = undefined;
     this.connection.batch.frame32(FRAME.RST_STREAM, this.id, code);
     this.connection.schedule();
     this.connection.forget(this);
+  }
+
+  /** @internal a stream error found by the connection: reset, and the user is told. */
+  abort(code: number, reason: string): void {
+    this.reset(code);
+    this.connection.notifyReset(this, code, reason);
   }
 
   /** Tries to send queued data after the window grew; true when the queue is empty. */
@@ -188,11 +204,6 @@ export class H2Stream {
   received(bytes: number): boolean {
     this.unconsumed += bytes;
     return this.unconsumed + this.owed <= STREAM_WINDOW;
-  }
-
-  /** Returns credit for bytes received on a stream that is gone. */
-  owedOnClose(): number {
-    return this.unconsumed;
   }
 
   private endLocal(): void {
@@ -248,6 +259,11 @@ export class H2Connection {
   settled = false;
   /** Called once, when the peer's first SETTINGS arrive. */
   onSettled: (() => void) | undefined;
+  /** A connection error was sent: what the peer sends next is not read. */
+  private failed = false;
+  /** Rapid-reset allowance (RFC 9113 §10.5; CVE-2023-44487): streams the client may still reset. */
+  private resetTokens = RESET_BURST;
+  private resetRefilledAt = performance.now();
   /** GOAWAY sent or received: no new streams. */
   goingAway = false;
   closed = false;
@@ -367,8 +383,8 @@ export class H2Connection {
 
   /** @internal batches as much of `chunk` as the windows allow; returns the bytes taken. */
   writeData(stream: H2Stream, chunk: Buffer, endStream: boolean): number {
-    const room = Math.min(stream.sendWindow, this.sendWindow);
-    const n = Math.min(room, chunk.length);
+    // An empty DATA frame (END_STREAM alone) needs no window, even a negative one.
+    const n = chunk.length === 0 ? 0 : Math.min(stream.sendWindow, this.sendWindow, chunk.length);
     if (n <= 0 && chunk.length > 0) return 0;
     let at = 0;
     const max = this.peerMaxFrame;
@@ -388,7 +404,7 @@ export class H2Connection {
   /** @internal */
   consumedOnConnection(bytes: number): void {
     this.connectionOwed += bytes;
-    if (this.connectionOwed >= CONNECTION_WINDOW / 2) {
+    if (this.connectionOwed >= CONNECTION_WINDOW / 4) {
       this.batch.frame32(FRAME.WINDOW_UPDATE, 0, this.connectionOwed);
       this.connectionOutstanding -= this.connectionOwed;
       this.connectionOwed = 0;
@@ -402,9 +418,6 @@ export class H2Connection {
     stream.closed = true;
     this.streams.delete(stream.id);
     this.blocked.delete(stream);
-    // Bytes the user never consumed still count against the connection window: return them.
-    const unconsumed = stream.owedOnClose();
-    if (unconsumed > 0) this.consumedOnConnection(unconsumed);
     if (this.goingAway && this.streams.size === 0) this.endSoon();
   }
 
@@ -414,6 +427,7 @@ export class H2Connection {
   }
 
   private onBytes(chunk: Buffer): void {
+    if (this.failed) return;
     try {
       let bytes = chunk;
       if (this.prefaceLeft > 0) {
@@ -433,7 +447,8 @@ export class H2Connection {
   }
 
   private fail(err: unknown): void {
-    if (this.closed) return;
+    if (this.closed || this.failed) return;
+    this.failed = true;
     const code =
       err instanceof H2ConnectionError
         ? err.code
@@ -453,7 +468,7 @@ export class H2Connection {
     const open = [...this.streams.values()];
     for (const stream of open) {
       this.forget(stream);
-      stream.handler?.reset(stream, H2_ERROR.CANCEL, reason);
+      this.notifyReset(stream, H2_ERROR.CANCEL, reason);
     }
   }
 
@@ -477,9 +492,12 @@ export class H2Connection {
       if (type !== FRAME.CONTINUATION || streamId !== this.pendingStreamId) {
         throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, 'expected CONTINUATION');
       }
-      this.pendingBlock.push(Buffer.from(payload));
+      this.pendingBlock.push(payload);
       this.pendingBytes += payload.length;
-      if (this.pendingBytes > this.maxHeaderListBytes + DEFAULT_MAX_FRAME) {
+      if (
+        this.pendingBytes > this.maxHeaderListBytes + DEFAULT_MAX_FRAME ||
+        this.pendingBlock.length > MAX_CONTINUATIONS
+      ) {
         // Endless CONTINUATION frames would hold memory without ever making a request.
         throw new H2ConnectionError(H2_ERROR.ENHANCE_YOUR_CALM, 'header block too large');
       }
@@ -499,7 +517,7 @@ export class H2Connection {
         const block = unpad(type, flags, payload);
         const end = (flags & FLAG.END_STREAM) !== 0;
         if ((flags & FLAG.END_HEADERS) === 0) {
-          this.pendingBlock = [Buffer.from(block)];
+          this.pendingBlock = [block];
           this.pendingBytes = block.length;
           this.pendingStreamId = streamId;
           this.pendingEnd = end;
@@ -517,9 +535,10 @@ export class H2Connection {
         if (payload.length !== 4) throw frameSizeError('RST_STREAM');
         const stream = this.streams.get(streamId);
         if (stream === undefined) return;
+        if (this.role === 'server') this.countReset();
         this.forget(stream);
         const code = payload.readUInt32BE(0);
-        stream.handler?.reset(stream, code, `stream reset by the peer with code ${code}`);
+        this.notifyReset(stream, code, `stream reset by the peer with code ${code}`);
         return;
       }
       case FRAME.SETTINGS:
@@ -558,25 +577,64 @@ export class H2Connection {
     if (this.connectionOutstanding > CONNECTION_WINDOW) {
       throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
     }
+    // Connection credit goes back on receipt, as nghttp2 does: what one stream leaves unread
+    // is bounded by its own window and must not stall the other streams of the connection.
+    this.consumedOnConnection(payload.length);
     if (stream === undefined || stream.remoteClosed) {
-      // A stream we already reset or finished: the bytes still count against the connection.
-      this.consumedOnConnection(payload.length);
       if (stream === undefined && streamId > this.highestStreamId()) {
         throw protocolError(`DATA on idle stream ${streamId}`);
       }
-      if (stream !== undefined) stream.reset(H2_ERROR.STREAM_CLOSED);
+      stream?.abort(H2_ERROR.STREAM_CLOSED, 'DATA after the end of the stream');
       return;
     }
     if (!stream.received(payload.length)) {
-      stream.reset(H2_ERROR.FLOW_CONTROL_ERROR);
-      stream.handler?.reset(stream, H2_ERROR.FLOW_CONTROL_ERROR, 'DATA beyond the stream window');
+      stream.abort(H2_ERROR.FLOW_CONTROL_ERROR, 'DATA beyond the stream window');
       return;
     }
     // Padding is flow-controlled too, and nobody consumes it: return it at once.
     if (padding > 0) stream.consumed(padding);
     const end = (flags & FLAG.END_STREAM) !== 0;
     if (end) stream.endRemote();
-    stream.handler?.data(stream, body, end);
+    const handler = stream.handler;
+    if (handler === undefined) return;
+    try {
+      handler.data(stream, body, end);
+    } catch (err) {
+      this.handlerFailed(stream, err);
+    }
+  }
+
+  /** @internal tells a stream's user it was reset; a throwing user cannot take the process down. */
+  notifyReset(stream: H2Stream, code: number, reason: string): void {
+    try {
+      stream.handler?.reset(stream, code, reason);
+    } catch {
+      // The stream is gone already; nothing more to undo.
+    }
+  }
+
+  /** A bug in a stream's user ends that stream, not the connection (or the process). */
+  private handlerFailed(stream: H2Stream, err: unknown): void {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (!stream.closed) stream.abort(H2_ERROR.INTERNAL_ERROR, `internal error: ${reason}`);
+  }
+
+  /**
+   * A client that opens streams and resets them at once makes the gateway do
+   * work (and open streams to targets) for nothing: past a burst of
+   * RESET_BURST resets, refilled at RESETS_PER_SECOND, it gets GOAWAY.
+   */
+  private countReset(): void {
+    const now = performance.now();
+    this.resetTokens = Math.min(
+      RESET_BURST,
+      this.resetTokens + ((now - this.resetRefilledAt) / 1000) * RESETS_PER_SECOND,
+    );
+    this.resetRefilledAt = now;
+    this.resetTokens -= 1;
+    if (this.resetTokens < 0) {
+      throw new H2ConnectionError(H2_ERROR.ENHANCE_YOUR_CALM, 'too many streams reset');
+    }
   }
 
   /** A peer that asks for answers (PING, SETTINGS) but does not read them is cut off. */
@@ -597,16 +655,21 @@ export class H2Connection {
     const stream = this.streams.get(streamId);
     if (stream !== undefined) {
       if (stream.remoteClosed) {
-        stream.reset(H2_ERROR.STREAM_CLOSED);
+        stream.abort(H2_ERROR.STREAM_CLOSED, 'HEADERS after the end of the stream');
         return;
       }
       if (!fits) {
-        stream.reset(H2_ERROR.PROTOCOL_ERROR);
-        stream.handler?.reset(stream, H2_ERROR.PROTOCOL_ERROR, 'header list too large');
+        stream.abort(H2_ERROR.PROTOCOL_ERROR, 'header list too large');
         return;
       }
       if (endStream) stream.endRemote();
-      stream.handler?.headers(stream, fields, endStream);
+      const handler = stream.handler;
+      if (handler === undefined) return;
+      try {
+        handler.headers(stream, fields, endStream);
+      } catch (err) {
+        this.handlerFailed(stream, err);
+      }
       return;
     }
     if (this.role === 'client') return; // a stream we reset already: nothing to tell
@@ -625,7 +688,11 @@ export class H2Connection {
     }
     this.streams.set(streamId, fresh);
     if (endStream) fresh.remoteClosed = true;
-    this.options.onStream?.(fresh, fields, endStream);
+    try {
+      this.options.onStream?.(fresh, fields, endStream);
+    } catch (err) {
+      this.handlerFailed(fresh, err);
+    }
   }
 
   private onSettings(flags: number, streamId: number, payload: Buffer): void {
@@ -688,7 +755,7 @@ export class H2Connection {
       for (const stream of [...this.streams.values()]) {
         if (stream.id > last) {
           this.forget(stream);
-          stream.handler?.reset(stream, H2_ERROR.REFUSED_STREAM, 'the target is going away');
+          this.notifyReset(stream, H2_ERROR.REFUSED_STREAM, 'the target is going away');
         }
       }
     }
@@ -710,8 +777,12 @@ export class H2Connection {
     const stream = this.streams.get(streamId);
     if (stream === undefined) return;
     if (increment === 0) {
-      stream.reset(H2_ERROR.PROTOCOL_ERROR);
-      stream.handler?.reset(stream, H2_ERROR.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+      stream.abort(H2_ERROR.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+      return;
+    }
+    // Overflowing one stream's window is that stream's error (RFC 9113 §6.9.1).
+    if (stream.sendWindow + increment > MAX_WINDOW) {
+      stream.abort(H2_ERROR.FLOW_CONTROL_ERROR, 'stream window above 2^31-1');
       return;
     }
     stream.adjustWindow(increment);
@@ -729,7 +800,11 @@ export class H2Connection {
   private unblockOne(stream: H2Stream): void {
     if (stream.flushQueue()) {
       this.blocked.delete(stream);
-      stream.handler?.drained?.(stream);
+      try {
+        stream.handler?.drained?.(stream);
+      } catch (err) {
+        this.handlerFailed(stream, err);
+      }
     }
   }
 }

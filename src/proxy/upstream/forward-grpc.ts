@@ -182,7 +182,9 @@ export class GrpcCall implements StreamHandler {
       this.responded = true;
       if (endStream) {
         // Trailers-only (an error status, usually): passed as is.
-        this.ex.status = statusOf(fields, GRPC_STATUS.UNAVAILABLE);
+        this.ex.status =
+          statusOf(fields) ??
+          (valueOf(fields, ':status') === '200' ? GRPC_STATUS.OK : GRPC_STATUS.UNAVAILABLE);
         this.down.sendHeaders(out, true);
         this.finish();
         return;
@@ -190,7 +192,7 @@ export class GrpcCall implements StreamHandler {
       this.down.sendHeaders(out, false);
       return;
     }
-    this.ex.status = statusOf(fields, GRPC_STATUS.INTERNAL);
+    this.ex.status = statusOf(fields) ?? GRPC_STATUS.INTERNAL;
     this.down.sendHeaders(out, true);
     this.finish();
   }
@@ -241,6 +243,7 @@ export class GrpcCall implements StreamHandler {
   }
 
   drained(stream: H2Stream): void {
+    this.lastActivity = performance.now();
     if (stream === this.down) {
       this.payOwed();
       if (this.done && !this.down.closed && !this.down.remoteClosed) {
@@ -270,6 +273,16 @@ export class GrpcCall implements StreamHandler {
 
   /** @internal the sweeper's check: deadline and idle timeout. */
   check(now: number): void {
+    if (this.done) {
+      // Over, but the end is still queued for a client that does not read: give it idleMs.
+      const { down } = this;
+      if (down.closed || down.queuedBytes === 0) active.delete(this);
+      else if (now - this.lastActivity >= this.ex.idleMs) {
+        down.reset(H2_ERROR.CANCEL);
+        active.delete(this);
+      }
+      return;
+    }
     if (now >= this.deadlineAt) {
       this.fail(
         GRPC_STATUS.DEADLINE_EXCEEDED,
@@ -308,7 +321,12 @@ export class GrpcCall implements StreamHandler {
   private finish(): void {
     if (this.done) return;
     this.done = true;
-    active.delete(this);
+    if (this.down.queuedBytes > 0 && !this.down.closed) {
+      active.add(this);
+      startSweeper();
+    } else {
+      active.delete(this);
+    }
     // The response is complete while the client may still be sending: end its side (RFC 9113 §8.1).
     const { down, up } = this;
     this.held = [];
@@ -354,19 +372,16 @@ function responseFields(fields: readonly string[]): string[] {
   return out;
 }
 
-/** The `grpc-status` among `fields`, or `fallback` when it is missing or not a number. */
-function statusOf(fields: readonly string[], fallback: number): number {
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === 'grpc-status') {
-      const n = Number(fields[i + 1]);
-      return Number.isInteger(n) ? n : fallback;
-    }
-  }
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === ':status')
-      return fields[i + 1] === '200' ? fallback : GRPC_STATUS.UNAVAILABLE;
-  }
-  return fallback;
+/** The value of the first field called `name`, or undefined. */
+function valueOf(fields: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+/** The `grpc-status` among `fields`; undefined when it is missing or not a number. */
+function statusOf(fields: readonly string[]): number | undefined {
+  const n = Number(valueOf(fields, 'grpc-status') ?? NaN);
+  return Number.isInteger(n) ? n : undefined;
 }
 
 /**

@@ -159,6 +159,12 @@ export class UpstreamRuntime {
           clearTimeout(timer);
           resolve(connection);
         };
+        // A target that closes before its SETTINGS refused the connection: another may be tried.
+        socket.once('close', () => {
+          if (connection.settled) return;
+          clearTimeout(timer);
+          reject(upstreamConnect(target.id, new Error('the target closed the connection at once')));
+        });
       });
     });
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import { connect, type Socket } from 'node:net';
+import net, { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import type { RunningBackend } from '../../../src/backend/backend-options.js';
@@ -101,31 +101,43 @@ async function until(check: () => boolean, ms = 2000): Promise<void> {
 }
 
 describe('gw proxy: the HTTP/2 relay', () => {
-  it('carries a 3 MiB message each way (beyond every flow-control window)', async () => {
-    const message = 'x'.repeat(3 * 1024 * 1024);
-    const reply = await unary(message);
-    assert.equal(reply.message.length, message.length);
-    assert.equal(reply.message, message);
-  });
+  it(
+    'carries a 3 MiB message each way (beyond every flow-control window)',
+    { timeout: 10_000 },
+    async () => {
+      const message = 'x'.repeat(3 * 1024 * 1024);
+      const reply = await unary(message);
+      assert.equal(reply.message.length, message.length);
+      assert.equal(reply.message, message);
+    },
+  );
 
-  it('relays 300 concurrent calls on one channel, balanced per call', async () => {
-    const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => unary(`m${i}`)));
-    replies.forEach((r, i) => assert.equal(r.message, `m${i}`));
-    assert.deepEqual(tally(replies.map((r) => r.backend)), { 'r-1': 150, 'r-2': 150 });
-  });
+  it(
+    'relays 300 concurrent calls on one channel, balanced per call',
+    { timeout: 10_000 },
+    async () => {
+      const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => unary(`m${i}`)));
+      replies.forEach((r, i) => assert.equal(r.message, `m${i}`));
+      assert.deepEqual(tally(replies.map((r) => r.backend)), { 'r-1': 150, 'r-2': 150 });
+    },
+  );
 
-  it('relays 2,000 streamed replies in order (the client reads slower than they come)', async () => {
-    const call = client.ServerStream({ message: 'y'.repeat(4096), count: 2000 });
-    const seen: number[] = [];
-    for await (const reply of call as AsyncIterable<EchoReply>) {
-      seen.push(reply.index);
-      if (seen.length % 500 === 0) await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.equal(seen.length, 2000);
-    assert.ok(seen.every((v, i) => v === i));
-  });
+  it(
+    'relays 2,000 streamed replies in order (the client reads slower than they come)',
+    { timeout: 10_000 },
+    async () => {
+      const call = client.ServerStream({ message: 'y'.repeat(4096), count: 2000 });
+      const seen: number[] = [];
+      for await (const reply of call as AsyncIterable<EchoReply>) {
+        seen.push(reply.index);
+        if (seen.length % 500 === 0) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(seen.length, 2000);
+      assert.ok(seen.every((v, i) => v === i));
+    },
+  );
 
-  it('frees the target when the client cancels a stream', async () => {
+  it('frees the target when the client cancels a stream', { timeout: 10_000 }, async () => {
     const upstream = gw.gateway.ref.current.upstream('echo');
     const call = client.ServerStream({ message: 'slow', count: 100, delayMs: 50 });
     call.on('error', () => undefined);
@@ -138,132 +150,400 @@ describe('gw proxy: the HTTP/2 relay', () => {
     await until(() => upstream.targets.every((t) => t.active === 0));
   });
 
-  it('answers PING and SETTINGS, and acknowledges the client settings', async () => {
-    const { socket, frames } = await rawClient();
-    const batch = new FrameBatch();
-    batch.settings([[0x4, 100_000]]);
-    batch.frame(FRAME.PING, 0, 0, Buffer.from('gw-ping!'));
-    socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
-    await until(() => frames.some((f) => f.type === FRAME.PING));
-    const ping = frames.find((f) => f.type === FRAME.PING);
-    assert.ok(ping);
-    assert.equal(ping.flags, FLAG.ACK);
-    assert.equal(ping.payload.toString(), 'gw-ping!');
-    assert.ok(frames.some((f) => f.type === FRAME.SETTINGS && f.flags === 0));
-    assert.ok(frames.some((f) => f.type === FRAME.SETTINGS && f.flags === FLAG.ACK));
-    socket.destroy();
-  });
+  it(
+    'answers PING and SETTINGS, and acknowledges the client settings',
+    { timeout: 10_000 },
+    async () => {
+      const { socket, frames } = await rawClient();
+      const batch = new FrameBatch();
+      batch.settings([[0x4, 100_000]]);
+      batch.frame(FRAME.PING, 0, 0, Buffer.from('gw-ping!'));
+      socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
+      await until(() => frames.some((f) => f.type === FRAME.PING));
+      const ping = frames.find((f) => f.type === FRAME.PING);
+      assert.ok(ping);
+      assert.equal(ping.flags, FLAG.ACK);
+      assert.equal(ping.payload.toString(), 'gw-ping!');
+      assert.ok(frames.some((f) => f.type === FRAME.SETTINGS && f.flags === 0));
+      assert.ok(frames.some((f) => f.type === FRAME.SETTINGS && f.flags === FLAG.ACK));
+      socket.destroy();
+    },
+  );
 
-  it('ends a connection that does not start with the preface, and keeps serving others', async () => {
-    const { socket, frames, closed } = await rawClient();
-    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-    await closed;
-    const goaway = frames.find((f) => f.type === FRAME.GOAWAY);
-    assert.ok(goaway, 'a GOAWAY before closing');
-    assert.equal(goaway.payload.readUInt32BE(4), H2_ERROR.PROTOCOL_ERROR);
-    assert.equal((await unary('still here')).message, 'still here');
-  });
+  it(
+    'ends a connection that does not start with the preface, and keeps serving others',
+    { timeout: 10_000 },
+    async () => {
+      const { socket, frames, closed } = await rawClient();
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await closed;
+      const goaway = frames.find((f) => f.type === FRAME.GOAWAY);
+      assert.ok(goaway, 'a GOAWAY before closing');
+      assert.equal(goaway.payload.readUInt32BE(4), H2_ERROR.PROTOCOL_ERROR);
+      assert.equal((await unary('still here')).message, 'still here');
+    },
+  );
 
-  it('ends a connection whose header block cannot be decoded with COMPRESSION_ERROR', async () => {
-    const { socket, frames, closed } = await rawClient();
-    const batch = new FrameBatch();
-    batch.settings([]);
-    // Index 0 is never valid in HPACK (RFC 7541 §6.1).
-    batch.frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, Buffer.from([0x80]));
-    socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
-    await closed;
-    const goaway = frames.find((f) => f.type === FRAME.GOAWAY);
-    assert.ok(goaway);
-    assert.equal(goaway.payload.readUInt32BE(4), H2_ERROR.COMPRESSION_ERROR);
-  });
+  it(
+    'ends a connection whose header block cannot be decoded with COMPRESSION_ERROR',
+    { timeout: 10_000 },
+    async () => {
+      const { socket, frames, closed } = await rawClient();
+      const batch = new FrameBatch();
+      batch.settings([]);
+      // Index 0 is never valid in HPACK (RFC 7541 §6.1).
+      batch.frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, Buffer.from([0x80]));
+      socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
+      await closed;
+      const goaway = frames.find((f) => f.type === FRAME.GOAWAY);
+      assert.ok(goaway);
+      assert.equal(goaway.payload.readUInt32BE(4), H2_ERROR.COMPRESSION_ERROR);
+    },
+  );
 
-  it('refuses a request without :path with RST_STREAM PROTOCOL_ERROR, the connection lives on', async () => {
-    const { socket, frames } = await rawClient();
-    const encoder = new HpackEncoder();
-    const batch = new FrameBatch();
-    batch.settings([]);
-    batch.headers(1, encoder.encode([':method', 'POST', ':scheme', 'http']), true, 16_384);
-    batch.frame(FRAME.PING, 0, 0, Buffer.from('after-it'));
-    socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
-    await until(() => frames.some((f) => f.type === FRAME.PING));
-    const rst = frames.find((f) => f.type === FRAME.RST_STREAM);
-    assert.ok(rst);
-    assert.equal(rst.streamId, 1);
-    assert.equal(rst.payload.readUInt32BE(0), H2_ERROR.PROTOCOL_ERROR);
-    assert.ok(!frames.some((f) => f.type === FRAME.GOAWAY));
-    socket.destroy();
-  });
+  it(
+    'refuses a request without :path with RST_STREAM PROTOCOL_ERROR, the connection lives on',
+    { timeout: 10_000 },
+    async () => {
+      const { socket, frames } = await rawClient();
+      const encoder = new HpackEncoder();
+      const batch = new FrameBatch();
+      batch.settings([]);
+      batch.headers(1, encoder.encode([':method', 'POST', ':scheme', 'http']), true, 16_384);
+      batch.frame(FRAME.PING, 0, 0, Buffer.from('after-it'));
+      socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
+      await until(() => frames.some((f) => f.type === FRAME.PING));
+      const rst = frames.find((f) => f.type === FRAME.RST_STREAM);
+      assert.ok(rst);
+      assert.equal(rst.streamId, 1);
+      assert.equal(rst.payload.readUInt32BE(0), H2_ERROR.PROTOCOL_ERROR);
+      assert.ok(!frames.some((f) => f.type === FRAME.GOAWAY));
+      socket.destroy();
+    },
+  );
 
-  it('carries 40 KB of metadata (HEADERS + CONTINUATION both ways) and binary values', async () => {
-    const metadata = new grpc.Metadata();
-    const big = 'v'.repeat(40_000);
-    metadata.set('x-big', big);
-    metadata.set('x-blob-bin', Buffer.from([0, 1, 2, 255]));
-    const reply = await new Promise<EchoReply>((resolve, reject) => {
-      client.Unary({ message: 'meta' }, metadata, (err, r) => settle(resolve, reject, err, r));
-    });
-    assert.equal(reply.metadata['x-big'], big);
-    assert.equal(reply.metadata['x-blob-bin'], Buffer.from([0, 1, 2, 255]).toString('base64'));
-  });
+  it(
+    'carries 40 KB of metadata (HEADERS + CONTINUATION both ways) and binary values',
+    { timeout: 10_000 },
+    async () => {
+      const metadata = new grpc.Metadata();
+      const big = 'v'.repeat(40_000);
+      metadata.set('x-big', big);
+      metadata.set('x-blob-bin', Buffer.from([0, 1, 2, 255]));
+      const reply = await new Promise<EchoReply>((resolve, reject) => {
+        client.Unary({ message: 'meta' }, metadata, (err, r) => settle(resolve, reject, err, r));
+      });
+      assert.equal(reply.metadata['x-big'], big);
+      assert.equal(reply.metadata['x-blob-bin'], Buffer.from([0, 1, 2, 255]).toString('base64'));
+    },
+  );
 });
 
 describe('gw proxy: targets that limit their streams', () => {
-  it('opens more connections when a target allows 2 streams each, and every call succeeds', async () => {
-    // A bare HTTP/2 target: answers every call after 50 ms with the request's own bytes
-    // (an EchoRequest's `message` is field 1, as is an EchoReply's), 2 streams per connection.
-    let sessions = 0;
-    let most = 0;
-    const openBySession = new Map<unknown, number>();
-    const server = http2.createServer({ settings: { maxConcurrentStreams: 2 } });
-    server.on('session', () => sessions++);
-    server.on('stream', (stream) => {
-      const session = stream.session;
-      const open = (openBySession.get(session) ?? 0) + 1;
-      openBySession.set(session, open);
-      most = Math.max(most, open);
-      const parts: Buffer[] = [];
-      stream.on('data', (c: Buffer) => parts.push(c));
-      stream.on('end', () => {
-        setTimeout(() => {
-          stream.respond(
-            { ':status': 200, 'content-type': 'application/grpc' },
-            { waitForTrailers: true },
-          );
-          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-          stream.end(Buffer.concat(parts));
-        }, 50);
+  it(
+    'opens more connections when a target allows 2 streams each, and every call succeeds',
+    { timeout: 10_000 },
+    async () => {
+      // A bare HTTP/2 target: answers every call after 50 ms with the request's own bytes
+      // (an EchoRequest's `message` is field 1, as is an EchoReply's), 2 streams per connection.
+      let sessions = 0;
+      let most = 0;
+      const openBySession = new Map<unknown, number>();
+      const server = http2.createServer({ settings: { maxConcurrentStreams: 2 } });
+      server.on('session', () => sessions++);
+      server.on('stream', (stream) => {
+        const session = stream.session;
+        const open = (openBySession.get(session) ?? 0) + 1;
+        openBySession.set(session, open);
+        most = Math.max(most, open);
+        const parts: Buffer[] = [];
+        stream.on('data', (c: Buffer) => parts.push(c));
+        stream.on('end', () => {
+          setTimeout(() => {
+            stream.respond(
+              { ':status': 200, 'content-type': 'application/grpc' },
+              { waitForTrailers: true },
+            );
+            stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+            stream.end(Buffer.concat(parts));
+          }, 50);
+        });
+        stream.on('close', () => openBySession.set(session, (openBySession.get(session) ?? 1) - 1));
       });
-      stream.on('close', () => openBySession.set(session, (openBySession.get(session) ?? 1) - 1));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
-    const limited = await startTestGateway(`
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      const limited = await startTestGateway(`
 listeners:
   - { name: rpc, protocol: grpc, listen: 127.0.0.1:0, routes: [{ match: { pathPrefix: / }, upstream: t }] }
 upstreams:
   - { name: t, targets: ["127.0.0.1:${port}"] }
 `);
-    const c = echoClient(`127.0.0.1:${limited.port('rpc')}`);
-    try {
-      const replies = await Promise.all(
-        Array.from(
-          { length: 10 },
-          (_, i) =>
-            new Promise<EchoReply>((resolve, reject) =>
-              c.Unary({ message: `n${i}` }, (err, r) => settle(resolve, reject, err, r)),
-            ),
-        ),
-      );
-      assert.deepEqual(
-        replies.map((r) => r.message),
-        Array.from({ length: 10 }, (_, i) => `n${i}`),
-      );
-      assert.ok(most <= 2, `at most 2 streams per connection were open at once, saw ${most}`);
-      assert.ok(sessions >= 5, `10 calls at 2 per connection need 5 connections, saw ${sessions}`);
-    } finally {
-      c.close();
-      await limited.close();
-      await new Promise<void>((r) => server.close(() => r()));
-    }
-  });
+      const c = echoClient(`127.0.0.1:${limited.port('rpc')}`);
+      try {
+        const replies = await Promise.all(
+          Array.from(
+            { length: 10 },
+            (_, i) =>
+              new Promise<EchoReply>((resolve, reject) =>
+                c.Unary({ message: `n${i}` }, (err, r) => settle(resolve, reject, err, r)),
+              ),
+          ),
+        );
+        assert.deepEqual(
+          replies.map((r) => r.message),
+          Array.from({ length: 10 }, (_, i) => `n${i}`),
+        );
+        assert.ok(most <= 2, `at most 2 streams per connection were open at once, saw ${most}`);
+        assert.ok(
+          sessions >= 5,
+          `10 calls at 2 per connection need 5 connections, saw ${sessions}`,
+        );
+      } finally {
+        c.close();
+        await limited.close();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    },
+  );
 });
+
+describe('gw proxy: misbehaving clients and targets', () => {
+  /** A bare HTTP/2 target whose streams `onStream` answers. */
+  async function bareTarget(
+    onStream: (stream: http2.ServerHttp2Stream) => void,
+  ): Promise<{ port: number; close: () => Promise<void> }> {
+    // Room for 100 MB of unsent answers per session (the default 10 MB refuses streams first).
+    const server = http2.createServer({ maxSessionMemory: 100 });
+    const sessions = new Set<http2.ServerHttp2Session>();
+    server.on('session', (s) => {
+      sessions.add(s);
+      s.on('error', () => undefined);
+    });
+    server.on('stream', (stream) => {
+      stream.on('error', () => undefined);
+      onStream(stream);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      port: (server.address() as { port: number }).port,
+      close: () => {
+        for (const s of sessions) s.destroy();
+        return new Promise<void>((r) => server.close(() => r()));
+      },
+    };
+  }
+
+  async function gatewayFor(ports: number[]): Promise<TestGateway> {
+    return startTestGateway(`
+listeners:
+  - { name: rpc, protocol: grpc, listen: 127.0.0.1:0, routes: [{ match: { pathPrefix: / }, upstream: t }] }
+upstreams:
+  - { name: t, balance: round-robin, targets: [${ports.map((p) => `"127.0.0.1:${p}"`).join(', ')}] }
+`);
+  }
+
+  /** One call with node:http2; resolves with its grpc-status (or 'timeout'). */
+  function call(port: number, timeoutMs: number): Promise<string> {
+    return new Promise((resolve) => {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      session.on('error', () => undefined);
+      const req = session.request({
+        ':method': 'POST',
+        ':path': '/t.T/M',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      let status = 'none';
+      const timer = setTimeout(() => {
+        status = 'timeout';
+        session.destroy();
+      }, timeoutMs);
+      req.on('response', (h) => (status = String(h['grpc-status'] ?? status)));
+      req.on(
+        'trailers',
+        (h: http2.IncomingHttpHeaders) => (status = String(h['grpc-status'] ?? status)),
+      );
+      req.on('data', () => undefined);
+      req.on('error', () => undefined);
+      req.on('close', () => {
+        clearTimeout(timer);
+        session.close();
+        resolve(status);
+      });
+      req.end(Buffer.from([0, 0, 0, 0, 0]));
+    });
+  }
+
+  /** Answers every call with `bytes` of message data, then status 0. */
+  const answerWith = (bytes: number) => (stream: http2.ServerHttp2Stream) => {
+    stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc' },
+      { waitForTrailers: true },
+    );
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.end(Buffer.alloc(bytes, 0x61));
+  };
+
+  it(
+    'a client that reads nothing does not stall other clients of the same target',
+    { timeout: 10_000 },
+    async () => {
+      const target = await bareTarget(answerWith(1024 * 1024));
+      const gwx = await gatewayFor([target.port]);
+      const { socket } = await rawClientAt(gwx.port('rpc'), [[0x4, 0]]); // stream windows of 0
+      const encoder = new HpackEncoder();
+      const batch = new FrameBatch();
+      for (let id = 1; id <= 79; id += 2) {
+        const block = encoder.encode([':method', 'POST', ':scheme', 'http', ':path', '/t.T/M']);
+        batch.headers(id, block, true, 16_384);
+      }
+      socket.write(batch.take() ?? Buffer.alloc(0));
+      await new Promise((r) => setTimeout(r, 300)); // 40 MiB wait in the gateway for a reader
+      try {
+        assert.equal(await call(gwx.port('rpc'), 3000), '0');
+      } finally {
+        socket.destroy();
+        await gwx.close();
+        await target.close();
+      }
+    },
+  );
+
+  it(
+    'DATA after END_STREAM resets the call and cancels it at the target',
+    { timeout: 10_000 },
+    async () => {
+      let cancelled = 0;
+      const target = await bareTarget((stream) => {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+        const timer = setInterval(() => stream.write(Buffer.alloc(1024)), 5);
+        stream.on('close', () => {
+          clearInterval(timer);
+          cancelled++;
+        });
+      });
+      const gwx = await gatewayFor([target.port]);
+      const { socket, frames } = await rawClientAt(gwx.port('rpc'), [[0x4, 1 << 20]]);
+      const encoder = new HpackEncoder();
+      const open = new FrameBatch();
+      open.headers(
+        1,
+        encoder.encode([':method', 'POST', ':scheme', 'http', ':path', '/t.T/S']),
+        true,
+        16_384,
+      );
+      socket.write(open.take() ?? Buffer.alloc(0));
+      await untilTrue(() => frames.some((f) => f.type === FRAME.DATA));
+      const stray = new FrameBatch();
+      stray.frame(FRAME.DATA, 0, 1, Buffer.from('late'));
+      socket.write(stray.take() ?? Buffer.alloc(0));
+      try {
+        await untilTrue(() => frames.some((f) => f.type === FRAME.RST_STREAM));
+        const rst = frames.find((f) => f.type === FRAME.RST_STREAM);
+        assert.equal(rst?.payload.readUInt32BE(0), H2_ERROR.STREAM_CLOSED);
+        await untilTrue(() => cancelled === 1);
+        await untilTrue(() => gwx.log.length === 1);
+      } finally {
+        socket.destroy();
+        await gwx.close();
+        await target.close();
+      }
+    },
+  );
+
+  it(
+    'ends a client that sends endless empty CONTINUATION frames with ENHANCE_YOUR_CALM',
+    { timeout: 10_000 },
+    async () => {
+      const { socket, frames, closed } = await rawClientAt(gw.port('rpc'));
+      const encoder = new HpackEncoder();
+      const batch = new FrameBatch();
+      batch.frame(FRAME.HEADERS, 0, 1, encoder.encode([':method', 'POST', ':path', '/x']));
+      for (let i = 0; i < 200; i++) batch.frame(FRAME.CONTINUATION, 0, 1);
+      socket.write(batch.take() ?? Buffer.alloc(0));
+      await closed;
+      const goaway = frames.find((f) => f.type === FRAME.GOAWAY);
+      assert.equal(goaway?.payload.readUInt32BE(4), H2_ERROR.ENHANCE_YOUR_CALM);
+    },
+  );
+
+  it(
+    'ends a client that opens and resets streams without end (rapid reset)',
+    { timeout: 10_000 },
+    async () => {
+      const { socket, frames, closed } = await rawClientAt(gw.port('rpc'));
+      const encoder = new HpackEncoder();
+      const batch = new FrameBatch();
+      for (let i = 0; i < 1200; i++) {
+        const id = 2 * i + 1;
+        batch.headers(id, encoder.encode([':method', 'POST', ':path', '/x']), false, 16_384);
+        batch.frame32(FRAME.RST_STREAM, id, H2_ERROR.CANCEL);
+      }
+      socket.write(batch.take() ?? Buffer.alloc(0));
+      await closed;
+      const goaway = frames.find((f) => f.type === FRAME.GOAWAY);
+      assert.equal(goaway?.payload.readUInt32BE(4), H2_ERROR.ENHANCE_YOUR_CALM);
+    },
+  );
+
+  it(
+    'moves on at once from a target that closes before its SETTINGS',
+    { timeout: 10_000 },
+    async () => {
+      const closer = net.createServer((s) => s.destroy());
+      await new Promise<void>((r) => closer.listen(0, '127.0.0.1', r));
+      const target = await bareTarget(answerWith(10));
+      const gwx = await gatewayFor([(closer.address() as { port: number }).port, target.port]);
+      try {
+        const started = Date.now();
+        assert.deepEqual(
+          await Promise.all([call(gwx.port('rpc'), 3000), call(gwx.port('rpc'), 3000)]),
+          ['0', '0'],
+        );
+        assert.ok(Date.now() - started < 1000, 'no wait for the connect timeout');
+      } finally {
+        await gwx.close();
+        await target.close();
+        await new Promise<void>((r) => closer.close(() => r()));
+      }
+    },
+  );
+});
+
+/** A raw HTTP/2 client of `port` that already sent the preface and its SETTINGS. */
+async function rawClientAt(
+  port: number,
+  settings: [number, number][] = [],
+): Promise<{ socket: Socket; frames: RawFrame[]; closed: Promise<void> }> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((r, j) => {
+    socket.once('connect', () => r());
+    socket.once('error', j);
+  });
+  socket.on('error', () => undefined);
+  const frames: RawFrame[] = [];
+  const reader = new FrameReader((type, flags, streamId, payload) =>
+    frames.push({ type, flags, streamId, payload: Buffer.from(payload) }),
+  );
+  socket.on('data', (chunk: Buffer) => reader.push(chunk));
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  const batch = new FrameBatch();
+  batch.settings(settings);
+  socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
+  return { socket, frames, closed };
+}
+
+interface RawFrame {
+  type: number;
+  flags: number;
+  streamId: number;
+  payload: Buffer;
+}
+
+async function untilTrue(check: () => boolean): Promise<void> {
+  const end = Date.now() + 2000;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
