@@ -190,6 +190,7 @@ async function wsSection(ctx: Context, pingSeconds: number): Promise<Running> {
     await startGw(ctx, 'ws', backend.port),
     await reference('nginx', skipped, () => startNginx(ctx, 'ws', backend.port)),
     await reference('haproxy', skipped, () => startHaproxy(ctx, 'ws', backend.port)),
+    await reference('http-proxy', skipped, () => startHttpProxy(ctx, backend.port)),
   ];
   return {
     candidates: list.filter((c) => c !== undefined),
