@@ -53,10 +53,11 @@ export class GwProcess {
   private waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: readonly string[]) {
+  /** Starts `gw ARGS`, with `env` added to this process's environment. */
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
     this.child = spawn(process.execPath, [GW_BIN, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...env },
     });
     let partial = '';
     this.child.stdout?.setEncoding('utf8').on('data', (d: string) => {

@@ -3,6 +3,7 @@ import http2 from 'node:http2';
 import net, { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import fc from 'fast-check';
 import type { RunningBackend } from '../../../src/backend/backend-options.js';
 import { echoClient, type EchoClient, type EchoReply } from '../../../src/backend/grpc-client.js';
 import {
@@ -235,6 +236,50 @@ describe('gw proxy: the HTTP/2 relay', () => {
       });
       assert.equal(reply.metadata['x-big'], big);
       assert.equal(reply.metadata['x-blob-bin'], Buffer.from([0, 1, 2, 255]).toString('base64'));
+    },
+  );
+});
+
+describe('gw proxy: random frames', () => {
+  it(
+    'never takes the gateway down, whatever frames a client sends',
+    { timeout: 60_000 },
+    async () => {
+      const encoder = new HpackEncoder();
+      const frame = fc.record({
+        type: fc.oneof(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 10, max: 255 })),
+        flags: fc.integer({ min: 0, max: 255 }),
+        streamId: fc.oneof(fc.constantFrom(0, 1, 3, 5), fc.integer({ min: 0, max: 0x7fff_ffff })),
+        payload: fc.oneof(
+          fc.uint8Array({ maxLength: 64 }),
+          // Sometimes a well-formed request header block, so streams really open.
+          fc.constant(
+            new Uint8Array(
+              encoder.encode([
+                ':method',
+                'POST',
+                ':scheme',
+                'http',
+                ':path',
+                '/gw.echo.v1.Echo/Unary',
+              ]),
+            ),
+          ),
+        ),
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 12 }), async (frames) => {
+          const { socket, closed } = await rawClientAt(gw.port('rpc'));
+          const batch = new FrameBatch();
+          for (const f of frames) batch.frame(f.type, f.flags, f.streamId, f.payload);
+          socket.write(batch.take() ?? Buffer.alloc(0));
+          await Promise.race([closed, new Promise((r) => setTimeout(r, 30))]);
+          socket.destroy();
+        }),
+        { numRuns: 150 },
+      );
+      // Still whole: a real call goes through.
+      assert.equal((await unary('after the storm')).message, 'after the storm');
     },
   );
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,6 +168,84 @@ upstreams:
     await gw.close();
     assert.equal(reply?.backend, 'tls-1');
   });
+});
+
+describe('gw proxy: gRPC to targets over TLS', () => {
+  /** A bare HTTP/2-over-TLS target answering each call with the request's own bytes. */
+  async function tlsTarget(cert: string, key: string): Promise<http2.Http2SecureServer> {
+    const server = http2.createSecureServer({
+      cert: await readFile(cert),
+      key: await readFile(key),
+    });
+    server.on('stream', (stream) => {
+      stream.on('error', () => undefined);
+      const parts: Buffer[] = [];
+      stream.on('data', (c: Buffer) => parts.push(c));
+      stream.on('end', () => {
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc' },
+          { waitForTrailers: true },
+        );
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(Buffer.concat(parts));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return server;
+  }
+
+  async function callThrough(port: number): Promise<{ message?: string; code?: number }> {
+    const client = echoClient(`127.0.0.1:${port}`);
+    try {
+      return await new Promise((resolve) => {
+        client.Unary({ message: 'sealed' }, { deadline: Date.now() + 5000 }, (err, r) =>
+          resolve(err ? { code: err.code } : { message: r?.message }),
+        );
+      });
+    } finally {
+      client.close();
+    }
+  }
+
+  for (const trusted of [true, false]) {
+    it(
+      trusted
+        ? 'speaks TLS with ALPN h2 to a target whose certificate it trusts'
+        : 'answers UNAVAILABLE (GW_ERR_UPSTREAM_CONNECT) when the target certificate is not trusted',
+      async () => {
+        const { cert, key } = makeCert(dir, `up-${String(trusted)}`);
+        const target = await tlsTarget(cert, key);
+        const targetPort = (target.address() as net.AddressInfo).port;
+        const port = await freePort();
+        const file = await configFile(
+          `up-tls-${String(trusted)}.yaml`,
+          `listeners:
+  - { name: rpc, protocol: grpc, listen: 127.0.0.1:${port}, routes: [{ match: { pathPrefix: / }, upstream: sealed }] }
+upstreams:
+  - { name: sealed, tls: true, targets: ["127.0.0.1:${targetPort}"] }
+`,
+        );
+        const proc = new GwProcess(
+          ['proxy', '--config', file],
+          trusted ? { NODE_EXTRA_CA_CERTS: cert } : {},
+        );
+        processes.push(proc);
+        try {
+          await proc.waitForLine((l) => l.startsWith('listener rpc'));
+          const result = await callThrough(port);
+          if (trusted) {
+            assert.deepEqual(result, { message: 'sealed' });
+          } else {
+            assert.deepEqual(result, { code: grpc.status.UNAVAILABLE });
+            await proc.waitForLine((l) => l.includes('GW_ERR_UPSTREAM_CONNECT'));
+          }
+        } finally {
+          await proc.stop('SIGINT');
+          await new Promise<void>((r) => target.close(() => r()));
+        }
+      },
+    );
+  }
 });
 
 describe('gw demo', () => {
