@@ -194,12 +194,17 @@ describe('gw proxy: gRPC to targets over TLS', () => {
     return server;
   }
 
-  async function callThrough(port: number): Promise<{ message?: string; code?: number }> {
+  async function callThrough(
+    port: number,
+  ): Promise<{ message?: string | undefined; code?: number }> {
     const client = echoClient(`127.0.0.1:${port}`);
     try {
       return await new Promise((resolve) => {
-        client.Unary({ message: 'sealed' }, { deadline: Date.now() + 5000 }, (err, r) =>
-          resolve(err ? { code: err.code } : { message: r?.message }),
+        client.Unary(
+          { message: 'sealed' },
+          new grpc.Metadata(),
+          { deadline: Date.now() + 5000 },
+          (err, r) => resolve(err ? { code: err.code } : { message: r?.message }),
         );
       });
     } finally {
