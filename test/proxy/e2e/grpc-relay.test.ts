@@ -73,26 +73,6 @@ function settle(
   else resolve(reply);
 }
 
-/** A raw HTTP/2 client: sends bytes, collects the frames the gateway answers with. */
-function rawClient(): Promise<{
-  socket: Socket;
-  frames: { type: number; flags: number; streamId: number; payload: Buffer }[];
-  closed: Promise<void>;
-}> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(gw.port('rpc'), '127.0.0.1');
-    const frames: { type: number; flags: number; streamId: number; payload: Buffer }[] = [];
-    const reader = new FrameReader((type, flags, streamId, payload) =>
-      frames.push({ type, flags, streamId, payload: Buffer.from(payload) }),
-    );
-    socket.on('data', (chunk: Buffer) => reader.push(chunk));
-    const closed = new Promise<void>((done) => socket.once('close', () => done()));
-    socket.once('error', () => undefined);
-    socket.once('connect', () => resolve({ socket, frames, closed }));
-    socket.once('error', reject);
-  });
-}
-
 async function until(check: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
@@ -155,7 +135,7 @@ describe('gw proxy: the HTTP/2 relay', () => {
     'answers PING and SETTINGS, and acknowledges the client settings',
     { timeout: 10_000 },
     async () => {
-      const { socket, frames } = await rawClient();
+      const { socket, frames } = await rawClient(gw.port('rpc'), null);
       const batch = new FrameBatch();
       batch.settings([[0x4, 100_000]]);
       batch.frame(FRAME.PING, 0, 0, Buffer.from('gw-ping!'));
@@ -175,7 +155,7 @@ describe('gw proxy: the HTTP/2 relay', () => {
     'ends a connection that does not start with the preface, and keeps serving others',
     { timeout: 10_000 },
     async () => {
-      const { socket, frames, closed } = await rawClient();
+      const { socket, frames, closed } = await rawClient(gw.port('rpc'), null);
       socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
       await closed;
       const goaway = frames.find((f) => f.type === FRAME.GOAWAY);
@@ -189,7 +169,7 @@ describe('gw proxy: the HTTP/2 relay', () => {
     'ends a connection whose header block cannot be decoded with COMPRESSION_ERROR',
     { timeout: 10_000 },
     async () => {
-      const { socket, frames, closed } = await rawClient();
+      const { socket, frames, closed } = await rawClient(gw.port('rpc'), null);
       const batch = new FrameBatch();
       batch.settings([]);
       // Index 0 is never valid in HPACK (RFC 7541 §6.1).
@@ -206,7 +186,7 @@ describe('gw proxy: the HTTP/2 relay', () => {
     'refuses a request without :path with RST_STREAM PROTOCOL_ERROR, the connection lives on',
     { timeout: 10_000 },
     async () => {
-      const { socket, frames } = await rawClient();
+      const { socket, frames } = await rawClient(gw.port('rpc'), null);
       const encoder = new HpackEncoder();
       const batch = new FrameBatch();
       batch.settings([]);
@@ -269,7 +249,7 @@ describe('gw proxy: random frames', () => {
       });
       await fc.assert(
         fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 12 }), async (frames) => {
-          const { socket, closed } = await rawClientAt(gw.port('rpc'));
+          const { socket, closed } = await rawClient(gw.port('rpc'));
           const batch = new FrameBatch();
           for (const f of frames) batch.frame(f.type, f.flags, f.streamId, f.payload);
           socket.write(batch.take() ?? Buffer.alloc(0));
@@ -435,7 +415,7 @@ upstreams:
     async () => {
       const target = await bareTarget(answerWith(1024 * 1024));
       const gwx = await gatewayFor([target.port]);
-      const { socket } = await rawClientAt(gwx.port('rpc'), [[0x4, 0]]); // stream windows of 0
+      const { socket } = await rawClient(gwx.port('rpc'), [[0x4, 0]]); // stream windows of 0
       const encoder = new HpackEncoder();
       const batch = new FrameBatch();
       for (let id = 1; id <= 79; id += 2) {
@@ -468,7 +448,7 @@ upstreams:
         });
       });
       const gwx = await gatewayFor([target.port]);
-      const { socket, frames } = await rawClientAt(gwx.port('rpc'), [[0x4, 1 << 20]]);
+      const { socket, frames } = await rawClient(gwx.port('rpc'), [[0x4, 1 << 20]]);
       const encoder = new HpackEncoder();
       const open = new FrameBatch();
       open.headers(
@@ -478,16 +458,16 @@ upstreams:
         16_384,
       );
       socket.write(open.take() ?? Buffer.alloc(0));
-      await untilTrue(() => frames.some((f) => f.type === FRAME.DATA));
+      await until(() => frames.some((f) => f.type === FRAME.DATA));
       const stray = new FrameBatch();
       stray.frame(FRAME.DATA, 0, 1, Buffer.from('late'));
       socket.write(stray.take() ?? Buffer.alloc(0));
       try {
-        await untilTrue(() => frames.some((f) => f.type === FRAME.RST_STREAM));
+        await until(() => frames.some((f) => f.type === FRAME.RST_STREAM));
         const rst = frames.find((f) => f.type === FRAME.RST_STREAM);
         assert.equal(rst?.payload.readUInt32BE(0), H2_ERROR.STREAM_CLOSED);
-        await untilTrue(() => cancelled === 1);
-        await untilTrue(() => gwx.log.length === 1);
+        await until(() => cancelled === 1);
+        await until(() => gwx.log.length === 1);
       } finally {
         socket.destroy();
         await gwx.close();
@@ -500,7 +480,7 @@ upstreams:
     'ends a client that sends endless empty CONTINUATION frames with ENHANCE_YOUR_CALM',
     { timeout: 10_000 },
     async () => {
-      const { socket, frames, closed } = await rawClientAt(gw.port('rpc'));
+      const { socket, frames, closed } = await rawClient(gw.port('rpc'));
       const encoder = new HpackEncoder();
       const batch = new FrameBatch();
       batch.frame(FRAME.HEADERS, 0, 1, encoder.encode([':method', 'POST', ':path', '/x']));
@@ -516,7 +496,7 @@ upstreams:
     'ends a client that opens and resets streams without end (rapid reset)',
     { timeout: 10_000 },
     async () => {
-      const { socket, frames, closed } = await rawClientAt(gw.port('rpc'));
+      const { socket, frames, closed } = await rawClient(gw.port('rpc'));
       const encoder = new HpackEncoder();
       const batch = new FrameBatch();
       for (let i = 0; i < 1200; i++) {
@@ -555,10 +535,10 @@ upstreams:
   );
 });
 
-/** A raw HTTP/2 client of `port` that already sent the preface and its SETTINGS. */
-async function rawClientAt(
+/** A raw HTTP/2 client of `port` that already sent the preface and `settings`, if given. */
+async function rawClient(
   port: number,
-  settings: [number, number][] = [],
+  settings: [number, number][] | null = [],
 ): Promise<{ socket: Socket; frames: RawFrame[]; closed: Promise<void> }> {
   const socket = connect(port, '127.0.0.1');
   await new Promise<void>((r, j) => {
@@ -572,9 +552,12 @@ async function rawClientAt(
   );
   socket.on('data', (chunk: Buffer) => reader.push(chunk));
   const closed = new Promise<void>((r) => socket.once('close', () => r()));
-  const batch = new FrameBatch();
-  batch.settings(settings);
-  socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
+  // Without settings: nothing is sent, not even the preface.
+  if (settings !== null) {
+    const batch = new FrameBatch();
+    batch.settings(settings);
+    socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
+  }
   return { socket, frames, closed };
 }
 
@@ -583,12 +566,4 @@ interface RawFrame {
   flags: number;
   streamId: number;
   payload: Buffer;
-}
-
-async function untilTrue(check: () => boolean): Promise<void> {
-  const end = Date.now() + 2000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
