@@ -6,7 +6,7 @@
  * gw and the backends failing is an error.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -29,6 +29,10 @@ import {
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const GW_BIN = path.join(ROOT, 'bin/gw.js');
+/** The node flags on bin/gw.js's `#!` line, so gw runs here as it does when called as `gw`. */
+const GW_NODE_FLAGS = (readFileSync(GW_BIN, 'utf8').split('\n', 1)[0] ?? '')
+  .split(/\s+/)
+  .filter((word) => word.startsWith('--'));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 /** What every section needs to start its processes. */
@@ -159,10 +163,15 @@ export async function startGw(
   if (check.status !== 0) {
     throw new Error(`gw proxy --check refused ${conf}:\n${check.stderr}${check.stdout}`);
   }
-  const proc = ctx.procs.start('gw-proxy', process.execPath, [GW_BIN, 'proxy', '--config', conf], {
-    side: 'proxy',
-    stopSignal: 'SIGINT',
-  });
+  const proc = ctx.procs.start(
+    'gw-proxy',
+    process.execPath,
+    [...GW_NODE_FLAGS, GW_BIN, 'proxy', '--config', conf],
+    {
+      side: 'proxy',
+      stopSignal: 'SIGINT',
+    },
+  );
   const match = await waitForLine(proc, /^listener bench \(\w+\) on 127\.0\.0\.1:(\d+)$/m);
   const port = Number(match[1]);
   await waitForPort(proc, port);

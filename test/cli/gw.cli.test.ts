@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { runGw } from '../helpers/cli.js';
 
 describe('gw (top level)', () => {
@@ -34,5 +39,24 @@ describe('gw (top level)', () => {
     const { code, stdout } = await runGw(['--version']);
     assert.equal(code, 0);
     assert.match(stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('runs node without the memory reducer when started as `gw` (its #! line)', async () => {
+    // The flag is only visible from inside: a preload prints the process's node flags.
+    const dir = await mkdtemp(join(tmpdir(), 'gw-shebang-'));
+    const probe = join(dir, 'print-flags.cjs');
+    await writeFile(probe, 'process.stderr.write(JSON.stringify(process.execArgv) + "\\n");\n');
+    try {
+      const { stderr } = await promisify(execFile)(
+        join(import.meta.dirname, '../../bin/gw.js'),
+        ['--version'],
+        {
+          env: { ...process.env, NODE_OPTIONS: `--require ${probe}` },
+        },
+      );
+      assert.deepEqual(JSON.parse(stderr.trim()), ['--no-memory-reducer']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
