@@ -95,10 +95,21 @@ for (const host of ['127.0.0.1', '::1']) {
     });
 
     it('reaches every state it set up, with the timers the kernel runs in them', async () => {
-      const { raw } = await bothViews(lab.ports);
-      const mine = raw.filter((s) => touches(lab.ports, s.local.port, s.remote.port));
+      // Timers are the kernel's state at one instant: under load a snapshot can fall between
+      // two of them, so up to five snapshots 100 ms apart are taken until one shows them all.
+      let mine: Awaited<ReturnType<typeof bothViews>>['raw'] = [];
       const timerOf = (state: string) =>
         new Set(mine.filter((s) => s.state === state).map((s) => s.timer?.kind ?? null));
+      const allSeen = (): boolean =>
+        timerOf('TIME_WAIT').has('timewait') &&
+        timerOf('LAST_ACK').has('probe') &&
+        timerOf('ESTABLISHED').has('keepalive');
+      for (let attempt = 0; attempt < 5; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 100));
+        const { raw } = await bothViews(lab.ports);
+        mine = raw.filter((s) => touches(lab.ports, s.local.port, s.remote.port));
+        if (allSeen()) break;
+      }
       assert.ok(timerOf('TIME_WAIT').has('timewait'));
       assert.ok(timerOf('LAST_ACK').has('probe'), 'the FIN waits behind a zero window');
       assert.ok(timerOf('ESTABLISHED').has('keepalive'));
