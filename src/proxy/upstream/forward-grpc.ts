@@ -235,6 +235,8 @@ export class GrpcCall implements StreamHandler {
   reset(stream: H2Stream, _code: number, reason: string): void {
     if (stream === this.down) {
       this.gone = true;
+      // The client cancelled (or its connection went) before the call was over: the log says so.
+      if (!this.done) this.ex.status = GRPC_STATUS.CANCELLED;
       if (this.up !== undefined && !this.up.closed) this.up.reset(H2_ERROR.CANCEL);
       this.finish();
       return;

@@ -127,8 +127,12 @@ describe('gw proxy: the HTTP/2 relay', () => {
       upstream.targets.reduce((n, t) => n + t.active, 0),
       1,
     );
+    const logged = gw.log.length;
     call.cancel();
     await until(() => upstream.targets.every((t) => t.active === 0));
+    // Logged as 1 CANCELLED, not as the 0 of a call that finished.
+    await until(() => gw.log.length > logged);
+    assert.match(gw.log.at(-1) ?? '', / \/gw\.echo\.v1\.Echo\/ServerStream 1 /);
   });
 
   it(
