@@ -51,6 +51,11 @@ const DROP = new Set([
 const EMPTY = Buffer.alloc(0);
 /** New connections a call may wait for when the target's stream limit keeps filling them. */
 const MAX_CONNECTION_TRIES = 8;
+/** Request bytes kept until the answer starts, so a refused stream can be sent again. */
+const REPLAY_BYTES = 64 * 1024;
+
+/** The target refused a stream it did not process (RFC 9113 §8.7): the call may be sent again. */
+class StreamRefused extends Error {}
 
 /**
  * The terminal handler for gRPC: one target per call (balancing per call,
@@ -73,7 +78,14 @@ export function forwardGrpc(ref: RuntimeRef): Handler<GrpcExchange> {
           // Several calls may wait for one new connection: each checks for room as it opens.
           for (let tries = 0; tries < MAX_CONNECTION_TRIES; tries++) {
             const connection = await upstream.h2Connection(target);
-            if (connection.canOpen) return ex.call.relay(connection, target, scheme);
+            if (!connection.canOpen) continue;
+            try {
+              await ex.call.relay(connection, target, scheme);
+              return;
+            } catch (err) {
+              // The target refused the stream unprocessed (GOAWAY, REFUSED_STREAM): send it again.
+              if (!(err instanceof StreamRefused)) throw err;
+            }
           }
           throw upstreamConnect(target.id, 'every connection to the target is at its stream limit');
         },
@@ -111,6 +123,17 @@ export class GrpcCall implements StreamHandler {
   private lastActivity = performance.now();
   private deadlineAt = Number.POSITIVE_INFINITY;
   private resolve: (() => void) | undefined;
+  private reject: ((err: Error) => void) | undefined;
+  /** The client ended its side (END_STREAM seen). */
+  private requestEnded = false;
+  /**
+   * What went to the target before it answered, for a refused stream to be
+   * sent again; undefined once past REPLAY_BYTES or after one replay.
+   */
+  private sent: Buffer[] | undefined = [];
+  private sentBytes = 0;
+  /** Bytes to send first on the next stream (already credited to the client). */
+  private replay: Buffer[] = [];
 
   readonly down: H2Stream;
 
@@ -118,6 +141,7 @@ export class GrpcCall implements StreamHandler {
     this.down = down;
     down.handler = this;
     this.heldEnd = endStream;
+    this.requestEnded = endStream;
   }
 
   /** Relays the call to `target` over `connection`; resolves when the call is over. */
@@ -148,23 +172,38 @@ export class GrpcCall implements StreamHandler {
       if (name.charCodeAt(0) !== 58 /* : */ && !DROP.has(name))
         fields.push(name, from[i + 1] ?? '');
     }
-    const held = this.held;
+    const { held, replay } = this;
     this.held = [];
-    const endNow = this.heldEnd && held.length === 0;
-    this.up = connection.open(fields, endNow, this);
-    for (let i = 0; i < held.length; i++) {
-      const chunk = held[i] ?? EMPTY;
-      this.up.sendData(chunk, this.heldEnd && i === held.length - 1);
-      this.credit(this.down, this.up, chunk.length);
+    this.replay = [];
+    const total = replay.length + held.length;
+    this.up = connection.open(fields, this.requestEnded && total === 0, this);
+    for (let i = 0; i < total; i++) {
+      const fresh = i >= replay.length;
+      const chunk = (fresh ? held[i - replay.length] : replay[i]) ?? EMPTY;
+      this.keep(chunk);
+      this.up.sendData(chunk, this.requestEnded && i === total - 1);
+      // Replayed bytes were credited to the client when they first went out.
+      if (fresh) this.credit(this.down, this.up, chunk.length);
     }
     if (ex.deadlineMs !== undefined) this.deadlineAt = ex.startMs + ex.deadlineMs;
     this.lastActivity = performance.now();
     active.add(this);
     startSweeper();
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       if (this.done) resolve();
-      else this.resolve = resolve;
+      else {
+        this.resolve = resolve;
+        this.reject = reject;
+      }
     });
+  }
+
+  /** Keeps a copy (by reference) of what goes to the target until it answers. */
+  private keep(chunk: Buffer): void {
+    if (this.sent === undefined || this.responded || chunk.length === 0) return;
+    this.sentBytes += chunk.length;
+    if (this.sentBytes > REPLAY_BYTES) this.sent = undefined;
+    else this.sent.push(chunk);
   }
 
   headers(stream: H2Stream, fields: string[], endStream: boolean): void {
@@ -172,6 +211,7 @@ export class GrpcCall implements StreamHandler {
     if (stream === this.down) {
       // Trailers from a client (gRPC clients send none): only the end of the request matters.
       if (!endStream) return;
+      this.requestEnded = true;
       if (this.up !== undefined) this.up.sendData(EMPTY, true);
       else this.heldEnd = true;
       return;
@@ -205,12 +245,14 @@ export class GrpcCall implements StreamHandler {
         stream.consumed(chunk.length);
         return;
       }
+      if (endStream) this.requestEnded = true;
       if (up === undefined) {
         // The target's stream is not open yet: held, within the window the client was given.
         if (chunk.length > 0) this.held.push(chunk);
         if (endStream) this.heldEnd = true;
         return;
       }
+      this.keep(chunk);
       up.sendData(chunk, endStream);
       this.credit(stream, up, chunk.length);
       return;
@@ -232,7 +274,7 @@ export class GrpcCall implements StreamHandler {
     }
   }
 
-  reset(stream: H2Stream, _code: number, reason: string): void {
+  reset(stream: H2Stream, code: number, reason: string): void {
     if (stream === this.down) {
       this.gone = true;
       // The client cancelled (or its connection went) before the call was over: the log says so.
@@ -241,7 +283,30 @@ export class GrpcCall implements StreamHandler {
       this.finish();
       return;
     }
+    if (code === H2_ERROR.REFUSED_STREAM && this.replayable()) {
+      // Nothing was processed: the same bytes go again on another stream (once).
+      this.replay = this.sent ?? [];
+      this.sent = undefined;
+      this.up = undefined;
+      active.delete(this);
+      const reject = this.reject;
+      this.resolve = undefined;
+      this.reject = undefined;
+      reject?.(new StreamRefused(reason));
+      return;
+    }
     this.fail(GRPC_STATUS.UNAVAILABLE, upstreamReset(this.target?.id ?? '', reason));
+  }
+
+  /** True when a refused stream may be sent again: no answer yet, the request kept whole. */
+  private replayable(): boolean {
+    return (
+      !this.done &&
+      !this.gone &&
+      !this.responded &&
+      this.sent !== undefined &&
+      this.reject !== undefined
+    );
   }
 
   drained(stream: H2Stream): void {

@@ -571,3 +571,54 @@ interface RawFrame {
   streamId: number;
   payload: Buffer;
 }
+
+describe('gw proxy: a target that refuses a stream', () => {
+  it(
+    'sends a call the target refused unprocessed (REFUSED_STREAM) again, whole',
+    { timeout: 10_000 },
+    async () => {
+      let streams = 0;
+      const server = http2.createServer();
+      server.on('session', (session) => session.on('error', () => undefined));
+      server.on('stream', (stream) => {
+        stream.on('error', () => undefined);
+        if (++streams === 1) {
+          // Refused before any processing (RFC 9113 §8.7): safe to send again.
+          stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+          return;
+        }
+        const parts: Buffer[] = [];
+        stream.on('data', (c: Buffer) => parts.push(c));
+        stream.on('end', () => {
+          stream.respond(
+            { ':status': 200, 'content-type': 'application/grpc' },
+            { waitForTrailers: true },
+          );
+          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          stream.end(Buffer.concat(parts));
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      const gwx = await startTestGateway(`
+listeners:
+  - { name: rpc, protocol: grpc, listen: 127.0.0.1:0, routes: [{ match: { pathPrefix: / }, upstream: t }] }
+upstreams:
+  - { name: t, targets: ["127.0.0.1:${port}"] }
+`);
+      const c = echoClient(`127.0.0.1:${gwx.port('rpc')}`);
+      try {
+        const reply = await new Promise<EchoReply>((resolve, reject) => {
+          c.Unary({ message: 'again' }, (err, r) => settle(resolve, reject, err, r));
+        });
+        assert.equal(reply.message, 'again', 'the request bytes went again, whole');
+        assert.equal(streams, 2);
+        assert.match(gwx.log.at(-1) ?? '', / POST \/gw\.echo\.v1\.Echo\/Unary 0 /);
+      } finally {
+        c.close();
+        await gwx.close();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    },
+  );
+});
