@@ -220,6 +220,8 @@ export class GrpcCall implements StreamHandler {
     const out = responseFields(fields);
     if (!this.responded) {
       this.responded = true;
+      // The target took the call: nothing will be sent again, the kept request can go.
+      this.sent = undefined;
       if (endStream) {
         // Trailers-only (an error status, usually): passed as is.
         this.ex.status =
