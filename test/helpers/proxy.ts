@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import type { ServerHttp2Stream } from 'node:http2';
 import { join } from 'node:path';
 import { startGateway, type Gateway } from '../../src/proxy/gateway.js';
 import { parseConfigText } from '../../src/proxy/config/load.js';
@@ -88,4 +89,27 @@ export function makeCert(dir: string, name: string): { cert: string; key: string
     { stdio: 'ignore' },
   );
   return { cert, key };
+}
+
+/**
+ * Answers a bare HTTP/2 stream as a gRPC target would, with the request's
+ * own bytes after `delayMs` and status 0. An EchoRequest's `message` is
+ * field 1, as is an EchoReply's, so an Echo client reads its message back.
+ */
+export function echoGrpcStream(stream: ServerHttp2Stream, delayMs = 0): void {
+  stream.on('error', () => undefined);
+  const parts: Buffer[] = [];
+  stream.on('data', (c: Buffer) => parts.push(c));
+  stream.on('end', () => {
+    const answer = (): void => {
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc' },
+        { waitForTrailers: true },
+      );
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(Buffer.concat(parts));
+    };
+    if (delayMs > 0) setTimeout(answer, delayMs);
+    else answer();
+  });
 }

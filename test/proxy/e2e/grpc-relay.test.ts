@@ -16,6 +16,7 @@ import {
 } from '../../../src/proxy/h2/frames.js';
 import { HpackEncoder } from '../../../src/proxy/h2/hpack.js';
 import {
+  echoGrpcStream,
   startBackends,
   startTestGateway,
   tally,
@@ -285,18 +286,7 @@ describe('gw proxy: targets that limit their streams', () => {
         const open = (openBySession.get(session) ?? 0) + 1;
         openBySession.set(session, open);
         most = Math.max(most, open);
-        const parts: Buffer[] = [];
-        stream.on('data', (c: Buffer) => parts.push(c));
-        stream.on('end', () => {
-          setTimeout(() => {
-            stream.respond(
-              { ':status': 200, 'content-type': 'application/grpc' },
-              { waitForTrailers: true },
-            );
-            stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-            stream.end(Buffer.concat(parts));
-          }, 50);
-        });
+        echoGrpcStream(stream, 50);
         stream.on('close', () => openBySession.set(session, (openBySession.get(session) ?? 1) - 1));
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -587,16 +577,7 @@ describe('gw proxy: a target that refuses a stream', () => {
           stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
           return;
         }
-        const parts: Buffer[] = [];
-        stream.on('data', (c: Buffer) => parts.push(c));
-        stream.on('end', () => {
-          stream.respond(
-            { ':status': 200, 'content-type': 'application/grpc' },
-            { waitForTrailers: true },
-          );
-          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-          stream.end(Buffer.concat(parts));
-        });
+        echoGrpcStream(stream);
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const port = (server.address() as { port: number }).port;

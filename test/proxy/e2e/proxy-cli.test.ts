@@ -11,7 +11,13 @@ import { curl, parseResponse } from '../../helpers/curl.js';
 import { freePort } from '../../helpers/sockets.js';
 import * as grpc from '@grpc/grpc-js';
 import { echoClient, type EchoReply } from '../../../src/backend/grpc-client.js';
-import { makeCert, startBackends, startTestGateway, targets } from '../../helpers/proxy.js';
+import {
+  echoGrpcStream,
+  makeCert,
+  startBackends,
+  startTestGateway,
+  targets,
+} from '../../helpers/proxy.js';
 
 let dir: string;
 const backends: RunningBackend[] = [];
@@ -177,19 +183,7 @@ describe('gw proxy: gRPC to targets over TLS', () => {
       cert: await readFile(cert),
       key: await readFile(key),
     });
-    server.on('stream', (stream) => {
-      stream.on('error', () => undefined);
-      const parts: Buffer[] = [];
-      stream.on('data', (c: Buffer) => parts.push(c));
-      stream.on('end', () => {
-        stream.respond(
-          { ':status': 200, 'content-type': 'application/grpc' },
-          { waitForTrailers: true },
-        );
-        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-        stream.end(Buffer.concat(parts));
-      });
-    });
+    server.on('stream', (stream) => echoGrpcStream(stream));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     return server;
   }
