@@ -79,10 +79,12 @@ export class H2Stream {
   private owed = 0;
   /** Bytes received and not yet consumed (handed to the user, not credited). */
   unconsumed = 0;
-  /** Data waiting for send window, in order; then optional trailers or END_STREAM. */
+  /**
+   * Data waiting for send window, in order (never empty chunks); then the
+   * trailers, or END_STREAM on the last chunk when `localClosed` is set.
+   */
   private queue: Buffer[] = [];
   queuedBytes = 0;
-  private queuedEnd = false;
   private queuedTrailers: string[] | undefined;
   localClosed = false;
   remoteClosed = false;
@@ -102,9 +104,8 @@ export class H2Stream {
   /** Sends a header block (trailers when `endStream` after data). Held behind queued data. */
   sendHeaders(fields: readonly string[], endStream: boolean): void {
     if (this.localClosed || this.closed) return;
-    if (this.queuedBytes > 0 || this.queue.length > 0) {
+    if (this.queue.length > 0) {
       this.queuedTrailers = [...fields];
-      this.queuedEnd = true;
       this.localClosed = endStream;
       return;
     }
@@ -120,7 +121,6 @@ export class H2Stream {
         this.queue.push(chunk);
         this.queuedBytes += chunk.length;
       }
-      if (endStream) this.queuedEnd = true;
       if (endStream) this.localClosed = true;
       return;
     }
@@ -128,10 +128,7 @@ export class H2Stream {
     if (sent < chunk.length) {
       this.queue.push(sent === 0 ? chunk : chunk.subarray(sent));
       this.queuedBytes += chunk.length - sent;
-      if (endStream) {
-        this.queuedEnd = true;
-        this.localClosed = true;
-      }
+      if (endStream) this.localClosed = true;
       this.connection.blocked.add(this);
     } else if (endStream) {
       this.endLocal();
@@ -173,7 +170,7 @@ export class H2Stream {
     while (this.queue.length > 0) {
       const chunk = this.queue[0] ?? EMPTY;
       const last = this.queue.length === 1;
-      const end = last && this.queuedEnd && this.queuedTrailers === undefined;
+      const end = last && this.localClosed && this.queuedTrailers === undefined;
       const sent = this.connection.writeData(this, chunk, end);
       this.queuedBytes -= sent;
       if (sent < chunk.length) {
@@ -185,8 +182,6 @@ export class H2Stream {
     if (this.queuedTrailers !== undefined) {
       this.connection.writeHeaders(this, this.queuedTrailers, true);
       this.queuedTrailers = undefined;
-    } else if (this.queuedEnd && this.queuedBytes === 0 && this.queue.length === 0) {
-      // END_STREAM went with the last DATA frame (or the queue held only the end).
     }
     if (this.localClosed) this.endLocal();
     return true;

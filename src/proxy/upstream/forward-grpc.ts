@@ -116,7 +116,6 @@ export class GrpcCall implements StreamHandler {
   private responded = false;
   /** Client bytes that arrived before the target's stream was open. */
   private held: Buffer[] = [];
-  private heldEnd = false;
   /** Credit owed to each side, waiting for the other side to take the bytes. */
   private owedDown = 0;
   private owedUp = 0;
@@ -140,7 +139,6 @@ export class GrpcCall implements StreamHandler {
   constructor(down: H2Stream, endStream: boolean) {
     this.down = down;
     down.handler = this;
-    this.heldEnd = endStream;
     this.requestEnded = endStream;
   }
 
@@ -212,8 +210,7 @@ export class GrpcCall implements StreamHandler {
       // Trailers from a client (gRPC clients send none): only the end of the request matters.
       if (!endStream) return;
       this.requestEnded = true;
-      if (this.up !== undefined) this.up.sendData(EMPTY, true);
-      else this.heldEnd = true;
+      this.up?.sendData(EMPTY, true);
       return;
     }
     if (this.done) return;
@@ -251,7 +248,6 @@ export class GrpcCall implements StreamHandler {
       if (up === undefined) {
         // The target's stream is not open yet: held, within the window the client was given.
         if (chunk.length > 0) this.held.push(chunk);
-        if (endStream) this.heldEnd = true;
         return;
       }
       this.keep(chunk);
@@ -313,13 +309,10 @@ export class GrpcCall implements StreamHandler {
 
   drained(stream: H2Stream): void {
     this.lastActivity = performance.now();
-    if (stream === this.down) {
-      this.payOwed();
-      if (this.done && !this.down.closed && !this.down.remoteClosed) {
-        this.down.reset(H2_ERROR.NO_ERROR);
-      }
-    } else {
-      this.payOwed();
+    this.payOwed();
+    // The end went out to a client still sending: end its side too (RFC 9113 §8.1).
+    if (stream === this.down && this.done && this.down.peerSending()) {
+      this.down.reset(H2_ERROR.NO_ERROR);
     }
   }
 
