@@ -53,6 +53,23 @@ export async function startTestGateway(yaml: string): Promise<TestGateway> {
   };
 }
 
+/**
+ * A gateway with one listener (`web` for http, `rpc` for grpc) sending every
+ * request round-robin to the targets on 127.0.0.1 `ports`, upstream `t`.
+ */
+export function gatewayTo(
+  protocol: 'http' | 'grpc',
+  ports: readonly number[],
+): Promise<TestGateway> {
+  const name = protocol === 'grpc' ? 'rpc' : 'web';
+  return startTestGateway(`
+listeners:
+  - { name: ${name}, protocol: ${protocol}, listen: 127.0.0.1:0, routes: [{ match: { pathPrefix: / }, upstream: t }] }
+upstreams:
+  - { name: t, balance: round-robin, targets: ${targets(ports.map((port) => ({ port })))} }
+`);
+}
+
 /** Counts how often each value occurs. */
 export function tally(values: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {};

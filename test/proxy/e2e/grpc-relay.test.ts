@@ -17,6 +17,7 @@ import {
 import { HpackEncoder } from '../../../src/proxy/h2/hpack.js';
 import {
   echoGrpcStream,
+  gatewayTo,
   startBackends,
   startTestGateway,
   tally,
@@ -291,12 +292,7 @@ describe('gw proxy: targets that limit their streams', () => {
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const port = (server.address() as { port: number }).port;
-      const limited = await startTestGateway(`
-listeners:
-  - { name: rpc, protocol: grpc, listen: 127.0.0.1:0, routes: [{ match: { pathPrefix: / }, upstream: t }] }
-upstreams:
-  - { name: t, targets: ["127.0.0.1:${port}"] }
-`);
+      const limited = await gatewayTo('grpc', [port]);
       const c = echoClient(`127.0.0.1:${limited.port('rpc')}`);
       try {
         const replies = await Promise.all(
@@ -352,15 +348,6 @@ describe('gw proxy: misbehaving clients and targets', () => {
     };
   }
 
-  async function gatewayFor(ports: number[]): Promise<TestGateway> {
-    return startTestGateway(`
-listeners:
-  - { name: rpc, protocol: grpc, listen: 127.0.0.1:0, routes: [{ match: { pathPrefix: / }, upstream: t }] }
-upstreams:
-  - { name: t, balance: round-robin, targets: [${ports.map((p) => `"127.0.0.1:${p}"`).join(', ')}] }
-`);
-  }
-
   /** One call with node:http2; resolves with its grpc-status (or 'timeout'). */
   function call(port: number, timeoutMs: number): Promise<string> {
     return new Promise((resolve) => {
@@ -408,7 +395,7 @@ upstreams:
     { timeout: 10_000 },
     async () => {
       const target = await bareTarget(answerWith(1024 * 1024));
-      const gwx = await gatewayFor([target.port]);
+      const gwx = await gatewayTo('grpc', [target.port]);
       const { socket } = await rawClient(gwx.port('rpc'), [[0x4, 0]]); // stream windows of 0
       const encoder = new HpackEncoder();
       const batch = new FrameBatch();
@@ -441,7 +428,7 @@ upstreams:
           cancelled++;
         });
       });
-      const gwx = await gatewayFor([target.port]);
+      const gwx = await gatewayTo('grpc', [target.port]);
       const { socket, frames } = await rawClient(gwx.port('rpc'), [[0x4, 1 << 20]]);
       const encoder = new HpackEncoder();
       const open = new FrameBatch();
@@ -512,7 +499,10 @@ upstreams:
       const closer = net.createServer((s) => s.destroy());
       await new Promise<void>((r) => closer.listen(0, '127.0.0.1', r));
       const target = await bareTarget(answerWith(10));
-      const gwx = await gatewayFor([(closer.address() as { port: number }).port, target.port]);
+      const gwx = await gatewayTo('grpc', [
+        (closer.address() as { port: number }).port,
+        target.port,
+      ]);
       try {
         const started = Date.now();
         assert.deepEqual(
@@ -581,12 +571,7 @@ describe('gw proxy: a target that refuses a stream', () => {
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const port = (server.address() as { port: number }).port;
-      const gwx = await startTestGateway(`
-listeners:
-  - { name: rpc, protocol: grpc, listen: 127.0.0.1:0, routes: [{ match: { pathPrefix: / }, upstream: t }] }
-upstreams:
-  - { name: t, targets: ["127.0.0.1:${port}"] }
-`);
+      const gwx = await gatewayTo('grpc', [port]);
       const c = echoClient(`127.0.0.1:${gwx.port('rpc')}`);
       try {
         const reply = await new Promise<EchoReply>((resolve, reject) => {

@@ -10,6 +10,7 @@ import {
   tally,
   targets,
   type TestGateway,
+  gatewayTo,
 } from '../../helpers/proxy.js';
 
 interface Echoed {
@@ -280,12 +281,7 @@ describe('gw proxy: HTTP', () => {
         setTimeout(() => socket.destroy(), 50);
       });
     });
-    const local = await startTestGateway(`
-listeners:
-  - { name: web, protocol: http, listen: 127.0.0.1:0, routes: [ { match: { pathPrefix: / }, upstream: u } ] }
-upstreams:
-  - { name: u, targets: ["127.0.0.1:${peer.port}"] }
-`);
+    const local = await gatewayTo('http', [peer.port]);
     const res = await curl([`http://127.0.0.1:${local.port('web')}/`]);
     await local.close();
     peer.close();

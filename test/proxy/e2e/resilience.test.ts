@@ -15,6 +15,7 @@ import {
   tally,
   targets,
   type TestGateway,
+  gatewayTo,
 } from '../../helpers/proxy.js';
 
 /**
@@ -226,12 +227,7 @@ upstreams:
       socket.once('close', () => (targetClosed = true));
     });
     cleanups.push(peer.close);
-    const local = await startTestGateway(`
-listeners:
-  - { name: web, protocol: http, listen: 127.0.0.1:0, routes: [ { match: { pathPrefix: / }, upstream: u } ] }
-upstreams:
-  - { name: u, targets: ["127.0.0.1:${peer.port}"] }
-`);
+    const local = await gatewayTo('http', [peer.port]);
     const socket = await connect(local.port('web'));
     socket.write(
       'GET /chat HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n' +
@@ -242,7 +238,7 @@ upstreams:
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(targetClosed, true, 'the connection to the target is closed');
     assert.deepEqual(
-      local.gateway.ref.current.upstream('u').targets.map((t) => t.active),
+      local.gateway.ref.current.upstream('t').targets.map((t) => t.active),
       [0],
     );
     assert.ok(
@@ -292,12 +288,7 @@ upstreams:
     server.on('connection', () => connections++);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
-    const local = await startTestGateway(`
-listeners:
-  - { name: web, protocol: http, listen: 127.0.0.1:0, routes: [ { match: { pathPrefix: / }, upstream: u } ] }
-upstreams:
-  - { name: u, targets: ["127.0.0.1:${port}"] }
-`);
+    const local = await gatewayTo('http', [port]);
     for (let i = 0; i < 20; i++) await curl([`http://127.0.0.1:${local.port('web')}/`]);
     await local.close();
     server.close();
