@@ -40,6 +40,7 @@ export type GwErrorCode =
   | 'GW_ERR_BODY_TOO_LARGE'
   | 'GW_ERR_HEADERS_TOO_LARGE'
   | 'GW_ERR_BAD_REQUEST'
+  | 'GW_ERR_CLIENT_TIMEOUT'
   // gw explain
   | 'GW_ERR_CAPTURE_CORRUPT'
   | 'GW_ERR_INPUT_FILE'
@@ -392,12 +393,24 @@ export function headersTooLarge(limitBytes: number): GwError {
   );
 }
 
-/** A malformed request (bad syntax, Content-Length/Transfer-Encoding conflict). HTTP 400. */
-export function badRequest(reason: string, cause?: unknown): GwError {
+/**
+ * A malformed request (bad syntax, Content-Length/Transfer-Encoding conflict). HTTP 400, or
+ * 501 (a transfer coding the gateway does not implement) or 505 (an HTTP version it does not speak).
+ */
+export function badRequest(reason: string, cause?: unknown, httpStatus = 400): GwError {
   return new GwError(
     'GW_ERR_BAD_REQUEST',
     `bad request: ${reason}`,
-    withHint(undefined, cause, EXIT_USAGE, 400),
+    withHint(undefined, cause, EXIT_USAGE, httpStatus),
+  );
+}
+
+/** The client did not send a complete request head in time. HTTP 408. */
+export function clientTimeout(timeoutMs: number): GwError {
+  return new GwError(
+    'GW_ERR_CLIENT_TIMEOUT',
+    `the request head was not complete within ${timeoutMs} ms`,
+    { httpStatus: 408, exitCode: EXIT_USAGE },
   );
 }
 

@@ -1,17 +1,18 @@
 import { readFileSync } from 'node:fs';
-import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
-import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import net, { type Socket } from 'node:net';
+import tls from 'node:tls';
 import {
   badRequest,
+  clientTimeout,
   GwError,
   headersTooLarge,
-  isGwError,
   routeNotFound,
   toGwError,
 } from '../../shared/errors.js';
 import type { HttpListenerConfig } from '../config/types.js';
+import type { H1Error, RequestHead } from '../h1/head.js';
+import { H1ServerConnection, type H1Handler } from '../h1/server-connection.js';
 import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
 import { newExchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
@@ -27,31 +28,17 @@ import { writeRawError } from './raw-error.js';
 let nextExchangeId = 1;
 
 /**
- * Starts an `http` listener: HTTP/1.1 (TLS when configured) with routes,
- * balancing and access logging, and WebSocket upgrades on the same routes.
- * Reads the runtime through `ref` on every request, so a reload takes effect
- * for the next request without touching the socket.
+ * Starts an `http` listener: HTTP/1.1 (TLS when configured) read by the
+ * gateway's own strict parser, with routes, balancing and access logging,
+ * and WebSocket upgrades on the same routes. Reads the runtime through `ref`
+ * on every request, so a reload takes effect for the next request without
+ * touching the socket.
  */
 export async function startHttpListener(
   config: HttpListenerConfig,
   ref: RuntimeRef,
   sink: LineSink,
 ): Promise<RunningListener> {
-  const options: http.ServerOptions = {
-    maxHeaderSize: config.limits.maxHeaderBytes,
-    insecureHTTPParser: false,
-    requestTimeout: 0,
-    headersTimeout: config.timeouts.headerMs,
-    keepAliveTimeout: config.timeouts.idleMs,
-  };
-  const server = config.tls
-    ? https.createServer({
-        ...options,
-        cert: readFileSync(config.tls.cert),
-        key: readFileSync(config.tls.key),
-      })
-    : http.createServer(options);
-  server.setTimeout(config.timeouts.idleMs, (socket: Socket) => socket.destroy());
   const chainFor = chainPerRuntime<HttpExchange>({
     accessLog: config.accessLog,
     sink,
@@ -59,69 +46,86 @@ export async function startHttpListener(
     terminal: forwardHttp(ref),
   });
   const proto = config.tls ? 'https' : 'http';
-
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const runtime = ref.current;
-    const ex = exchangeFor(config, runtime, req, res, proto);
-    if (ex === undefined) {
-      answerNotFound(config, runtime, req, res, sink);
-      return;
-    }
-    chainFor(runtime)(ex).catch((err: unknown) => answerError(ex, err));
+  const handler: H1Handler = {
+    request(conn, head) {
+      const runtime = ref.current;
+      const ex = exchangeFor(config, runtime, conn, head, proto);
+      if (ex === undefined) {
+        answerNotFound(config, runtime, conn, head, sink);
+        return;
+      }
+      chainFor(runtime)(ex).catch((err: unknown) => answerError(ex, err));
+    },
+    upgrade(socket, head, rest) {
+      bridgeWebSocket({
+        config,
+        ref,
+        req: { method: head.method, url: head.target, headers: head.headers, socket },
+        socket,
+        head: rest,
+        sink,
+        proto,
+        nextId: () => nextExchangeId++,
+      });
+    },
+    refuse(socket, error) {
+      answerRefused(error, socket, config);
+    },
   };
-
-  server.on('request', onRequest);
-  // Expect: 100-continue (RFC 9110 §10.1.1): no 100 for an oversized body, so the client never
-  // sends it; the request then goes the usual way, whose body check answers 413 (and logs it).
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    const max = config.limits.maxBodyBytes;
-    if (!(max > 0 && Number(req.headers['content-length'] ?? 0) > max)) res.writeContinue();
-    onRequest(req, res);
+  const options = {
+    maxHeaderBytes: config.limits.maxHeaderBytes,
+    headerTimeoutMs: config.timeouts.headerMs,
+    idleTimeoutMs: config.timeouts.idleMs,
+    maxBodyBytes: config.limits.maxBodyBytes,
+  };
+  const connections = new Set<H1ServerConnection>();
+  const accept = (socket: Socket): void => {
+    const connection = new H1ServerConnection(socket, handler, options);
+    connections.add(connection);
+    socket.once('close', () => connections.delete(connection));
+  };
+  const server = config.tls
+    ? tls.createServer(
+        {
+          cert: readFileSync(config.tls.cert),
+          key: readFileSync(config.tls.key),
+          ALPNProtocols: ['http/1.1'],
+          allowHalfOpen: true,
+        },
+        accept,
+      )
+    : net.createServer({ allowHalfOpen: true }, accept);
+  // A failed TLS handshake is the client's problem; its socket is closed.
+  server.on('tlsClientError', () => undefined);
+  // Closing: connections waiting for a request end now; busy ones after their response.
+  return listenOn(server, config.name, config.listen, () => {
+    for (const connection of connections) connection.closeWhenIdle();
   });
-  server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket, config));
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    bridgeWebSocket({
-      config,
-      ref,
-      req,
-      socket,
-      head,
-      sink,
-      proto,
-      nextId: () => nextExchangeId++,
-    });
-  });
-  return listenOn(server, config.name, config.listen);
 }
 
 /** Builds the exchange for a request, or undefined when no route matches. */
 function exchangeFor(
   config: HttpListenerConfig,
   runtime: GatewayRuntime,
-  req: IncomingMessage,
-  res: ServerResponse,
+  conn: H1ServerConnection,
+  head: RequestHead,
   proto: string,
 ): HttpExchange | undefined {
   const listener = runtime.listener(config.name);
-  const url = req.url ?? '/';
+  const url = originForm(head.target);
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  const method = req.method ?? 'GET';
-  const host = hostOf(req.headers.host);
-  const route = matchRoute(listener.routes, {
-    method,
-    host,
-    path,
-    headers: req.headers,
-  });
+  const { method, headers } = head;
+  const host = hostOf(headers.host as string | undefined);
+  const route = matchRoute(listener.routes, { method, host, path, headers });
   if (route === undefined) return undefined;
-  const peerIp = req.socket.remoteAddress ?? '';
+  const peerIp = conn.socket.remoteAddress ?? '';
   const peerTrusted = listener.isTrusted(peerIp);
   return {
     id: nextExchangeId++,
     kind: 'http',
     listener: config.name,
-    clientIp: trustedClientIp(req.headers, peerIp, peerTrusted, listener.isTrusted),
+    clientIp: trustedClientIp(headers, peerIp, peerTrusted, listener.isTrusted),
     method,
     host,
     url,
@@ -132,8 +136,8 @@ function exchangeFor(
     target: '',
     errorCode: '',
     attempts: 0,
-    req,
-    res,
+    conn,
+    head,
     path,
     forwardUrl: route.rewrite(url),
     peerIp,
@@ -143,28 +147,36 @@ function exchangeFor(
   };
 }
 
+/** The path and query of a request-target: an absolute-form one (RFC 9112 §3.2.2) loses its scheme and authority. */
+function originForm(target: string): string {
+  if (target.charCodeAt(0) === 47) return target; // '/'
+  const scheme = /^https?:\/\/[^/?#]*/i.exec(target);
+  if (scheme === null) return target;
+  const rest = target.slice(scheme[0].length);
+  return rest === '' ? '/' : rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
+}
+
 function answerNotFound(
   config: HttpListenerConfig,
   runtime: GatewayRuntime,
-  req: IncomingMessage,
-  res: ServerResponse,
+  conn: H1ServerConnection,
+  head: RequestHead,
   sink: LineSink,
 ): void {
   const error = routeNotFound(config.name);
-  writeError(res, error, false);
-  // Drain any body so the connection can be reused.
-  req.resume();
+  // The unread body (if any) is read and dropped by the connection.
+  writeError(conn, error, false);
   if (!config.accessLog) return;
-  const peerIp = req.socket.remoteAddress ?? '';
+  const peerIp = conn.socket.remoteAddress ?? '';
   const { isTrusted } = runtime.listener(config.name);
   const exchange = newExchange({
     id: nextExchangeId++,
     kind: 'http',
     listener: config.name,
-    clientIp: trustedClientIp(req.headers, peerIp, isTrusted(peerIp), isTrusted),
-    method: req.method ?? 'GET',
-    host: hostOf(req.headers.host),
-    url: req.url ?? '/',
+    clientIp: trustedClientIp(head.headers, peerIp, isTrusted(peerIp), isTrusted),
+    method: head.method,
+    host: hostOf(head.headers.host as string | undefined),
+    url: head.target,
     route: '',
     upstream: '',
   });
@@ -178,50 +190,41 @@ function answerNotFound(
 function answerError(ex: HttpExchange, err: unknown): void {
   const error = toGwError(err);
   ex.errorCode = error.code;
-  if (ex.res.headersSent) {
+  if (ex.conn.headersSent || ex.conn.destroyed) {
     // Mid-response: the status is gone; the only honest signal left is to cut the connection.
-    ex.res.destroy();
+    ex.conn.destroy();
     return;
   }
   ex.status = error.httpStatus;
-  // After a body-limit refusal the rest of the body is unread: close the connection.
-  writeError(ex.res, error, error.code === 'GW_ERR_BODY_TOO_LARGE');
+  // After a refused body the rest of it is unread: close the connection.
+  writeError(ex.conn, error, error.httpStatus === 413 || error.httpStatus === 400);
 }
 
 /** A short error response that names no internals, with the code in `x-gw-error`. */
-function writeError(res: ServerResponse, error: GwError, close: boolean): void {
+function writeError(conn: H1ServerConnection, error: GwError, close: boolean): void {
   const status = error.httpStatus;
-  const body = `${status} ${STATUS_CODES[status] ?? 'Error'}\n`;
-  const headers: http.OutgoingHttpHeaders = {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'x-gw-error': error.code,
-  };
-  if (close) headers.connection = 'close';
-  res.writeHead(status, headers);
-  res.end(body);
+  const reason = STATUS_CODES[status] ?? 'Error';
+  conn.respond(
+    status,
+    reason,
+    `content-type: text/plain; charset=utf-8\r\nx-gw-error: ${error.code}\r\n`,
+    `${status} ${reason}\n`,
+    close,
+  );
 }
 
 /**
  * A request the parser refused never reaches routing: oversized headers get
- * 431, anything malformed (including a Content-Length/Transfer-Encoding
- * conflict, the request-smuggling vector) 400, and the connection is closed.
+ * 431, a head not complete in time 408, anything malformed (including a
+ * Content-Length/Transfer-Encoding conflict, the request-smuggling vector)
+ * 400, and the connection is closed.
  */
-function answerClientError(err: Error, socket: Duplex, config: HttpListenerConfig): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const code = (err as { code?: string }).code;
-  if (code === 'ECONNRESET' || code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    socket.destroy();
-    return;
-  }
+function answerRefused(err: H1Error, socket: Socket, config: HttpListenerConfig): void {
   const error =
-    code === 'HPE_HEADER_OVERFLOW'
+    err.status === 431
       ? headersTooLarge(config.limits.maxHeaderBytes)
-      : isGwError(err)
-        ? err
-        : badRequest('malformed', err);
+      : err.status === 408
+        ? clientTimeout(config.timeouts.headerMs)
+        : badRequest(err.message, undefined, err.status);
   writeRawError(socket, error);
 }

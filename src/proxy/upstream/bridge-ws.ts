@@ -15,15 +15,28 @@ import { newExchange, type Exchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
 import type { RuntimeRef } from '../runtime.js';
-import { clientResponseHeaders, trustedClientIp, upstreamRequestHeaders } from './http-headers.js';
+import {
+  clientResponseHeaders,
+  trustedClientIp,
+  upstreamRequestHeaders,
+  type HeaderMap,
+} from './http-headers.js';
 import { writeRawError } from '../listeners/raw-error.js';
 import { tryTargets } from './try-targets.js';
 import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
 
+/** The upgrade request, as the listener parsed it. */
+export interface UpgradeRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: HeaderMap;
+  readonly socket: { readonly remoteAddress?: string | undefined };
+}
+
 export interface UpgradeContext {
   readonly config: HttpListenerConfig;
   readonly ref: RuntimeRef;
-  readonly req: IncomingMessage;
+  readonly req: UpgradeRequest;
   readonly socket: Duplex;
   readonly head: Buffer;
   readonly sink: LineSink;
@@ -42,18 +55,18 @@ export interface UpgradeContext {
 export function bridgeWebSocket(ctx: UpgradeContext): void {
   const { req, socket, config } = ctx;
   socket.on('error', () => undefined);
-  const upgrade = (req.headers.upgrade ?? '').toLowerCase();
+  const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
   if (upgrade !== 'websocket') {
     writeRawError(socket, badRequest(`unsupported upgrade ${JSON.stringify(upgrade)}`));
     return;
   }
   const runtime = ctx.ref.current;
   const listener = runtime.listener(config.name);
-  const url = req.url ?? '/';
+  const url = req.url;
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  const host = hostOf(req.headers.host);
-  const method = req.method ?? 'GET';
+  const host = hostOf(req.headers.host as string | undefined);
+  const method = req.method;
   const route = matchRoute(listener.routes, { method, host, path, headers: req.headers });
   const peerIp = req.socket.remoteAddress ?? '';
   const peerTrusted = listener.isTrusted(peerIp);

@@ -1,31 +1,35 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import { STATUS_CODES } from 'node:http';
 import {
   bodyTooLarge,
-  errnoOf,
+  badRequest,
   GwError,
   isGwError,
   upstreamConnect,
   upstreamReset,
   upstreamTimeout,
 } from '../../shared/errors.js';
+import { formatHostPort } from '../../shared/format.js';
 import type { UpstreamTimeouts } from '../config/types.js';
+import { H1Error, type RequestHead, type ResponseHead } from '../h1/head.js';
+import { BODY_RAW, type H1ServerConnection } from '../h1/server-connection.js';
+import {
+  UpstreamFailure,
+  type H1Pool,
+  type ResponseHandler,
+  type UpstreamRequest,
+} from '../h1/upstream-pool.js';
 import type { Exchange, Handler } from '../pipeline/types.js';
 import type { RuntimeRef } from '../runtime.js';
 import { tryTargets } from './try-targets.js';
-import {
-  clientResponseHeaders,
-  forwardableTrailers,
-  upstreamRequestHeaders,
-  type HeaderMap,
-} from './http-headers.js';
+import { fieldLines, responseFieldLines, upstreamRequestHeaders } from './http-headers.js';
 import type { TargetRuntime } from './upstream-runtime.js';
 
 /** An HTTP request on its way through the gateway. */
 export interface HttpExchange extends Exchange {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  /** The client connection the request came on; the response goes out on it. */
+  readonly conn: H1ServerConnection;
+  /** The request head as parsed (headers in `head.headers`). */
+  readonly head: RequestHead;
   /** The path without the query, as routing saw it. */
   readonly path: string;
   /** Path and query to send upstream (after prefix strip/rewrite). */
@@ -40,169 +44,152 @@ export interface HttpExchange extends Exchange {
 
 /** Methods that may be sent twice (RFC 9110 §9.2.2), so a failed connect is retried. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-/** Connect failures: nothing reached the target, so another target may be tried. */
-const CONNECT_ERRNOS = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
 
 /**
  * The terminal handler for HTTP: chooses a target with the upstream's
- * balancer, forwards the request over a keep-alive pool with its body
- * streamed, and streams the response back (trailers included). A failed
- * connect of an idempotent request without a body is retried once on a
- * different target. Throws GwErrors mapped to 502/503/504.
+ * balancer, sends the request over the target's keep-alive pool with its
+ * body streamed, and streams the response back (trailers included), with
+ * backpressure both ways. A failed connect of an idempotent request without
+ * a body is retried once on a different target. Throws GwErrors mapped to
+ * 502/503/504 (and 400/413 for a bad or oversized body).
  */
 export function forwardHttp(ref: RuntimeRef): Handler<HttpExchange> {
   return async (ex) => {
     const upstream = ref.current.upstream(ex.upstream);
     const { timeouts } = upstream.config;
-    const headers = upstreamRequestHeaders(ex.req.headers, ex);
-    const body = requestBody(ex);
-    const retryable = body === null && IDEMPOTENT.has(ex.method);
+    const { head } = ex;
+    if (ex.maxBodyBytes > 0 && head.contentLength > ex.maxBodyBytes)
+      throw bodyTooLarge(ex.maxBodyBytes);
+    const hasBody = head.chunked || head.contentLength > 0;
+    // Expect: 100-continue (RFC 9110 §10.1.1): the gateway answers it; an oversized body got
+    // its 413 above, so the client never sends it.
+    if (head.expectContinue && hasBody) ex.conn.writeContinue();
+    const fields = requestFields(ex);
+    const retryable = !hasBody && IDEMPOTENT.has(ex.method);
     await tryTargets(
       upstream,
       ex,
-      { clientIp: ex.clientIp, path: ex.path, headers: ex.req.headers },
+      { clientIp: ex.clientIp, path: ex.path, headers: head.headers },
       {
-        send: (target) => relay(upstream.httpPool(target), ex, headers, body),
+        send: (target) => relay(upstream.h1Pool(target), ex, target, fields, hasBody),
         mapError: (err, target) => mapUpstreamError(err, target, timeouts),
-        clientGone: () => ex.res.destroyed,
-        mayRetry: (error, err) =>
+        clientGone: () => ex.conn.destroyed,
+        mayRetry: (_error, err) =>
           retryable &&
-          !ex.res.headersSent &&
-          (error.code === 'GW_ERR_UPSTREAM_CONNECT' ||
-            (error.code === 'GW_ERR_UPSTREAM_TIMEOUT' && isConnectTimeout(err))),
+          !ex.conn.headersSent &&
+          err instanceof UpstreamFailure &&
+          (err.kind === 'connect' || err.kind === 'connect-timeout'),
       },
     );
   };
 }
 
-/** The body to send upstream, or null when the request has none. */
-function requestBody(ex: HttpExchange): Readable | null {
-  const { req } = ex;
-  const length = req.headers['content-length'];
-  if (length === undefined && req.headers['transfer-encoding'] === undefined) return null;
-  if (length !== undefined) {
-    if (ex.maxBodyBytes > 0 && Number(length) > ex.maxBodyBytes)
-      throw bodyTooLarge(ex.maxBodyBytes);
-    return Number(length) === 0 ? null : req;
-  }
-  return ex.maxBodyBytes > 0 ? req.pipe(limitBytes(ex.maxBodyBytes)) : req;
-}
-
-/** A pass-through that fails with GW_ERR_BODY_TOO_LARGE once more than `limit` bytes went by. */
-function limitBytes(limit: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
-      seen += chunk.length;
-      if (seen > limit) done(bodyTooLarge(limit));
-      else done(null, chunk);
-    },
-  });
+/** The request's fields for the target (hop-by-hop removed, X-Forwarded-* set, framing). */
+function requestFields(ex: HttpExchange): string {
+  const { head } = ex;
+  let fields = fieldLines(upstreamRequestHeaders(head.headers, ex));
+  if (head.chunked) fields += 'transfer-encoding: chunked\r\n';
+  return fields;
 }
 
 /**
- * Sends the request to one target and streams the answer to the client,
- * trailers included, with backpressure: when the client's socket is full the
- * target's connection is paused. Uses undici's dispatch handlers directly,
- * so no intermediate stream or promise is made per chunk. Resolves when the
- * response is complete; rejects with what undici reported (mapped by the
- * caller), before or after the status line went out.
+ * Sends the request to one target and streams the answer to the client.
+ * Resolves when the response is complete; rejects with what failed (an
+ * UpstreamFailure, a body error, or the client leaving), before or after
+ * the status line went out.
  */
 function relay(
-  pool: Dispatcher,
+  pool: H1Pool,
   ex: HttpExchange,
-  headers: HeaderMap,
-  body: Readable | null,
+  target: TargetRuntime,
+  fields: string,
+  hasBody: boolean,
 ): Promise<void> {
-  const { res } = ex;
+  const { conn, head } = ex;
+  // An HTTP/1.0 request may come without Host: the target gets its own address.
+  const host =
+    head.headers.host === undefined
+      ? `host: ${formatHostPort(target.address.host, target.address.port)}\r\n`
+      : '';
+  const requestHead = `${ex.method} ${ex.forwardUrl} HTTP/1.1\r\n${fields}${host}\r\n`;
   return new Promise<void>((resolve, reject) => {
-    let controller: Dispatcher.DispatchController | undefined;
-    let clientGone = false;
-    const onDrain = (): void => controller?.resume();
-    const onClose = (): void => {
-      // The client went away before the response was complete, perhaps before it began:
-      // stop the request to the target (now, or as soon as undici starts it).
-      if (res.writableFinished) return;
-      clientGone = true;
-      controller?.abort(new Error('client closed the connection'));
-    };
-    const cleanup = (): void => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-    };
-    res.once('close', onClose);
-    // Gone already (during an earlier attempt): the request is aborted as soon as it starts.
-    if (res.destroyed) onClose();
-    pool.dispatch(
-      {
-        method: ex.method,
-        path: ex.forwardUrl,
-        headers: headers as Record<string, string | string[]>,
-        body,
+    const handler: ResponseHandler = {
+      head(response: ResponseHead, noBody: boolean): boolean {
+        ex.status = response.status;
+        const mode = conn.writeHead(
+          response.status,
+          response.reason === '' ? (STATUS_CODES[response.status] ?? '') : response.reason,
+          responseFieldLines(response.raw, response.headers.connection),
+          response.contentLength,
+          response.chunked,
+          noBody,
+        );
+        conn.onDrain = () => request.resume();
+        return mode === BODY_RAW && response.chunked;
       },
-      {
-        onRequestStart(c) {
-          controller = c;
-          if (clientGone) c.abort(new Error('client closed the connection'));
-        },
-        onResponseStart(c, statusCode, responseHeaders) {
-          if (statusCode < 200) return; // an interim 1xx answer: the final one follows
-          ex.status = statusCode;
-          res.writeHead(statusCode, clientResponseHeaders(responseHeaders));
-          res.on('drain', onDrain);
-        },
-        onResponseData(c, chunk) {
-          if (!res.write(chunk)) c.pause();
-        },
-        onResponseEnd(_c, trailers) {
-          cleanup();
-          if (hasAny(trailers)) res.addTrailers(forwardableTrailers(trailers));
-          res.end();
-          resolve();
-        },
-        onResponseError(_c, error) {
-          cleanup();
-          reject(error);
-        },
+      data: (chunk) => conn.writeBody(chunk),
+      flush: () => conn.flushHead(),
+      end() {
+        conn.endResponse();
+        resolve();
       },
+      error: reject,
+    };
+    // The handler's methods run only once the target answers, after `request` is set.
+    const request: UpstreamRequest = pool.request(
+      requestHead,
+      ex.method === 'HEAD',
+      hasBody,
+      handler,
     );
+    conn.onAbort = () => {
+      request.abort();
+      reject(new UpstreamFailure('reset', 'the client closed the connection'));
+    };
+    if (!hasBody) return;
+    request.onDrain = () => conn.resumeBody();
+    conn.consumeBody({
+      write: (chunk) => request.write(chunk),
+      end: () => request.end(),
+      fail: (error) => {
+        request.abort();
+        reject(
+          error === undefined
+            ? new UpstreamFailure('reset', 'the client closed the connection')
+            : bodyError(error, ex.maxBodyBytes),
+        );
+      },
+    });
   });
 }
 
-/** True when an object has at least one own key (without building the key list). */
-function hasAny(object: object): boolean {
-  for (const key in object) if (Object.hasOwn(object, key)) return true;
-  return false;
+function bodyError(error: H1Error, maxBodyBytes: number): GwError {
+  return error.status === 413
+    ? bodyTooLarge(maxBodyBytes)
+    : badRequest(error.message, undefined, error.status);
 }
 
-function isConnectTimeout(err: unknown): boolean {
-  return errnoOf(err) === 'UND_ERR_CONNECT_TIMEOUT';
-}
-
-/** Turns what undici (or a body stream) threw into the gateway's error. */
+/** Turns what a relay failed with into the gateway's error. */
 export function mapUpstreamError(
   err: unknown,
   target: TargetRuntime,
   timeouts: UpstreamTimeouts,
 ): GwError {
   if (isGwError(err)) return err;
-  const code = errnoOf(err) ?? '';
-  if (code === 'UND_ERR_CONNECT_TIMEOUT')
-    return upstreamTimeout(target.id, 'connect', timeouts.connectMs, err);
-  if (code === 'UND_ERR_HEADERS_TIMEOUT')
-    return upstreamTimeout(target.id, 'header', timeouts.headerMs, err);
-  if (code === 'UND_ERR_BODY_TIMEOUT')
-    return upstreamTimeout(target.id, 'idle', timeouts.idleMs, err);
-  if (CONNECT_ERRNOS.has(code)) return upstreamConnect(target.id, err);
-  const cause = (err as { cause?: unknown } | undefined)?.cause;
-  if (isGwError(cause)) return cause;
-  if (CONNECT_ERRNOS.has(errnoOf(cause) ?? '')) return upstreamConnect(target.id, cause);
+  if (err instanceof UpstreamFailure) {
+    switch (err.kind) {
+      case 'connect':
+        return upstreamConnect(target.id, err.cause ?? err);
+      case 'connect-timeout':
+        return upstreamTimeout(target.id, 'connect', timeouts.connectMs, err);
+      case 'header-timeout':
+        return upstreamTimeout(target.id, 'header', timeouts.headerMs, err);
+      case 'idle-timeout':
+        return upstreamTimeout(target.id, 'idle', timeouts.idleMs, err);
+      default:
+        return upstreamReset(target.id, err);
+    }
+  }
+  if (err instanceof H1Error) return badRequest(err.message, err, err.status);
   return upstreamReset(target.id, err);
 }

@@ -1,12 +1,14 @@
 import net, { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
-import { Pool } from 'undici';
 import { upstreamConnect, upstreamTimeout } from '../../shared/errors.js';
-import { formatHostPort } from '../../shared/format.js';
 import { createBalancer } from '../balancers/index.js';
 import type { Balancer } from '../balancers/types.js';
 import type { HostPort, TargetConfig, UpstreamConfig } from '../config/types.js';
 import { H2Connection } from '../h2/connection.js';
+import { H1Pool } from '../h1/upstream-pool.js';
+
+/** How long an unused upstream HTTP/1.1 connection is kept (undici's default, under most servers' 5 s). */
+const KEEP_ALIVE_MS = 4_000;
 
 /** A target with its live state: requests in flight and its connection pool. */
 export interface TargetRuntime {
@@ -29,7 +31,7 @@ export class UpstreamRuntime {
   readonly targets: readonly TargetRuntime[];
   private readonly balancer: Balancer<TargetRuntime>;
   private readonly byId: Map<string, TargetRuntime>;
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, H1Pool>();
   /** HTTP/2 connections per target: more than one when the target limits its streams. */
   private readonly h2 = new Map<string, H2Entry[]>();
   private readonly connections = new Set<H2Connection>();
@@ -49,18 +51,18 @@ export class UpstreamRuntime {
   }
 
   /** The keep-alive HTTP/1.1 pool towards a target. */
-  httpPool(target: TargetRuntime): Pool {
+  h1Pool(target: TargetRuntime): H1Pool {
     let pool = this.pools.get(target.id);
     if (pool === undefined) {
       const { timeouts } = this.config;
-      const scheme = this.config.tls ? 'https' : 'http';
-      pool = new Pool(`${scheme}://${formatHostPort(target.address.host, target.address.port)}`, {
-        connections: 256,
-        pipelining: 1,
-        connect: { timeout: timeouts.connectMs },
-        headersTimeout: timeouts.headerMs,
-        bodyTimeout: timeouts.idleMs,
-        keepAliveTimeout: 4_000,
+      pool = new H1Pool({
+        host: target.address.host,
+        port: target.address.port,
+        tls: this.config.tls,
+        connectMs: timeouts.connectMs,
+        headerMs: timeouts.headerMs,
+        idleMs: timeouts.idleMs,
+        keepAliveMs: KEEP_ALIVE_MS,
       });
       this.pools.set(target.id, pool);
     }

@@ -1,0 +1,570 @@
+import type { Socket } from 'node:net';
+import { ChunkedDecoder } from './chunked.js';
+import { findHeadEnd, H1Error, parseRequestHead, resumeAt, skipLeadingCrlf } from './head.js';
+import type { RequestHead } from './head.js';
+
+/** Limits and timeouts of one listener's connections. */
+export interface H1ServerOptions {
+  readonly maxHeaderBytes: number;
+  /** A request head must be complete this long after its first byte (slowloris). */
+  readonly headerTimeoutMs: number;
+  /** A connection with nothing happening for this long is closed. */
+  readonly idleTimeoutMs: number;
+  /** The largest chunked request body (its data), 0 for no limit; a Content-Length is the handler's to check. */
+  readonly maxBodyBytes: number;
+}
+
+/** What the gateway does with what a connection parsed. */
+export interface H1Handler {
+  /** A request head arrived; the handler answers through `conn`'s respond methods. */
+  request(conn: H1ServerConnection, head: RequestHead): void;
+  /** An upgrade request: the socket is the handler's now, with the bytes after the head. */
+  upgrade(socket: Socket, head: RequestHead, rest: Buffer): void;
+  /** A head the connection refused; the handler writes the answer (the connection then closes). */
+  refuse(socket: Socket, error: H1Error): void;
+}
+
+/** Where the request body goes once the handler is ready for it. */
+export interface BodyConsumer {
+  /** Raw body bytes, framing included (chunked stays chunked); false asks for a pause. */
+  write(chunk: Buffer): boolean;
+  /** The body is complete. */
+  end(): void;
+  /** The body failed: a malformed chunk (400), too large (413), or the client left. */
+  fail(error: H1Error | undefined): void;
+}
+
+/** How the response body travels to the client. */
+export const BODY_NONE = 0;
+/** Bytes pass as they are: a Content-Length body, or chunked to chunked. */
+export const BODY_RAW = 1;
+/** Data ranges are chunk-encoded here (the target's body ran to its close). */
+export const BODY_ENCODE = 2;
+/** Data passes raw and the connection closes after it (an HTTP/1.0 client, no length). */
+export const BODY_UNTIL_CLOSE = 3;
+
+const PHASE_HEAD = 0;
+const PHASE_BODY = 1;
+/** The request is read; its response is being written. */
+const PHASE_RESPONSE = 2;
+/** After the response: the rest of an unread body is read and dropped. */
+const PHASE_DISCARD = 3;
+const PHASE_CLOSED = 4;
+
+/** Unread body (or pipelined requests) held before the client is paused. */
+const HOLD_BYTES = 64 * 1024;
+/** An unread body up to this size is read and dropped to keep the connection; more closes it. */
+const MAX_DISCARD_BYTES = 1024 * 1024;
+
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/**
+ * One client connection of an HTTP/1.1 listener: reads request heads with the
+ * strict parser, hands each request to the handler, carries its body to a
+ * {@link BodyConsumer} with backpressure, and writes the response. Requests
+ * are answered in order; pipelined ones wait, held (and the client paused)
+ * while the current one is answered. A response that ends before its request
+ * body was read drops the rest (up to 1 MiB) to keep the connection.
+ */
+export class H1ServerConnection {
+  readonly socket: Socket;
+  private readonly handler: H1Handler;
+  private readonly options: H1ServerOptions;
+  private phase: number = PHASE_HEAD;
+  /** Bytes of an incomplete head (or of requests that arrived early), from `pendingStart`. */
+  private pending: Buffer | undefined;
+  private scanFrom = 0;
+  private headTimer: NodeJS.Timeout | undefined;
+  // The request being read.
+  private head: RequestHead | undefined;
+  private bodyLeft = 0;
+  private decoder: ChunkedDecoder | undefined;
+  private consumer: BodyConsumer | undefined;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private bodyDone = true;
+  private paused = false;
+  private discarded = 0;
+  // The response being written.
+  private responding = false;
+  private headSent = false;
+  /** A response head written but not yet sent (see writeHead). */
+  private headOut: string | undefined;
+  private bodyMode = BODY_NONE;
+  private closeAfter = false;
+  private clientEnded = false;
+  /** Called when the client goes before the response is complete. */
+  onAbort: (() => void) | undefined;
+  /** Called when the client socket drains (the response may write again). */
+  onDrain: (() => void) | undefined;
+
+  constructor(socket: Socket, handler: H1Handler, options: H1ServerOptions) {
+    this.socket = socket;
+    this.handler = handler;
+    this.options = options;
+    socket.setNoDelay(true);
+    socket.setTimeout(options.idleTimeoutMs);
+    socket.on('timeout', () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.onClose());
+    socket.on('drain', () => this.onDrain?.());
+  }
+
+  /** The request in progress. */
+  get request(): RequestHead | undefined {
+    return this.head;
+  }
+
+  /** True once the response head went out. */
+  get headersSent(): boolean {
+    return this.headSent;
+  }
+
+  get destroyed(): boolean {
+    return this.socket.destroyed;
+  }
+
+  // --- Reading.
+
+  private onData(chunk: Buffer): void {
+    if (this.phase === PHASE_HEAD) this.readHeads(chunk);
+    else if (this.phase === PHASE_BODY || this.phase === PHASE_DISCARD) {
+      const end = this.readBody(chunk, 0);
+      if (end >= 0 && end < chunk.length) this.afterBody(chunk, end);
+    } else if (this.phase === PHASE_RESPONSE) this.holdEarly(chunk);
+  }
+
+  /**
+   * Parses requests from `chunk` (after any incomplete head kept from
+   * before), in a loop: pipelined requests answered at once (a 404) must not
+   * recurse.
+   */
+  private readHeads(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.pending !== undefined) {
+      buf = Buffer.concat([this.pending, chunk]);
+      this.pending = undefined;
+    }
+    let at = 0;
+    while (this.phase === PHASE_HEAD) {
+      const start = skipLeadingCrlf(buf, at, buf.length);
+      if (start === buf.length) return;
+      let end: number;
+      try {
+        end = findHeadEnd(buf, start, Math.max(start, this.scanFrom));
+      } catch (err) {
+        this.refuse(err as H1Error);
+        return;
+      }
+      if (end < 0) {
+        if (buf.length - start > this.options.maxHeaderBytes) {
+          this.refuse(new H1Error(431, 'request head too large'));
+          return;
+        }
+        this.pending = start === 0 ? buf : buf.subarray(start);
+        this.scanFrom = resumeAt(this.pending.length, 0);
+        this.headTimer ??= setTimeout(() => this.onHeadTimeout(), this.options.headerTimeoutMs);
+        return;
+      }
+      this.scanFrom = 0;
+      if (this.headTimer !== undefined) {
+        clearTimeout(this.headTimer);
+        this.headTimer = undefined;
+      }
+      if (end - start > this.options.maxHeaderBytes) {
+        this.refuse(new H1Error(431, 'request head too large'));
+        return;
+      }
+      let head: RequestHead;
+      try {
+        head = parseRequestHead(buf, start, end);
+      } catch (err) {
+        this.refuse(err instanceof H1Error ? err : new H1Error(400, String(err)));
+        return;
+      }
+      if (head.upgrade) {
+        this.phase = PHASE_CLOSED;
+        this.detach();
+        this.handler.upgrade(this.socket, head, buf.subarray(end));
+        return;
+      }
+      // The handler may answer at once (a 404), which moves the phase on.
+      this.startRequest(head);
+      at = end;
+      if (at === buf.length) return;
+      const phase = this.phaseNow();
+      if (phase === PHASE_BODY || phase === PHASE_DISCARD) {
+        at = this.readBody(buf, at);
+        if (at < 0 || at === buf.length) return;
+      }
+      if (this.phaseNow() === PHASE_RESPONSE) {
+        this.holdEarly(buf.subarray(at));
+        return;
+      }
+    }
+  }
+
+  /** The phase, read afresh (a handler call may have moved it on). */
+  private phaseNow(): number {
+    return this.phase;
+  }
+
+  /** What follows a body in `buf[at…]`: the next request, read now or held. */
+  private afterBody(buf: Buffer, at: number): void {
+    if (this.phase === PHASE_HEAD) this.readHeads(buf.subarray(at));
+    else if (this.phase === PHASE_RESPONSE) this.holdEarly(buf.subarray(at));
+  }
+
+  private startRequest(head: RequestHead): void {
+    this.head = head;
+    this.responding = true;
+    this.headSent = false;
+    this.closeAfter = head.close;
+    this.held = [];
+    this.heldBytes = 0;
+    this.consumer = undefined;
+    this.bodyError = undefined;
+    if (head.chunked) {
+      this.decoder = new ChunkedDecoder(400, this.options.maxHeaderBytes);
+      this.bodyDone = false;
+      this.phase = PHASE_BODY;
+    } else if (head.contentLength > 0) {
+      this.decoder = undefined;
+      this.bodyLeft = head.contentLength;
+      this.bodyDone = false;
+      this.phase = PHASE_BODY;
+    } else {
+      this.decoder = undefined;
+      this.bodyDone = true;
+      this.phase = PHASE_RESPONSE;
+    }
+    this.handler.request(this, head);
+  }
+
+  /**
+   * Reads body bytes from `buf[at…]`. Returns where the body ended in `buf`
+   * (`buf.length` when it goes on), or -1 when reading stopped for good.
+   */
+  private readBody(buf: Buffer, at: number): number {
+    let end: number;
+    if (this.decoder !== undefined) {
+      try {
+        end = this.decoder.push(buf, at, buf.length);
+      } catch (err) {
+        this.failBody(err as H1Error);
+        return -1;
+      }
+      if (this.decoder.done) this.bodyDone = true;
+      else if (this.options.maxBodyBytes > 0 && this.decoder.total > this.options.maxBodyBytes) {
+        this.failBody(new H1Error(413, 'the body is over the limit'));
+        return -1;
+      }
+    } else {
+      end = Math.min(buf.length, at + this.bodyLeft);
+      this.bodyLeft -= end - at;
+      if (this.bodyLeft === 0) this.bodyDone = true;
+    }
+    if (end > at) {
+      const part = at === 0 && end === buf.length ? buf : buf.subarray(at, end);
+      if (this.phase === PHASE_DISCARD) {
+        this.discarded += part.length;
+        if (this.discarded > MAX_DISCARD_BYTES) {
+          this.socket.destroy();
+          return -1;
+        }
+      } else this.deliver(part);
+    }
+    if (!this.bodyDone) return end;
+    this.decoder = undefined;
+    if (this.phase === PHASE_DISCARD) {
+      this.phase = PHASE_HEAD;
+      return end;
+    }
+    this.phase = PHASE_RESPONSE;
+    this.consumer?.end();
+    return end;
+  }
+
+  private deliver(part: Buffer): void {
+    const consumer = this.consumer;
+    if (consumer !== undefined && this.held.length === 0) {
+      if (!consumer.write(part)) this.pause();
+      return;
+    }
+    this.held.push(part);
+    this.heldBytes += part.length;
+    if (this.heldBytes > HOLD_BYTES) this.pause();
+  }
+
+  /** Bytes of the next request(s), arrived while this one is answered. */
+  private holdEarly(part: Buffer): void {
+    this.pending = this.pending === undefined ? part : Buffer.concat([this.pending, part]);
+    if (this.pending.length > HOLD_BYTES) this.pause();
+  }
+
+  private failBody(error: H1Error): void {
+    this.decoder = undefined;
+    this.bodyDone = true;
+    this.closeAfter = true;
+    const consumer = this.consumer;
+    if (consumer !== undefined) consumer.fail(error);
+    else this.bodyError = error;
+    this.phase = PHASE_RESPONSE;
+  }
+
+  /** A body failure that came before the consumer did. */
+  private bodyError: H1Error | undefined;
+
+  /**
+   * Starts taking the request body: held bytes first, then as they arrive.
+   * `end` (or `fail`) is called on the consumer when the body is over.
+   */
+  consumeBody(consumer: BodyConsumer): void {
+    this.consumer = consumer;
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    let ok = true;
+    for (const part of held) ok = consumer.write(part) && ok;
+    if (this.bodyError !== undefined) {
+      const error = this.bodyError;
+      this.bodyError = undefined;
+      consumer.fail(error);
+      return;
+    }
+    if (this.bodyDone && this.phase !== PHASE_BODY) consumer.end();
+    if (ok) this.resume();
+    else this.pause();
+  }
+
+  /** True while request body bytes are still to come. */
+  get bodyPending(): boolean {
+    return !this.bodyDone;
+  }
+
+  /** The consumer drained: read on. */
+  resumeBody(): void {
+    this.resume();
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  // --- Writing.
+
+  /** Sends `100 Continue` (the client waits for it before sending its body). */
+  writeContinue(): void {
+    this.socket.write(CONTINUE);
+  }
+
+  /**
+   * Writes the response head. `fields` is the header block (each line
+   * ending in CRLF) without framing or connection fields; `framing` is what
+   * the body needs: `content-length` given, chunked, or neither. Returns the
+   * body mode for {@link writeBody}.
+   */
+  writeHead(
+    status: number,
+    reason: string,
+    fields: string,
+    length: number,
+    chunked: boolean,
+    noBody: boolean,
+  ): number {
+    const head = this.head;
+    const http10 = head?.versionMinor === 0;
+    let mode = BODY_RAW;
+    let framing = '';
+    if (noBody) {
+      mode = BODY_NONE;
+      // HEAD and 304 keep the length the GET would have had.
+      if (length >= 0 && status !== 204) framing = `content-length: ${length}\r\n`;
+    } else if (length >= 0) framing = `content-length: ${length}\r\n`;
+    else if (http10) {
+      mode = BODY_UNTIL_CLOSE;
+      this.closeAfter = true;
+    } else if (chunked) framing = 'transfer-encoding: chunked\r\n';
+    else {
+      mode = BODY_ENCODE;
+      framing = 'transfer-encoding: chunked\r\n';
+    }
+    // A body still unread when the response ends is dropped, up to a bound; past it, close.
+    if (this.clientEnded) this.closeAfter = true;
+    const connection = this.closeAfter
+      ? 'connection: close\r\n'
+      : http10
+        ? 'connection: keep-alive\r\n'
+        : '';
+    this.bodyMode = mode;
+    this.headSent = true;
+    // Held until the body's first bytes (or the end, or `flushHead`), so both leave in one write.
+    this.headOut = `HTTP/1.1 ${status} ${reason}\r\n${fields}${framing}${connection}\r\n`;
+    return mode;
+  }
+
+  /** Writes body bytes in the mode writeHead returned; false when the client is full. */
+  writeBody(chunk: Buffer): boolean {
+    const socket = this.socket;
+    const head = this.headOut;
+    if (this.bodyMode === BODY_ENCODE) {
+      socket.cork();
+      if (head !== undefined) {
+        this.headOut = undefined;
+        socket.write(head, 'latin1');
+      }
+      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      socket.write(chunk);
+      const ok = socket.write(CRLF);
+      socket.uncork();
+      return ok;
+    }
+    if (head === undefined) return socket.write(chunk);
+    this.headOut = undefined;
+    socket.cork();
+    socket.write(head, 'latin1');
+    const ok = socket.write(chunk);
+    socket.uncork();
+    return ok;
+  }
+
+  /** Sends a response head that is still held (the body is not here yet). */
+  flushHead(): void {
+    const head = this.headOut;
+    if (head === undefined) return;
+    this.headOut = undefined;
+    this.socket.write(head, 'latin1');
+  }
+
+  /** Ends the response; the next request (if any) is read. */
+  endResponse(): void {
+    const head = this.headOut;
+    this.headOut = undefined;
+    if (this.bodyMode === BODY_ENCODE)
+      this.socket.write(head === undefined ? LAST_CHUNK : `${head}0\r\n\r\n`, 'latin1');
+    else if (head !== undefined) this.socket.write(head, 'latin1');
+    this.finish();
+  }
+
+  /** A complete response in one write (errors, 404s). */
+  respond(status: number, reason: string, fields: string, body: string, close = false): void {
+    if (close) this.closeAfter = true;
+    this.writeHead(status, reason, fields, Buffer.byteLength(body), false, false);
+    const head = this.headOut ?? '';
+    this.headOut = undefined;
+    this.socket.write(head + body, 'latin1');
+    this.finish();
+  }
+
+  /** Cuts the connection: the only signal left once a response is under way. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private finish(): void {
+    this.responding = false;
+    this.bodyMode = BODY_NONE;
+    this.head = undefined;
+    this.onAbort = undefined;
+    this.onDrain = undefined;
+    if (this.closeAfter || this.clientEnded) {
+      this.phase = PHASE_CLOSED;
+      this.socket.end();
+      return;
+    }
+    if (!this.bodyDone) {
+      // The answer came before the body was read: read the rest and drop it.
+      this.consumer = undefined;
+      this.held = [];
+      this.heldBytes = 0;
+      this.phase = PHASE_DISCARD;
+      this.discarded = 0;
+      this.resume();
+      return;
+    }
+    this.phase = PHASE_HEAD;
+    this.resume();
+    // Requests that came while this one was answered (pipelining) are read next.
+    if (this.pending !== undefined) setImmediate(() => this.readHeldRequests());
+  }
+
+  private readHeldRequests(): void {
+    const pending = this.pending;
+    if (this.phase !== PHASE_HEAD || pending === undefined) return;
+    this.pending = undefined;
+    this.readHeads(pending);
+  }
+
+  // --- Closing.
+
+  private refuse(error: H1Error): void {
+    this.phase = PHASE_CLOSED;
+    this.pending = undefined;
+    this.detach();
+    this.handler.refuse(this.socket, error);
+  }
+
+  private onHeadTimeout(): void {
+    this.headTimer = undefined;
+    if (this.phase !== PHASE_HEAD || this.pending === undefined) return;
+    this.refuse(new H1Error(408, 'request head not complete in time'));
+  }
+
+  private onEnd(): void {
+    this.clientEnded = true;
+    // A client that ends its side before its answer came has given up on it (as nginx reads a
+    // FIN): the request to the target stops.
+    if (this.responding) this.socket.destroy();
+    else this.socket.end();
+  }
+
+  private onClose(): void {
+    this.phase = PHASE_CLOSED;
+    if (this.headTimer !== undefined) clearTimeout(this.headTimer);
+    if (this.responding) {
+      this.responding = false;
+      const consumer = this.consumer;
+      this.consumer = undefined;
+      if (consumer !== undefined && !this.bodyDone) consumer.fail(undefined);
+      this.onAbort?.();
+    }
+  }
+
+  /** Stops listening to the socket: someone else owns it now. */
+  private detach(): void {
+    const socket = this.socket;
+    if (this.headTimer !== undefined) clearTimeout(this.headTimer);
+    this.headTimer = undefined;
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('end');
+    socket.removeAllListeners('timeout');
+    socket.removeAllListeners('drain');
+    socket.removeAllListeners('close');
+    socket.setTimeout(0);
+  }
+
+  /**
+   * The listener is closing: a connection waiting for a request ends now, a
+   * busy one after its response (which says `connection: close`).
+   */
+  closeWhenIdle(): void {
+    this.closeAfter = true;
+    if (this.phase === PHASE_HEAD) {
+      this.phase = PHASE_CLOSED;
+      this.detach();
+      this.socket.end();
+    }
+  }
+}

@@ -1,0 +1,532 @@
+import net, { isIP, type Socket } from 'node:net';
+import tls from 'node:tls';
+import { ChunkedDecoder } from './chunked.js';
+import { findHeadEnd, H1Error, parseResponseHead, resumeAt, type ResponseHead } from './head.js';
+
+/** Why a request to a target failed, for the caller to map to a gateway error. */
+export type FailureKind =
+  /** Connecting failed (refused, unreachable): nothing reached the target. */
+  | 'connect'
+  | 'connect-timeout'
+  | 'header-timeout'
+  | 'idle-timeout'
+  /** The connection closed or reset before the response was complete. */
+  | 'reset'
+  /** The target's response broke HTTP/1.1. */
+  | 'bad-response';
+
+export class UpstreamFailure extends Error {
+  readonly kind: FailureKind;
+  constructor(kind: FailureKind, message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'UpstreamFailure';
+    this.kind = kind;
+  }
+}
+
+/** Receives one response. */
+export interface ResponseHandler {
+  /**
+   * The final response head (interim 1xx answers are skipped). Returns true
+   * to get a chunked body as it came (framing included), false to get its data.
+   */
+  head(head: ResponseHead, noBody: boolean): boolean;
+  /** Body bytes; false asks for a pause (until {@link UpstreamRequest.resume}). */
+  data(chunk: Buffer): boolean;
+  end(): void;
+  error(failure: UpstreamFailure): void;
+  /** The bytes at hand are handled: anything held for one write goes out now. */
+  flush(): void;
+}
+
+export interface PoolOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly connectMs: number;
+  /** From the request's head going out until the response head is in. */
+  readonly headerMs: number;
+  /** Longest silence while a response body flows. */
+  readonly idleMs: number;
+  /** How long an unused connection is kept. */
+  readonly keepAliveMs: number;
+}
+
+/** Body bytes kept while the connection is being made, before the client is paused. */
+const HOLD_BYTES = 64 * 1024;
+/** A response head larger than this is refused (502). */
+const MAX_RESPONSE_HEAD = 64 * 1024;
+
+/**
+ * A keep-alive pool of HTTP/1.1 connections to one target, one request at a
+ * time on each (no pipelining upstream). A connection goes back to the pool
+ * only after a response that ended cleanly, with nothing extra after it,
+ * whose request was sent whole and that did not say `close`. A request
+ * without a body that finds a reused connection closed before any byte of
+ * its answer came is sent again on a new connection (the target closed an
+ * idle connection as the request went out: the race every keep-alive client has).
+ */
+export class H1Pool {
+  readonly options: PoolOptions;
+  private readonly idle: UpstreamConnection[] = [];
+  private readonly busy = new Set<UpstreamConnection>();
+  private closing = false;
+
+  constructor(options: PoolOptions) {
+    this.options = options;
+  }
+
+  /** Sends a request: `head` is its complete head, `hasBody` whether body bytes follow. */
+  request(
+    head: string,
+    noBodyExpected: boolean,
+    hasBody: boolean,
+    handler: ResponseHandler,
+  ): UpstreamRequest {
+    const request = new UpstreamRequest(this, head, noBodyExpected, hasBody, handler);
+    this.dispatch(request, false);
+    return request;
+  }
+
+  /** Connections open now (idle and busy), for tests and status. */
+  get size(): number {
+    return this.idle.length + this.busy.size;
+  }
+
+  /** @internal Gives `request` a connection: an idle one, or (`fresh`) a new one. */
+  dispatch(request: UpstreamRequest, fresh: boolean): void {
+    if (!fresh) {
+      for (;;) {
+        const connection = this.idle.pop();
+        if (connection === undefined) break;
+        if (connection.socket.destroyed) continue;
+        this.busy.add(connection);
+        connection.start(request);
+        return;
+      }
+    }
+    const connection = new UpstreamConnection(this, this.connect());
+    this.busy.add(connection);
+    connection.start(request);
+  }
+
+  private connect(): Socket {
+    const { host, port } = this.options;
+    const socket = this.options.tls
+      ? tls.connect({
+          host,
+          port,
+          ALPNProtocols: ['http/1.1'],
+          ...(isIP(host) === 0 ? { servername: host } : {}),
+        })
+      : net.connect({ host, port });
+    socket.setNoDelay(true);
+    return socket;
+  }
+
+  /** @internal A connection that finished its response cleanly. */
+  release(connection: UpstreamConnection): void {
+    this.busy.delete(connection);
+    if (this.closing) {
+      connection.socket.destroy();
+      return;
+    }
+    this.idle.push(connection);
+  }
+
+  /** @internal A connection that closed. */
+  forget(connection: UpstreamConnection): void {
+    this.busy.delete(connection);
+    const at = this.idle.indexOf(connection);
+    if (at >= 0) this.idle.splice(at, 1);
+  }
+
+  /** Closes idle connections now and busy ones once their response is done. */
+  close(): Promise<void> {
+    this.closing = true;
+    for (const connection of this.idle.splice(0)) connection.socket.destroy();
+    const busy = [...this.busy];
+    return Promise.all(
+      busy.map(
+        (connection) =>
+          new Promise<void>((resolve) => {
+            if (connection.socket.destroyed) resolve();
+            else connection.socket.once('close', () => resolve());
+          }),
+      ),
+    ).then(() => undefined);
+  }
+}
+
+/** One request on its way to a target; the caller streams its body with `write`/`end`. */
+export class UpstreamRequest {
+  readonly head: string;
+  readonly noBodyExpected: boolean;
+  readonly handler: ResponseHandler;
+  /** Body bytes follow the head (such a request is never sent twice). */
+  readonly hadBody: boolean;
+  private readonly pool: H1Pool;
+  /** @internal The connection carrying it, once given one. */
+  connection: UpstreamConnection | undefined;
+  /** @internal Body bytes not yet written (before a connection is up). */
+  held: Buffer[] = [];
+  private heldBytes = 0;
+  /** @internal The whole body has been handed over. */
+  bodyEnded: boolean;
+  /** @internal It was sent again after a stale connection. */
+  retried = false;
+  /** @internal Over: answered, failed or aborted. */
+  done = false;
+  /** Called when the target can take more body bytes. */
+  onDrain: (() => void) | undefined;
+
+  constructor(
+    pool: H1Pool,
+    head: string,
+    noBodyExpected: boolean,
+    hasBody: boolean,
+    handler: ResponseHandler,
+  ) {
+    this.pool = pool;
+    this.head = head;
+    this.noBodyExpected = noBodyExpected;
+    this.bodyEnded = !hasBody;
+    this.hadBody = hasBody;
+    this.handler = handler;
+  }
+
+  /** Body bytes for the target; false when the caller should pause its source. */
+  write(chunk: Buffer): boolean {
+    const connection = this.connection;
+    if (connection?.headWritten) return connection.socket.write(chunk);
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    return this.heldBytes < HOLD_BYTES;
+  }
+
+  /** The body is complete. */
+  end(): void {
+    this.bodyEnded = true;
+    this.connection?.bodyComplete();
+  }
+
+  /** Reading the response may go on (the client drained). */
+  resume(): void {
+    this.connection?.socket.resume();
+  }
+
+  /** Stops the request: its connection is closed, and no handler method is called any more. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    this.connection?.socket.destroy();
+  }
+
+  /** @internal Hands the held body bytes to the socket. */
+  flushHeld(socket: Socket): boolean {
+    let ok = true;
+    for (const chunk of this.held) ok = socket.write(chunk);
+    this.held = [];
+    this.heldBytes = 0;
+    return ok;
+  }
+
+  /** @internal Sends it again on a new connection. */
+  retry(): void {
+    this.retried = true;
+    this.connection = undefined;
+    this.pool.dispatch(this, true);
+  }
+
+  /** @internal */
+  get poolOptions(): PoolOptions {
+    return this.pool.options;
+  }
+}
+
+const CONNECTING = 0;
+const IDLE = 1;
+const AWAIT_HEAD = 2;
+const BODY_LENGTH = 3;
+const BODY_CHUNKED = 4;
+const BODY_UNTIL_CLOSE = 5;
+const DEAD = 6;
+
+/** One connection to the target. */
+class UpstreamConnection {
+  readonly socket: Socket;
+  private readonly pool: H1Pool;
+  private state = CONNECTING;
+  private request: UpstreamRequest | undefined;
+  /** Answered a request before: a close before any byte may be the keep-alive race. */
+  private reused = false;
+  private gotBytes = false;
+  headWritten = false;
+  private pending: Buffer | undefined;
+  private scanFrom = 0;
+  private left = 0;
+  private decoder: ChunkedDecoder | undefined;
+  private rawChunks = true;
+  private headMethod = false;
+  private readonly onChunkData = (buf: Buffer, start: number, end: number): void => {
+    const request = this.request;
+    if (request !== undefined && !request.handler.data(buf.subarray(start, end)))
+      this.socket.pause();
+  };
+
+  constructor(pool: H1Pool, socket: Socket) {
+    this.pool = pool;
+    this.socket = socket;
+    const { options } = pool;
+    socket.setTimeout(options.connectMs);
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => this.onConnect());
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('timeout', () => this.onTimeout());
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err: Error) => this.onError(err));
+    socket.on('close', () => this.onClose());
+    socket.on('drain', () => this.request?.onDrain?.());
+  }
+
+  start(request: UpstreamRequest): void {
+    this.request = request;
+    request.connection = this;
+    this.gotBytes = false;
+    this.headWritten = false;
+    this.headMethod = request.noBodyExpected;
+    if (request.done) {
+      // Aborted before it got here.
+      this.socket.destroy();
+      return;
+    }
+    if (this.state === IDLE) {
+      this.reused = true;
+      this.sendHead();
+    }
+  }
+
+  private onConnect(): void {
+    if (this.state !== CONNECTING) return;
+    this.state = IDLE;
+    if (this.request !== undefined) this.sendHead();
+  }
+
+  private sendHead(): void {
+    const request = this.request;
+    if (request === undefined) return;
+    const socket = this.socket;
+    this.state = AWAIT_HEAD;
+    socket.setTimeout(this.pool.options.headerMs);
+    socket.resume();
+    this.headWritten = true;
+    if (request.held.length === 0) {
+      socket.write(request.head, 'latin1');
+      return;
+    }
+    socket.cork();
+    socket.write(request.head, 'latin1');
+    const ok = request.flushHeld(socket);
+    socket.uncork();
+    if (ok) request.onDrain?.();
+  }
+
+  /** @internal The request body is complete. */
+  bodyComplete(): void {
+    // Nothing to do: a connection is only reused once the body ended (checked at release).
+  }
+
+  private onData(chunk: Buffer): void {
+    const request = this.request;
+    if (request === undefined || this.state === IDLE || this.state === CONNECTING) {
+      // Bytes nobody asked for: the connection cannot be trusted with the next request.
+      this.socket.destroy();
+      return;
+    }
+    this.gotBytes = true;
+    try {
+      this.read(chunk, 0, request);
+      if (this.request === request && !request.done) request.handler.flush();
+    } catch (err) {
+      this.fail(
+        new UpstreamFailure('bad-response', `invalid response: ${(err as Error).message}`, err),
+      );
+    }
+  }
+
+  private read(chunk: Buffer, at: number, request: UpstreamRequest): void {
+    let buf = chunk;
+    let i = at;
+    if (this.state === AWAIT_HEAD) {
+      if (this.pending !== undefined) {
+        buf = Buffer.concat([this.pending, chunk.subarray(at)]);
+        this.pending = undefined;
+        i = 0;
+      }
+      for (;;) {
+        const end = findHeadEnd(buf, i, Math.max(i, this.scanFrom));
+        if (end < 0) {
+          if (buf.length - i > MAX_RESPONSE_HEAD) throw new H1Error(502, 'response head too large');
+          this.pending = buf.subarray(i);
+          this.scanFrom = resumeAt(this.pending.length, 0);
+          return;
+        }
+        this.scanFrom = 0;
+        if (end - i > MAX_RESPONSE_HEAD) throw new H1Error(502, 'response head too large');
+        const head = parseResponseHead(buf, i, end);
+        i = end;
+        if (head.status >= 100 && head.status < 200) {
+          // Interim (100 Continue, 103 Early Hints): the final answer follows.
+          if (head.status === 101) throw new H1Error(502, 'unexpected 101 Switching Protocols');
+          if (i === buf.length) return;
+          continue;
+        }
+        const noBody = this.headMethod || head.status === 204 || head.status === 304;
+        this.socket.setTimeout(this.pool.options.idleMs);
+        if (noBody) this.left = 0;
+        else if (head.chunked) {
+          this.decoder = new ChunkedDecoder(502);
+        } else if (head.contentLength >= 0) this.left = head.contentLength;
+        this.rawChunks = request.handler.head(head, noBody);
+        if (request.done) return;
+        if (noBody || (!head.chunked && head.contentLength === 0)) {
+          this.state = BODY_LENGTH;
+          this.left = 0;
+          this.finish(request, head.close, buf.length - i);
+          return;
+        }
+        this.state = head.chunked
+          ? BODY_CHUNKED
+          : head.contentLength >= 0
+            ? BODY_LENGTH
+            : BODY_UNTIL_CLOSE;
+        this.keepAlive = !head.close;
+        break;
+      }
+    }
+    if (i >= buf.length) return;
+    if (this.state === BODY_LENGTH) {
+      const end = Math.min(buf.length, i + this.left);
+      this.left -= end - i;
+      const part = i === 0 && end === buf.length ? buf : buf.subarray(i, end);
+      const ok = request.handler.data(part);
+      if (request.done) return;
+      if (this.left === 0) this.finish(request, !this.keepAlive, buf.length - end);
+      else if (!ok) this.socket.pause();
+      return;
+    }
+    if (this.state === BODY_CHUNKED) {
+      const decoder = this.decoder;
+      if (decoder === undefined) return;
+      let end: number;
+      if (this.rawChunks) {
+        end = decoder.push(buf, i, buf.length);
+        if (end > i && !request.handler.data(buf.subarray(i, end))) this.socket.pause();
+      } else end = decoder.push(buf, i, buf.length, this.onChunkData);
+      if (request.done) return;
+      if (decoder.done) this.finish(request, !this.keepAlive, buf.length - end);
+      return;
+    }
+    if (this.state === BODY_UNTIL_CLOSE) {
+      const part = i === 0 ? buf : buf.subarray(i);
+      if (!request.handler.data(part)) this.socket.pause();
+    }
+  }
+
+  private keepAlive = true;
+
+  /** The response is complete; `extra` bytes came after it (a broken target). */
+  private finish(request: UpstreamRequest, close: boolean, extra: number): void {
+    this.request = undefined;
+    this.decoder = undefined;
+    request.done = true;
+    request.connection = undefined;
+    const reusable = !close && extra === 0 && request.bodyEnded;
+    if (reusable) {
+      this.state = IDLE;
+      this.socket.setTimeout(this.pool.options.keepAliveMs);
+      this.pool.release(this);
+    } else {
+      this.state = DEAD;
+      this.socket.destroy();
+    }
+    request.handler.end();
+  }
+
+  private onTimeout(): void {
+    const request = this.request;
+    const { options } = this.pool;
+    const state = this.state;
+    this.socket.destroy();
+    if (request === undefined) return;
+    if (state === CONNECTING)
+      this.fail(
+        new UpstreamFailure('connect-timeout', `connect timeout after ${options.connectMs} ms`),
+      );
+    else if (state === AWAIT_HEAD)
+      this.fail(
+        new UpstreamFailure('header-timeout', `no response head within ${options.headerMs} ms`),
+      );
+    else this.fail(new UpstreamFailure('idle-timeout', `response idle for ${options.idleMs} ms`));
+  }
+
+  private onEnd(): void {
+    const request = this.request;
+    if (this.state === BODY_UNTIL_CLOSE && request !== undefined) {
+      // The body ran to the close, as announced.
+      this.request = undefined;
+      this.state = DEAD;
+      request.done = true;
+      this.socket.destroy();
+      request.handler.end();
+      return;
+    }
+    this.socket.destroy();
+  }
+
+  private onError(err: Error): void {
+    if (this.state === CONNECTING) {
+      this.fail(new UpstreamFailure('connect', `cannot connect: ${describe(err)}`, err));
+      return;
+    }
+    this.fail(new UpstreamFailure('reset', `connection failed: ${describe(err)}`, err));
+  }
+
+  private onClose(): void {
+    this.state = DEAD;
+    this.pool.forget(this);
+    if (this.request !== undefined)
+      this.fail(
+        new UpstreamFailure(
+          'reset',
+          'the target closed the connection before the response was complete',
+        ),
+      );
+  }
+
+  private fail(failure: UpstreamFailure): void {
+    const request = this.request;
+    this.request = undefined;
+    this.state = DEAD;
+    this.socket.destroy();
+    if (request === undefined || request.done) return;
+    // The keep-alive race: a reused connection closed before any byte of the answer.
+    if (
+      failure.kind === 'reset' &&
+      this.reused &&
+      !this.gotBytes &&
+      !request.retried &&
+      !request.hadBody
+    ) {
+      request.retry();
+      return;
+    }
+    request.done = true;
+    request.connection = undefined;
+    request.handler.error(failure);
+  }
+}
+
+function describe(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? `${code} ${err.message}` : err.message;
+}
