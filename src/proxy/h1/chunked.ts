@@ -95,8 +95,8 @@ export class ChunkedDecoder {
         }
         case SizeSpace: {
           const c = buf[i];
+          // Whitespace after a size may only lead to an extension (BWS ";").
           if (c === 59) this.state = Extension;
-          else if (c === CR) this.state = SizeLf;
           else if (c !== 32 && c !== 9) this.fail('malformed chunk size');
           this.countLine();
           break;
@@ -127,6 +127,7 @@ export class ChunkedDecoder {
           this.state = Size;
           break;
         case TrailerLineStart:
+          if (buf[i] === LF) this.fail('a trailer line ends in a bare LF');
           if (buf[i] === CR) {
             this.state = TrailerEndLf;
             break;

@@ -86,6 +86,9 @@ const TARGET = new Uint8Array(256);
 for (let c = 0x21; c <= 0x7e; c++) TARGET[c] = 1;
 for (let c = 0x80; c <= 0xff; c++) TARGET[c] = 1;
 
+/** A Host value: reg-name or IP literal, optional port (RFC 9112 §3.2, RFC 3986 §3.2.2). */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+
 /**
  * Where the head that starts at `start` ends: the index just past its empty
  * line, or -1 when more bytes are needed. `from` is where an earlier call
@@ -132,6 +135,8 @@ export function parseRequestHead(buf: Buffer, start: number, end: number): Reque
   const fields = parseFields(buf, lineEnd + 2, end - 2);
   const { headers } = fields;
 
+  const host = headers.host;
+  if (typeof host === 'string' && !HOST.test(host)) throw new H1Error(400, 'invalid Host');
   if (versionMinor === 1) {
     if (fields.hosts !== 1)
       throw new H1Error(400, fields.hosts === 0 ? 'no Host header' : 'more than one Host header');
@@ -145,6 +150,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number): Reque
     if (headers['content-length'] !== undefined)
       throw new H1Error(400, 'both Content-Length and Transfer-Encoding');
     const codings = tokenList(te as string);
+    if (codings.length === 0) throw new H1Error(400, 'empty Transfer-Encoding');
     if (codings.at(-1) !== 'chunked')
       throw new H1Error(
         codings.includes('chunked') ? 400 : 501,
@@ -195,7 +201,7 @@ export function parseResponseHead(buf: Buffer, start: number, end: number): Resp
       if (FIELD_VALUE[buf[i] ?? 0] !== 1) throw new H1Error(502, 'control character in reason');
     reason = buf.toString('latin1', start + 13, lineEnd);
   } else if (start + 12 !== lineEnd) throw new H1Error(502, 'malformed status line');
-  const fields = parseFields(buf, lineEnd + 2, end - 2);
+  const fields = parseFields(buf, lineEnd + 2, end - 2, 502);
   const { headers } = fields;
   let contentLength = -1;
   let chunked = false;
@@ -255,7 +261,7 @@ interface Fields {
  * Parses the header lines in `buf[at, end)` (each ending in CRLF, the final
  * empty line excluded). Repeated fields are joined as Node joins them.
  */
-export function parseFields(buf: Buffer, at: number, end: number): Fields {
+export function parseFields(buf: Buffer, at: number, end: number, status = 400): Fields {
   const headers: HeaderMap = Object.create(null) as HeaderMap;
   const raw: string[] = [];
   let hosts = 0;
@@ -263,10 +269,10 @@ export function parseFields(buf: Buffer, at: number, end: number): Fields {
   while (i < end) {
     const nameStart = i;
     while (TOKEN[buf[i] ?? 0] === 1) i++;
-    if (buf[i] !== COLON) {
+    if (i === nameStart || buf[i] !== COLON) {
       const c = buf[i];
       throw new H1Error(
-        400,
+        status,
         i === nameStart && (c === SP || c === HTAB)
           ? 'obsolete line folding'
           : i === nameStart
@@ -284,11 +290,11 @@ export function parseFields(buf: Buffer, at: number, end: number): Fields {
     for (;;) {
       const c = buf[i] ?? 0;
       if (c === CR) break;
-      if (FIELD_VALUE[c] !== 1) throw new H1Error(400, 'invalid character in a header value');
+      if (FIELD_VALUE[c] !== 1) throw new H1Error(status, 'invalid character in a header value');
       i++;
       if (c !== SP && c !== HTAB) valueEnd = i;
     }
-    if (buf[i + 1] !== LF) throw new H1Error(400, 'a line ends in a bare CR');
+    if (buf[i + 1] !== LF) throw new H1Error(status, 'a line ends in a bare CR');
     const value = buf.toString('latin1', valueStart, valueEnd);
     i += 2;
     raw.push(name, value);

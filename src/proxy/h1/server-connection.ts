@@ -56,6 +56,9 @@ const HOLD_BYTES = 64 * 1024;
 /** An unread body up to this size is read and dropped to keep the connection; more closes it. */
 const MAX_DISCARD_BYTES = 1024 * 1024;
 
+/** A first body chunk up to this size is copied behind the head rather than written beside it. */
+const COPY_BODY_BYTES = 16 * 1024;
+
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
@@ -433,6 +436,13 @@ export class H1ServerConnection {
     }
     if (head === undefined) return socket.write(chunk);
     this.headOut = undefined;
+    if (chunk.length <= COPY_BODY_BYTES) {
+      // One buffer, one write: cheaper than a gathered write of two for a small body.
+      const out = Buffer.allocUnsafe(head.length + chunk.length);
+      out.write(head, 0, 'latin1');
+      chunk.copy(out, head.length);
+      return socket.write(out);
+    }
     socket.cork();
     socket.write(head, 'latin1');
     const ok = socket.write(chunk);

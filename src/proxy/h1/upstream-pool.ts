@@ -52,6 +52,39 @@ export interface PoolOptions {
   readonly keepAliveMs: number;
 }
 
+/**
+ * Deadlines of upstream connections are checked by one timer against a
+ * clock it refreshes (nginx's cached time), not by a timer per socket: a
+ * socket timeout allocates a timer each time it changes, three times a
+ * request here. A deadline fires between its time and one sweep later.
+ */
+const SWEEP_MS = 25;
+const timed = new Set<UpstreamConnection>();
+let sweeper: NodeJS.Timeout | undefined;
+let clock = performance.now();
+
+function watchDeadline(connection: UpstreamConnection): void {
+  timed.add(connection);
+  if (sweeper !== undefined) return;
+  clock = performance.now();
+  sweeper = setInterval(sweep, SWEEP_MS);
+  sweeper.unref();
+}
+
+function sweep(): void {
+  clock = performance.now();
+  for (const connection of timed) if (connection.deadline <= clock) connection.expire();
+  if (timed.size === 0 && sweeper !== undefined) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+/** A deadline `ms` from now, late rather than early by up to one sweep. */
+function deadlineIn(ms: number): number {
+  return clock + ms + SWEEP_MS;
+}
+
 /** Body bytes kept while the connection is being made, before the client is paused. */
 const HOLD_BYTES = 64 * 1024;
 /** A response head larger than this is refused (502). */
@@ -198,7 +231,11 @@ export class UpstreamRequest {
   /** Body bytes for the target; false when the caller should pause its source. */
   write(chunk: Buffer): boolean {
     const connection = this.connection;
-    if (connection?.headWritten) return connection.socket.write(chunk);
+    if (connection?.headWritten) {
+      // The wait for the answer starts once the body is sent: a long upload is not a late answer.
+      connection.deadline = deadlineIn(this.pool.options.headerMs);
+      return connection.socket.write(chunk);
+    }
     this.held.push(chunk);
     this.heldBytes += chunk.length;
     return this.heldBytes < HOLD_BYTES;
@@ -207,7 +244,8 @@ export class UpstreamRequest {
   /** The body is complete. */
   end(): void {
     this.bodyEnded = true;
-    this.connection?.bodyComplete();
+    const connection = this.connection;
+    if (connection?.headWritten) connection.deadline = deadlineIn(this.pool.options.headerMs);
   }
 
   /** Reading the response may go on (the client drained). */
@@ -262,6 +300,8 @@ class UpstreamConnection {
   private reused = false;
   private gotBytes = false;
   headWritten = false;
+  /** When the current wait (connect, response head, body silence, idle in the pool) times out. */
+  deadline = 0;
   private pending: Buffer | undefined;
   private scanFrom = 0;
   private left = 0;
@@ -278,10 +318,10 @@ class UpstreamConnection {
     this.pool = pool;
     this.socket = socket;
     const { options } = pool;
-    socket.setTimeout(options.connectMs);
+    this.deadline = deadlineIn(options.connectMs);
+    watchDeadline(this);
     socket.once(options.tls ? 'secureConnect' : 'connect', () => this.onConnect());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('timeout', () => this.onTimeout());
     socket.on('end', () => this.onEnd());
     socket.on('error', (err: Error) => this.onError(err));
     socket.on('close', () => this.onClose());
@@ -316,7 +356,7 @@ class UpstreamConnection {
     if (request === undefined) return;
     const socket = this.socket;
     this.state = AWAIT_HEAD;
-    socket.setTimeout(this.pool.options.headerMs);
+    this.deadline = deadlineIn(this.pool.options.headerMs);
     socket.resume();
     this.headWritten = true;
     if (request.held.length === 0) {
@@ -330,11 +370,6 @@ class UpstreamConnection {
     if (ok) request.onDrain?.();
   }
 
-  /** @internal The request body is complete. */
-  bodyComplete(): void {
-    // Nothing to do: a connection is only reused once the body ended (checked at release).
-  }
-
   private onData(chunk: Buffer): void {
     const request = this.request;
     if (request === undefined || this.state === IDLE || this.state === CONNECTING) {
@@ -343,6 +378,8 @@ class UpstreamConnection {
       return;
     }
     this.gotBytes = true;
+    // Silence is timed from the last byte once the body flows; the head's wait is not extended.
+    if (this.state !== AWAIT_HEAD) this.deadline = deadlineIn(this.pool.options.idleMs);
     try {
       this.read(chunk, 0, request);
       if (this.request === request && !request.done) request.handler.flush();
@@ -381,7 +418,7 @@ class UpstreamConnection {
           continue;
         }
         const noBody = this.headMethod || head.status === 204 || head.status === 304;
-        this.socket.setTimeout(this.pool.options.idleMs);
+        this.deadline = deadlineIn(this.pool.options.idleMs);
         if (noBody) this.left = 0;
         else if (head.chunked) {
           this.decoder = new ChunkedDecoder(502);
@@ -443,7 +480,7 @@ class UpstreamConnection {
     const reusable = !close && extra === 0 && request.bodyEnded;
     if (reusable) {
       this.state = IDLE;
-      this.socket.setTimeout(this.pool.options.keepAliveMs);
+      this.deadline = deadlineIn(this.pool.options.keepAliveMs);
       this.pool.release(this);
     } else {
       this.state = DEAD;
@@ -452,7 +489,8 @@ class UpstreamConnection {
     request.handler.end();
   }
 
-  private onTimeout(): void {
+  /** @internal Its deadline passed (the sweeper calls this). */
+  expire(): void {
     const request = this.request;
     const { options } = this.pool;
     const state = this.state;
@@ -493,6 +531,7 @@ class UpstreamConnection {
 
   private onClose(): void {
     this.state = DEAD;
+    timed.delete(this);
     this.pool.forget(this);
     if (this.request !== undefined)
       this.fail(

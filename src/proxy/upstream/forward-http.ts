@@ -21,7 +21,7 @@ import {
 import type { Exchange, Handler } from '../pipeline/types.js';
 import type { RuntimeRef } from '../runtime.js';
 import { tryTargets } from './try-targets.js';
-import { fieldLines, responseFieldLines, upstreamRequestHeaders } from './http-headers.js';
+import { requestFieldLines, responseFieldLines } from './http-headers.js';
 import type { TargetRuntime } from './upstream-runtime.js';
 
 /** An HTTP request on its way through the gateway. */
@@ -87,7 +87,7 @@ export function forwardHttp(ref: RuntimeRef): Handler<HttpExchange> {
 /** The request's fields for the target (hop-by-hop removed, X-Forwarded-* set, framing). */
 function requestFields(ex: HttpExchange): string {
   const { head } = ex;
-  let fields = fieldLines(upstreamRequestHeaders(head.headers, ex));
+  let fields = requestFieldLines(head.raw, head.headers, ex);
   if (head.chunked) fields += 'transfer-encoding: chunked\r\n';
   return fields;
 }

@@ -73,6 +73,41 @@ export function upstreamRequestHeaders(headers: HeaderMap, context: ForwardedCon
   return out;
 }
 
+/**
+ * The request's field lines for the target, straight from the fields as
+ * received (flat name, value list): the rules of {@link upstreamRequestHeaders},
+ * without building a header map, with names, order and repeats kept.
+ */
+export function requestFieldLines(
+  raw: readonly string[],
+  headers: HeaderMap,
+  context: ForwardedContext,
+): string {
+  const named = connectionTokens(headers.connection);
+  let out = '';
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    const lower = name.toLowerCase();
+    if (
+      isHopByHop(lower, named) ||
+      lower === 'expect' ||
+      lower === 'x-forwarded-for' ||
+      lower === 'x-forwarded-proto' ||
+      lower === 'x-forwarded-host'
+    )
+      continue;
+    out += `${name}: ${raw[i + 1] ?? ''}\r\n`;
+  }
+  const priorFor = context.peerTrusted ? headers['x-forwarded-for'] : undefined;
+  out += `x-forwarded-for: ${priorFor === undefined ? context.peerIp : `${joinValue(priorFor)}, ${context.peerIp}`}\r\n`;
+  const priorProto = context.peerTrusted ? headers['x-forwarded-proto'] : undefined;
+  out += `x-forwarded-proto: ${priorProto === undefined ? context.proto : joinValue(priorProto)}\r\n`;
+  const priorHost = context.peerTrusted ? headers['x-forwarded-host'] : undefined;
+  const host = priorHost ?? headers.host;
+  if (host !== undefined) out += `x-forwarded-host: ${joinValue(host)}\r\n`;
+  return out;
+}
+
 /** The response headers to send to the client: hop-by-hop removed. */
 export function clientResponseHeaders(headers: HeaderMap): HeaderMap {
   const named = connectionTokens(headers.connection);
@@ -80,18 +115,6 @@ export function clientResponseHeaders(headers: HeaderMap): HeaderMap {
   for (const name in headers) {
     if (isHopByHop(name, named)) continue;
     out[name] = headers[name];
-  }
-  return out;
-}
-
-/** Header fields as HTTP/1.1 field lines, each ending in CRLF (an array is one line per value). */
-export function fieldLines(headers: HeaderMap): string {
-  let out = '';
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (typeof value === 'string') out += `${name}: ${value}\r\n`;
-    else for (const v of value) out += `${name}: ${v}\r\n`;
   }
   return out;
 }

@@ -82,7 +82,7 @@ function scanIncrementally(full: Buffer, start: number, pieces: readonly Buffer[
 
 const TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const token = fc
-  .array(fc.constantFrom(...TCHARS), { minLength: 1, maxLength: 12 })
+  .array(fc.constantFrom(...Array.from(TCHARS)), { minLength: 1, maxLength: 12 })
   .map((cs) => cs.join(''));
 /** field-vchar, SP, HTAB and obs-text, as latin1 characters. */
 const valueChar = fc.oneof(
@@ -384,13 +384,9 @@ describe('parseRequestHead: header fields', () => {
     refused(get('nocolon'), 400);
   });
 
-  it(
-    'refuses a field with an empty name with 400',
-    { todo: 'parseFields accepts ": x" and stores it under the empty name' },
-    () => {
-      refused(get(': x'), 400);
-    },
-  );
+  it('refuses a field with an empty name with 400', () => {
+    refused(get(': x'), 400);
+  });
 
   it('refuses NUL, CR, DEL and other controls in values with 400', () => {
     refused(get('X-A: a\x00b'), 400);
