@@ -52,11 +52,29 @@ export interface RequestHead extends H1Head {
   readonly expectContinue: boolean;
 }
 
-export interface ResponseHead extends H1Head {
+/**
+ * A response head as the relay needs it: framing, and the header lines to
+ * pass on, already without hop-by-hop fields (RFC 9110 §7.6.1: Connection
+ * and what it names, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade,
+ * Proxy-*) and without Content-Length (the framing is the relay's to write).
+ * Built by copying runs of the received lines, not field by field.
+ */
+export interface ResponseHead {
   readonly status: number;
   readonly reason: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  readonly versionMinor: number;
+  /** The Content-Length, or -1 when there is none (or Transfer-Encoding overrides it). */
+  readonly contentLength: number;
+  readonly chunked: boolean;
   /** Transfer-Encoding is present without a final `chunked`: the body runs to the close. */
   readonly untilClose: boolean;
+  /** The target will close the connection after this response. */
+  readonly close: boolean;
+  /** Connection names `upgrade` and an Upgrade field is present. */
+  readonly upgrade: boolean;
+  /** The end-to-end header lines, each ending in CRLF. */
+  readonly fields: string;
 }
 
 /** At most this many header fields in one head (431 beyond). */
@@ -201,32 +219,125 @@ export function parseResponseHead(buf: Buffer, start: number, end: number): Resp
       if (FIELD_VALUE[buf[i] ?? 0] !== 1) throw new H1Error(502, 'control character in reason');
     reason = buf.toString('latin1', start + 13, lineEnd);
   } else if (start + 12 !== lineEnd) throw new H1Error(502, 'malformed status line');
-  const fields = parseFields(buf, lineEnd + 2, end - 2, 502);
-  const { headers } = fields;
+
+  // One pass: framing fields are read, hop-by-hop ones dropped, the rest kept as runs of lines.
+  const fieldsEnd = end - 2;
+  let i = lineEnd + 2;
+  let runs = 0;
+  let length: string | undefined;
+  let te: string | undefined;
+  let connection: string | undefined;
+  let upgradeField = false;
+  let count = 0;
+  while (i < fieldsEnd) {
+    const next = scanField(buf, i, 502);
+    if (++count > MAX_HEADER_FIELDS) throw new H1Error(431, 'too many header fields');
+    const kind = responseFieldKind(buf, i, FIELD[0] ?? i);
+    if (kind === KEEP) {
+      // Extend the last run when this line follows it, else start a new one.
+      if (runs > 0 && RUNS[runs * 2 - 1] === i) RUNS[runs * 2 - 1] = next;
+      else {
+        RUNS[runs * 2] = i;
+        RUNS[runs * 2 + 1] = next;
+        runs++;
+      }
+    } else if (kind !== DROP) {
+      const value = buf.toString('latin1', FIELD[1], FIELD[2]);
+      if (kind === CONTENT_LENGTH) length = length === undefined ? value : `${length}, ${value}`;
+      else if (kind === TRANSFER_ENCODING) te = te === undefined ? value : `${te}, ${value}`;
+      else if (kind === CONNECTION)
+        connection = connection === undefined ? value : `${connection}, ${value}`;
+      else upgradeField = true;
+    }
+    i = next;
+  }
   let contentLength = -1;
   let chunked = false;
   let untilClose = false;
-  const te = headers['transfer-encoding'];
   if (te !== undefined) {
     // Transfer-Encoding overrides Content-Length (RFC 9112 §6.3 item 3).
-    if (tokenList(te as string).at(-1) === 'chunked') chunked = true;
+    if (tokenList(te).at(-1) === 'chunked') chunked = true;
     else untilClose = true;
+  } else contentLength = parseContentLength(length, 502);
+  const tokens = connection === undefined ? undefined : tokenList(connection);
+  let fields = '';
+  const named = tokens?.filter((t) => t !== 'close' && t !== 'keep-alive' && t !== 'upgrade');
+  if (named !== undefined && named.length > 0) {
+    // Connection names other fields (rare): those go too, read line by line.
+    fields = keptFieldsExcept(buf, lineEnd + 2, fieldsEnd, new Set(named));
   } else {
-    contentLength = parseContentLength(headers['content-length'] as string | undefined, 502);
+    for (let r = 0; r < runs; r++) fields += buf.toString('latin1', RUNS[r * 2], RUNS[r * 2 + 1]);
   }
-  const connection = connectionFlags(headers, versionMinor);
   return {
     status,
     reason,
     versionMinor,
-    headers,
-    raw: fields.raw,
     contentLength,
     chunked,
     untilClose,
-    close: connection.close,
-    upgrade: connection.upgrade,
+    close: tokens === undefined ? versionMinor === 0 : closes(tokens, versionMinor),
+    upgrade: upgradeField && tokens?.includes('upgrade') === true,
+    fields,
   };
+}
+
+const KEEP = 0;
+const DROP = 1;
+const CONTENT_LENGTH = 2;
+const TRANSFER_ENCODING = 3;
+const CONNECTION = 4;
+const UPGRADE = 5;
+
+/** Scratch: where scanField found the name's end, the value's start and end. */
+const FIELD = new Int32Array(3);
+/** Scratch: runs of kept lines, [start, end) pairs. */
+const RUNS = new Int32Array(MAX_HEADER_FIELDS * 2 + 2);
+
+/** What the relay does with a response field, from its name's bytes (no string made). */
+function responseFieldKind(buf: Buffer, start: number, end: number): number {
+  const n = end - start;
+  const c = (buf[start] ?? 0) | 0x20;
+  if (n === 14 && c === 99 && nameIs(buf, start, 'content-length')) return CONTENT_LENGTH;
+  if (n === 17 && c === 116 && nameIs(buf, start, 'transfer-encoding')) return TRANSFER_ENCODING;
+  if (n === 10 && c === 99 && nameIs(buf, start, 'connection')) return CONNECTION;
+  if (n === 7 && c === 117 && nameIs(buf, start, 'upgrade')) return UPGRADE;
+  if (
+    (n === 10 && c === 107 && nameIs(buf, start, 'keep-alive')) ||
+    (n === 2 && c === 116 && nameIs(buf, start, 'te')) ||
+    (n === 7 && c === 116 && nameIs(buf, start, 'trailer')) ||
+    (n === 14 && c === 104 && nameIs(buf, start, 'http2-settings')) ||
+    (n >= 6 && c === 112 && nameIs(buf, start, 'proxy-'))
+  )
+    return DROP;
+  return KEEP;
+}
+
+/** The bytes at `start` spell `lower`, ignoring ASCII case (the name is a token). */
+function nameIs(buf: Buffer, start: number, lower: string): boolean {
+  for (let k = 0; k < lower.length; k++)
+    if (((buf[start + k] ?? 0) | 0x20) !== lower.charCodeAt(k)) return false;
+  return true;
+}
+
+/** The kept lines, dropping also every field named in `named` (lower case). */
+function keptFieldsExcept(buf: Buffer, at: number, end: number, named: Set<string>): string {
+  let out = '';
+  let i = at;
+  while (i < end) {
+    const next = scanField(buf, i, 502);
+    const nameEnd = FIELD[0] ?? i;
+    if (
+      responseFieldKind(buf, i, nameEnd) === KEEP &&
+      !named.has(buf.toString('latin1', i, nameEnd).toLowerCase())
+    )
+      out += buf.toString('latin1', i, next);
+    i = next;
+  }
+  return out;
+}
+
+function closes(tokens: readonly string[], versionMinor: number): boolean {
+  return tokens.includes('close') || (versionMinor === 0 && !tokens.includes('keep-alive'));
 }
 
 /** Reads `HTTP/1.x` in `buf[at, lineEnd)`; a request gets 505 for another version. */
@@ -267,36 +378,10 @@ export function parseFields(buf: Buffer, at: number, end: number, status = 400):
   let hosts = 0;
   let i = at;
   while (i < end) {
-    const nameStart = i;
-    while (TOKEN[buf[i] ?? 0] === 1) i++;
-    if (i === nameStart || buf[i] !== COLON) {
-      const c = buf[i];
-      throw new H1Error(
-        status,
-        i === nameStart && (c === SP || c === HTAB)
-          ? 'obsolete line folding'
-          : i === nameStart
-            ? 'malformed header line'
-            : c === SP || c === HTAB
-              ? 'whitespace before the colon'
-              : 'invalid character in a header name',
-      );
-    }
-    const name = buf.toString('latin1', nameStart, i);
-    i++;
-    while (buf[i] === SP || buf[i] === HTAB) i++;
-    const valueStart = i;
-    let valueEnd = i;
-    for (;;) {
-      const c = buf[i] ?? 0;
-      if (c === CR) break;
-      if (FIELD_VALUE[c] !== 1) throw new H1Error(status, 'invalid character in a header value');
-      i++;
-      if (c !== SP && c !== HTAB) valueEnd = i;
-    }
-    if (buf[i + 1] !== LF) throw new H1Error(status, 'a line ends in a bare CR');
-    const value = buf.toString('latin1', valueStart, valueEnd);
-    i += 2;
+    const next = scanField(buf, i, status);
+    const name = buf.toString('latin1', i, FIELD[0]);
+    const value = buf.toString('latin1', FIELD[1], FIELD[2]);
+    i = next;
     raw.push(name, value);
     if (raw.length > MAX_HEADER_FIELDS * 2) throw new H1Error(431, 'too many header fields');
     const key = name.toLowerCase();
@@ -307,6 +392,46 @@ export function parseFields(buf: Buffer, at: number, end: number, status = 400):
     else headers[key] = `${prior}${key === 'cookie' ? '; ' : ', '}${value}`;
   }
   return { headers, raw, hosts };
+}
+
+/**
+ * Checks the header line at `at` (a token name, a colon, a value without
+ * control characters, CRLF), leaves where its name ends and its value
+ * (without surrounding whitespace) starts and ends in FIELD, and returns
+ * where the next line starts.
+ */
+function scanField(buf: Buffer, at: number, status: number): number {
+  let i = at;
+  while (TOKEN[buf[i] ?? 0] === 1) i++;
+  if (i === at || buf[i] !== COLON) {
+    const c = buf[i];
+    throw new H1Error(
+      status,
+      i === at && (c === SP || c === HTAB)
+        ? 'obsolete line folding'
+        : i === at
+          ? 'malformed header line'
+          : c === SP || c === HTAB
+            ? 'whitespace before the colon'
+            : 'invalid character in a header name',
+    );
+  }
+  FIELD[0] = i;
+  i++;
+  while (buf[i] === SP || buf[i] === HTAB) i++;
+  const valueStart = i;
+  let valueEnd = i;
+  for (;;) {
+    const c = buf[i] ?? 0;
+    if (c === CR) break;
+    if (FIELD_VALUE[c] !== 1) throw new H1Error(status, 'invalid character in a header value');
+    i++;
+    if (c !== SP && c !== HTAB) valueEnd = i;
+  }
+  if (buf[i + 1] !== LF) throw new H1Error(status, 'a line ends in a bare CR');
+  FIELD[1] = valueStart;
+  FIELD[2] = valueEnd;
+  return i + 2;
 }
 
 /** A Content-Length: digits only; repeats (or a list) must all agree. -1 when absent. */
@@ -349,6 +474,8 @@ function connectionFlags(
   const value = headers.connection;
   if (value === undefined) return { close: versionMinor === 0, upgrade: false };
   const tokens = tokenList(value as string);
-  const close = tokens.includes('close') || (versionMinor === 0 && !tokens.includes('keep-alive'));
-  return { close, upgrade: tokens.includes('upgrade') && headers.upgrade !== undefined };
+  return {
+    close: closes(tokens, versionMinor),
+    upgrade: tokens.includes('upgrade') && headers.upgrade !== undefined,
+  };
 }

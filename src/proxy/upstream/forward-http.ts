@@ -21,7 +21,7 @@ import {
 import type { Exchange, Handler } from '../pipeline/types.js';
 import type { RuntimeRef } from '../runtime.js';
 import { tryTargets } from './try-targets.js';
-import { requestFieldLines, responseFieldLines } from './http-headers.js';
+import { requestFieldLines } from './http-headers.js';
 import type { TargetRuntime } from './upstream-runtime.js';
 
 /** An HTTP request on its way through the gateway. */
@@ -119,7 +119,7 @@ function relay(
         const mode = conn.writeHead(
           response.status,
           response.reason === '' ? (STATUS_CODES[response.status] ?? '') : response.reason,
-          responseFieldLines(response.raw, response.headers.connection),
+          response.fields,
           response.contentLength,
           response.chunked,
           noBody,

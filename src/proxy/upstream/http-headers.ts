@@ -119,23 +119,6 @@ export function clientResponseHeaders(headers: HeaderMap): HeaderMap {
   return out;
 }
 
-/**
- * The response fields for the client from the target's fields as received
- * (flat name, value list): hop-by-hop ones and Content-Length (the framing
- * is the listener's to write) removed; names, order and repeats kept.
- */
-export function responseFieldLines(raw: readonly string[], connection: HeaderValue): string {
-  const named = connectionTokens(connection);
-  let out = '';
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] ?? '';
-    const lower = name.toLowerCase();
-    if (lower === 'content-length' || isHopByHop(lower, named)) continue;
-    out += `${name}: ${raw[i + 1] ?? ''}\r\n`;
-  }
-  return out;
-}
-
 /** Trailers pass with the same rule (a trailer can never be hop-by-hop). */
 export function forwardableTrailers(trailers: HeaderMap): HeaderMap {
   return clientResponseHeaders(trailers);
