@@ -66,9 +66,8 @@ export interface ResponseHead {
   readonly versionMinor: number;
   /** The Content-Length, or -1 when there is none (or Transfer-Encoding overrides it). */
   readonly contentLength: number;
+  /** Chunked; when neither this nor a Content-Length, the body runs to the close. */
   readonly chunked: boolean;
-  /** Transfer-Encoding is present without a final `chunked`: the body runs to the close. */
-  readonly untilClose: boolean;
   /** The target will close the connection after this response. */
   readonly close: boolean;
   /** Connection names `upgrade` and an Upgrade field is present. */
@@ -253,11 +252,14 @@ export function parseResponseHead(buf: Buffer, start: number, end: number): Resp
   }
   let contentLength = -1;
   let chunked = false;
-  let untilClose = false;
   if (te !== undefined) {
-    // Transfer-Encoding overrides Content-Length (RFC 9112 §6.3 item 3).
-    if (tokenList(te).at(-1) === 'chunked') chunked = true;
-    else untilClose = true;
+    // Transfer-Encoding overrides Content-Length (RFC 9112 §6.3 item 3). Only chunked is
+    // decoded here; a body in another coding (gzip, …) cannot be relayed as it is, since the
+    // coding is hop-by-hop and its name would be lost: 502, as nginx answers.
+    const codings = tokenList(te);
+    if (codings.length !== 1 || codings[0] !== 'chunked')
+      throw new H1Error(502, `unsupported transfer coding ${JSON.stringify(te)}`);
+    chunked = true;
   } else contentLength = parseContentLength(length, 502);
   const tokens = connection === undefined ? undefined : tokenList(connection);
   let fields = '';
@@ -274,7 +276,6 @@ export function parseResponseHead(buf: Buffer, start: number, end: number): Resp
     versionMinor,
     contentLength,
     chunked,
-    untilClose,
     close: tokens === undefined ? versionMinor === 0 : closes(tokens, versionMinor),
     upgrade: upgradeField && tokens?.includes('upgrade') === true,
     fields,

@@ -59,6 +59,10 @@ const MAX_DISCARD_BYTES = 1024 * 1024;
 /** A first body chunk up to this size is copied behind the head rather than written beside it. */
 const COPY_BODY_BYTES = 16 * 1024;
 
+function ignore(): void {
+  // Socket errors end in 'close', which is handled there.
+}
+
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
@@ -98,6 +102,8 @@ export class H1ServerConnection {
   private bodyMode = BODY_NONE;
   private closeAfter = false;
   private clientEnded = false;
+  /** Reading stopped until the client drains the answers written to it. */
+  private waitingDrain = false;
   /** Called when the client goes before the response is complete. */
   onAbort: (() => void) | undefined;
   /** Called when the client socket drains (the response may write again). */
@@ -109,13 +115,26 @@ export class H1ServerConnection {
     this.options = options;
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs);
-    socket.on('timeout', () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onEnd());
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.onClose());
-    socket.on('drain', () => this.onDrain?.());
+    socket.on('timeout', this.handlers.timeout);
+    socket.on('data', this.handlers.data);
+    socket.on('end', this.handlers.end);
+    socket.on('error', ignore);
+    socket.on('close', this.handlers.close);
+    socket.on('drain', this.handlers.drain);
   }
+
+  /** This connection's socket listeners, kept so that handing the socket over removes only them. */
+  private readonly handlers = {
+    // The listener's idleMs is for a connection with no request in flight; a request in
+    // flight is timed by the upstream's timeouts (a client that stops reading included).
+    timeout: (): void => {
+      if (!this.responding) this.socket.destroy();
+    },
+    data: (chunk: Buffer): void => this.onData(chunk),
+    end: (): void => this.onEnd(),
+    close: (): void => this.onClose(),
+    drain: (): void => this.onSocketDrain(),
+  };
 
   /** The request in progress. */
   get request(): RequestHead | undefined {
@@ -155,7 +174,12 @@ export class H1ServerConnection {
     let at = 0;
     while (this.phase === PHASE_HEAD) {
       const start = skipLeadingCrlf(buf, at, buf.length);
-      if (start === buf.length) return;
+      if (start === buf.length) {
+        // Empty lines only: they start the head's clock too (a client cannot idle on CRLFs).
+        if (at < buf.length)
+          this.headTimer ??= setTimeout(() => this.onHeadTimeout(), this.options.headerTimeoutMs);
+        return;
+      }
       let end: number;
       try {
         end = findHeadEnd(buf, start, Math.max(start, this.scanFrom));
@@ -199,6 +223,11 @@ export class H1ServerConnection {
       this.startRequest(head);
       at = end;
       if (at === buf.length) return;
+      if (this.phaseNow() === PHASE_HEAD && this.socket.writableNeedDrain) {
+        // Answers pile up unread: the next requests wait until the client reads.
+        this.holdUntilDrain(buf.subarray(at));
+        return;
+      }
       const phase = this.phaseNow();
       if (phase === PHASE_BODY || phase === PHASE_DISCARD) {
         at = this.readBody(buf, at);
@@ -310,6 +339,12 @@ export class H1ServerConnection {
   }
 
   private failBody(error: H1Error): void {
+    if (this.phase === PHASE_DISCARD) {
+      // A body being dropped after its answer broke: nobody to tell, the connection is done.
+      this.phase = PHASE_CLOSED;
+      this.socket.destroy();
+      return;
+    }
     this.decoder = undefined;
     this.bodyDone = true;
     this.closeAfter = true;
@@ -471,10 +506,12 @@ export class H1ServerConnection {
   /** A complete response in one write (errors, 404s). */
   respond(status: number, reason: string, fields: string, body: string, close = false): void {
     if (close) this.closeAfter = true;
-    this.writeHead(status, reason, fields, Buffer.byteLength(body), false, false);
+    // A HEAD request gets the head alone (with the length the body would have had).
+    const noBody = this.head?.method === 'HEAD';
+    this.writeHead(status, reason, fields, Buffer.byteLength(body), false, noBody);
     const head = this.headOut ?? '';
     this.headOut = undefined;
-    this.socket.write(head + body, 'latin1');
+    this.socket.write(noBody ? head : head + body, 'latin1');
     this.finish();
   }
 
@@ -505,9 +542,33 @@ export class H1ServerConnection {
       return;
     }
     this.phase = PHASE_HEAD;
+    if (this.socket.writableNeedDrain) {
+      // The client is not reading its answers: read no more requests until it does.
+      this.holdUntilDrain(undefined);
+      return;
+    }
     this.resume();
     // Requests that came while this one was answered (pipelining) are read next.
     if (this.pending !== undefined) setImmediate(() => this.readHeldRequests());
+  }
+
+  /** Stops reading requests until the client drains its answers; `rest` is kept for then. */
+  private holdUntilDrain(rest: Buffer | undefined): void {
+    if (rest !== undefined)
+      this.pending = this.pending === undefined ? rest : Buffer.concat([rest, this.pending]);
+    this.waitingDrain = true;
+    this.pause();
+  }
+
+  private onSocketDrain(): void {
+    if (this.waitingDrain) {
+      this.waitingDrain = false;
+      if (this.phase !== PHASE_HEAD) return;
+      this.resume();
+      if (this.pending !== undefined) setImmediate(() => this.readHeldRequests());
+      return;
+    }
+    this.onDrain?.();
   }
 
   private readHeldRequests(): void {
@@ -528,7 +589,7 @@ export class H1ServerConnection {
 
   private onHeadTimeout(): void {
     this.headTimer = undefined;
-    if (this.phase !== PHASE_HEAD || this.pending === undefined) return;
+    if (this.phase !== PHASE_HEAD) return;
     this.refuse(new H1Error(408, 'request head not complete in time'));
   }
 
@@ -557,11 +618,12 @@ export class H1ServerConnection {
     const socket = this.socket;
     if (this.headTimer !== undefined) clearTimeout(this.headTimer);
     this.headTimer = undefined;
-    socket.removeAllListeners('data');
-    socket.removeAllListeners('end');
-    socket.removeAllListeners('timeout');
-    socket.removeAllListeners('drain');
-    socket.removeAllListeners('close');
+    const { handlers } = this;
+    socket.off('data', handlers.data);
+    socket.off('end', handlers.end);
+    socket.off('timeout', handlers.timeout);
+    socket.off('drain', handlers.drain);
+    socket.off('close', handlers.close);
     socket.setTimeout(0);
   }
 

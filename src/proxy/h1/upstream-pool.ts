@@ -109,14 +109,20 @@ export class H1Pool {
     this.options = options;
   }
 
-  /** Sends a request: `head` is its complete head, `hasBody` whether body bytes follow. */
+  /**
+   * Sends a request: `head` is its complete head, `hasBody` whether body
+   * bytes follow, `idempotent` whether it may be sent twice (RFC 9110
+   * §9.2.2; only such a request is resent after a stale connection).
+   */
   request(
     head: string,
     noBodyExpected: boolean,
     hasBody: boolean,
+    idempotent: boolean,
     handler: ResponseHandler,
   ): UpstreamRequest {
     const request = new UpstreamRequest(this, head, noBodyExpected, hasBody, handler);
+    request.idempotent = idempotent;
     this.dispatch(request, false);
     return request;
   }
@@ -206,6 +212,8 @@ export class UpstreamRequest {
   private heldBytes = 0;
   /** @internal The whole body has been handed over. */
   bodyEnded: boolean;
+  /** It may be sent twice (set by the pool). */
+  idempotent = false;
   /** @internal It was sent again after a stale connection. */
   retried = false;
   /** @internal Over: answered, failed or aborted. */
@@ -554,7 +562,8 @@ class UpstreamConnection {
       this.reused &&
       !this.gotBytes &&
       !request.retried &&
-      !request.hadBody
+      !request.hadBody &&
+      request.idempotent
     ) {
       request.retry();
       return;

@@ -87,8 +87,11 @@ export function forwardHttp(ref: RuntimeRef): Handler<HttpExchange> {
 /** The request's fields for the target (hop-by-hop removed, X-Forwarded-* set, framing). */
 function requestFields(ex: HttpExchange): string {
   const { head } = ex;
-  let fields = requestFieldLines(head.raw, head.headers, ex);
-  if (head.chunked) fields += 'transfer-encoding: chunked\r\n';
+  // The framing is written from what the gateway read, never copied: the target must end the
+  // request where the gateway did (a repeated or listed Content-Length is normalised too).
+  const fields = requestFieldLines(head.raw, head.headers, ex);
+  if (head.chunked) return `${fields}transfer-encoding: chunked\r\n`;
+  if (head.contentLength >= 0) return `${fields}content-length: ${head.contentLength}\r\n`;
   return fields;
 }
 
@@ -140,6 +143,7 @@ function relay(
       requestHead,
       ex.method === 'HEAD',
       hasBody,
+      IDEMPOTENT.has(ex.method),
       handler,
     );
     conn.onAbort = () => {

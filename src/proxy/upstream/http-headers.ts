@@ -22,6 +22,13 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
+/**
+ * Fields a `Connection` header may never remove: the message's framing and
+ * Host. A client that names Content-Length there must not get its body read
+ * by the target as a second request (request smuggling).
+ */
+const NOT_NAMEABLE = new Set(['content-length', 'transfer-encoding', 'host']);
+
 /** The headers a `Connection` header names, lower case (e.g. `close`, `x-foo`). */
 function connectionTokens(value: HeaderValue): Set<string> | undefined {
   if (value === undefined) return undefined;
@@ -29,7 +36,7 @@ function connectionTokens(value: HeaderValue): Set<string> | undefined {
   const tokens = new Set<string>();
   for (const token of text.split(',')) {
     const name = token.trim().toLowerCase();
-    if (name !== '') tokens.add(name);
+    if (name !== '' && !NOT_NAMEABLE.has(name)) tokens.add(name);
   }
   return tokens;
 }
@@ -77,6 +84,7 @@ export function upstreamRequestHeaders(headers: HeaderMap, context: ForwardedCon
  * The request's field lines for the target, straight from the fields as
  * received (flat name, value list): the rules of {@link upstreamRequestHeaders},
  * without building a header map, with names, order and repeats kept.
+ * Content-Length is left out: the caller writes the framing it read.
  */
 export function requestFieldLines(
   raw: readonly string[],
@@ -90,6 +98,7 @@ export function requestFieldLines(
     const lower = name.toLowerCase();
     if (
       isHopByHop(lower, named) ||
+      lower === 'content-length' ||
       lower === 'expect' ||
       lower === 'x-forwarded-for' ||
       lower === 'x-forwarded-proto' ||

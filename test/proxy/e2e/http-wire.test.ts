@@ -342,6 +342,11 @@ class Target extends Waitable {
 
   close(): void {
     this.stopListening();
+    this.dropConnections();
+  }
+
+  /** Closes every connection it has, listening on. */
+  dropConnections(): void {
     for (const socket of this.sockets) socket.destroy();
   }
 
@@ -1063,7 +1068,7 @@ describe('gw proxy http listener on the wire (RFC 9112)', () => {
 
   describe('limits and timeouts', () => {
     it(
-      'closes a connection whose headers do not all arrive within timeouts.headerMs',
+      'answers 408 and closes a connection whose headers do not all arrive within timeouts.headerMs',
       {
         ...BOUND,
       },
@@ -1076,7 +1081,12 @@ describe('gw proxy http listener on the wire (RFC 9112)', () => {
         const elapsed = performance.now() - started;
         assert.ok(elapsed >= 250, `closed after ${Math.round(elapsed)} ms, before the timeout`);
         const outcome = parseHead(client.pending);
-        if (outcome !== undefined) assert.match(outcome.start, /^HTTP\/1\.1 408 /);
+        assert.ok(outcome !== undefined, 'no answer before the close');
+        assert.match(outcome.start, /^HTTP\/1\.1 408 /);
+        assert.match(
+          client.pending.toString('latin1'),
+          /\r\nx-gw-error: GW_ERR_CLIENT_TIMEOUT\r\n/i,
+        );
         assert.equal(target.connections, 0);
       },
     );
@@ -1198,4 +1208,203 @@ describe('gw proxy http listener on the wire (RFC 9112)', () => {
       await client.closed();
     });
   });
+});
+
+/**
+ * A gateway with a routed prefix `/t` to a raw target and nothing else, so
+ * other paths get the gateway's own 404.
+ */
+async function routedRig(handler: Handler, listener: readonly string[] = []): Promise<Rig> {
+  const target = await Target.start(handler);
+  live.targets.push(target);
+  const gw = await startTestGateway(`
+listeners:
+  - name: web
+    protocol: http
+    listen: 127.0.0.1:0
+${listener.map((line) => `    ${line}\n`).join('')}    routes: [{ match: { pathPrefix: /t }, upstream: t }]
+upstreams:
+  - { name: t, targets: ["127.0.0.1:${target.port}"] }
+`);
+  live.gateways.push(gw);
+  const port = gw.port('web');
+  return {
+    gw,
+    target,
+    port,
+    open: async () => {
+      const socket = await connect(port);
+      live.clients.push(socket);
+      return new Client(socket);
+    },
+  };
+}
+
+describe('gw proxy http listener: cases found in review', () => {
+  it(
+    'a Content-Length the client names in Connection still frames the body for the target (no smuggling)',
+    BOUND,
+    async () => {
+      const { open, target } = await routedRig(echoLine);
+      const client = await open();
+      const smuggled = 'GET /admin HTTP/1.1\r\nHost: gw.test\r\n\r\n';
+      client.send(
+        `POST /t/x HTTP/1.1\r\nHost: gw.test\r\nConnection: keep-alive, content-length, host\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`,
+      );
+      const res = await client.response();
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'POST /t/x');
+      await sleep(100);
+      assert.deepEqual(
+        target.requests.map((r) => `${r.method} ${r.url} ${r.body.length}`),
+        [`POST /t/x ${smuggled.length}`],
+      );
+      const seen = target.requests[0];
+      assert.equal(one(seen?.fields ?? [], 'content-length'), String(smuggled.length));
+      assert.equal(one(seen?.fields ?? [], 'host'), 'gw.test');
+    },
+  );
+
+  it('sends one normalised Content-Length for a repeated one', BOUND, async () => {
+    const { open, target } = await routedRig(echoLine);
+    const client = await open();
+    client.send(
+      'POST /t/x HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc',
+    );
+    assert.equal((await client.response()).status, 200);
+    assert.deepEqual(values(target.requests[0]?.fields ?? [], 'content-length'), ['3']);
+  });
+
+  it(
+    'reads no more pipelined requests while the client does not read its answers',
+    { timeout: 15_000 },
+    async () => {
+      const big = Buffer.alloc(8192, 'x');
+      const { open, target } = await routedRig((_req, socket) => answer(socket, big));
+      const client = await open();
+      client.socket.pause(); // reads nothing
+      const request = get('/t/big');
+      client.send(request.repeat(20_000));
+      await sleep(1500);
+      // Kernel buffers on both sides hold a few MB of answers at most; without backpressure the
+      // gateway fetched all 20,000 (160 MB) from the target.
+      assert.ok(target.requests.length < 5000, `target served ${target.requests.length}`);
+      const served = target.requests.length;
+      client.socket.resume();
+      await target.until(
+        () => (target.requests.length > served ? true : undefined),
+        'more requests once the client reads',
+      );
+    },
+  );
+
+  it(
+    'sends a bodiless POST once, even when its reused connection dies before an answer',
+    BOUND,
+    async () => {
+      const { open, target } = await routedRig((req, socket) => {
+        if (req.method === 'GET') answer(socket, 'ok');
+        else socket.destroy(); // acts on the POST, then the connection dies
+      });
+      const client = await open();
+      client.send(get('/t/first'));
+      assert.equal((await client.response()).status, 200);
+      client.send('POST /t/charge HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 0\r\n\r\n');
+      const res = await client.response();
+      assert.equal(res.status, 502);
+      await sleep(100);
+      assert.equal(target.requests.filter((r) => r.method === 'POST').length, 1);
+    },
+  );
+
+  it(
+    'resends a bodiless GET whose reused connection was closed by the target (keep-alive race)',
+    BOUND,
+    async () => {
+      const { open, target } = await routedRig((req, socket) => {
+        if (req.url === '/t/first') answer(socket, 'ok');
+        else answer(socket, 'second');
+      });
+      const client = await open();
+      client.send(get('/t/first'));
+      assert.equal((await client.response()).status, 200);
+      // The target drops its idle connection without a word, as a server's keep-alive timeout does.
+      target.dropConnections();
+      await target.until(() => (target.closedConnections > 0 ? true : undefined), 'the close');
+      client.send(get('/t/second'));
+      const res = await client.response();
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'second');
+    },
+  );
+
+  it(
+    "answers a HEAD to the gateway's own 404 without a body, keeping the connection in step",
+    BOUND,
+    async () => {
+      const { open } = await routedRig(echoLine);
+      const client = await open();
+      client.send(`HEAD /nowhere HTTP/1.1\r\nHost: gw.test\r\n\r\n${get('/t/after')}`);
+      const head = await client.response({ head: true });
+      assert.equal(head.status, 404);
+      assert.equal(head.body.length, 0);
+      const next = await client.response();
+      assert.equal(next.status, 200);
+      assert.equal(next.body.toString(), 'GET /t/after');
+    },
+  );
+
+  it(
+    'closes a connection whose dropped body (after a 404) turns out malformed',
+    BOUND,
+    async () => {
+      const { open } = await routedRig(echoLine);
+      const client = await open();
+      client.send('POST /nowhere HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n');
+      assert.equal((await client.response()).status, 404);
+      client.send('zz\r\n');
+      await client.closed(2000);
+    },
+  );
+
+  it('answers 502 for a response in a transfer coding it cannot decode', BOUND, async () => {
+    const { open } = await routedRig((_req, socket) =>
+      socket.write(
+        'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+      ),
+    );
+    const client = await open();
+    client.send(get('/t/gz'));
+    const res = await client.response();
+    assert.equal(res.status, 502);
+    assert.equal(one(res.fields, 'x-gw-error'), 'GW_ERR_UPSTREAM_RESET');
+  });
+
+  it('times out a client that sends only empty lines (408 after headerMs)', BOUND, async () => {
+    const { open } = await routedRig(echoLine, ['timeouts: { headerMs: 300 }']);
+    const client = await open();
+    const timer = setInterval(() => client.send('\r\n'), 100);
+    try {
+      await client.closed(2500);
+    } finally {
+      clearInterval(timer);
+    }
+    assert.match(client.pending.toString('latin1'), /^HTTP\/1\.1 408 /);
+  });
+
+  it(
+    "does not cut a request in flight at the listener's idleMs (the upstream's timeouts apply)",
+    BOUND,
+    async () => {
+      const { open } = await routedRig(
+        (_req, socket) => setTimeout(() => answer(socket, 'late'), 900),
+        ['timeouts: { idleMs: 300 }'],
+      );
+      const client = await open();
+      client.send(get('/t/slow'));
+      const res = await client.response();
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'late');
+    },
+  );
 });

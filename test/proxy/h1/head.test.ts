@@ -572,7 +572,6 @@ describe('parseResponseHead', () => {
     assert.equal(head.reason, 'OK');
     assert.equal(head.contentLength, 3);
     assert.equal(head.chunked, false);
-    assert.equal(head.untilClose, false);
     assert.equal(head.close, false);
     assert.equal(head.fields, '');
   });
@@ -612,31 +611,24 @@ describe('parseResponseHead', () => {
     assert.equal(head.fields, 'X: y\r\n');
   });
 
-  it('framing: chunked, until close, Content-Length or none', () => {
+  it('framing: chunked, Content-Length or none (the body then runs to the close)', () => {
     const chunked = response(ok('Transfer-Encoding: chunked'));
-    assert.deepEqual(
-      [chunked.chunked, chunked.untilClose, chunked.contentLength],
-      [true, false, -1],
-    );
-    const gz = response(ok('Transfer-Encoding: gzip, chunked'));
-    assert.deepEqual([gz.chunked, gz.untilClose], [true, false]);
-    const until = response(ok('Transfer-Encoding: gzip'));
-    assert.deepEqual([until.chunked, until.untilClose, until.contentLength], [false, true, -1]);
-    const notLast = response(ok('Transfer-Encoding: chunked, gzip'));
-    assert.deepEqual([notLast.chunked, notLast.untilClose], [false, true]);
+    assert.deepEqual([chunked.chunked, chunked.contentLength], [true, -1]);
     const length = response(ok('Content-Length: 10'));
-    assert.deepEqual([length.chunked, length.untilClose, length.contentLength], [false, false, 10]);
+    assert.deepEqual([length.chunked, length.contentLength], [false, 10]);
     const none = response(ok());
-    assert.deepEqual([none.chunked, none.untilClose, none.contentLength], [false, false, -1]);
+    assert.deepEqual([none.chunked, none.contentLength], [false, -1]);
+  });
+
+  it('refuses a transfer coding it cannot decode with 502 (gzip, chunked twice)', () => {
+    for (const te of ['gzip, chunked', 'gzip', 'chunked, gzip', 'chunked, chunked', 'identity'])
+      assert.throws(() => response(ok(`Transfer-Encoding: ${te}`)), { status: 502 }, te);
   });
 
   it('Transfer-Encoding overrides Content-Length', () => {
     const head = response(ok('Content-Length: 10', 'Transfer-Encoding: chunked'));
     assert.equal(head.chunked, true);
     assert.equal(head.contentLength, -1);
-    const untilClose = response(ok('Transfer-Encoding: gzip', 'Content-Length: 10'));
-    assert.equal(untilClose.untilClose, true);
-    assert.equal(untilClose.contentLength, -1);
     // Even a malformed Content-Length is ignored then.
     assert.equal(response(ok('Content-Length: x', 'Transfer-Encoding: chunked')).chunked, true);
   });
