@@ -5,7 +5,6 @@ import type { RunningListener } from './listeners/listen.js';
 import { startTcpListener } from './listeners/tcp-listener.js';
 import type { LineSink } from './middleware/access-log/access-log.js';
 import { GatewayRuntime, type RuntimeRef } from './runtime.js';
-import { tuneV8ForGateway } from './v8-tuning.js';
 
 export interface GatewayOptions {
   /** Where access-log lines go (one per request, call or TCP connection). */
@@ -36,7 +35,6 @@ const UPSTREAM_CLOSE_MS = 1000;
  * thrown: the gateway runs whole or not at all.
  */
 export async function startGateway(config: ProxyConfig, options: GatewayOptions): Promise<Gateway> {
-  tuneV8ForGateway();
   const ref: RuntimeRef = { current: new GatewayRuntime(config) };
   const listeners: RunningListener[] = [];
   try {

@@ -24,6 +24,7 @@ import { bridgeWebSocket } from '../upstream/bridge-ws.js';
 import { chainPerRuntime } from './chain-per-runtime.js';
 import { listenOn, type RunningListener } from './listen.js';
 import { writeRawError } from './raw-error.js';
+import { tuneV8ForGateway } from '../v8-tuning.js';
 
 let nextExchangeId = 1;
 
@@ -39,6 +40,7 @@ export async function startHttpListener(
   ref: RuntimeRef,
   sink: LineSink,
 ): Promise<RunningListener> {
+  tuneV8ForGateway();
   const chainFor = chainPerRuntime<HttpExchange>({
     accessLog: config.accessLog,
     sink,
