@@ -439,10 +439,11 @@ afterEach(async () => {
 });
 
 /**
- * A gateway whose `web` listener sends everything to one raw target run by
- * `handler`; `listener` adds YAML lines to the listener (timeouts, limits).
+ * A gateway whose `web` listener sends the requests under `prefix` (all, by
+ * default) to one raw target run by `handler`; `listener` adds YAML lines to
+ * the listener (timeouts, limits).
  */
-async function rig(handler: Handler, listener: readonly string[] = []): Promise<Rig> {
+async function rig(handler: Handler, listener: readonly string[] = [], prefix = '/'): Promise<Rig> {
   const target = await Target.start(handler);
   live.targets.push(target);
   const gw = await startTestGateway(`
@@ -450,7 +451,7 @@ listeners:
   - name: web
     protocol: http
     listen: 127.0.0.1:0
-${listener.map((line) => `    ${line}\n`).join('')}    routes: [{ match: { pathPrefix: / }, upstream: t }]
+${listener.map((line) => `    ${line}\n`).join('')}    routes: [{ match: { pathPrefix: ${prefix} }, upstream: t }]
 upstreams:
   - { name: t, targets: ["127.0.0.1:${target.port}"] }
 `);
@@ -917,35 +918,28 @@ describe('gw proxy http listener on the wire (RFC 9112)', () => {
       assert.match(one(res.fields, 'x-gw-error') ?? '', /^GW_ERR_/);
     });
 
-    it(
-      'cuts the client connection when the target resets mid-body (never a clean short response)',
-      BOUND,
-      async () => {
-        const { open } = await rig((_req, socket) => {
-          socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n${'a'.repeat(100)}`);
-          setTimeout(() => socket.resetAndDestroy(), 50);
-        });
-        const client = await open();
-        client.send(get('/reset'));
-        const outcome = await client.next();
-        if (!('cut' in outcome)) assert.equal(outcome.status, 502, 'a complete response');
+    for (const { how, stop } of [
+      { how: 'resets mid-body', stop: (socket: net.Socket) => socket.resetAndDestroy() },
+      {
+        how: 'closes before its Content-Length is complete',
+        stop: (socket: net.Socket) => socket.end(),
       },
-    );
-
-    it(
-      'cuts the client connection when the target closes before its Content-Length is complete',
-      BOUND,
-      async () => {
-        const { open } = await rig((_req, socket) => {
-          socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n${'a'.repeat(100)}`);
-          setTimeout(() => socket.end(), 50);
-        });
-        const client = await open();
-        client.send(get('/short'));
-        const outcome = await client.next();
-        if (!('cut' in outcome)) assert.equal(outcome.status, 502, 'a complete response');
-      },
-    );
+    ]) {
+      it(
+        `cuts the client connection when the target ${how} (never a clean short response)`,
+        BOUND,
+        async () => {
+          const { open } = await rig((_req, socket) => {
+            socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n${'a'.repeat(100)}`);
+            setTimeout(() => stop(socket), 50);
+          });
+          const client = await open();
+          client.send(get('/cut'));
+          const outcome = await client.next();
+          if (!('cut' in outcome)) assert.equal(outcome.status, 502, 'a complete response');
+        },
+      );
+    }
 
     it(
       'never passes both Content-Length and Transfer-Encoding from a target that sent both',
@@ -1210,35 +1204,9 @@ describe('gw proxy http listener on the wire (RFC 9112)', () => {
   });
 });
 
-/**
- * A gateway with a routed prefix `/t` to a raw target and nothing else, so
- * other paths get the gateway's own 404.
- */
-async function routedRig(handler: Handler, listener: readonly string[] = []): Promise<Rig> {
-  const target = await Target.start(handler);
-  live.targets.push(target);
-  const gw = await startTestGateway(`
-listeners:
-  - name: web
-    protocol: http
-    listen: 127.0.0.1:0
-${listener.map((line) => `    ${line}\n`).join('')}    routes: [{ match: { pathPrefix: /t }, upstream: t }]
-upstreams:
-  - { name: t, targets: ["127.0.0.1:${target.port}"] }
-`);
-  live.gateways.push(gw);
-  const port = gw.port('web');
-  return {
-    gw,
-    target,
-    port,
-    open: async () => {
-      const socket = await connect(port);
-      live.clients.push(socket);
-      return new Client(socket);
-    },
-  };
-}
+/** A gateway routing only the prefix `/t` to a raw target: other paths get the gateway's 404. */
+const routedRig = (handler: Handler, listener: readonly string[] = []): Promise<Rig> =>
+  rig(handler, listener, '/t');
 
 describe('gw proxy http listener: cases found in review', () => {
   it(

@@ -2,21 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ChunkedDecoder } from '../../../src/proxy/h1/chunked.js';
-import { H1Error } from '../../../src/proxy/h1/head.js';
 import { cutAt } from '../../helpers/chunks.js';
+import { bytes, h1 } from '../../helpers/h1.js';
 
 const RUNS = 200;
-
-const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
-
-/** An `assert.throws` validator: an H1Error with this status. */
-const h1 =
-  (status: number) =>
-  (err: unknown): boolean => {
-    assert.ok(err instanceof H1Error, `expected an H1Error, got ${String(err)}`);
-    assert.equal(err.status, status, `status for "${err.message}"`);
-    return true;
-  };
 
 interface Result {
   /** The data reported through onData, concatenated. */

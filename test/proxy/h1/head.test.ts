@@ -14,19 +14,9 @@ import {
   type ResponseHead,
 } from '../../../src/proxy/h1/head.js';
 import { cutAt } from '../../helpers/chunks.js';
+import { bytes, h1 } from '../../helpers/h1.js';
 
 const RUNS = 200;
-
-const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
-
-/** True for an H1Error with this status (an `assert.throws` validator). */
-const h1 =
-  (status: number) =>
-  (err: unknown): boolean => {
-    assert.ok(err instanceof H1Error, `expected an H1Error, got ${String(err)}`);
-    assert.equal(err.status, status, `status for "${err.message}"`);
-    return true;
-  };
 
 /** Delimits `text` with findHeadEnd (which must find its very end) and parses it as a request. */
 function request(text: string): RequestHead {
