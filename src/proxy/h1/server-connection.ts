@@ -80,7 +80,7 @@ export class H1ServerConnection {
   private readonly handler: H1Handler;
   private readonly options: H1ServerOptions;
   private phase: number = PHASE_HEAD;
-  /** Bytes of an incomplete head (or of requests that arrived early), from `pendingStart`. */
+  /** Bytes of an incomplete head, or of requests that came while one is answered. */
   private pending: Buffer | undefined;
   private scanFrom = 0;
   private headTimer: NodeJS.Timeout | undefined;
@@ -135,11 +135,6 @@ export class H1ServerConnection {
     close: (): void => this.onClose(),
     drain: (): void => this.onSocketDrain(),
   };
-
-  /** The request in progress. */
-  get request(): RequestHead | undefined {
-    return this.head;
-  }
 
   /** True once the response head went out. */
   get headersSent(): boolean {
@@ -377,11 +372,6 @@ export class H1ServerConnection {
     if (this.bodyDone && this.phase !== PHASE_BODY) consumer.end();
     if (ok) this.resume();
     else this.pause();
-  }
-
-  /** True while request body bytes are still to come. */
-  get bodyPending(): boolean {
-    return !this.bodyDone;
   }
 
   /** The consumer drained: read on. */

@@ -127,11 +127,6 @@ export class H1Pool {
     return request;
   }
 
-  /** Connections open now (idle and busy), for tests and status. */
-  get size(): number {
-    return this.idle.length + this.busy.size;
-  }
-
   /** @internal Gives `request` a connection: an idle one, or (`fresh`) a new one. */
   dispatch(request: UpstreamRequest, fresh: boolean): void {
     if (!fresh) {
@@ -282,11 +277,6 @@ export class UpstreamRequest {
     this.retried = true;
     this.connection = undefined;
     this.pool.dispatch(this, true);
-  }
-
-  /** @internal */
-  get poolOptions(): PoolOptions {
-    return this.pool.options;
   }
 }
 
