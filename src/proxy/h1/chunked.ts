@@ -42,7 +42,7 @@ export class ChunkedDecoder {
   /** Bytes of the current size line (digits and extension), bounded. */
   private lineBytes = 0;
   private remaining = 0;
-  private trailer: Buffer[] | undefined;
+  private trailer: number[] | undefined;
   private trailerBytes = 0;
   private readonly maxLineBytes: number;
   private readonly maxTrailerBytes: number;
@@ -162,16 +162,19 @@ export class ChunkedDecoder {
     if (++this.lineBytes > this.maxLineBytes) this.fail('chunk size line too long');
   }
 
-  /** Keeps one trailer byte (trailers are rare and short: byte-wise is fine). */
+  /**
+   * Keeps one trailer byte, copied (the caller may reuse its buffer; trailers
+   * are rare and short, so byte-wise is fine).
+   */
   private keepTrailer(buf: Buffer, i: number): void {
     if (++this.trailerBytes > this.maxTrailerBytes) this.fail('trailer section too large');
-    (this.trailer ??= []).push(buf.subarray(i, i + 1));
+    (this.trailer ??= []).push(buf[i] ?? 0);
   }
 
   /** The trailer fields must parse as header fields do. */
   private checkTrailer(): void {
     if (this.trailer === undefined) return;
-    const bytes = Buffer.concat(this.trailer);
+    const bytes = Buffer.from(this.trailer);
     this.trailer = undefined;
     try {
       parseFields(bytes, 0, bytes.length);

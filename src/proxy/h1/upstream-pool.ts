@@ -37,6 +37,8 @@ export interface ResponseHandler {
   error(failure: UpstreamFailure): void;
   /** The bytes at hand are handled: anything held for one write goes out now. */
   flush(): void;
+  /** Everything written so far has left (no write still holds a read buffer). */
+  flushed(): boolean;
 }
 
 export interface PoolOptions {
@@ -84,6 +86,9 @@ function sweep(): void {
 function deadlineIn(ms: number): number {
   return clock + ms + SWEEP_MS;
 }
+
+/** The size of an upstream read (what Node reads at most at once). */
+const READ_BYTES = 64 * 1024;
 
 /** Body bytes kept while the connection is being made, before the client is paused. */
 const HOLD_BYTES = 64 * 1024;
@@ -139,23 +144,9 @@ export class H1Pool {
         return;
       }
     }
-    const connection = new UpstreamConnection(this, this.connect());
+    const connection = new UpstreamConnection(this);
     this.busy.add(connection);
     connection.start(request);
-  }
-
-  private connect(): Socket {
-    const { host, port } = this.options;
-    const socket = this.options.tls
-      ? tls.connect({
-          host,
-          port,
-          ALPNProtocols: ['http/1.1'],
-          ...(isIP(host) === 0 ? { servername: host } : {}),
-        })
-      : net.connect({ host, port });
-    socket.setNoDelay(true);
-    return socket;
   }
 
   /** @internal A connection that finished its response cleanly. */
@@ -253,7 +244,7 @@ export class UpstreamRequest {
 
   /** Reading the response may go on (the client drained). */
   resume(): void {
-    this.connection?.socket.resume();
+    this.connection?.resumeReading();
   }
 
   /** Stops the request: its connection is closed, and no handler method is called any more. */
@@ -309,17 +300,43 @@ class UpstreamConnection {
   private readonly onChunkData = (buf: Buffer, start: number, end: number): void => {
     const request = this.request;
     if (request !== undefined && !request.handler.data(buf.subarray(start, end)))
-      this.socket.pause();
+      this.pauseReading();
   };
+  /** Reading is paused until the client drains (backpressure). */
+  private paused = false;
+  /** The buffer plain-TCP reads go into, reused while no write still holds it. */
+  private readBuffer: Buffer | undefined;
 
-  constructor(pool: H1Pool, socket: Socket) {
+  constructor(pool: H1Pool) {
     this.pool = pool;
-    this.socket = socket;
     const { options } = pool;
+    const { host, port } = options;
+    let socket: Socket;
+    if (options.tls) {
+      socket = tls.connect({
+        host,
+        port,
+        ALPNProtocols: ['http/1.1'],
+        ...(isIP(host) === 0 ? { servername: host } : {}),
+      });
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    } else {
+      // Reads land in one reused buffer instead of a new 64 KiB allocation each: with large
+      // bodies those allocations were what made V8 run a mark-compact every ~100 ms.
+      socket = net.connect({
+        host,
+        port,
+        onread: {
+          buffer: () => (this.readBuffer ??= Buffer.allocUnsafeSlow(READ_BYTES)),
+          callback: (bytes: number, buf: Uint8Array) => this.onRead(bytes, buf),
+        },
+      });
+    }
+    socket.setNoDelay(true);
+    this.socket = socket;
     this.deadline = deadlineIn(options.connectMs);
     watchDeadline(this);
     socket.once(options.tls ? 'secureConnect' : 'connect', () => this.onConnect());
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', (err: Error) => this.onError(err));
     socket.on('close', () => this.onClose());
@@ -355,7 +372,7 @@ class UpstreamConnection {
     const socket = this.socket;
     this.state = AWAIT_HEAD;
     this.deadline = deadlineIn(this.pool.options.headerMs);
-    socket.resume();
+    if (this.paused) this.resumeReading();
     this.headWritten = true;
     if (request.held.length === 0) {
       socket.write(request.head, 'latin1');
@@ -366,6 +383,27 @@ class UpstreamConnection {
     const ok = request.flushHeld(socket);
     socket.uncork();
     if (ok) request.onDrain?.();
+  }
+
+  /** A read into the reused buffer (plain TCP); returns false to stop reading. */
+  private onRead(bytes: number, buf: Uint8Array): boolean {
+    const handler = this.request?.handler;
+    this.onData(Buffer.from(buf.buffer, buf.byteOffset, bytes));
+    // Bytes of this buffer may still wait in the client's write queue: the next read must not
+    // overwrite them, so it gets a new buffer (this one is freed with the write).
+    if (handler !== undefined && !handler.flushed()) this.readBuffer = undefined;
+    return !this.paused;
+  }
+
+  private pauseReading(): void {
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  /** @internal Reading may go on. */
+  resumeReading(): void {
+    this.paused = false;
+    this.socket.resume();
   }
 
   private onData(chunk: Buffer): void {
@@ -401,7 +439,8 @@ class UpstreamConnection {
         const end = findHeadEnd(buf, i, Math.max(i, this.scanFrom));
         if (end < 0) {
           if (buf.length - i > MAX_RESPONSE_HEAD) throw new H1Error(502, 'response head too large');
-          this.pending = buf.subarray(i);
+          // A copy: the read buffer is reused.
+          this.pending = Buffer.from(buf.subarray(i));
           this.scanFrom = resumeAt(this.pending.length, 0);
           return;
         }
@@ -446,7 +485,7 @@ class UpstreamConnection {
       const ok = request.handler.data(part);
       if (request.done) return;
       if (this.left === 0) this.finish(request, !this.keepAlive, buf.length - end);
-      else if (!ok) this.socket.pause();
+      else if (!ok) this.pauseReading();
       return;
     }
     if (this.state === BODY_CHUNKED) {
@@ -455,7 +494,7 @@ class UpstreamConnection {
       let end: number;
       if (this.rawChunks) {
         end = decoder.push(buf, i, buf.length);
-        if (end > i && !request.handler.data(buf.subarray(i, end))) this.socket.pause();
+        if (end > i && !request.handler.data(buf.subarray(i, end))) this.pauseReading();
       } else end = decoder.push(buf, i, buf.length, this.onChunkData);
       if (request.done) return;
       if (decoder.done) this.finish(request, !this.keepAlive, buf.length - end);
@@ -463,7 +502,7 @@ class UpstreamConnection {
     }
     if (this.state === BODY_UNTIL_CLOSE) {
       const part = i === 0 ? buf : buf.subarray(i);
-      if (!request.handler.data(part)) this.socket.pause();
+      if (!request.handler.data(part)) this.pauseReading();
     }
   }
 

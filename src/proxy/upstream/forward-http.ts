@@ -132,6 +132,7 @@ function relay(
       },
       data: (chunk) => conn.writeBody(chunk),
       flush: () => conn.flushHead(),
+      flushed: () => conn.socket.writableLength === 0,
       end() {
         conn.endResponse();
         resolve();

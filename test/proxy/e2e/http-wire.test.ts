@@ -743,6 +743,60 @@ describe('gw proxy http listener on the wire (RFC 9112)', () => {
       assert.equal(res.body.length, data.length);
       assert.equal(sha256(res.body), sha256(data));
     });
+
+    // gw reads targets into one reused buffer; bytes still queued for a slow client must not
+    // be overwritten by the next read. The client stops reading now and then, so writes queue.
+    for (const framing of ['content-length', 'chunked', 'close'] as const) {
+      it(
+        `relays 16 MiB (${framing}) byte for byte to a client that keeps pausing`,
+        { timeout: 20_000 },
+        async () => {
+          const data = randomBytes(16 << 20);
+          const { open } = await rig((_req, socket) => {
+            if (framing === 'content-length') {
+              // Small pieces, each its own read at gw: small queued writes below the
+              // high-water mark are where a reused read buffer would be overwritten.
+              socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`);
+              let at = 0;
+              const more = (): void => {
+                for (let n = 0; n < 8 && at < data.length; n++, at += 4096)
+                  socket.write(data.subarray(at, at + 4096));
+                if (at < data.length) setImmediate(more);
+              };
+              more();
+            } else if (framing === 'chunked') {
+              socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+              for (let at = 0; at < data.length; at += 300_000) {
+                const part = data.subarray(at, at + 300_000);
+                socket.write(`${part.length.toString(16)}\r\n`);
+                socket.write(part);
+                socket.write('\r\n');
+              }
+              socket.write('0\r\n\r\n');
+            } else {
+              socket.write('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n');
+              socket.end(data);
+            }
+          });
+          const client = await open();
+          // Not reading at first fills every kernel buffer on the way, so gw's writes queue.
+          client.socket.pause();
+          setTimeout(() => client.socket.resume(), 300);
+          const pauses = setInterval(() => {
+            client.socket.pause();
+            setTimeout(() => client.socket.resume(), 40);
+          }, 60);
+          try {
+            client.send(get('/big'));
+            const res = await client.response({ ms: 15_000 });
+            assert.equal(res.body.length, data.length);
+            assert.equal(sha256(res.body), sha256(data));
+          } finally {
+            clearInterval(pauses);
+          }
+        },
+      );
+    }
   });
 
   describe('request bodies', () => {
