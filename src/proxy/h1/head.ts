@@ -263,10 +263,10 @@ export function parseResponseHead(buf: Buffer, start: number, end: number): Resp
   } else contentLength = parseContentLength(length, 502);
   const tokens = connection === undefined ? undefined : tokenList(connection);
   let fields = '';
-  const named = tokens?.filter((t) => t !== 'close' && t !== 'keep-alive' && t !== 'upgrade');
-  if (named !== undefined && named.length > 0) {
+  const named = tokens === undefined ? undefined : namedFields(tokens);
+  if (named !== undefined) {
     // Connection names other fields (rare): those go too, read line by line.
-    fields = keptFieldsExcept(buf, lineEnd + 2, fieldsEnd, new Set(named));
+    fields = keptFieldsExcept(buf, lineEnd + 2, fieldsEnd, named);
   } else {
     for (let r = 0; r < runs; r++) fields += buf.toString('latin1', RUNS[r * 2], RUNS[r * 2 + 1]);
   }
@@ -456,6 +456,15 @@ function parseContentLength(value: string | undefined, status = 400): number {
     } else throw new H1Error(status, 'malformed Content-Length');
   }
   return length;
+}
+
+/** The fields a Connection header's tokens name (not its options), or undefined for none. */
+function namedFields(tokens: readonly string[]): Set<string> | undefined {
+  let named: Set<string> | undefined;
+  for (const token of tokens)
+    if (token !== 'close' && token !== 'keep-alive' && token !== 'upgrade')
+      (named ??= new Set()).add(token);
+  return named;
 }
 
 /** The comma-separated tokens of a header, trimmed and lower case, empty ones dropped. */

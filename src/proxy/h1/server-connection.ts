@@ -29,9 +29,17 @@ export interface BodyConsumer {
   /** Raw body bytes, framing included (chunked stays chunked); false asks for a pause. */
   write(chunk: Buffer): boolean;
   /** The body is complete. */
-  end(): void;
+  finish(): void;
   /** The body failed: a malformed chunk (400), too large (413), or the client left. */
   fail(error: H1Error | undefined): void;
+}
+
+/** What answers the request in progress hears of its client connection. */
+export interface ExchangeEvents {
+  /** The client went before the response was complete. */
+  aborted(): void;
+  /** The client's socket drained: the response may be written again. */
+  drained(): void;
 }
 
 /** How the response body travels to the client. */
@@ -104,10 +112,8 @@ export class H1ServerConnection {
   private clientEnded = false;
   /** Reading stopped until the client drains the answers written to it. */
   private waitingDrain = false;
-  /** Called when the client goes before the response is complete. */
-  onAbort: (() => void) | undefined;
-  /** Called when the client socket drains (the response may write again). */
-  onDrain: (() => void) | undefined;
+  /** Whoever answers the request in progress (set by the handler, cleared when it is answered). */
+  exchange: ExchangeEvents | undefined;
 
   constructor(socket: Socket, handler: H1Handler, options: H1ServerOptions) {
     this.socket = socket;
@@ -312,7 +318,7 @@ export class H1ServerConnection {
       return end;
     }
     this.phase = PHASE_RESPONSE;
-    this.consumer?.end();
+    this.consumer?.finish();
     return end;
   }
 
@@ -369,7 +375,7 @@ export class H1ServerConnection {
       consumer.fail(error);
       return;
     }
-    if (this.bodyDone && this.phase !== PHASE_BODY) consumer.end();
+    if (this.bodyDone && this.phase !== PHASE_BODY) consumer.finish();
     if (ok) this.resume();
     else this.pause();
   }
@@ -514,8 +520,7 @@ export class H1ServerConnection {
     this.responding = false;
     this.bodyMode = BODY_NONE;
     this.head = undefined;
-    this.onAbort = undefined;
-    this.onDrain = undefined;
+    this.exchange = undefined;
     if (this.closeAfter || this.clientEnded) {
       this.phase = PHASE_CLOSED;
       this.socket.end();
@@ -558,7 +563,7 @@ export class H1ServerConnection {
       if (this.pending !== undefined) setImmediate(() => this.readHeldRequests());
       return;
     }
-    this.onDrain?.();
+    this.exchange?.drained();
   }
 
   private readHeldRequests(): void {
@@ -599,7 +604,7 @@ export class H1ServerConnection {
       const consumer = this.consumer;
       this.consumer = undefined;
       if (consumer !== undefined && !this.bodyDone) consumer.fail(undefined);
-      this.onAbort?.();
+      this.exchange?.aborted();
     }
   }
 

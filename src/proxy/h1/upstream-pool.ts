@@ -39,6 +39,8 @@ export interface ResponseHandler {
   flush(): void;
   /** Everything written so far has left (no write still holds a read buffer). */
   flushed(): boolean;
+  /** The target can take more body bytes. */
+  bodyDrained(): void;
 }
 
 export interface PoolOptions {
@@ -126,8 +128,7 @@ export class H1Pool {
     idempotent: boolean,
     handler: ResponseHandler,
   ): UpstreamRequest {
-    const request = new UpstreamRequest(this, head, noBodyExpected, hasBody, handler);
-    request.idempotent = idempotent;
+    const request = new UpstreamRequest(this, head, noBodyExpected, hasBody, idempotent, handler);
     this.dispatch(request, false);
     return request;
   }
@@ -198,23 +199,23 @@ export class UpstreamRequest {
   private heldBytes = 0;
   /** @internal The whole body has been handed over. */
   bodyEnded: boolean;
-  /** It may be sent twice (set by the pool). */
-  idempotent = false;
+  /** It may be sent twice (RFC 9110 §9.2.2). */
+  readonly idempotent: boolean;
   /** @internal It was sent again after a stale connection. */
   retried = false;
   /** @internal Over: answered, failed or aborted. */
   done = false;
-  /** Called when the target can take more body bytes. */
-  onDrain: (() => void) | undefined;
 
   constructor(
     pool: H1Pool,
     head: string,
     noBodyExpected: boolean,
     hasBody: boolean,
+    idempotent: boolean,
     handler: ResponseHandler,
   ) {
     this.pool = pool;
+    this.idempotent = idempotent;
     this.head = head;
     this.noBodyExpected = noBodyExpected;
     this.bodyEnded = !hasBody;
@@ -296,7 +297,6 @@ class UpstreamConnection {
   private left = 0;
   private decoder: ChunkedDecoder | undefined;
   private rawChunks = true;
-  private headMethod = false;
   private readonly onChunkData = (buf: Buffer, start: number, end: number): void => {
     const request = this.request;
     if (request !== undefined && !request.handler.data(buf.subarray(start, end)))
@@ -340,7 +340,7 @@ class UpstreamConnection {
     socket.on('end', () => this.onEnd());
     socket.on('error', (err: Error) => this.onError(err));
     socket.on('close', () => this.onClose());
-    socket.on('drain', () => this.request?.onDrain?.());
+    socket.on('drain', () => this.request?.handler.bodyDrained());
   }
 
   start(request: UpstreamRequest): void {
@@ -348,7 +348,6 @@ class UpstreamConnection {
     request.connection = this;
     this.gotBytes = false;
     this.headWritten = false;
-    this.headMethod = request.noBodyExpected;
     if (request.done) {
       // Aborted before it got here.
       this.socket.destroy();
@@ -382,7 +381,7 @@ class UpstreamConnection {
     socket.write(request.head, 'latin1');
     const ok = request.flushHeld(socket);
     socket.uncork();
-    if (ok) request.onDrain?.();
+    if (ok) request.handler.bodyDrained();
   }
 
   /** A read into the reused buffer (plain TCP); returns false to stop reading. */
@@ -454,26 +453,22 @@ class UpstreamConnection {
           if (i === buf.length) return;
           continue;
         }
-        const noBody = this.headMethod || head.status === 204 || head.status === 304;
+        const noBody = request.noBodyExpected || head.status === 204 || head.status === 304;
         this.deadline = deadlineIn(this.pool.options.idleMs);
-        if (noBody) this.left = 0;
-        else if (head.chunked) {
-          this.decoder = new ChunkedDecoder(502);
-        } else if (head.contentLength >= 0) this.left = head.contentLength;
         this.rawChunks = request.handler.head(head, noBody);
         if (request.done) return;
         if (noBody || (!head.chunked && head.contentLength === 0)) {
-          this.state = BODY_LENGTH;
-          this.left = 0;
           this.finish(request, head.close, buf.length - i);
           return;
         }
-        this.state = head.chunked
-          ? BODY_CHUNKED
-          : head.contentLength >= 0
-            ? BODY_LENGTH
-            : BODY_UNTIL_CLOSE;
         this.keepAlive = !head.close;
+        if (head.chunked) {
+          this.state = BODY_CHUNKED;
+          this.decoder = new ChunkedDecoder(502);
+        } else if (head.contentLength >= 0) {
+          this.state = BODY_LENGTH;
+          this.left = head.contentLength;
+        } else this.state = BODY_UNTIL_CLOSE;
         break;
       }
     }

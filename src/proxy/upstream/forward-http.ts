@@ -11,7 +11,12 @@ import {
 import { formatHostPort } from '../../shared/format.js';
 import type { UpstreamTimeouts } from '../config/types.js';
 import { H1Error, type RequestHead, type ResponseHead } from '../h1/head.js';
-import { BODY_RAW, type H1ServerConnection } from '../h1/server-connection.js';
+import {
+  BODY_RAW,
+  type BodyConsumer,
+  type ExchangeEvents,
+  type H1ServerConnection,
+} from '../h1/server-connection.js';
 import {
   UpstreamFailure,
   type H1Pool,
@@ -108,64 +113,118 @@ function relay(
   fields: string,
   hasBody: boolean,
 ): Promise<void> {
-  const { conn, head } = ex;
   // An HTTP/1.0 request may come without Host: the target gets its own address.
   const host =
-    head.headers.host === undefined
+    ex.head.headers.host === undefined
       ? `host: ${formatHostPort(target.address.host, target.address.port)}\r\n`
       : '';
   const requestHead = `${ex.method} ${ex.forwardUrl} HTTP/1.1\r\n${fields}${host}\r\n`;
   return new Promise<void>((resolve, reject) => {
-    const handler: ResponseHandler = {
-      head(response: ResponseHead, noBody: boolean): boolean {
-        ex.status = response.status;
-        const mode = conn.writeHead(
-          response.status,
-          response.reason === '' ? (STATUS_CODES[response.status] ?? '') : response.reason,
-          response.fields,
-          response.contentLength,
-          response.chunked,
-          noBody,
-        );
-        conn.onDrain = () => request.resume();
-        return mode === BODY_RAW && response.chunked;
-      },
-      data: (chunk) => conn.writeBody(chunk),
-      flush: () => conn.flushHead(),
-      flushed: () => conn.socket.writableLength === 0,
-      end() {
-        conn.endResponse();
-        resolve();
-      },
-      error: reject,
-    };
-    // The handler's methods run only once the target answers, after `request` is set.
-    const request: UpstreamRequest = pool.request(
-      requestHead,
-      ex.method === 'HEAD',
-      hasBody,
-      IDEMPOTENT.has(ex.method),
-      handler,
-    );
-    conn.onAbort = () => {
-      request.abort();
-      reject(new UpstreamFailure('reset', 'the client closed the connection'));
-    };
-    if (!hasBody) return;
-    request.onDrain = () => conn.resumeBody();
-    conn.consumeBody({
-      write: (chunk) => request.write(chunk),
-      end: () => request.end(),
-      fail: (error) => {
-        request.abort();
-        reject(
-          error === undefined
-            ? new UpstreamFailure('reset', 'the client closed the connection')
-            : bodyError(error, ex.maxBodyBytes),
-        );
-      },
-    });
+    new HttpRelay(ex, resolve, reject).start(pool, requestHead, hasBody);
   });
+}
+
+/**
+ * One request's relay: it hears the target's answer (ResponseHandler), feeds
+ * the request body to the target (BodyConsumer) and hears of the client
+ * leaving or draining (ExchangeEvents). One object per request, so the hot
+ * path makes no closures.
+ */
+class HttpRelay implements ResponseHandler, BodyConsumer, ExchangeEvents {
+  private readonly ex: HttpExchange;
+  private readonly resolve: () => void;
+  private readonly reject: (err: unknown) => void;
+  private request: UpstreamRequest | undefined;
+
+  constructor(ex: HttpExchange, resolve: () => void, reject: (err: unknown) => void) {
+    this.ex = ex;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  start(pool: H1Pool, requestHead: string, hasBody: boolean): void {
+    const { ex } = this;
+    const method = ex.method;
+    this.request = pool.request(
+      requestHead,
+      method === 'HEAD',
+      hasBody,
+      IDEMPOTENT.has(method),
+      this,
+    );
+    ex.conn.exchange = this;
+    if (hasBody) ex.conn.consumeBody(this);
+  }
+
+  // The target's answer.
+
+  head(response: ResponseHead, noBody: boolean): boolean {
+    this.ex.status = response.status;
+    const mode = this.ex.conn.writeHead(
+      response.status,
+      response.reason === '' ? (STATUS_CODES[response.status] ?? '') : response.reason,
+      response.fields,
+      response.contentLength,
+      response.chunked,
+      noBody,
+    );
+    return mode === BODY_RAW && response.chunked;
+  }
+
+  data(chunk: Buffer): boolean {
+    return this.ex.conn.writeBody(chunk);
+  }
+
+  flush(): void {
+    this.ex.conn.flushHead();
+  }
+
+  flushed(): boolean {
+    return this.ex.conn.socket.writableLength === 0;
+  }
+
+  end(): void {
+    this.ex.conn.endResponse();
+    this.resolve();
+  }
+
+  error(failure: UpstreamFailure): void {
+    this.reject(failure);
+  }
+
+  bodyDrained(): void {
+    this.ex.conn.resumeBody();
+  }
+
+  // The request body, from the client.
+
+  write(chunk: Buffer): boolean {
+    return this.request?.write(chunk) ?? true;
+  }
+
+  finish(): void {
+    this.request?.end();
+  }
+
+  fail(error: H1Error | undefined): void {
+    this.request?.abort();
+    this.reject(
+      error === undefined
+        ? new UpstreamFailure('reset', 'the client closed the connection')
+        : bodyError(error, this.ex.maxBodyBytes),
+    );
+  }
+
+  // The client connection.
+
+  aborted(): void {
+    this.request?.abort();
+    this.reject(new UpstreamFailure('reset', 'the client closed the connection'));
+  }
+
+  drained(): void {
+    this.request?.resume();
+  }
 }
 
 function bodyError(error: H1Error, maxBodyBytes: number): GwError {

@@ -16,7 +16,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { startTestGateway, type TestGateway } from '../../helpers/proxy.js';
-import { connect, startPeer } from '../../helpers/sockets.js';
+import { isGwError } from '../../../src/shared/errors.js';
+import { connect, freePort, startPeer } from '../../helpers/sockets.js';
 
 /** The longest any single wait in this file may take. */
 const WAIT_MS = 3000;
@@ -1427,6 +1428,35 @@ describe('gw proxy http listener: cases found in review', () => {
       const res = await client.response();
       assert.equal(res.status, 200);
       assert.equal(res.body.toString(), 'late');
+    },
+  );
+});
+
+describe('gw proxy http listener: a taken port', () => {
+  it(
+    'refuses with GW_ERR_PORT_IN_USE and leaves the listeners it started closed',
+    BOUND,
+    async () => {
+      const holder = await startPeer((socket) => socket.destroy());
+      const free = await freePort();
+      const yaml = (second: string): string => `
+listeners:
+  - { name: first, protocol: http, listen: "127.0.0.1:${free}", routes: [{ match: { pathPrefix: / }, upstream: t }] }
+  - { name: second, protocol: http, listen: "${second}", routes: [{ match: { pathPrefix: / }, upstream: t }] }
+upstreams:
+  - { name: t, targets: ["127.0.0.1:${holder.port}"] }
+`;
+      try {
+        await assert.rejects(startTestGateway(yaml(`127.0.0.1:${holder.port}`)), (err: unknown) =>
+          isGwError(err, 'GW_ERR_PORT_IN_USE'),
+        );
+        // The first listener was closed again: its port can be bound at once.
+        const again = await startTestGateway(yaml('127.0.0.1:0'));
+        live.gateways.push(again);
+        assert.equal(again.port('first'), free);
+      } finally {
+        holder.close();
+      }
     },
   );
 });

@@ -62,6 +62,7 @@ describe('H1Pool read buffers', () => {
         error: reject,
         flush: () => undefined,
         flushed: () => flushed,
+        bodyDrained: () => undefined,
       };
       pool.request('GET / HTTP/1.1\r\nhost: t\r\n\r\n', false, false, true, handler);
     });
