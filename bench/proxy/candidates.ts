@@ -47,6 +47,13 @@ export interface Context {
   readonly httpProxyDeps: string | undefined;
   /** The HTTP backend: nginx serving static files, or bench/proxy/tiny-backend.mjs. */
   readonly httpBackend: 'nginx' | 'node';
+  /**
+   * Another checkout's `bin/gw.js` (`--baseline DIR`), run as candidate `gw-base` beside
+   * this one: old build against new, side by side in one run. Undefined: not run.
+   */
+  readonly gwBaseline: string | undefined;
+  /** `--candidates LIST`: the only reference candidates started (gw and direct always are). */
+  readonly only: ReadonlySet<string> | undefined;
 }
 
 /** A proxy (or the backend itself, for `direct`) that load is sent to. */
@@ -153,10 +160,12 @@ export async function startGw(
   ctx: Context,
   protocol: Protocol,
   backendPort: number,
+  name: 'gw' | 'gw-base' = 'gw',
 ): Promise<Candidate> {
-  const conf = path.join(folder(ctx, `gw-${protocol}`), 'gw.json');
+  const bin = name === 'gw' ? GW_BIN : (ctx.gwBaseline ?? GW_BIN);
+  const conf = path.join(folder(ctx, `${name}-${protocol}`), 'gw.json');
   writeFileSync(conf, gwConfig(protocol, backendPort));
-  const check = spawnSync(process.execPath, [GW_BIN, 'proxy', '--config', conf, '--check'], {
+  const check = spawnSync(process.execPath, [bin, 'proxy', '--config', conf, '--check'], {
     encoding: 'utf8',
     cwd: ROOT,
   });
@@ -164,9 +173,9 @@ export async function startGw(
     throw new Error(`gw proxy --check refused ${conf}:\n${check.stderr}${check.stdout}`);
   }
   const proc = ctx.procs.start(
-    'gw-proxy',
+    `${name}-proxy`,
     process.execPath,
-    [...GW_NODE_FLAGS, GW_BIN, 'proxy', '--config', conf],
+    [...GW_NODE_FLAGS, bin, 'proxy', '--config', conf],
     {
       side: 'proxy',
       stopSignal: 'SIGINT',
@@ -175,15 +184,20 @@ export async function startGw(
   const match = await waitForLine(proc, /^listener bench \(\w+\) on 127\.0\.0\.1:(\d+)$/m);
   const port = Number(match[1]);
   await waitForPort(proc, port);
-  return { name: 'gw', port, proc };
+  return { name, port, proc };
 }
 
-/** Runs `start`; a reference that fails to start is skipped with its reason. */
+/**
+ * Runs `start`; a reference that fails to start is skipped with its reason, and one
+ * left out by `--candidates` is not started at all.
+ */
 export async function reference(
+  ctx: Context,
   name: string,
   skipped: Skipped[],
   start: () => Promise<Candidate | string>,
 ): Promise<Candidate | undefined> {
+  if (ctx.only !== undefined && !ctx.only.has(name)) return undefined;
   try {
     const result = await start();
     if (typeof result === 'string') {
@@ -272,4 +286,15 @@ export async function startSocat(ctx: Context, backendPort: number): Promise<Can
   const proc = ctx.procs.start('socat', 'socat', args, { side: 'proxy' });
   await waitForPort(proc, port);
   return { name: 'socat', port, proc };
+}
+
+/** The baseline gw (`--baseline DIR`) as candidate `gw-base`, or undefined when none was given. */
+export async function baseline(
+  ctx: Context,
+  skipped: Skipped[],
+  protocol: Protocol,
+  backendPort: number,
+): Promise<Candidate | undefined> {
+  if (ctx.gwBaseline === undefined) return undefined;
+  return reference(ctx, 'gw-base', skipped, () => startGw(ctx, protocol, backendPort, 'gw-base'));
 }

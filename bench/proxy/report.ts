@@ -51,13 +51,22 @@ function medianOrNull(values: readonly (number | null)[]): number | null {
   return present.length === 0 ? null : median(present);
 }
 
+/** The section's references, and the baseline gw when it ran (`--baseline`). */
+function referencesOf(spec: SectionSpec, names: readonly string[]): string[] {
+  return names.includes('gw-base') ? [...spec.references, 'gw-base'] : [...spec.references];
+}
+
 export function summarize(spec: SectionSpec, measured: readonly Measured[]): Summary[] {
   const medians = new Map(measured.map((m) => [m.name, median(m.samples.map((s) => s.value))]));
+  const references = referencesOf(
+    spec,
+    measured.map((m) => m.name),
+  );
   return measured.map((m) => {
     const values = m.samples.map((s) => s.value);
     const value = medians.get(m.name) ?? 0;
     const ratios: Record<string, number | null> = {};
-    for (const ref of spec.references) {
+    for (const ref of references) {
       const base = medians.get(ref);
       ratios[ref] = base === undefined || base === 0 ? null : value / base;
     }
@@ -93,6 +102,10 @@ function ms(v: number | null): string {
 }
 
 export function sectionTable(spec: SectionSpec, summaries: readonly Summary[]): string {
+  const references = referencesOf(
+    spec,
+    summaries.map((s) => s.name),
+  );
   const headers = [
     'candidate',
     `${spec.unit} (median)`,
@@ -103,7 +116,7 @@ export function sectionTable(spec: SectionSpec, summaries: readonly Summary[]): 
     'proxy CPU',
     spec.cpuPer.label,
     `backend ${spec.cpuPer.label}`,
-    ...spec.references.map((r) => `vs ${r}`),
+    ...references.map((r) => `vs ${r}`),
   ];
   const rows = summaries.map((s) => [
     s.name,
@@ -115,7 +128,7 @@ export function sectionTable(spec: SectionSpec, summaries: readonly Summary[]): 
     s.cpuPercent === null ? '-' : `${s.cpuPercent.toFixed(0)}%`,
     perWork(s.cpuPerWork),
     perWork(s.backendCpuPerWork),
-    ...spec.references.map((r) => {
+    ...references.map((r) => {
       const ratio = s.ratios[r];
       return ratio === null || ratio === undefined || r === s.name ? '-' : `${ratio.toFixed(2)}x`;
     }),

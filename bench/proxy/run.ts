@@ -81,6 +81,27 @@ function readOptions(): Options {
   };
 }
 
+/** `--baseline DIR`: another gw checkout (built) to run as `gw-base`; exits 2 when it has no build. */
+function baselineBin(): string | undefined {
+  const dir = stringFlag('--baseline', '');
+  if (dir === '') return undefined;
+  const bin = path.resolve(dir, 'bin/gw.js');
+  if (!existsSync(bin) || !existsSync(path.resolve(dir, 'dist/cli/main.js'))) {
+    process.stderr.write(
+      `bench/proxy: --baseline ${dir} has no built gw (bin/gw.js and dist/); run \`npm ci && npm run build\` there\n`,
+    );
+    process.exit(2);
+  }
+  return bin;
+}
+
+/** `--candidates LIST`: references to start (gw, direct and gw-base always run). */
+function onlyCandidates(): ReadonlySet<string> | undefined {
+  const list = stringFlag('--candidates', '');
+  if (list === '') return undefined;
+  return new Set(['gw-base', ...list.split(',').map((s) => s.trim())]);
+}
+
 function httpProxyDeps(): string | undefined {
   const dir = stringFlag('--http-proxy-deps', DEFAULT_DEPS);
   return existsSync(path.join(dir, 'node_modules/http-proxy/package.json')) ? dir : undefined;
@@ -131,9 +152,9 @@ interface Rounds {
   dropped: { name: string; reason: string }[];
 }
 
-/** gw and the backend alone must be measured; a reference that fails is dropped instead. */
+/** gw (both builds) and the backend must be measured; a reference that fails is dropped instead. */
 function essential(c: Candidate): boolean {
-  return c.name === 'gw' || c.name === 'direct';
+  return c.name === 'gw' || c.name === 'gw-base' || c.name === 'direct';
 }
 
 /** Warms every candidate up, then measures the rounds, repeating disturbed measurements. */
@@ -331,6 +352,8 @@ async function main(): Promise<void> {
     haproxy: haproxyVersion(),
     httpProxyDeps: httpProxyDeps(),
     httpBackend: backend,
+    gwBaseline: baselineBin(),
+    only: onlyCandidates(),
   };
   const onSignal = (): void => {
     procs.killAllSync();
@@ -360,6 +383,7 @@ async function main(): Promise<void> {
     `rounds ${o.rounds}, ${o.seconds} s each (warm-up ${o.warmup} s), HTTP backend: ${backend === 'nginx' ? 'nginx static files' : 'tiny-backend.mjs'}; load average at start ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
   );
   console.log(`gw: ${path.relative(ROOT, GW_BIN)} (dist/ as built); files in ${dir}`);
+  if (ctx.gwBaseline !== undefined) console.log(`gw-base: ${ctx.gwBaseline} (the baseline build)`);
 
   const outcomes: SectionOutcome[] = [];
   try {

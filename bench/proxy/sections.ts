@@ -5,6 +5,7 @@
  */
 import { countLines, HOST, runToEnd, type Managed } from './procs.js';
 import {
+  baseline,
   reference,
   startGw,
   startGwBackend,
@@ -83,10 +84,11 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
   const list = [
     direct,
     await startGw(ctx, 'http', backend.port),
-    await reference('nginx', skipped, () => startNginx(ctx, 'http', backend.port)),
-    await reference('haproxy', skipped, () => startHaproxy(ctx, 'http', backend.port)),
-    await reference('undici-min', skipped, () => startUndiciMin(ctx, backend.port)),
-    await reference('http-proxy', skipped, () => startHttpProxy(ctx, backend.port)),
+    await baseline(ctx, skipped, 'http', backend.port),
+    await reference(ctx, 'nginx', skipped, () => startNginx(ctx, 'http', backend.port)),
+    await reference(ctx, 'haproxy', skipped, () => startHaproxy(ctx, 'http', backend.port)),
+    await reference(ctx, 'undici-min', skipped, () => startUndiciMin(ctx, backend.port)),
+    await reference(ctx, 'http-proxy', skipped, () => startHttpProxy(ctx, backend.port)),
   ];
   const candidates: Candidate[] = [];
   for (const c of list) {
@@ -94,7 +96,8 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
     // Check the answer once: a proxy answering errors fast must not pass as fast.
     const problem = await checkHttp(c, backend.path, bytes);
     if (problem === undefined) candidates.push(c);
-    else if (c.name === 'gw' || c.name === 'direct') throw new Error(`${c.name}: ${problem}`);
+    else if (c.name === 'gw' || c.name === 'gw-base' || c.name === 'direct')
+      throw new Error(`${c.name}: ${problem}`);
     else skipped.push({ name: c.name, reason: problem });
   }
   return {
@@ -146,9 +149,10 @@ async function tcpSection(ctx: Context, tcpBytes: number): Promise<Running> {
   const list = [
     { name: 'direct', port: source.port, proc: undefined },
     await startGw(ctx, 'tcp', source.port),
-    await reference('nginx', skipped, () => startNginx(ctx, 'tcp', source.port)),
-    await reference('haproxy', skipped, () => startHaproxy(ctx, 'tcp', source.port)),
-    await reference('socat', skipped, () => startSocat(ctx, source.port)),
+    await baseline(ctx, skipped, 'tcp', source.port),
+    await reference(ctx, 'nginx', skipped, () => startNginx(ctx, 'tcp', source.port)),
+    await reference(ctx, 'haproxy', skipped, () => startHaproxy(ctx, 'tcp', source.port)),
+    await reference(ctx, 'socat', skipped, () => startSocat(ctx, source.port)),
   ];
   return {
     candidates: list.filter((c) => c !== undefined),
@@ -188,9 +192,10 @@ async function wsSection(ctx: Context, pingSeconds: number): Promise<Running> {
   const list = [
     { name: 'direct', port: backend.port, proc: undefined },
     await startGw(ctx, 'ws', backend.port),
-    await reference('nginx', skipped, () => startNginx(ctx, 'ws', backend.port)),
-    await reference('haproxy', skipped, () => startHaproxy(ctx, 'ws', backend.port)),
-    await reference('http-proxy', skipped, () => startHttpProxy(ctx, backend.port)),
+    await baseline(ctx, skipped, 'ws', backend.port),
+    await reference(ctx, 'nginx', skipped, () => startNginx(ctx, 'ws', backend.port)),
+    await reference(ctx, 'haproxy', skipped, () => startHaproxy(ctx, 'ws', backend.port)),
+    await reference(ctx, 'http-proxy', skipped, () => startHttpProxy(ctx, backend.port)),
   ];
   return {
     candidates: list.filter((c) => c !== undefined),
@@ -250,8 +255,9 @@ async function grpcSection(ctx: Context): Promise<Running> {
   const list = [
     { name: 'direct', port: backend.port, proc: undefined },
     await startGw(ctx, 'grpc', backend.port),
-    await reference('nginx', skipped, () => startNginx(ctx, 'grpc', backend.port)),
-    await reference('haproxy', skipped, () => startHaproxy(ctx, 'grpc', backend.port)),
+    await baseline(ctx, skipped, 'grpc', backend.port),
+    await reference(ctx, 'nginx', skipped, () => startNginx(ctx, 'grpc', backend.port)),
+    await reference(ctx, 'haproxy', skipped, () => startHaproxy(ctx, 'grpc', backend.port)),
   ];
   return {
     candidates: list.filter((c) => c !== undefined),
