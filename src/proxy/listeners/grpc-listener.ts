@@ -208,10 +208,12 @@ function refusedLine(
 
 /** At most 200 characters, anything but visible ASCII percent-encoded: safe in a log line. */
 function printable(text: string): string {
-  const cut = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-  return (
-    cut.replace(/[^\x21-\x7e]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`) || '-'
+  const cut = text.length > 200 ? text.slice(0, 200) : text;
+  const safe = cut.replace(
+    /[^\x21-\x7e]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
   );
+  return safe === '' ? '-' : safe;
 }
 
 /** Header fields as a record (repeated names joined with `, `), for routing and hashing. */

@@ -57,16 +57,24 @@ const MAX_CONNECTION_TRIES = 8;
 const REPLAY_BYTES = 64 * 1024;
 
 /**
- * Response bytes the gateway may hold for one client connection, as windows
- * granted to targets beyond the base one each stream always has: a client
- * that reads nothing makes the gateway hold at most this (or one base
- * window per stream, when it has more streams than this covers).
+ * Response bytes a target may send on a call's stream before the gateway
+ * returns credit, and credit returns only once those bytes left toward the
+ * client: so what the gateway holds for a client that reads nothing is
+ * bounded by the windows its calls' target streams were given. Each has
+ * the base window (16 KiB, UPSTREAM_STREAM_WINDOW in h2/connection.ts) and
+ * the first calls of a client connection get RESPONSE_TOP_UP_BYTES more
+ * while their sum stays within this budget: per client connection at most
+ * `open calls × 16 KiB + 2 MiB` (4 MiB at 128 streams), against 256 KiB per
+ * call before. A top-up returns to the budget when its call is over.
  */
-export const CLIENT_RESPONSE_BUDGET_BYTES = 4 << 20;
-/** Window granted to a call's target stream beyond its base one, while the budget allows: 64 KiB in all. */
+export const CLIENT_TOP_UP_BUDGET_BYTES = 2 << 20;
+/**
+ * Window granted to a call's target stream beyond its base one (64 KiB in
+ * all): a streaming call whose target is a few ms away keeps its speed.
+ */
 const RESPONSE_TOP_UP_BYTES = 48 << 10;
 
-/** Window committed to targets on behalf of one client connection. */
+/** Wider windows granted to targets on behalf of one client connection. */
 interface ClientBudget {
   committedBytes: number;
 }
@@ -172,7 +180,7 @@ export class GrpcCall implements StreamHandler {
   /** The request's content-length (-1 for none), and the DATA bytes seen so far (§8.1.1). */
   private readonly declaredBytes: number;
   private bodyBytes = 0;
-  /** Window held in the client connection's budget for this call's target streams. */
+  /** Window beyond the base one held in the client connection's budget for this call. */
   private budget: ClientBudget | undefined;
   private reservedBytes = 0;
 
@@ -243,22 +251,18 @@ export class GrpcCall implements StreamHandler {
   /**
    * Grants the target's stream more than its base window while the client
    * connection's budget allows: the bytes a target may send are held here
-   * whenever the client reads slower, so the budget bounds them (defect 7).
+   * whenever the client reads slower, so the budget bounds them.
    */
   private widenUp(up: H2Stream): void {
     if (this.budget === undefined) {
       const budget = budgetOf(this.down.connection);
       this.budget = budget;
-      this.reservedBytes = up.connection.streamWindow;
-      if (
-        budget.committedBytes + this.reservedBytes + RESPONSE_TOP_UP_BYTES <=
-        CLIENT_RESPONSE_BUDGET_BYTES
-      ) {
-        this.reservedBytes += RESPONSE_TOP_UP_BYTES;
+      if (budget.committedBytes + RESPONSE_TOP_UP_BYTES <= CLIENT_TOP_UP_BUDGET_BYTES) {
+        this.reservedBytes = RESPONSE_TOP_UP_BYTES;
+        budget.committedBytes += RESPONSE_TOP_UP_BYTES;
       }
-      budget.committedBytes += this.reservedBytes;
     }
-    up.grant(this.reservedBytes - up.connection.streamWindow);
+    up.grant(this.reservedBytes);
   }
 
   /** Gives the call's window back to the client connection's budget. */
