@@ -17,6 +17,7 @@ import {
   forwardGrpc,
   GRPC_STATUS,
   GrpcCall,
+  MALFORMED_CODE,
   parseGrpcTimeout,
   refuseMalformed,
   type GrpcExchange,
@@ -47,15 +48,18 @@ export async function startGrpcListener(
   const connections = new Set<H2Connection>();
   const refusals = new RefusalLog(sink, config.name);
 
+  /** A malformed request is never forwarded (RFC 9113 §8.1.1): the client's stream is reset. */
+  const refuse = (connection: H2Connection, stream: H2Stream, fields: string[], why: string) => {
+    refuseMalformed(stream, why);
+    if (!config.accessLog) return;
+    const clientIp = connection.socket.remoteAddress ?? '';
+    refusals.log(() => refusedLine(config.name, clientIp, fields, why));
+  };
+
   const onStream = (connection: H2Connection, stream: H2Stream, fields: string[], end: boolean) => {
-    // A malformed request is never forwarded (RFC 9113 §8.1.1): the client's stream is reset.
     const bad = checkRequestFields(fields, end);
     if (bad !== undefined) {
-      refuseMalformed(stream, bad);
-      if (config.accessLog) {
-        const clientIp = connection.socket.remoteAddress ?? '';
-        refusals.log(() => refusedLine(config.name, clientIp, fields, bad));
-      }
+      refuse(connection, stream, fields, bad);
       return;
     }
     const headers = headerRecord(fields);
@@ -202,7 +206,7 @@ function refusedLine(
     upstream: '',
   });
   ex.status = GRPC_STATUS.INTERNAL;
-  ex.errorCode = badRequest(reason).code;
+  ex.errorCode = MALFORMED_CODE;
   return `${formatAccessLine(ex, ex.startMs)} (${reason})`;
 }
 

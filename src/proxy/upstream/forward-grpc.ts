@@ -1,6 +1,6 @@
 import {
-  badRequest,
   GwError,
+  type GwErrorCode,
   toGwError,
   upstreamConnect,
   upstreamReset,
@@ -88,6 +88,9 @@ function budgetOf(connection: H2Connection): ClientBudget {
   }
   return budget;
 }
+
+/** The code logged for a malformed request (the HTTP listener's 400 code). */
+export const MALFORMED_CODE: GwErrorCode = 'GW_ERR_BAD_REQUEST';
 
 /**
  * Refuses a malformed request or message with RST_STREAM PROTOCOL_ERROR
@@ -281,7 +284,7 @@ export class GrpcCall implements StreamHandler {
     if (this.done) return;
     this.gone = true;
     this.ex.status = GRPC_STATUS.INTERNAL;
-    this.ex.errorCode = badRequest(reason).code;
+    this.ex.errorCode = MALFORMED_CODE;
     if (this.up !== undefined && !this.up.closed) this.up.reset(H2_ERROR.CANCEL);
     refuseMalformed(this.down, reason);
     this.finish();

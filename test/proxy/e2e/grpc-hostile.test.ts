@@ -291,6 +291,11 @@ describe('gw proxy grpc: malformed requests are refused, never forwarded', () =>
         // The target never saw either request whole.
         await sleep(200);
         assert.ok(!target.ended.includes('/t.T/Body'), target.ended.join());
+        // One access line per call, with the gateway's code.
+        await until(() => gw.log.filter((l) => l.includes(' /t.T/Body ')).length === 2);
+        for (const line of gw.log.filter((l) => l.includes(' /t.T/Body '))) {
+          assert.match(line, / POST \/t\.T\/Body 13 .* GW_ERR_BAD_REQUEST/);
+        }
       } finally {
         client.socket.destroy();
       }
