@@ -324,19 +324,21 @@ describe('gw proxy grpc: malformed requests are refused, never forwarded', () =>
     async () => {
       await sleep(1100); // a fresh one-second window of the listener's refusal log
       const from = gw.log.length;
-      // 60 malformed requests over 3 connections (below any reset budget per connection).
-      const clients = await Promise.all([0, 1, 2].map(() => rawClient(gw.port('rpc'))));
+      // 60 malformed requests over 10 connections (well below any reset budget per connection).
+      const clients = await Promise.all(
+        Array.from({ length: 10 }, () => rawClient(gw.port('rpc'))),
+      );
       try {
         for (const client of clients) {
           client.send((b) => {
-            for (let i = 0; i < 20; i++) {
+            for (let i = 0; i < 6; i++) {
               const fields = [...POST, ...GRPC, 'x-crlf', `a\r\nb${i}`];
               b.headers(2 * i + 1, client.encoder.encode(fields), true, 16_384);
             }
           });
         }
         await until(() =>
-          clients.every((c) => c.frames.filter((f) => f.type === FRAME.RST_STREAM).length === 20),
+          clients.every((c) => c.frames.filter((f) => f.type === FRAME.RST_STREAM).length === 6),
         );
         await until(
           () => gw.log.slice(from).some((l) => l.includes('more refused requests')),
@@ -419,8 +421,11 @@ describe('gw proxy grpc: memory per client connection is bounded', () => {
           }
         });
         const held = await steady(() => relayQueuedBytes().toClientsBytes);
-        // Every target stream filled its base window (the target really streamed) ...
-        assert.ok(held >= 128 * 16 * KiB, `held ${held}`);
+        // Streams the gateway took (a lower stream limit may refuse some) ...
+        const taken = 128 - client.frames.filter((f) => f.type === FRAME.RST_STREAM).length;
+        assert.ok(taken >= 64, `the gateway took ${taken} of 128 streams`);
+        // ... each filled its base window (the target really streamed) ...
+        assert.ok(held >= taken * 16 * KiB, `held ${held}`);
         // ... and no more than base windows plus the connection's top-up budget (32 MiB before).
         assert.ok(held <= 128 * 16 * KiB + 2 * MiB, `held ${held} bytes for one client`);
         const rssGrowth = process.memoryUsage().rss - rssBefore;
