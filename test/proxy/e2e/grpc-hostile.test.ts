@@ -426,6 +426,8 @@ describe('gw proxy grpc: memory per client connection is bounded', () => {
         assert.ok(taken >= 64, `the gateway took ${taken} of 128 streams`);
         // ... each filled its base window (the target really streamed) ...
         assert.ok(held >= taken * 16 * KiB, `held ${held}`);
+        // ... and the first calls had their windows widened to 64 KiB (42 × 48 KiB in the budget).
+        assert.ok(held >= taken * 16 * KiB + 42 * 48 * KiB, `held ${held}`);
         // ... and no more than base windows plus the connection's top-up budget (32 MiB before).
         assert.ok(held <= 128 * 16 * KiB + 2 * MiB, `held ${held} bytes for one client`);
         const rssGrowth = process.memoryUsage().rss - rssBefore;
