@@ -48,13 +48,28 @@ export interface ConnectionOptions {
   onGoaway?(connection: H2Connection): void;
   /** Largest decoded header list accepted, in RFC 9113 §6.5.2 octets. Default 64 KiB. */
   readonly maxHeaderListBytes?: number;
+  /**
+   * Our initial receive window per stream (SETTINGS_INITIAL_WINDOW_SIZE): what the
+   * peer may send on a stream before we return credit. Default STREAM_WINDOW facing
+   * clients, UPSTREAM_STREAM_WINDOW facing targets (a stream's user may `grant()` more).
+   */
+  readonly streamWindowBytes?: number;
 }
 
 /**
- * Our receive window per stream, advertised in SETTINGS: the most a stream
- * can have buffered in the gateway when the other side does not take it.
+ * Our receive window per stream facing clients, advertised in SETTINGS: the most
+ * a stream can have buffered in the gateway when the target does not take it.
+ * 64 KiB, as nginx's http2_body_preread_size; not below 65,535, so a client
+ * sending before it saw our SETTINGS never overruns it (RFC 9113 §6.9.2).
  */
-const STREAM_WINDOW = 256 << 10;
+const STREAM_WINDOW = 64 << 10;
+/**
+ * Our receive window per stream facing targets: what a target may always send
+ * on a call's stream while its client does not read. The relay grants a call
+ * more from its client connection's budget (see GrpcCall), so that many calls
+ * of one client that reads nothing cannot make the gateway hold 64 KiB each.
+ */
+const UPSTREAM_STREAM_WINDOW = 16 << 10;
 /** Our receive window for the whole connection, opened right after the preface. */
 const CONNECTION_WINDOW = 16 << 20;
 /** Streams a client may have open at once on one connection (advertised, then enforced). */
@@ -79,6 +94,8 @@ export class H2Stream {
   private owed = 0;
   /** Bytes received and not yet consumed (handed to the user, not credited). */
   unconsumed = 0;
+  /** The receive window the peer was given on this stream: the initial one plus grants. */
+  private recvWindow: number;
   /**
    * Data waiting for send window, in order (never empty chunks); then the
    * trailers, or END_STREAM on the last chunk when `localClosed` is set.
@@ -99,6 +116,7 @@ export class H2Stream {
     this.connection = connection;
     this.id = id;
     this.sendWindow = sendWindow;
+    this.recvWindow = connection.streamWindow;
   }
 
   /** Sends a header block (trailers when `endStream` after data). Held behind queued data. */
@@ -141,11 +159,19 @@ export class H2Stream {
     if (bytes <= 0 || this.closed) return;
     this.unconsumed -= bytes;
     this.owed += bytes;
-    if (!this.remoteClosed && this.owed >= STREAM_WINDOW / 2) {
+    if (!this.remoteClosed && this.owed >= this.recvWindow / 2) {
       this.connection.batch.frame32(FRAME.WINDOW_UPDATE, this.id, this.owed);
       this.owed = 0;
       this.connection.schedule();
     }
+  }
+
+  /** Widens this stream's receive window by `bytes` (WINDOW_UPDATE) beyond the initial one. */
+  grant(bytes: number): void {
+    if (bytes <= 0 || this.closed || this.remoteClosed) return;
+    this.recvWindow += bytes;
+    this.connection.batch.frame32(FRAME.WINDOW_UPDATE, this.id, bytes);
+    this.connection.schedule();
   }
 
   /** Ends the stream abnormally (RST_STREAM), dropping anything queued. */
@@ -198,7 +224,7 @@ export class H2Stream {
   /** @internal bytes arrived: false when the peer overran the window we gave it. */
   received(bytes: number): boolean {
     this.unconsumed += bytes;
-    return this.unconsumed + this.owed <= STREAM_WINDOW;
+    return this.unconsumed + this.owed <= this.recvWindow;
   }
 
   private endLocal(): void {
@@ -234,6 +260,8 @@ export class H2Connection {
   private readonly encoder = new HpackEncoder();
   private readonly options: ConnectionOptions;
   private readonly maxHeaderListBytes: number;
+  /** Our initial receive window per stream (advertised in SETTINGS). */
+  readonly streamWindow: number;
   private prefaceLeft: number;
   private scheduled = false;
   private nextStreamId: number;
@@ -268,13 +296,16 @@ export class H2Connection {
     this.role = options.role;
     this.options = options;
     this.maxHeaderListBytes = options.maxHeaderListBytes ?? 64 * 1024;
+    this.streamWindow =
+      options.streamWindowBytes ??
+      (options.role === 'client' ? UPSTREAM_STREAM_WINDOW : STREAM_WINDOW);
     this.nextStreamId = options.role === 'client' ? 1 : 2;
     this.prefaceLeft = options.role === 'server' ? PREFACE.length : 0;
     this.reader = new FrameReader((type, flags, streamId, payload) =>
       this.onFrame(type, flags, streamId, payload),
     );
     const settings: [number, number][] = [
-      [SETTING.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
+      [SETTING.INITIAL_WINDOW_SIZE, this.streamWindow],
       [SETTING.MAX_HEADER_LIST_SIZE, this.maxHeaderListBytes],
     ];
     if (options.role === 'client') settings.unshift([SETTING.ENABLE_PUSH, 0]);

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
-import { routeNotFound, toGwError } from '../../shared/errors.js';
+import { badRequest, routeNotFound, toGwError } from '../../shared/errors.js';
 import type { GrpcListenerConfig } from '../config/types.js';
 import { H2Connection, type H2Stream } from '../h2/connection.js';
 import { H2_ERROR } from '../h2/frames.js';
+import { checkRequestFields } from '../h2/request-check.js';
 import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
-import { newExchange } from '../pipeline/types.js';
+import { RefusalLog } from '../middleware/access-log/refusal-log.js';
+import { newExchange, type Exchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
 import type { RuntimeRef } from '../runtime.js';
@@ -15,7 +17,9 @@ import {
   forwardGrpc,
   GRPC_STATUS,
   GrpcCall,
+  MALFORMED_CODE,
   parseGrpcTimeout,
+  refuseMalformed,
   type GrpcExchange,
 } from '../upstream/forward-grpc.js';
 import { chainPerRuntime } from './chain-per-runtime.js';
@@ -42,20 +46,31 @@ export async function startGrpcListener(
     terminal: forwardGrpc(ref),
   });
   const connections = new Set<H2Connection>();
+  const refusals = new RefusalLog(sink, config.name);
+
+  /** A malformed request is never forwarded (RFC 9113 §8.1.1): the client's stream is reset. */
+  const refuse = (connection: H2Connection, stream: H2Stream, fields: string[], why: string) => {
+    refuseMalformed(stream, why);
+    if (!config.accessLog) return;
+    const clientIp = connection.socket.remoteAddress ?? '';
+    refusals.log(() => refusedLine(config.name, clientIp, fields, why));
+  };
 
   const onStream = (connection: H2Connection, stream: H2Stream, fields: string[], end: boolean) => {
-    const headers = headerRecord(fields);
-    const url = headers[':path'];
-    if (url === undefined || headers[':method'] === undefined) {
-      stream.reset(H2_ERROR.PROTOCOL_ERROR);
+    const bad = checkRequestFields(fields, end);
+    if (bad !== undefined) {
+      refuse(connection, stream, fields, bad);
       return;
     }
+    const headers = headerRecord(fields);
+    const url = headers[':path'] ?? '';
     const runtime = ref.current;
     const listener = runtime.listener(config.name);
-    const method = headers[':method'];
-    const host = hostOf(headers[':authority']);
+    const method = headers[':method'] ?? '';
+    const host = hostOf(headers[':authority'] ?? headers.host);
     const route = matchRoute(listener.routes, { method, host, path: url, headers });
-    const call = new GrpcCall(stream, end);
+    const length = headers['content-length'];
+    const call = new GrpcCall(stream, end, length === undefined ? -1 : Number(length));
     const ex: GrpcExchange = {
       ...newExchange({
         id: nextCallId++,
@@ -76,6 +91,11 @@ export async function startGrpcListener(
       idleMs: config.timeouts.idleMs,
     };
     call.ex = ex;
+    if (method !== 'POST') {
+      answerNotPost(ex);
+      if (config.accessLog) refusals.log(() => formatAccessLine(ex, performance.now()));
+      return;
+    }
     if (route === undefined) {
       answerGrpcError(ex, routeNotFound(config.name));
       if (config.accessLog) sink(formatAccessLine(ex, performance.now()));
@@ -116,6 +136,88 @@ export async function startGrpcListener(
   return listenOn(server, config.name, config.listen, () => {
     for (const connection of connections) connection.goaway();
   });
+}
+
+/**
+ * gRPC calls are POST only (gRPC over HTTP/2, "Requests"); forwarding another
+ * method as POST would change what the client asked for. A well-formed
+ * request with another method gets a trailers-only answer rather than a
+ * reset: HTTP 405 with `allow: POST`, so curl or a browser learns why, and
+ * grpc-status 12 UNIMPLEMENTED with x-gw-error, which a gRPC client reads
+ * (it would map a bare 405 to UNKNOWN). grpc-go answers 405 too.
+ */
+function answerNotPost(ex: GrpcExchange): void {
+  const error = badRequest(
+    `method ${ex.method} is not allowed: gRPC calls are POST`,
+    undefined,
+    405,
+  );
+  ex.status = GRPC_STATUS.UNIMPLEMENTED;
+  ex.errorCode = error.code;
+  const stream = ex.call.down;
+  stream.sendHeaders(
+    [
+      ':status',
+      '405',
+      'allow',
+      'POST',
+      'content-type',
+      'application/grpc',
+      'grpc-status',
+      String(GRPC_STATUS.UNIMPLEMENTED),
+      'grpc-message',
+      encodeURIComponent(error.message),
+      'x-gw-error',
+      error.code,
+    ],
+    true,
+  );
+  // The client may still be sending: end its side too (RFC 9113 §8.1).
+  if (stream.peerSending()) stream.reset(H2_ERROR.NO_ERROR);
+}
+
+/**
+ * The access line of a refused (reset) request: logged as gRPC 13 INTERNAL,
+ * what a gRPC client reports for RST_STREAM PROTOCOL_ERROR, with
+ * GW_ERR_BAD_REQUEST and the reason. Method and path come from a malformed
+ * request, so every byte outside visible ASCII is percent-encoded.
+ */
+function refusedLine(
+  listener: string,
+  clientIp: string,
+  fields: readonly string[],
+  reason: string,
+): string {
+  let method = '-';
+  let url = '-';
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === ':method' && method === '-') method = printable(fields[i + 1] ?? '');
+    else if (fields[i] === ':path' && url === '-') url = printable(fields[i + 1] ?? '');
+  }
+  const ex: Exchange = newExchange({
+    id: nextCallId++,
+    kind: 'grpc',
+    listener,
+    clientIp,
+    method,
+    host: '',
+    url,
+    route: '',
+    upstream: '',
+  });
+  ex.status = GRPC_STATUS.INTERNAL;
+  ex.errorCode = MALFORMED_CODE;
+  return `${formatAccessLine(ex, ex.startMs)} (${reason})`;
+}
+
+/** At most 200 characters, anything but visible ASCII percent-encoded: safe in a log line. */
+function printable(text: string): string {
+  const cut = text.length > 200 ? text.slice(0, 200) : text;
+  const safe = cut.replace(
+    /[^\x21-\x7e]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
+  return safe === '' ? '-' : safe;
 }
 
 /** Header fields as a record (repeated names joined with `, `), for routing and hashing. */

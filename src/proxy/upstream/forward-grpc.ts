@@ -1,5 +1,6 @@
 import {
   GwError,
+  type GwErrorCode,
   toGwError,
   upstreamConnect,
   upstreamReset,
@@ -7,6 +8,7 @@ import {
 } from '../../shared/errors.js';
 import type { H2Connection, H2Stream, StreamHandler } from '../h2/connection.js';
 import { H2_ERROR } from '../h2/frames.js';
+import { checkTrailerFields } from '../h2/request-check.js';
 import type { Exchange, Handler } from '../pipeline/types.js';
 import type { RuntimeRef } from '../runtime.js';
 import { tryTargets } from './try-targets.js';
@@ -53,6 +55,51 @@ const EMPTY = Buffer.alloc(0);
 const MAX_CONNECTION_TRIES = 8;
 /** Request bytes kept until the answer starts, so a refused stream can be sent again. */
 const REPLAY_BYTES = 64 * 1024;
+
+/**
+ * Response bytes a target may send on a call's stream before the gateway
+ * returns credit, and credit returns only once those bytes left toward the
+ * client: so what the gateway holds for a client that reads nothing is
+ * bounded by the windows its calls' target streams were given. Each has
+ * the base window (16 KiB, UPSTREAM_STREAM_WINDOW in h2/connection.ts) and
+ * the first calls of a client connection get RESPONSE_TOP_UP_BYTES more
+ * while their sum stays within this budget: per client connection at most
+ * `open calls × 16 KiB + 2 MiB` (4 MiB at 128 streams), against 256 KiB per
+ * call before. A top-up returns to the budget when its call is over.
+ */
+export const CLIENT_TOP_UP_BUDGET_BYTES = 2 << 20;
+/**
+ * Window granted to a call's target stream beyond its base one (64 KiB in
+ * all): a streaming call whose target is a few ms away keeps its speed.
+ */
+const RESPONSE_TOP_UP_BYTES = 48 << 10;
+
+/** Wider windows granted to targets on behalf of one client connection. */
+interface ClientBudget {
+  committedBytes: number;
+}
+const budgets = new WeakMap<H2Connection, ClientBudget>();
+
+function budgetOf(connection: H2Connection): ClientBudget {
+  let budget = budgets.get(connection);
+  if (budget === undefined) {
+    budget = { committedBytes: 0 };
+    budgets.set(connection, budget);
+  }
+  return budget;
+}
+
+/** The code logged for a malformed request (the HTTP listener's 400 code). */
+export const MALFORMED_CODE: GwErrorCode = 'GW_ERR_BAD_REQUEST';
+
+/**
+ * Refuses a malformed request or message with RST_STREAM PROTOCOL_ERROR
+ * (RFC 9113 §8.1.1). One place, so that the rapid-reset accounting can
+ * count every reset the client caused (MadeYouReset, CVE-2025-8671).
+ */
+export function refuseMalformed(stream: H2Stream, _reason: string): void {
+  stream.reset(H2_ERROR.PROTOCOL_ERROR);
+}
 
 /** The target refused a stream it did not process (RFC 9113 §8.7): the call may be sent again. */
 class StreamRefused extends Error {}
@@ -133,13 +180,20 @@ export class GrpcCall implements StreamHandler {
   private sentBytes = 0;
   /** Bytes to send first on the next stream (already credited to the client). */
   private replay: Buffer[] = [];
+  /** The request's content-length (-1 for none), and the DATA bytes seen so far (§8.1.1). */
+  private readonly declaredBytes: number;
+  private bodyBytes = 0;
+  /** Window beyond the base one held in the client connection's budget for this call. */
+  private budget: ClientBudget | undefined;
+  private reservedBytes = 0;
 
   readonly down: H2Stream;
 
-  constructor(down: H2Stream, endStream: boolean) {
+  constructor(down: H2Stream, endStream: boolean, declaredBytes = -1) {
     this.down = down;
     down.handler = this;
     this.requestEnded = endStream;
+    this.declaredBytes = declaredBytes;
   }
 
   /** Relays the call to `target` over `connection`; resolves when the call is over. */
@@ -175,6 +229,7 @@ export class GrpcCall implements StreamHandler {
     this.replay = [];
     const total = replay.length + held.length;
     this.up = connection.open(fields, this.requestEnded && total === 0, this);
+    this.widenUp(this.up);
     for (let i = 0; i < total; i++) {
       const fresh = i >= replay.length;
       const chunk = (fresh ? held[i - replay.length] : replay[i]) ?? EMPTY;
@@ -196,6 +251,59 @@ export class GrpcCall implements StreamHandler {
     });
   }
 
+  /**
+   * Grants the target's stream more than its base window while the client
+   * connection's budget allows: the bytes a target may send are held here
+   * whenever the client reads slower, so the budget bounds them.
+   */
+  private widenUp(up: H2Stream): void {
+    if (this.budget === undefined) {
+      const budget = budgetOf(this.down.connection);
+      this.budget = budget;
+      if (budget.committedBytes + RESPONSE_TOP_UP_BYTES <= CLIENT_TOP_UP_BUDGET_BYTES) {
+        this.reservedBytes = RESPONSE_TOP_UP_BYTES;
+        budget.committedBytes += RESPONSE_TOP_UP_BYTES;
+      }
+    }
+    up.grant(this.reservedBytes);
+  }
+
+  /** Gives the call's window back to the client connection's budget. */
+  private release(): void {
+    if (this.budget === undefined) return;
+    this.budget.committedBytes -= this.reservedBytes;
+    this.reservedBytes = 0;
+  }
+
+  /**
+   * The client's request turned out malformed after it was accepted: its
+   * content-length disagrees with its DATA, or it sent bad trailers. The
+   * target's stream is reset and the client's refused (RFC 9113 §8.1.1).
+   */
+  private refuse(reason: string): void {
+    if (this.done) return;
+    this.gone = true;
+    this.ex.status = GRPC_STATUS.INTERNAL;
+    this.ex.errorCode = MALFORMED_CODE;
+    if (this.up !== undefined && !this.up.closed) this.up.reset(H2_ERROR.CANCEL);
+    refuseMalformed(this.down, reason);
+    this.finish();
+  }
+
+  /** Counts request DATA against its content-length: false (and the call refused) on a mismatch. */
+  private countBody(bytes: number, endStream: boolean): boolean {
+    this.bodyBytes += bytes;
+    const declared = this.declaredBytes;
+    if (
+      declared < 0 ||
+      (this.bodyBytes <= declared && (!endStream || this.bodyBytes === declared))
+    ) {
+      return true;
+    }
+    this.refuse('request DATA length differs from content-length');
+    return false;
+  }
+
   /** Keeps a copy (by reference) of what goes to the target until it answers. */
   private keep(chunk: Buffer): void {
     if (this.sent === undefined || this.responded || chunk.length === 0) return;
@@ -207,8 +315,15 @@ export class GrpcCall implements StreamHandler {
   headers(stream: H2Stream, fields: string[], endStream: boolean): void {
     this.lastActivity = performance.now();
     if (stream === this.down) {
-      // Trailers from a client (gRPC clients send none): only the end of the request matters.
-      if (!endStream) return;
+      // Trailers from a client (gRPC clients send none): only the end of the request matters,
+      // once they are well formed (RFC 9113 §8.1: they end the stream and have no pseudo-headers).
+      if (this.done) return;
+      const bad = endStream ? checkTrailerFields(fields) : 'a second HEADERS without END_STREAM';
+      if (bad !== undefined) {
+        this.refuse(bad);
+        return;
+      }
+      if (!this.countBody(0, true)) return;
       this.requestEnded = true;
       this.up?.sendData(EMPTY, true);
       return;
@@ -244,6 +359,7 @@ export class GrpcCall implements StreamHandler {
         stream.consumed(chunk.length);
         return;
       }
+      if (!this.countBody(chunk.length, endStream)) return;
       if (endStream) this.requestEnded = true;
       if (up === undefined) {
         // The target's stream is not open yet: held, within the window the client was given.
@@ -275,6 +391,7 @@ export class GrpcCall implements StreamHandler {
   reset(stream: H2Stream, code: number, reason: string): void {
     if (stream === this.down) {
       this.gone = true;
+      this.release();
       // The client cancelled (or its connection went) before the call was over: the log says so.
       if (!this.done) this.ex.status = GRPC_STATUS.CANCELLED;
       if (this.up !== undefined && !this.up.closed) this.up.reset(H2_ERROR.CANCEL);
@@ -338,10 +455,13 @@ export class GrpcCall implements StreamHandler {
     if (this.done) {
       // Over, but the end is still queued for a client that does not read: give it idleMs.
       const { down } = this;
-      if (down.closed || down.queuedBytes === 0) active.delete(this);
-      else if (now - this.lastActivity >= this.ex.idleMs) {
+      if (down.closed || down.queuedBytes === 0) {
+        active.delete(this);
+        this.release();
+      } else if (now - this.lastActivity >= this.ex.idleMs) {
         down.reset(H2_ERROR.CANCEL);
         active.delete(this);
+        this.release();
       }
       return;
     }
@@ -384,10 +504,12 @@ export class GrpcCall implements StreamHandler {
     if (this.done) return;
     this.done = true;
     if (this.down.queuedBytes > 0 && !this.down.closed) {
+      // The answer is still queued for the client: its window stays counted until it leaves.
       active.add(this);
       startSweeper();
     } else {
       active.delete(this);
+      this.release();
     }
     // The response is complete while the client may still be sending: end its side (RFC 9113 §8.1).
     const { down, up } = this;
@@ -499,4 +621,18 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
     default:
       return undefined;
   }
+}
+
+/**
+ * Bytes the relay holds now in flow-control queues: response bytes waiting
+ * for clients' windows, request bytes waiting for targets' windows.
+ */
+export function relayQueuedBytes(): { toClientsBytes: number; toTargetsBytes: number } {
+  let toClientsBytes = 0;
+  let toTargetsBytes = 0;
+  for (const call of active) {
+    toClientsBytes += call.down.queuedBytes;
+    toTargetsBytes += call.up?.queuedBytes ?? 0;
+  }
+  return { toClientsBytes, toTargetsBytes };
 }

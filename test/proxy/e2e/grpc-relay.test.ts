@@ -482,7 +482,9 @@ describe('gw proxy: misbehaving clients and targets', () => {
       const batch = new FrameBatch();
       for (let i = 0; i < 1200; i++) {
         const id = 2 * i + 1;
-        batch.headers(id, encoder.encode([':method', 'POST', ':path', '/x']), false, 16_384);
+        // Well-formed requests (with :scheme), so that the client's own resets are what is counted.
+        const request = [':method', 'POST', ':scheme', 'http', ':path', '/x'];
+        batch.headers(id, encoder.encode(request), false, 16_384);
         batch.frame32(FRAME.RST_STREAM, id, H2_ERROR.CANCEL);
       }
       socket.write(batch.take() ?? Buffer.alloc(0));
