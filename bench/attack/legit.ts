@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { echoClient, type EchoClient } from '../../src/backend/grpc-client.js';
 import { intFlag } from '../lib/int-flag.js';
-import { quantile } from '../lib/median.js';
+import { quantile, round } from '../lib/median.js';
 import { stringFlag } from '../proxy/flags.js';
 
 const kind = stringFlag('--kind');
@@ -102,8 +102,8 @@ async function main(): Promise<void> {
       ok: latencies.length,
       failed: [...failed.values()].reduce((a, b) => a + b, 0),
       failedBy: Object.fromEntries(failed),
-      p50Ms: some ? quantile(latencies, 0.5) : null,
-      p99Ms: some ? quantile(latencies, 0.99) : null,
+      p50Ms: some ? round(quantile(latencies, 0.5)) : null,
+      p99Ms: some ? round(quantile(latencies, 0.99)) : null,
     }),
   );
 }

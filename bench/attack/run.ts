@@ -127,6 +127,7 @@ async function main(): Promise<void> {
   console.log(
     `nginx ${nginx.version || 'missing'} (worker_connections ${NGINX_WORKER_CONNECTIONS}); ${o.seconds} s per attack and proxy; legitimate client every ${o.intervalMs} ms; files in ${dir}`,
   );
+  const started = performance.now();
   let rows: RowResult[];
   try {
     rows = await runAll(ctx, attacks, proxies, o);
@@ -140,6 +141,8 @@ async function main(): Promise<void> {
   for (const a of attacks) console.log(`${a.id}: ${a.summary}`);
   console.log();
   console.log(LEGEND);
+  const runSeconds = Math.round((performance.now() - started) / 1000);
+  console.log(`\nthe run took ${runSeconds} s`);
   if (boolFlag('--keep')) console.log(`configs and logs kept in ${dir}`);
   console.log();
   console.log(
@@ -148,6 +151,7 @@ async function main(): Promise<void> {
       ...env,
       pinned: pin.enabled,
       seconds: o.seconds,
+      runSeconds,
       intervalMs: o.intervalMs,
       nginx: nginx.version,
       nginxWorkerConnections: NGINX_WORKER_CONNECTIONS,

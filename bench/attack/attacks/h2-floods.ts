@@ -113,7 +113,6 @@ async function pingPass(socket: net.Socket, tracker: Tracker, signal: AbortSigna
   watch(socket, tracker, false);
   socket.resume();
   await sleep(LATE_READ_MS);
-  tracker.count('bytesWrittenMb', Math.round(socket.bytesWritten / 2 ** 20));
 }
 
 export const pingFlood: Attack = {
