@@ -6,7 +6,6 @@
  * and at the end; the legitimate client runs through the whole attack.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { lastJson } from '../lib/last-json.js';
@@ -20,8 +19,8 @@ import {
   type Context,
 } from '../proxy/candidates.js';
 import { cpuSeconds, waitForLine, type Managed } from '../proxy/procs.js';
-import type { Attack, AttackOutcome } from './attacks/index.js';
-import { processTree, rssKib, Sampler } from './sampler.js';
+import type { Attack, AttackOutcome, Target } from './attacks/index.js';
+import { processTree, rssKib, Sampler, type Peaks } from './sampler.js';
 
 const LEGIT = fileURLToPath(new URL('legit.ts', import.meta.url));
 /** The HTTP backend's file: small, as most API answers are. */
@@ -113,6 +112,51 @@ export interface MeasureOptions {
 
 const mb = (kib: number): number => round(kib / 1024, 3);
 
+/** What the proxy did during the attack window. */
+interface Window {
+  attacker: AttackOutcome;
+  rssBeforeKib: number;
+  peaks: Peaks;
+  cpuPercent: number;
+  elapsedS: number;
+}
+
+/**
+ * Runs the attack for `seconds` while sampling the proxy: CPU time is read
+ * when the attack starts and when it is told to stop (before the attacker
+ * closes its connections), RSS just before and throughout.
+ */
+async function attackWindow(
+  attack: Attack,
+  target: Target,
+  proc: Managed,
+  seconds: number,
+): Promise<Window> {
+  const pids = processTree(proc.pid);
+  const rssBeforeKib = rssKib(pids);
+  const sampler = new Sampler(pids, target.backendPort);
+  const cpuBefore = cpuSeconds(proc.pid);
+  const started = performance.now();
+  let cpuAfter = cpuBefore;
+  let elapsedS = seconds;
+  const ac = new AbortController();
+  ac.signal.addEventListener('abort', () => {
+    cpuAfter = cpuSeconds(proc.pid);
+    elapsedS = (performance.now() - started) / 1000;
+  });
+  const timer = setTimeout(() => ac.abort(), seconds * 1000);
+  sampler.start();
+  try {
+    const attacker = await attack.run(target, ac.signal);
+    const cpuPercent = ((cpuAfter - cpuBefore) / elapsedS) * 100;
+    return { attacker, rssBeforeKib, peaks: sampler.stop(), cpuPercent, elapsedS };
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+    sampler.stop();
+  }
+}
+
 /** Runs `attack` against `proxy` for `o.seconds` on fresh processes and stops them all after. */
 export async function measure(
   ctx: Context,
@@ -130,50 +174,24 @@ export async function measure(
     const legit = startLegit(ctx, attack, candidate.port, backend.path, o);
     await waitForLine(legit, /^ready$/m);
     process.stderr.write(`  ${proxy} and its legitimate client ready after ${since()}\n`);
-    const pids = processTree(proc.pid);
-    const rssBefore = rssKib(pids);
-    const sampler = new Sampler(pids, backend.port);
-    const cpuBefore = cpuSeconds(proc.pid);
-    const started = performance.now();
-    let cpuAfter = cpuBefore;
-    let elapsedS = o.seconds;
-    const ac = new AbortController();
-    ac.signal.addEventListener('abort', () => {
-      cpuAfter = cpuSeconds(proc.pid);
-      elapsedS = (performance.now() - started) / 1000;
-    });
-    const timer = setTimeout(() => ac.abort(), o.seconds * 1000);
-    sampler.start();
-    let attacker: AttackOutcome;
-    try {
-      attacker = await attack.run(
-        { port: candidate.port, path: backend.path, backendPort: backend.port },
-        ac.signal,
-      );
-    } finally {
-      clearTimeout(timer);
-      ac.abort();
-    }
-    const peaks = sampler.stop();
-    const proxyAlive = proc.child.exitCode === null && proc.child.signalCode === null;
+    const target = { port: candidate.port, path: backend.path, backendPort: backend.port };
+    const w = await attackWindow(attack, target, proc, o.seconds);
     return {
       proxy,
-      rssBeforeMb: mb(rssBefore),
-      rssPeakMb: mb(peaks.rssKib),
-      rssGrowthMb: mb(Math.max(0, peaks.rssKib - rssBefore)),
-      cpuPercent: round(((cpuAfter - cpuBefore) / elapsedS) * 100, 3),
-      fdsPeak: peaks.fds,
-      upstreamPeak: peaks.upstream,
-      upstreamEstablishedPeak: peaks.upstreamEstablished,
+      rssBeforeMb: mb(w.rssBeforeKib),
+      rssPeakMb: mb(w.peaks.rssKib),
+      rssGrowthMb: mb(Math.max(0, w.peaks.rssKib - w.rssBeforeKib)),
+      cpuPercent: round(w.cpuPercent, 3),
+      fdsPeak: w.peaks.fds,
+      upstreamPeak: w.peaks.upstream,
+      upstreamEstablishedPeak: w.peaks.upstreamEstablished,
       legit: await legitResult(legit),
-      attacker,
-      proxyAlive,
-      seconds: round(elapsedS, 3),
+      attacker: w.attacker,
+      proxyAlive: proc.child.exitCode === null && proc.child.signalCode === null,
+      seconds: round(w.elapsedS, 3),
     };
   } finally {
     await ctx.procs.stopAll();
     process.stderr.write(`  ${proxy}: processes stopped after ${since()}\n`);
   }
 }
-
-export const LEGIT_SCRIPT = path.relative(process.cwd(), LEGIT);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { describeEnvironment, environment } from '../lib/environment.js';
 import { intFlag } from '../lib/int-flag.js';
 import { ROOT, type Context } from '../proxy/candidates.js';
-import { nginxInfo } from '../proxy/configs.js';
+import { nginxInfo, type NginxInfo } from '../proxy/configs.js';
 import { boolFlag, stringFlag } from '../proxy/flags.js';
 import { pinning, Processes, type Pinning } from '../proxy/procs.js';
 import { ATTACKS, type Attack } from './attacks/index.js';
@@ -77,40 +77,14 @@ async function runAll(
   return rows;
 }
 
-async function main(): Promise<void> {
-  if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) {
-    process.stderr.write('bench/attack: dist/ is missing; run `npm run build` first\n');
-    process.exitCode = 1;
-    return;
-  }
-  const attacks = listFlag('--only', ATTACKS, (a) => a.id);
-  const proxies = listFlag('--proxies', PROXIES, (p) => p);
-  const o: MeasureOptions = {
-    seconds: intFlag('--seconds', 10),
-    intervalMs: intFlag('--interval-ms', 20),
-  };
-  const nginx = nginxInfo();
-  if (proxies.includes('nginx') || attacks.some((a) => a.family === 'http')) {
-    if (nginx.path === undefined) {
-      process.stderr.write('bench/attack: nginx is not installed (apt-get install nginx-light)\n');
-      process.exitCode = 1;
-      return;
-    }
-  }
+/** The run's processes and folder; every process is killed on Ctrl-C and at exit. */
+function setUp(nginx: NginxInfo): Context {
   const pin = pinning(boolFlag('--no-pin'));
   pinSelf(pin);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-bench-attack-'));
   // nginx workers run as an unprivileged user and must reach their files here.
   chmodSync(dir, 0o755);
   const procs = new Processes(dir, pin, ROOT);
-  const ctx: Context = {
-    procs,
-    dir,
-    nginx,
-    haproxy: undefined,
-    httpProxyDeps: undefined,
-    httpBackend: 'nginx',
-  };
   const onSignal = (): void => {
     procs.killAllSync();
     process.stderr.write('\nbench/attack: interrupted; every process it started was killed\n');
@@ -119,31 +93,65 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', () => procs.killAllSync());
+  return { procs, dir, nginx, haproxy: undefined, httpProxyDeps: undefined, httpBackend: 'nginx' };
+}
 
-  const env = environment();
-  console.log('# bench/attack: gw proxy and nginx under attack, side by side');
-  console.log(describeEnvironment(env));
-  console.log(pin.note + (pin.enabled ? '; attackers in this process on the load CPU' : ''));
-  console.log(
-    `nginx ${nginx.version || 'missing'} (worker_connections ${NGINX_WORKER_CONNECTIONS}); ${o.seconds} s per attack and proxy; legitimate client every ${o.intervalMs} ms; files in ${dir}`,
-  );
-  const started = performance.now();
-  let rows: RowResult[];
-  try {
-    rows = await runAll(ctx, attacks, proxies, o);
-  } finally {
-    await procs.stopAll();
-    if (!boolFlag('--keep')) rmSync(dir, { recursive: true, force: true });
+/** What must be there before anything starts; a reason when something is missing. */
+function missing(attacks: readonly Attack[], proxies: readonly ProxyName[], nginx: NginxInfo) {
+  if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) {
+    return 'dist/ is missing; run `npm run build` first';
   }
+  const needsNginx = proxies.includes('nginx') || attacks.some((a) => a.family === 'http');
+  if (needsNginx && nginx.path === undefined) {
+    return 'nginx is not installed (apt-get install nginx-light)';
+  }
+  return undefined;
+}
+
+function report(attacks: readonly Attack[], rows: readonly RowResult[], runSeconds: number): void {
   console.log();
   console.log(attackTable(rows));
   console.log();
   for (const a of attacks) console.log(`${a.id}: ${a.summary}`);
   console.log();
   console.log(LEGEND);
-  const runSeconds = Math.round((performance.now() - started) / 1000);
   console.log(`\nthe run took ${runSeconds} s`);
-  if (boolFlag('--keep')) console.log(`configs and logs kept in ${dir}`);
+}
+
+async function main(): Promise<void> {
+  const attacks = listFlag('--only', ATTACKS, (a) => a.id);
+  const proxies = listFlag('--proxies', PROXIES, (p) => p);
+  const o: MeasureOptions = {
+    seconds: intFlag('--seconds', 10),
+    intervalMs: intFlag('--interval-ms', 20),
+  };
+  const nginx = nginxInfo();
+  const reason = missing(attacks, proxies, nginx);
+  if (reason !== undefined) {
+    process.stderr.write(`bench/attack: ${reason}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const ctx = setUp(nginx);
+  const pin = ctx.procs.pin;
+  const env = environment();
+  console.log('# bench/attack: gw proxy and nginx under attack, side by side');
+  console.log(describeEnvironment(env));
+  console.log(pin.note + (pin.enabled ? '; attackers in this process on the load CPU' : ''));
+  console.log(
+    `nginx ${nginx.version || 'missing'} (worker_connections ${NGINX_WORKER_CONNECTIONS}); ${o.seconds} s per attack and proxy; legitimate client every ${o.intervalMs} ms; files in ${ctx.dir}`,
+  );
+  const started = performance.now();
+  let rows: RowResult[];
+  try {
+    rows = await runAll(ctx, attacks, proxies, o);
+  } finally {
+    await ctx.procs.stopAll();
+    if (!boolFlag('--keep')) rmSync(ctx.dir, { recursive: true, force: true });
+  }
+  const runSeconds = Math.round((performance.now() - started) / 1000);
+  report(attacks, rows, runSeconds);
+  if (boolFlag('--keep')) console.log(`configs and logs kept in ${ctx.dir}`);
   console.log();
   console.log(
     JSON.stringify({

@@ -79,6 +79,7 @@ export interface Peaks {
 export class Sampler {
   readonly peaks: Peaks = { rssKib: 0, fds: 0, upstream: 0, upstreamEstablished: 0 };
   private readonly timers: NodeJS.Timeout[] = [];
+  private stopped = false;
   private readonly pids: readonly number[];
   private readonly backendPort: number;
 
@@ -104,8 +105,10 @@ export class Sampler {
     this.timers.push(setInterval(sockets, SOCKETS_EVERY_MS));
   }
 
-  /** Takes a last sample and stops. */
+  /** Takes a last sample and stops (once; later calls only return the peaks). */
   stop(): Peaks {
+    if (this.stopped) return this.peaks;
+    this.stopped = true;
     this.sampleProc();
     for (const timer of this.timers) clearInterval(timer);
     return this.peaks;
