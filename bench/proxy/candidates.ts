@@ -216,6 +216,7 @@ export async function startNginx(
   ctx: Context,
   protocol: Protocol,
   backendPort: number,
+  workerConnections?: number,
 ): Promise<Candidate | string> {
   if (ctx.nginx.path === undefined) return 'nginx is not installed (apt-get install nginx-light)';
   if (protocol === 'tcp' && ctx.nginx.streamModule === undefined) {
@@ -224,7 +225,10 @@ export async function startNginx(
   const dir = folder(ctx, `nginx-${protocol}`);
   const port = await freePort();
   const conf = path.join(dir, 'nginx.conf');
-  writeFileSync(conf, nginxProxyConfig(dir, protocol, port, backendPort, ctx.nginx.streamModule));
+  writeFileSync(
+    conf,
+    nginxProxyConfig(dir, protocol, port, backendPort, ctx.nginx.streamModule, workerConnections),
+  );
   const proc = ctx.procs.start('nginx', ctx.nginx.path, nginxArgs(dir, conf), { side: 'proxy' });
   await waitForPort(proc, port);
   return { name: 'nginx', port, proc };

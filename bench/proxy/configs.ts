@@ -62,12 +62,15 @@ export function nginxInfo(): NginxInfo {
   return { path: found, streamModule, version };
 }
 
-function nginxMain(dir: string, top = ''): string {
+/** nginx's default here: enough for the load generators of bench/proxy. */
+const WORKER_CONNECTIONS = 4096;
+
+function nginxMain(dir: string, top = '', workerConnections = WORKER_CONNECTIONS): string {
   return `${top}
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections ${workerConnections}; }
 `;
 }
 
@@ -99,13 +102,17 @@ ${nginxHttpCommon(dir, false)}  sendfile on;
 `;
 }
 
-/** nginx as the proxy under test for `protocol`, listening on `port`. */
+/**
+ * nginx as the proxy under test for `protocol`, listening on `port`;
+ * `workerConnections` raised by bench/attack, whose attackers hold thousands.
+ */
 export function nginxProxyConfig(
   dir: string,
   protocol: Protocol,
   port: number,
   backendPort: number,
   streamModule = '',
+  workerConnections = WORKER_CONNECTIONS,
 ): string {
   if (protocol === 'tcp') {
     return `${nginxMain(dir, streamModule)}stream {
@@ -131,7 +138,7 @@ export function nginxProxyConfig(
       proxy_read_timeout 1h;`,
     grpc: `grpc_pass grpc://be;`,
   }[protocol];
-  return `${nginxMain(dir)}http {
+  return `${nginxMain(dir, '', workerConnections)}http {
 ${nginxHttpCommon(dir, true)}  upstream be {
     server ${HOST}:${backendPort};
     keepalive 64;
