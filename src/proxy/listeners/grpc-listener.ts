@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
-import { routeNotFound, toGwError } from '../../shared/errors.js';
+import { badRequest, routeNotFound, toGwError } from '../../shared/errors.js';
 import type { GrpcListenerConfig } from '../config/types.js';
 import { H2Connection, type H2Stream } from '../h2/connection.js';
 import { H2_ERROR } from '../h2/frames.js';
@@ -9,6 +9,7 @@ import { formatAccessLine, type LineSink } from '../middleware/access-log/access
 import { newExchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
+import { checkGrpcPath } from '../routing/normalize-path.js';
 import type { RuntimeRef } from '../runtime.js';
 import {
   answerStatus,
@@ -54,7 +55,12 @@ export async function startGrpcListener(
     const listener = runtime.listener(config.name);
     const method = headers[':method'];
     const host = hostOf(headers[':authority']);
-    const route = matchRoute(listener.routes, { method, host, path: url, headers });
+    // A :path is /package.Service/Method: one that is not in normal form is refused, not rewritten.
+    const badPath = checkGrpcPath(url);
+    const route =
+      badPath === undefined
+        ? matchRoute(listener.routes, { method, host, path: url, headers })
+        : undefined;
     const call = new GrpcCall(stream, end);
     const ex: GrpcExchange = {
       ...newExchange({
@@ -77,7 +83,9 @@ export async function startGrpcListener(
     };
     call.ex = ex;
     if (route === undefined) {
-      answerGrpcError(ex, routeNotFound(config.name));
+      const error =
+        badPath === undefined ? routeNotFound(config.name) : badRequest(badPath.refused);
+      answerGrpcError(ex, error);
       if (config.accessLog) sink(formatAccessLine(ex, performance.now()));
       return;
     }
@@ -130,7 +138,10 @@ function headerRecord(fields: readonly string[]): Record<string, string> {
   return out;
 }
 
-/** The gRPC status for a gateway error: timeouts are DEADLINE_EXCEEDED, the rest UNAVAILABLE. */
+/**
+ * The gRPC status for a gateway error: timeouts are DEADLINE_EXCEEDED, no route UNIMPLEMENTED,
+ * a refused request (a :path not in normal form) INTERNAL as gRPC maps HTTP 400, the rest UNAVAILABLE.
+ */
 function answerGrpcError(ex: GrpcExchange, err: unknown): void {
   const error = toGwError(err);
   const status =
@@ -138,6 +149,8 @@ function answerGrpcError(ex: GrpcExchange, err: unknown): void {
       ? GRPC_STATUS.DEADLINE_EXCEEDED
       : error.code === 'GW_ERR_ROUTE_NOT_FOUND'
         ? GRPC_STATUS.UNIMPLEMENTED
-        : GRPC_STATUS.UNAVAILABLE;
+        : error.code === 'GW_ERR_BAD_REQUEST'
+          ? GRPC_STATUS.INTERNAL
+          : GRPC_STATUS.UNAVAILABLE;
   answerStatus(ex, status, error);
 }

@@ -17,6 +17,7 @@ import { formatAccessLine, type LineSink } from '../middleware/access-log/access
 import { newExchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
+import { normalizePath } from '../routing/normalize-path.js';
 import type { GatewayRuntime, RuntimeRef } from '../runtime.js';
 import { forwardHttp, type HttpExchange } from '../upstream/forward-http.js';
 import { trustedClientIp } from '../upstream/http-headers.js';
@@ -52,8 +53,8 @@ export async function startHttpListener(
     request(conn, head) {
       const runtime = ref.current;
       const ex = exchangeFor(config, runtime, conn, head, proto);
-      if (ex === undefined) {
-        answerNotFound(config, runtime, conn, head, sink);
+      if (ex === undefined || ex instanceof GwError) {
+        answerNotFound(config, runtime, conn, head, sink, ex);
         return;
       }
       chainFor(runtime)(ex).catch((err: unknown) => answerError(ex, err));
@@ -105,18 +106,24 @@ export async function startHttpListener(
   });
 }
 
-/** Builds the exchange for a request, or undefined when no route matches. */
+/**
+ * Builds the exchange for a request, or undefined when no route matches, or
+ * a 400 GwError for a path that cannot be normalised. Routes match the
+ * normalised path (routing/normalize-path.ts) and the target gets it.
+ */
 function exchangeFor(
   config: HttpListenerConfig,
   runtime: GatewayRuntime,
   conn: H1ServerConnection,
   head: RequestHead,
   proto: string,
-): HttpExchange | undefined {
+): HttpExchange | GwError | undefined {
   const listener = runtime.listener(config.name);
   const url = originForm(head.target);
   const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const path = normalizePath(rawPath);
+  if (typeof path !== 'string') return badRequest(path.refused);
   const { method, headers } = head;
   const host = hostOf(headers.host as string | undefined);
   const route = matchRoute(listener.routes, { method, host, path, headers });
@@ -141,7 +148,7 @@ function exchangeFor(
     conn,
     head,
     path,
-    forwardUrl: route.rewrite(url),
+    forwardUrl: route.rewrite(path === rawPath ? url : q < 0 ? path : path + url.slice(q)),
     peerIp,
     peerTrusted,
     proto,
@@ -158,16 +165,17 @@ function originForm(target: string): string {
   return rest === '' ? '/' : rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
 }
 
+/** Answers a request no route takes: 404, or 400 for a path that cannot be normalised. */
 function answerNotFound(
   config: HttpListenerConfig,
   runtime: GatewayRuntime,
   conn: H1ServerConnection,
   head: RequestHead,
   sink: LineSink,
+  error: GwError = routeNotFound(config.name),
 ): void {
-  const error = routeNotFound(config.name);
-  // The unread body (if any) is read and dropped by the connection.
-  writeError(conn, error, false);
+  // The unread body (if any) is read and dropped by the connection; after a 400, it is closed.
+  writeError(conn, error, error.httpStatus === 400);
   if (!config.accessLog) return;
   const peerIp = conn.socket.remoteAddress ?? '';
   const { isTrusted } = runtime.listener(config.name);
@@ -182,7 +190,7 @@ function answerNotFound(
     route: '',
     upstream: '',
   });
-  exchange.status = 404;
+  exchange.status = error.httpStatus;
   exchange.errorCode = error.code;
   const line = formatAccessLine(exchange, performance.now());
   sink(line);
