@@ -172,6 +172,13 @@ const listenerSchema = z.strictObject({
     .array(parsed(parseCidr).describe('an IP address or CIDR, such as 10.0.0.0/8 or ::1'))
     .optional(),
   accessLog: z.boolean().optional(),
+  maxConnections: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000_000)
+    .describe('a whole number of connections, 1 to 10000000')
+    .optional(),
 });
 
 /** A target address, keeping the text as written as the target's id. */

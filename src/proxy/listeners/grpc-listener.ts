@@ -121,9 +121,16 @@ export async function startGrpcListener(
     server = net.createServer(accept);
   }
   // Closing: every client is told GOAWAY; calls in flight finish, then each connection ends.
-  return listenOn(server, config.name, config.listen, () => {
-    for (const connection of connections) connection.goaway();
-  });
+  const limit = { maxConnections: config.maxConnections, log: sink };
+  return listenOn(
+    server,
+    config.name,
+    config.listen,
+    () => {
+      for (const connection of connections) connection.goaway();
+    },
+    limit,
+  );
 }
 
 /** Header fields as a record (repeated names joined with `, `), for routing and hashing. */

@@ -101,9 +101,16 @@ export async function startHttpListener(
   // A failed TLS handshake is the client's problem; its socket is closed.
   server.on('tlsClientError', () => undefined);
   // Closing: connections waiting for a request end now; busy ones after their response.
-  return listenOn(server, config.name, config.listen, () => {
-    for (const connection of connections) connection.closeWhenIdle();
-  });
+  const limit = { maxConnections: config.maxConnections, log: sink };
+  return listenOn(
+    server,
+    config.name,
+    config.listen,
+    () => {
+      for (const connection of connections) connection.closeWhenIdle();
+    },
+    limit,
+  );
 }
 
 /**
