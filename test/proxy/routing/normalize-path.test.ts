@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { parseConfig } from '../../../src/proxy/config/schema.js';
 import { checkGrpcPath, normalizePath } from '../../../src/proxy/routing/normalize-path.js';
+import { issuesOf, kindsAndPaths, minimalRaw } from '../config/helpers.js';
 
 function normal(path: string): string {
   const result = normalizePath(path);
@@ -105,5 +107,28 @@ describe('checkGrpcPath', () => {
     ]) {
       assert.notEqual(checkGrpcPath(path), undefined, path);
     }
+  });
+});
+
+describe('config: route paths in normal form', () => {
+  it('refuses a path, pathPrefix or rewritePrefix no normalised request path could equal', () => {
+    const raw = minimalRaw();
+    raw.listeners[0] = {
+      ...raw.listeners[0],
+      routes: [
+        { match: { pathPrefix: '/public/../admin' }, upstream: 'app' },
+        { match: { path: '//x' }, upstream: 'app' },
+        { match: { pathPrefix: '/a%2Fb' }, upstream: 'app' },
+        { match: { pathPrefix: '/ok/' }, upstream: 'app', rewritePrefix: '/%7Ev' },
+      ],
+    };
+    const issues = issuesOf(() => parseConfig(raw, 'gw.yaml'));
+    assert.deepEqual(kindsAndPaths(issues), [
+      'invalid listeners[0].routes[0].match.pathPrefix',
+      'invalid listeners[0].routes[1].match.path',
+      'invalid listeners[0].routes[2].match.pathPrefix',
+      'invalid listeners[0].routes[3].rewritePrefix',
+    ]);
+    assert.match(JSON.stringify(issues[0]), /write \/admin/);
   });
 });
