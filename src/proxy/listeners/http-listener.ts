@@ -18,6 +18,7 @@ import { newExchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
 import { normalizePath } from '../routing/normalize-path.js';
+import { splitTarget } from '../routing/request-target.js';
 import type { GatewayRuntime, RuntimeRef } from '../runtime.js';
 import { forwardHttp, type HttpExchange } from '../upstream/forward-http.js';
 import { trustedClientIp } from '../upstream/http-headers.js';
@@ -131,6 +132,11 @@ function exchangeFor(
   const rawPath = q < 0 ? url : url.slice(0, q);
   const path = normalizePath(rawPath);
   if (typeof path !== 'string') return badRequest(path.refused);
+  if (head.target.charCodeAt(0) !== 47) {
+    const absolute = authorityAsHost(head); // not '/': absolute-form (or '*')
+    if (absolute instanceof GwError) return absolute;
+    head = absolute;
+  }
   const { method, headers } = head;
   const host = hostOf(headers.host as string | undefined);
   const route = matchRoute(listener.routes, { method, host, path, headers });
@@ -173,6 +179,26 @@ function originForm(target: string): string {
 }
 
 /** Answers a request no route takes: 404, or 400 for a path that cannot be normalised. */
+/**
+ * An absolute-form request-target's authority replaces Host, for routing
+ * and for the target (RFC 9112 §3.2.2: a proxy MUST ignore the received Host
+ * and send one made from the target); userinfo in it is refused (RFC 9110
+ * §4.2.4). Only for absolute-form requests: the common request never gets here.
+ */
+function authorityAsHost(head: RequestHead): RequestHead | GwError {
+  const split = splitTarget(head.target);
+  if ('refused' in split) return badRequest(split.refused);
+  const { authority } = split;
+  if (authority === undefined) return head;
+  const raw: string[] = [];
+  for (let i = 0; i + 1 < head.raw.length; i += 2) {
+    const name = head.raw[i] ?? '';
+    if (name.toLowerCase() !== 'host') raw.push(name, head.raw[i + 1] ?? '');
+  }
+  raw.push('Host', authority);
+  return { ...head, raw, headers: { ...head.headers, host: authority } };
+}
+
 function answerNotFound(
   config: HttpListenerConfig,
   runtime: GatewayRuntime,

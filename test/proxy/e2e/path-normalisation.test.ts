@@ -20,6 +20,7 @@ listeners:
     protocol: http
     listen: 127.0.0.1:0
     routes:
+      - { match: { host: a.test, pathPrefix: /only-a }, upstream: adm }
       - { match: { pathPrefix: /admin }, upstream: adm }
       - { match: { pathPrefix: /public }, upstream: pub }
       - { match: { pathPrefix: /strip }, upstream: pub, stripPrefix: true }
@@ -40,10 +41,13 @@ after(async () => {
 });
 
 /** Sends a GET for `target` on a raw socket (no client-side URL clean-up) and reads the answer. */
-async function get(target: string): Promise<{ status: number; head: string; echo?: HttpEcho }> {
+async function get(
+  target: string,
+  host = 'gw.test',
+): Promise<{ status: number; head: string; echo?: HttpEcho }> {
   const socket = await connect(gw.port('web'));
   socket.on('error', () => undefined);
-  socket.write(`GET ${target} HTTP/1.1\r\nhost: gw.test\r\nconnection: close\r\n\r\n`);
+  socket.write(`GET ${target} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
   const answer = (await readBytes(socket, Number.MAX_SAFE_INTEGER)).toString('latin1');
   socket.destroy();
   const end = answer.indexOf('\r\n\r\n');
@@ -91,6 +95,28 @@ describe('gw proxy: routing on the normalised path (http)', () => {
       gw.log.some((l) => l.includes('/public/..%2Fadmin 400')),
       gw.log.join('\n'),
     );
+  });
+});
+
+describe('gw proxy: absolute-form requests (RFC 9112 §3.2.2)', () => {
+  it('routes on the target authority, which the target receives as Host', async () => {
+    const { status, echo } = await get('http://a.test/only-a/x?y=1', 'b.test');
+    assert.equal(status, 200);
+    assert.equal(echo?.backend, 'adm-1');
+    assert.equal(echo.url, '/only-a/x?y=1');
+    assert.equal(echo.headers.host, 'a.test');
+    assert.equal(echo.headers['x-forwarded-host'], 'a.test');
+  });
+
+  it('normalises the path of an absolute-form target too', async () => {
+    const { echo } = await get('http://gw.test/public/%2e%2e/admin');
+    assert.equal(echo?.backend, 'adm-1');
+    assert.equal(echo.path, '/admin');
+  });
+
+  it('refuses userinfo in the target with 400', async () => {
+    const { status } = await get('http://user:pw@a.test/only-a/x');
+    assert.equal(status, 400);
   });
 });
 
