@@ -178,7 +178,6 @@ function originForm(target: string): string {
   return rest === '' ? '/' : rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
 }
 
-/** Answers a request no route takes: 404, or 400 for a path that cannot be normalised. */
 /**
  * An absolute-form request-target's authority replaces Host, for routing
  * and for the target (RFC 9112 §3.2.2: a proxy MUST ignore the received Host
@@ -199,6 +198,7 @@ function authorityAsHost(head: RequestHead): RequestHead | GwError {
   return { ...head, raw, headers: { ...head.headers, host: authority } };
 }
 
+/** Answers a request no route takes: 404, or 400 for a path that cannot be normalised. */
 function answerNotFound(
   config: HttpListenerConfig,
   runtime: GatewayRuntime,
