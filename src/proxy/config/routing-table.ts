@@ -193,7 +193,7 @@ export interface ListenerJson {
   /** `host:port`, IPv6 in brackets. */
   readonly listen: string;
   readonly timeouts: ListenerTimeouts;
-  /** Set in the config; absent: half the open-file limit, found when the listener starts. */
+  /** Set in the config; absent: 2/5 of the open-file limit, found when the listener starts. */
   readonly maxConnections?: number;
   /** tcp only. */
   readonly upstream?: string;

@@ -115,7 +115,7 @@ interface ListenerBase {
   readonly timeouts: ListenerTimeouts;
   /**
    * The most client connections held at once; one more is accepted and closed at once.
-   * Default (absent): half the process's open-file limit (`ulimit -n`), 10000 where unknown.
+   * Default (absent): 2/5 of the process's open-file limit (`ulimit -n`), 10000 where unknown.
    */
   readonly maxConnections?: number;
 }

@@ -29,14 +29,14 @@ export function parseDescriptorLimit(text: string): number | undefined {
 }
 
 /**
- * A listener's connection limit when the config sets none: half the
- * descriptor limit, since a proxied connection holds two descriptors (the
- * client's and the target's), so one listener flooded with idle
- * connections leaves the gateway room to reach its targets and to serve the
- * other listeners. 10,000 where the limit is unknown.
+ * A listener's connection limit when the config sets none: two fifths of
+ * the descriptor limit. A proxied TCP or WebSocket connection holds two
+ * descriptors (the client's and the target's), so even a tcp listener
+ * flooded to its limit leaves a fifth of the table for the other listeners,
+ * pools and files. 10,000 where the limit is unknown.
  */
 export function defaultMaxConnections(limit: number | undefined): number {
-  return limit === undefined ? FALLBACK_MAX_CONNECTIONS : Math.max(1, Math.floor(limit / 2));
+  return limit === undefined ? FALLBACK_MAX_CONNECTIONS : Math.max(1, Math.floor((limit * 2) / 5));
 }
 
 /**

@@ -16,7 +16,7 @@ export interface RunningListener {
 
 /** A listener's connection limit and where its refusals are logged. */
 export interface ConnectionLimit {
-  /** The most connections held at once; undefined: half the descriptor limit. */
+  /** The most connections held at once; undefined: two fifths of the descriptor limit. */
   readonly maxConnections: number | undefined;
   readonly log: LineSink;
 }

@@ -29,9 +29,9 @@ describe('connection cap: the default from the descriptor limit', () => {
     assert.ok(limit === undefined || limit > 0);
   });
 
-  it('defaults to half the limit (a proxied connection holds two descriptors), 10000 if unknown', () => {
-    assert.equal(defaultMaxConnections(20_000), 10_000);
-    assert.equal(defaultMaxConnections(1024), 512);
+  it('defaults to 2/5 of the limit (a proxied connection may hold two descriptors), 10000 if unknown', () => {
+    assert.equal(defaultMaxConnections(20_000), 8_000);
+    assert.equal(defaultMaxConnections(1024), 409);
     assert.equal(defaultMaxConnections(1), 1);
     assert.equal(defaultMaxConnections(undefined), 10_000);
   });
