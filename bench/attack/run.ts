@@ -93,7 +93,16 @@ function setUp(nginx: NginxInfo): Context {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', () => procs.killAllSync());
-  return { procs, dir, nginx, haproxy: undefined, httpProxyDeps: undefined, httpBackend: 'nginx' };
+  return {
+    procs,
+    dir,
+    nginx,
+    haproxy: undefined,
+    httpProxyDeps: undefined,
+    httpBackend: 'nginx',
+    gwBaseline: undefined,
+    only: undefined,
+  };
 }
 
 /** What must be there before anything starts; a reason when something is missing. */

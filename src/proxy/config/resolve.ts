@@ -43,7 +43,12 @@ function resolveListener(l: FileListener, source: string): ListenerConfig {
     idleMs: l.timeouts?.idleMs ?? defaults.idleMs,
     headerMs: l.timeouts?.headerMs ?? defaults.headerMs,
   };
-  const base = { name: l.name, listen: l.listen, timeouts };
+  const base = {
+    name: l.name,
+    listen: l.listen,
+    timeouts,
+    ...(l.maxConnections === undefined ? {} : { maxConnections: l.maxConnections }),
+  };
   if (l.protocol === 'tcp') {
     // Validation guarantees a tcp listener has an upstream.
     return { ...base, protocol: 'tcp', upstream: l.upstream ?? '' };

@@ -72,6 +72,9 @@ function listenerDetails(listener: ListenerConfig, config: ProxyConfig): string 
       ? `idle ${listener.timeouts.idleMs}ms`
       : listenerTimeouts(listener.timeouts),
   );
+  if (listener.maxConnections !== undefined) {
+    parts.push(`max ${listener.maxConnections} connections`);
+  }
   if (listener.protocol === 'http') {
     const { maxHeaderBytes, maxBodyBytes } = listener.limits;
     const body = maxBodyBytes === 0 ? 'unlimited' : formatBytes(maxBodyBytes);
@@ -190,6 +193,8 @@ export interface ListenerJson {
   /** `host:port`, IPv6 in brackets. */
   readonly listen: string;
   readonly timeouts: ListenerTimeouts;
+  /** Set in the config; absent: 2/5 of the open-file limit, found when the listener starts. */
+  readonly maxConnections?: number;
   /** tcp only. */
   readonly upstream?: string;
   /** http and grpc. */
@@ -244,6 +249,7 @@ function listenerJson(l: ListenerConfig): ListenerJson {
     protocol: l.protocol,
     listen: address(l.listen),
     timeouts: { ...l.timeouts },
+    ...(l.maxConnections === undefined ? {} : { maxConnections: l.maxConnections }),
   };
   if (l.protocol === 'tcp') return { ...base, upstream: l.upstream };
   const routes = l.routes.map((r): RouteJson => ({

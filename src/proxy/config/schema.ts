@@ -16,6 +16,7 @@ import { HASH_KEY_ALLOWED, parseHashKey } from './parse-hash-key.js';
 import { parseCidr } from './parse-cidr.js';
 import { parseHostPort, type HostPortOptions, type Parsed } from './parse-host-port.js';
 import { placeIssues, rawIssue } from './raw-issue.js';
+import { normalizePath } from '../routing/normalize-path.js';
 import { resolveConfig } from './resolve.js';
 import { BALANCE_NAMES, type ProxyConfig } from './types.js';
 import type { Locator } from './yaml-locator.js';
@@ -74,8 +75,16 @@ const urlPath = checked((text) =>
     ? 'must start with /'
     : /[\s?#]/.test(text)
       ? 'must not contain spaces, ? or #'
-      : undefined,
+      : normalizePath(text) !== text
+        ? // Requests are matched on their normalised path, so no other form could ever match.
+          `must be in normal form, as request paths are normalised before matching: ${normalFormOf(text)}`
+        : undefined,
 ).describe('a URL path starting with /, without query');
+
+function normalFormOf(text: string): string {
+  const normal = normalizePath(text);
+  return typeof normal === 'string' ? `write ${normal}` : normal.refused;
+}
 
 function hostPort(options: HostPortOptions) {
   const ports = options.allowPortZero ? 'port 0–65535 (0: any free port)' : 'port 1–65535';
@@ -172,6 +181,13 @@ const listenerSchema = z.strictObject({
     .array(parsed(parseCidr).describe('an IP address or CIDR, such as 10.0.0.0/8 or ::1'))
     .optional(),
   accessLog: z.boolean().optional(),
+  maxConnections: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000_000)
+    .describe('a whole number of connections, 1 to 10000000')
+    .optional(),
 });
 
 /** A target address, keeping the text as written as the target's id. */

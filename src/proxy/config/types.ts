@@ -113,6 +113,11 @@ interface ListenerBase {
   readonly name: string;
   readonly listen: HostPort;
   readonly timeouts: ListenerTimeouts;
+  /**
+   * The most client connections held at once; one more is accepted and closed at once.
+   * Default (absent): 2/5 of the process's open-file limit (`ulimit -n`), 10000 where unknown.
+   */
+  readonly maxConnections?: number;
 }
 
 export interface HttpListenerConfig extends ListenerBase {

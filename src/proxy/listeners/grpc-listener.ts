@@ -11,6 +11,7 @@ import { RefusalLog } from '../middleware/access-log/refusal-log.js';
 import { newExchange, type Exchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
+import { checkGrpcPath } from '../routing/normalize-path.js';
 import type { RuntimeRef } from '../runtime.js';
 import {
   answerStatus,
@@ -68,7 +69,12 @@ export async function startGrpcListener(
     const listener = runtime.listener(config.name);
     const method = headers[':method'] ?? '';
     const host = hostOf(headers[':authority'] ?? headers.host);
-    const route = matchRoute(listener.routes, { method, host, path: url, headers });
+    // A :path is /package.Service/Method: one that is not in normal form is refused, not rewritten.
+    const badPath = checkGrpcPath(url);
+    const route =
+      badPath === undefined
+        ? matchRoute(listener.routes, { method, host, path: url, headers })
+        : undefined;
     const length = headers['content-length'];
     const call = new GrpcCall(stream, end, length === undefined ? -1 : Number(length));
     const ex: GrpcExchange = {
@@ -97,7 +103,9 @@ export async function startGrpcListener(
       return;
     }
     if (route === undefined) {
-      answerGrpcError(ex, routeNotFound(config.name));
+      const error =
+        badPath === undefined ? routeNotFound(config.name) : badRequest(badPath.refused);
+      answerGrpcError(ex, error);
       if (config.accessLog) sink(formatAccessLine(ex, performance.now()));
       return;
     }
@@ -133,9 +141,16 @@ export async function startGrpcListener(
     server = net.createServer(accept);
   }
   // Closing: every client is told GOAWAY; calls in flight finish, then each connection ends.
-  return listenOn(server, config.name, config.listen, () => {
-    for (const connection of connections) connection.goaway();
-  });
+  const limit = { maxConnections: config.maxConnections, log: sink };
+  return listenOn(
+    server,
+    config.name,
+    config.listen,
+    () => {
+      for (const connection of connections) connection.goaway();
+    },
+    limit,
+  );
 }
 
 /**
@@ -232,7 +247,10 @@ function headerRecord(fields: readonly string[]): Record<string, string> {
   return out;
 }
 
-/** The gRPC status for a gateway error: timeouts are DEADLINE_EXCEEDED, the rest UNAVAILABLE. */
+/**
+ * The gRPC status for a gateway error: timeouts are DEADLINE_EXCEEDED, no route UNIMPLEMENTED,
+ * a refused request (a :path not in normal form) INTERNAL as gRPC maps HTTP 400, the rest UNAVAILABLE.
+ */
 function answerGrpcError(ex: GrpcExchange, err: unknown): void {
   const error = toGwError(err);
   const status =
@@ -240,6 +258,8 @@ function answerGrpcError(ex: GrpcExchange, err: unknown): void {
       ? GRPC_STATUS.DEADLINE_EXCEEDED
       : error.code === 'GW_ERR_ROUTE_NOT_FOUND'
         ? GRPC_STATUS.UNIMPLEMENTED
-        : GRPC_STATUS.UNAVAILABLE;
+        : error.code === 'GW_ERR_BAD_REQUEST'
+          ? GRPC_STATUS.INTERNAL
+          : GRPC_STATUS.UNAVAILABLE;
   answerStatus(ex, status, error);
 }

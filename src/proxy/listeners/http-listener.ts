@@ -17,6 +17,8 @@ import { formatAccessLine, type LineSink } from '../middleware/access-log/access
 import { newExchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
+import { normalizePath } from '../routing/normalize-path.js';
+import { splitTarget } from '../routing/request-target.js';
 import type { GatewayRuntime, RuntimeRef } from '../runtime.js';
 import { forwardHttp, type HttpExchange } from '../upstream/forward-http.js';
 import { trustedClientIp } from '../upstream/http-headers.js';
@@ -52,8 +54,8 @@ export async function startHttpListener(
     request(conn, head) {
       const runtime = ref.current;
       const ex = exchangeFor(config, runtime, conn, head, proto);
-      if (ex === undefined) {
-        answerNotFound(config, runtime, conn, head, sink);
+      if (ex === undefined || ex instanceof GwError) {
+        answerNotFound(config, runtime, conn, head, sink, ex);
         return;
       }
       chainFor(runtime)(ex).catch((err: unknown) => answerError(ex, err));
@@ -100,23 +102,41 @@ export async function startHttpListener(
   // A failed TLS handshake is the client's problem; its socket is closed.
   server.on('tlsClientError', () => undefined);
   // Closing: connections waiting for a request end now; busy ones after their response.
-  return listenOn(server, config.name, config.listen, () => {
-    for (const connection of connections) connection.closeWhenIdle();
-  });
+  const limit = { maxConnections: config.maxConnections, log: sink };
+  return listenOn(
+    server,
+    config.name,
+    config.listen,
+    () => {
+      for (const connection of connections) connection.closeWhenIdle();
+    },
+    limit,
+  );
 }
 
-/** Builds the exchange for a request, or undefined when no route matches. */
+/**
+ * Builds the exchange for a request, or undefined when no route matches, or
+ * a 400 GwError for a path that cannot be normalised. Routes match the
+ * normalised path (routing/normalize-path.ts) and the target gets it.
+ */
 function exchangeFor(
   config: HttpListenerConfig,
   runtime: GatewayRuntime,
   conn: H1ServerConnection,
   head: RequestHead,
   proto: string,
-): HttpExchange | undefined {
+): HttpExchange | GwError | undefined {
   const listener = runtime.listener(config.name);
   const url = originForm(head.target);
   const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const path = normalizePath(rawPath);
+  if (typeof path !== 'string') return badRequest(path.refused);
+  if (head.target.charCodeAt(0) !== 47) {
+    const absolute = authorityAsHost(head); // not '/': absolute-form (or '*')
+    if (absolute instanceof GwError) return absolute;
+    head = absolute;
+  }
   const { method, headers } = head;
   const host = hostOf(headers.host as string | undefined);
   const route = matchRoute(listener.routes, { method, host, path, headers });
@@ -141,7 +161,7 @@ function exchangeFor(
     conn,
     head,
     path,
-    forwardUrl: route.rewrite(url),
+    forwardUrl: route.rewrite(path === rawPath ? url : q < 0 ? path : path + url.slice(q)),
     peerIp,
     peerTrusted,
     proto,
@@ -158,16 +178,37 @@ function originForm(target: string): string {
   return rest === '' ? '/' : rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
 }
 
+/**
+ * An absolute-form request-target's authority replaces Host, for routing
+ * and for the target (RFC 9112 §3.2.2: a proxy MUST ignore the received Host
+ * and send one made from the target); userinfo in it is refused (RFC 9110
+ * §4.2.4). Only for absolute-form requests: the common request never gets here.
+ */
+function authorityAsHost(head: RequestHead): RequestHead | GwError {
+  const split = splitTarget(head.target);
+  if ('refused' in split) return badRequest(split.refused);
+  const { authority } = split;
+  if (authority === undefined) return head;
+  const raw: string[] = [];
+  for (let i = 0; i + 1 < head.raw.length; i += 2) {
+    const name = head.raw[i] ?? '';
+    if (name.toLowerCase() !== 'host') raw.push(name, head.raw[i + 1] ?? '');
+  }
+  raw.push('Host', authority);
+  return { ...head, raw, headers: { ...head.headers, host: authority } };
+}
+
+/** Answers a request no route takes: 404, or 400 for a path that cannot be normalised. */
 function answerNotFound(
   config: HttpListenerConfig,
   runtime: GatewayRuntime,
   conn: H1ServerConnection,
   head: RequestHead,
   sink: LineSink,
+  error: GwError = routeNotFound(config.name),
 ): void {
-  const error = routeNotFound(config.name);
-  // The unread body (if any) is read and dropped by the connection.
-  writeError(conn, error, false);
+  // The unread body (if any) is read and dropped by the connection; after a 400, it is closed.
+  writeError(conn, error, error.httpStatus === 400);
   if (!config.accessLog) return;
   const peerIp = conn.socket.remoteAddress ?? '';
   const { isTrusted } = runtime.listener(config.name);
@@ -182,7 +223,7 @@ function answerNotFound(
     route: '',
     upstream: '',
   });
-  exchange.status = 404;
+  exchange.status = error.httpStatus;
   exchange.errorCode = error.code;
   const line = formatAccessLine(exchange, performance.now());
   sink(line);

@@ -1,6 +1,8 @@
 import type { Server } from 'node:net';
 import { errnoOf, listenFailed, portInUse } from '../../shared/errors.js';
 import type { HostPort } from '../config/types.js';
+import type { LineSink } from '../middleware/access-log/access-log.js';
+import { capConnections, defaultMaxConnections, descriptorLimit } from './connection-cap.js';
 
 /** A listener that is accepting connections. */
 export interface RunningListener {
@@ -12,14 +14,35 @@ export interface RunningListener {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Binds `server` to `address`; EADDRINUSE and friends become one clear GwError. */
+/** A listener's connection limit and where its refusals are logged. */
+export interface ConnectionLimit {
+  /** The most connections held at once; undefined: two fifths of the descriptor limit. */
+  readonly maxConnections: number | undefined;
+  readonly log: LineSink;
+}
+
+/**
+ * Binds `server` to `address`; EADDRINUSE and friends become one clear
+ * GwError. With `limit`, connections over `maxConnections` are closed as
+ * soon as they are accepted, with one log line a second at most.
+ */
 export function listenOn(
   server: Server,
   name: string,
   address: HostPort,
   /** Called when closing starts (after the server stops accepting): tell open connections. */
   onClose?: () => void,
+  limit?: ConnectionLimit,
 ): Promise<RunningListener> {
+  const stopLog =
+    limit === undefined
+      ? undefined
+      : capConnections(
+          server,
+          name,
+          limit.maxConnections ?? defaultMaxConnections(descriptorLimit()),
+          limit.log,
+        );
   const sockets = new Set<import('node:net').Socket>();
   server.on('connection', (socket: import('node:net').Socket) => {
     sockets.add(socket);
@@ -50,6 +73,7 @@ export function listenOn(
             const idle = (server as { closeIdleConnections?: () => void }).closeIdleConnections;
             idle?.call(server);
             onClose?.();
+            stopLog?.();
             const timer = setTimeout(() => {
               for (const socket of sockets) socket.destroy();
             }, graceMs);

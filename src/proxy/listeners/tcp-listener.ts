@@ -68,7 +68,10 @@ export async function startTcpListener(
       },
     );
   });
-  return listenOn(server, config.name, config.listen);
+  return listenOn(server, config.name, config.listen, undefined, {
+    maxConnections: config.maxConnections,
+    log: sink,
+  });
 }
 
 type Connected = (error: GwError | undefined, up?: net.Socket, target?: TargetRuntime) => void;

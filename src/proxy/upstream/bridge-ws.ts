@@ -14,6 +14,8 @@ import { formatAccessLine, type LineSink } from '../middleware/access-log/access
 import { newExchange, type Exchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
+import { normalizePath } from '../routing/normalize-path.js';
+import { splitTarget } from '../routing/request-target.js';
 import type { RuntimeRef } from '../runtime.js';
 import {
   clientResponseHeaders,
@@ -55,19 +57,16 @@ export interface UpgradeContext {
 export function bridgeWebSocket(ctx: UpgradeContext): void {
   const { req, socket, config } = ctx;
   socket.on('error', () => undefined);
-  const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
-  if (upgrade !== 'websocket') {
-    writeRawError(socket, badRequest(`unsupported upgrade ${JSON.stringify(upgrade)}`));
-    return;
-  }
   const runtime = ctx.ref.current;
   const listener = runtime.listener(config.name);
-  const url = req.url;
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
-  const host = hostOf(req.headers.host as string | undefined);
-  const method = req.method;
-  const route = matchRoute(listener.routes, { method, host, path, headers: req.headers });
+  const read = readUpgrade(req);
+  const { method } = req;
+  const host =
+    typeof read === 'string' ? hostOf(req.headers.host as string | undefined) : read.host;
+  const route =
+    typeof read === 'string'
+      ? undefined
+      : matchRoute(listener.routes, { method, host, path: read.path, headers: req.headers });
   const peerIp = req.socket.remoteAddress ?? '';
   const peerTrusted = listener.isTrusted(peerIp);
   const ex = newExchange({
@@ -77,7 +76,7 @@ export function bridgeWebSocket(ctx: UpgradeContext): void {
     clientIp: trustedClientIp(req.headers, peerIp, peerTrusted, listener.isTrusted),
     method,
     host,
-    url,
+    url: req.url,
     route: route?.name ?? '',
     upstream: route?.upstream ?? '',
   });
@@ -91,12 +90,16 @@ export function bridgeWebSocket(ctx: UpgradeContext): void {
     }
     if (config.accessLog) ctx.sink(formatAccessLine(ex, performance.now()));
   };
+  if (typeof read === 'string') {
+    finish(badRequest(read));
+    return;
+  }
   if (route === undefined) {
     finish(routeNotFound(config.name));
     return;
   }
   const upstream = runtime.upstream(route.upstream);
-  const headers = upstreamRequestHeaders(req.headers, {
+  const headers = upstreamRequestHeaders(read.headers, {
     peerIp,
     peerTrusted,
     proto: ctx.proto,
@@ -107,10 +110,10 @@ export function bridgeWebSocket(ctx: UpgradeContext): void {
   tryTargets(
     upstream,
     ex,
-    { clientIp: ex.clientIp, path, headers: req.headers },
+    { clientIp: ex.clientIp, path: read.path, headers: req.headers },
     {
       send: (target) =>
-        connectUpstream(ctx, watch, ex, upstream, target, route.rewrite(url), headers),
+        connectUpstream(ctx, watch, ex, upstream, target, route.rewrite(read.url), headers),
       mapError: (err) => toGwError(err),
       mayRetry: (error) => error.code === 'GW_ERR_UPSTREAM_CONNECT',
       clientGone: () => watch.gone,
@@ -119,6 +122,57 @@ export function bridgeWebSocket(ctx: UpgradeContext): void {
     () => finish(),
     (err: unknown) => finish(toGwError(err)),
   );
+}
+
+/** An upgrade request as routing sees it: see {@link readUpgrade}. */
+interface UpgradeTarget {
+  /** Host for routing: the absolute-form target's authority, else the Host field; no port. */
+  readonly host: string;
+  /** The normalised path, no query. */
+  readonly path: string;
+  /** The normalised path and the query, to forward. */
+  readonly url: string;
+  /** The fields to forward: Host replaced by the authority of an absolute-form target. */
+  readonly headers: HeaderMap;
+}
+
+/**
+ * Checks an upgrade request before it is routed, and returns what routing
+ * needs or the reason to answer 400. A WebSocket opening handshake is a GET
+ * (RFC 6455 §4.1) and carries no body: a body would wait unread until the
+ * target's 101 and then be taken for frames, so it is refused, as is any
+ * other method (forwarding it as GET would change the request). An
+ * absolute-form target is routed on its authority, which also replaces Host
+ * (RFC 9112 §3.2.2), as for any request; the path is normalised as for any
+ * request (see normalize-path.ts).
+ */
+function readUpgrade(req: UpgradeRequest): UpgradeTarget | string {
+  const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+  if (upgrade !== 'websocket') return `unsupported upgrade ${JSON.stringify(upgrade)}`;
+  if (req.method !== 'GET') return `a WebSocket upgrade must be a GET, not ${req.method}`;
+  const length = req.headers['content-length'];
+  if (
+    req.headers['transfer-encoding'] !== undefined ||
+    (length !== undefined && Number(length) !== 0)
+  )
+    return 'a WebSocket upgrade must not have a body';
+  const target = splitTarget(req.url);
+  if ('refused' in target) return target.refused;
+  const q = target.url.indexOf('?');
+  const rawPath = q < 0 ? target.url : target.url.slice(0, q);
+  const path = normalizePath(rawPath);
+  if (typeof path !== 'string') return path.refused;
+  const url = path === rawPath ? target.url : q < 0 ? path : path + target.url.slice(q);
+  if (target.authority === undefined) {
+    return {
+      host: hostOf(req.headers.host as string | undefined),
+      path,
+      url,
+      headers: req.headers,
+    };
+  }
+  const headers = { ...req.headers, host: target.authority };
+  return { host: hostOf(target.authority), path, url, headers };
 }
 
 /**
@@ -211,7 +265,8 @@ function connectUpstream(
       settled = true;
       watch.onGone = undefined;
       ex.status = 101;
-      splice(ctx, watch, res, upSocket, upHead, timeouts.idleMs, resolve);
+      // The bridge is the client's connection now: it idles out on the listener's idleMs.
+      splice(ctx, watch, res, upSocket, upHead, ctx.config.timeouts.idleMs, resolve);
     });
     upReq.on('response', (res: IncomingMessage) => {
       settled = true;
