@@ -134,6 +134,8 @@ export class H1ServerConnection {
   private heldBytes = 0;
   private bodyDone = true;
   private paused = false;
+  /** The body's consumer is full, or too many body bytes wait for it: reading waits. */
+  private bodyFull = false;
   private discarded = 0;
   // The response being written.
   private responding = false;
@@ -388,9 +390,7 @@ export class H1ServerConnection {
       if (phase === PHASE_RESPONSE || phase === PHASE_CLOSED) break;
       this.dispatch(this.popFront());
     }
-    const phase = this.phase;
-    if (this.waitingDrain || this.queueBytes > HOLD_BYTES) return;
-    if (phase === PHASE_HEAD || phase === PHASE_RESPONSE) this.resume();
+    this.resumeIfCan();
   }
 
   /** The phase, read afresh (a handler call may have moved it on). */
@@ -413,6 +413,7 @@ export class H1ServerConnection {
     this.heldBytes = 0;
     this.consumer = undefined;
     this.bodyError = undefined;
+    this.bodyFull = false;
     if (head.chunked) {
       this.decoder = new ChunkedDecoder(
         400,
@@ -493,12 +494,12 @@ export class H1ServerConnection {
   private deliver(part: Buffer): void {
     const consumer = this.consumer;
     if (consumer !== undefined && this.held.length === 0) {
-      if (!consumer.write(part)) this.pause();
+      if (!consumer.write(part)) this.pauseBody();
       return;
     }
     this.held.push(part);
     this.heldBytes += part.length;
-    if (this.heldBytes > HOLD_BYTES) this.pause();
+    if (this.heldBytes > HOLD_BYTES) this.pauseBody();
   }
 
   private failBody(error: H1Error): void {
@@ -538,12 +539,30 @@ export class H1ServerConnection {
       return;
     }
     if (this.bodyDone && this.phase !== PHASE_BODY) consumer.finish();
-    if (ok) this.resume();
-    else this.pause();
+    if (ok) this.resumeBody();
+    else this.pauseBody();
   }
 
   /** The consumer drained: read on. */
   resumeBody(): void {
+    this.bodyFull = false;
+    this.resumeIfCan();
+  }
+
+  private pauseBody(): void {
+    this.bodyFull = true;
+    this.pause();
+  }
+
+  /** Reads on unless something still asks for a pause: unread answers, held bytes, a full consumer. */
+  private resumeIfCan(): void {
+    if (
+      this.waitingDrain ||
+      this.bodyFull ||
+      this.queueBytes > HOLD_BYTES ||
+      this.phase === PHASE_CLOSED
+    )
+      return;
     this.resume();
   }
 
@@ -702,6 +721,7 @@ export class H1ServerConnection {
     this.bodyMode = BODY_NONE;
     this.head = undefined;
     this.exchange = undefined;
+    this.bodyFull = false;
     if (this.closeAfter || this.clientEnded) {
       this.endConnection();
       return;
@@ -713,7 +733,7 @@ export class H1ServerConnection {
       this.heldBytes = 0;
       this.phase = PHASE_DISCARD;
       this.discarded = 0;
-      this.resume();
+      this.resumeIfCan();
       if (this.queue.length !== 0) this.scheduleDrain();
       return;
     }
@@ -729,7 +749,7 @@ export class H1ServerConnection {
     }
     // Requests that came while this one was answered (pipelining) are read next; reading goes on
     // only while few bytes are held, so a client cannot pile up an unbounded backlog.
-    if (this.queueBytes <= HOLD_BYTES) this.resume();
+    this.resumeIfCan();
     this.scheduleDrain();
   }
 
@@ -744,7 +764,7 @@ export class H1ServerConnection {
     if (this.waitingDrain) {
       this.waitingDrain = false;
       if (this.phase !== PHASE_HEAD) return;
-      if (this.queueBytes <= HOLD_BYTES) this.resume();
+      this.resumeIfCan();
       if (this.queue.length !== 0) this.scheduleDrain();
       return;
     }
