@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { ChunkedDecoder } from './chunked.js';
+import { ChunkQueue } from './chunk-queue.js';
 import {
   findHeadEnd,
   H1Error,
@@ -88,7 +89,6 @@ function ignore(): void {
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
-const EMPTY = Buffer.alloc(0);
 const LF = 10;
 
 /**
@@ -111,13 +111,8 @@ export class H1ServerConnection {
   private readonly handler: H1Handler;
   private readonly options: H1ServerOptions;
   private phase: number = PHASE_HEAD;
-  /**
-   * Bytes read and not parsed yet, oldest first from `queueAt`: requests that came while one is
-   * answered, or an incomplete head (`headPartial`).
-   */
-  private queue: (Buffer | undefined)[] = [];
-  private queueAt = 0;
-  private queueBytes = 0;
+  /** Bytes read and not parsed yet: requests that came while one is answered, or an incomplete head. */
+  private readonly queue = new ChunkQueue();
   /** The queue is the start of a head and its continuations (no line end among the latter). */
   private headPartial = false;
   private drainScheduled = false;
@@ -181,7 +176,7 @@ export class H1ServerConnection {
 
   /** Bytes read and held here, not yet parsed or passed on (for tests and diagnostics). */
   get bufferedBytes(): number {
-    return this.queueBytes + this.heldBytes;
+    return this.queue.bytes + this.heldBytes;
   }
 
   /** True once the response head went out. */
@@ -196,7 +191,7 @@ export class H1ServerConnection {
   // --- Reading.
 
   private onData(chunk: Buffer): void {
-    if (this.queue.length !== 0) this.queued(chunk);
+    if (!this.queue.empty) this.queued(chunk);
     else this.dispatch(chunk);
   }
 
@@ -219,13 +214,13 @@ export class H1ServerConnection {
     }
     if (chunk.indexOf(LF) < 0) {
       // The head goes on without a line end (1-byte segments, say): kept without a copy.
-      this.pushBack(chunk);
-      if (this.queueBytes > this.options.maxHeaderBytes)
-        this.refuse(new H1Error(431, 'request head too large'), this.queue[this.queueAt], 0);
+      this.queue.push(chunk);
+      if (this.queue.bytes > this.options.maxHeaderBytes)
+        this.refuse(new H1Error(431, 'request head too large'), this.queue.first, 0);
       return;
     }
     this.headPartial = false;
-    this.readHeads(this.takeQueue(chunk));
+    this.readHeads(this.queue.takeAll(chunk));
   }
 
   /**
@@ -257,13 +252,13 @@ export class H1ServerConnection {
         }
         const tail = start === 0 ? buf : buf.subarray(start);
         this.scanFrom = resumeAt(tail.length, 0);
-        if (this.queue.length !== 0) {
+        if (!this.queue.empty) {
           // The head goes on in the chunks held: it is parsed from one buffer.
-          buf = this.joinHead(tail);
+          buf = this.queue.joinHead(tail, this.options.maxHeaderBytes);
           at = 0;
           continue;
         }
-        this.pushFront(tail);
+        this.queue.unshift(tail);
         this.headPartial = true;
         this.startHeadTimer();
         return;
@@ -287,7 +282,7 @@ export class H1ServerConnection {
       if (head.upgrade) {
         this.phase = PHASE_CLOSED;
         this.detach();
-        this.handler.upgrade(this.socket, head, this.takeQueue(buf.subarray(end), true));
+        this.handler.upgrade(this.socket, head, this.queue.takeAll(buf.subarray(end), true));
         return;
       }
       // The handler may answer at once (a 404), which moves the phase on.
@@ -315,65 +310,14 @@ export class H1ServerConnection {
     this.headTimer ??= setTimeout(() => this.onHeadTimeout(), this.options.headerTimeoutMs);
   }
 
-  // --- The queue of bytes read ahead.
-
-  private pushBack(chunk: Buffer): void {
-    this.queue.push(chunk);
-    this.queueBytes += chunk.length;
-  }
-
-  /** Puts back the unparsed rest of the chunk just taken from the front (O(1): its slot is free). */
-  private pushFront(chunk: Buffer): void {
-    if (this.queueAt > 0) this.queue[--this.queueAt] = chunk;
-    else this.queue.unshift(chunk);
-    this.queueBytes += chunk.length;
-  }
-
-  /** The oldest queued chunk (the caller checked the queue is not empty). */
-  private popFront(): Buffer {
-    const chunk = this.queue[this.queueAt] ?? EMPTY;
-    this.queue[this.queueAt++] = undefined;
-    this.queueBytes -= chunk.length;
-    if (this.queueAt === this.queue.length) {
-      this.queue.length = 0;
-      this.queueAt = 0;
-    }
-    return chunk;
-  }
-
-  /** The queue and `edge` (after it, or before it when `edgeFirst`) as one buffer; the queue empties. */
-  private takeQueue(edge: Buffer, edgeFirst = false): Buffer {
-    if (this.queue.length === 0) return edge;
-    const parts: Buffer[] = [];
-    if (edgeFirst) parts.push(edge);
-    while (this.queue.length !== 0) parts.push(this.popFront());
-    if (!edgeFirst) parts.push(edge);
-    this.headPartial = false;
-    return Buffer.concat(parts);
-  }
-
-  /**
-   * An incomplete head `tail` and the queued chunks that continue it, up to
-   * the first with a line end (or past the head limit), as one buffer.
-   */
-  private joinHead(tail: Buffer): Buffer {
-    const parts = [tail];
-    let bytes = tail.length;
-    while (this.queue.length !== 0 && bytes <= this.options.maxHeaderBytes) {
-      const next = this.popFront();
-      parts.push(next);
-      bytes += next.length;
-      if (next.indexOf(LF) >= 0) break;
-    }
-    return Buffer.concat(parts, bytes);
-  }
+  // --- The bytes read ahead.
 
   /** Holds bytes that must wait; past HOLD_BYTES the client is paused. */
   private hold(part: Buffer, front: boolean): void {
     if (part.length === 0) return;
-    if (front) this.pushFront(part);
-    else this.pushBack(part);
-    if (this.queueBytes > HOLD_BYTES) this.pause();
+    if (front) this.queue.unshift(part);
+    else this.queue.push(part);
+    if (this.queue.bytes > HOLD_BYTES) this.pause();
   }
 
   private scheduleDrain(): void {
@@ -385,10 +329,10 @@ export class H1ServerConnection {
   /** Parses the queued bytes (in a new tick: not inside the handler's answer); reads on once few are left. */
   private drainQueue(): void {
     this.drainScheduled = false;
-    while (this.queue.length !== 0 && !this.headPartial && !this.waitingDrain) {
+    while (!this.queue.empty && !this.headPartial && !this.waitingDrain) {
       const phase = this.phase;
       if (phase === PHASE_RESPONSE || phase === PHASE_CLOSED) break;
-      this.dispatch(this.popFront());
+      this.dispatch(this.queue.shift());
     }
     this.resumeIfCan();
   }
@@ -559,7 +503,7 @@ export class H1ServerConnection {
     if (
       this.waitingDrain ||
       this.bodyFull ||
-      this.queueBytes > HOLD_BYTES ||
+      this.queue.bytes > HOLD_BYTES ||
       this.phase === PHASE_CLOSED
     )
       return;
@@ -734,7 +678,7 @@ export class H1ServerConnection {
       this.phase = PHASE_DISCARD;
       this.discarded = 0;
       this.resumeIfCan();
-      if (this.queue.length !== 0) this.scheduleDrain();
+      if (!this.queue.empty) this.scheduleDrain();
       return;
     }
     this.phase = PHASE_HEAD;
@@ -743,7 +687,7 @@ export class H1ServerConnection {
       this.holdUntilDrain(undefined);
       return;
     }
-    if (this.queue.length === 0) {
+    if (this.queue.empty) {
       this.resume();
       return;
     }
@@ -755,7 +699,7 @@ export class H1ServerConnection {
 
   /** Stops reading requests until the client drains its answers; `rest` is kept for then. */
   private holdUntilDrain(rest: Buffer | undefined): void {
-    if (rest !== undefined && rest.length > 0) this.pushFront(rest);
+    if (rest !== undefined && rest.length > 0) this.queue.unshift(rest);
     this.waitingDrain = true;
     this.pause();
   }
@@ -765,7 +709,7 @@ export class H1ServerConnection {
       this.waitingDrain = false;
       if (this.phase !== PHASE_HEAD) return;
       this.resumeIfCan();
-      if (this.queue.length !== 0) this.scheduleDrain();
+      if (!this.queue.empty) this.scheduleDrain();
       return;
     }
     this.exchange?.drained();
@@ -785,8 +729,7 @@ export class H1ServerConnection {
   private onHeadTimeout(): void {
     this.headTimer = undefined;
     if (this.phase !== PHASE_HEAD) return;
-    const first = this.queue.length === 0 ? undefined : this.queue[this.queueAt];
-    this.refuse(new H1Error(408, 'request head not complete in time'), first, 0);
+    this.refuse(new H1Error(408, 'request head not complete in time'), this.queue.first, 0);
   }
 
   private onEnd(): void {
@@ -852,9 +795,7 @@ export class H1ServerConnection {
   }
 
   private clearQueue(): void {
-    this.queue = [];
-    this.queueAt = 0;
-    this.queueBytes = 0;
+    this.queue.clear();
     this.headPartial = false;
   }
 }
