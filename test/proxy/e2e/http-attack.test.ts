@@ -393,6 +393,33 @@ describe('issue 13: smaller request defects', () => {
     },
   );
 
+  it('drops framing fields from response trailers too', BOUND, async () => {
+    const peer = await startPeer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () =>
+        socket.write(
+          'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n' +
+            'Content-Length: 3\r\nConnection: close\r\nX-Sum: 1\r\n\r\n',
+        ),
+      );
+    });
+    try {
+      const gw = await startTestGateway(`
+listeners:
+  - { name: web, protocol: http, listen: 127.0.0.1:0, routes: [{ match: { pathPrefix: / }, upstream: t }] }
+upstreams:
+  - { name: t, targets: ["127.0.0.1:${peer.port}"] }
+`);
+      live.gateways.push(gw);
+      const client = await open(gw);
+      client.socket.write('GET / HTTP/1.1\r\nHost: gw.test\r\n\r\n');
+      assert.ok(await eventually(() => /\r\n0\r\n(.*\r\n)*\r\n$/.test(client.text)), client.text);
+      assert.ok(client.text.endsWith('2\r\nok\r\n0\r\nX-Sum: 1\r\n\r\n'), client.text);
+    } finally {
+      peer.close();
+    }
+  });
+
   it(
     'drops header fields named with _ by default, passes them with underscoreHeaders: pass',
     BOUND,
