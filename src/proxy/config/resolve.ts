@@ -12,7 +12,12 @@ import type {
 
 /** The defaults of every optional setting, as documented in `types.ts`. */
 export const CONFIG_DEFAULTS = {
-  listenerTimeouts: { idleMs: 60_000, headerMs: 10_000, bodyMs: 30_000 },
+  listenerTimeouts: {
+    idleMs: 60_000,
+    headerMs: 10_000,
+    bodyMs: 30_000,
+    bodyMinBytesPerSecond: 100,
+  },
   limits: { maxHeaderBytes: 16_384, maxBodyBytes: 10 * 1024 * 1024, bufferBodyBytes: 0 },
   accessLog: true,
   upstreamTimeouts: { connectMs: 5_000, headerMs: 30_000, idleMs: 60_000 },
@@ -43,6 +48,7 @@ function resolveListener(l: FileListener, source: string): ListenerConfig {
     idleMs: l.timeouts?.idleMs ?? defaults.idleMs,
     headerMs: l.timeouts?.headerMs ?? defaults.headerMs,
     bodyMs: l.timeouts?.bodyMs ?? defaults.bodyMs,
+    bodyMinBytesPerSecond: l.timeouts?.bodyMinBytesPerSecond ?? defaults.bodyMinBytesPerSecond,
   };
   const base = { name: l.name, listen: l.listen, timeouts };
   if (l.protocol === 'tcp') {

@@ -166,6 +166,13 @@ const listenerSchema = z.strictObject({
       idleMs: millis.optional(),
       headerMs: millis.optional(),
       bodyMs: millis.optional(),
+      bodyMinBytesPerSecond: z
+        .number()
+        .int()
+        .min(0)
+        .max(1_000_000_000)
+        .describe('a whole number of bytes per second, 0 for no minimum')
+        .optional(),
     })
     .optional(),
   routes: z.array(routeSchema).describe('a list of routes').optional(),

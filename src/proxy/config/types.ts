@@ -114,6 +114,12 @@ export interface ListenerTimeouts {
   readonly headerMs: number;
   /** The longest silence between two reads of a request body (408 after it). Default 30000. */
   readonly bodyMs: number;
+  /**
+   * After its first `bodyMs`, a request body must average at least this (time the gateway paused
+   * it excluded), or it gets 408: a byte every few seconds holds nothing for long. Default 100;
+   * 0 for no minimum.
+   */
+  readonly bodyMinBytesPerSecond: number;
 }
 
 interface ListenerBase {

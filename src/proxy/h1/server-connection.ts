@@ -22,6 +22,11 @@ export interface H1ServerOptions {
   readonly maxBodyBytes: number;
   /** The longest silence between two reads of a request body (408 after it); 0 for none. */
   readonly bodyTimeoutMs: number;
+  /**
+   * After its first `bodyTimeoutMs`, a body must average this many bytes a second (time the
+   * gateway paused it excluded), or it gets 408; 0 for no minimum.
+   */
+  readonly bodyMinBytesPerSecond: number;
   /** What the head parser does with field names holding `_` (see {@link HeadOptions}). */
   readonly head: HeadOptions;
 }
@@ -120,6 +125,10 @@ export class H1ServerConnection {
   private headTimer: NodeJS.Timeout | undefined;
   /** Times the silence of a request body; created once, refreshed by each body read. */
   private bodyTimer: NodeJS.Timeout | undefined;
+  /** When the body must be complete at the minimum rate; each byte read moves it on. */
+  private bodyDeadlineMs = 0;
+  /** When reading the body was paused by the gateway (-1: it is not). */
+  private bodyPausedAtMs = -1;
   // The request being read.
   private head: RequestHead | undefined;
   private bodyLeft = 0;
@@ -410,7 +419,10 @@ export class H1ServerConnection {
       this.bodyLeft -= end - at;
       if (this.bodyLeft === 0) this.bodyDone = true;
     }
-    if (this.phase === PHASE_BODY) this.bodyTimer?.refresh();
+    if (this.phase === PHASE_BODY) {
+      this.bodyTimer?.refresh();
+      if (this.options.bodyMinBytesPerSecond > 0 && this.belowMinRate(end - at)) return -1;
+    }
     if (rawEnd > at) {
       const part = at === 0 && rawEnd === buf.length ? buf : buf.subarray(at, rawEnd);
       if (this.phase === PHASE_DISCARD) {
@@ -514,23 +526,46 @@ export class H1ServerConnection {
     if (this.paused) return;
     this.paused = true;
     this.socket.pause();
+    if (this.phase === PHASE_BODY && this.options.bodyMinBytesPerSecond > 0)
+      this.bodyPausedAtMs = performance.now();
   }
 
   private resume(): void {
     if (!this.paused) return;
     this.paused = false;
     this.socket.resume();
-    // The body's silence is the client's only while the gateway reads.
+    // The body's silence (and its slowness) is the client's only while the gateway reads.
     if (this.phase === PHASE_BODY) this.bodyTimer?.refresh();
+    if (this.bodyPausedAtMs >= 0) {
+      this.bodyDeadlineMs += performance.now() - this.bodyPausedAtMs;
+      this.bodyPausedAtMs = -1;
+    }
   }
 
   private armBodyTimer(): void {
     const ms = this.options.bodyTimeoutMs;
     if (ms <= 0) return;
+    if (this.options.bodyMinBytesPerSecond > 0) {
+      this.bodyDeadlineMs = performance.now() + ms;
+      this.bodyPausedAtMs = -1;
+    }
     if (this.bodyTimer === undefined) {
       this.bodyTimer = setTimeout(this.handlers.bodyTimeout, ms);
       this.bodyTimer.unref();
     } else this.bodyTimer.refresh();
+  }
+
+  /**
+   * Counts `bytes` of body read against the minimum rate (each buys 1/rate s), and refuses the
+   * body (408) once it is behind: a client that trickles a byte every few seconds is cut at its
+   * next byte, one that stops by the silence timer.
+   */
+  private belowMinRate(bytes: number): boolean {
+    const rate = this.options.bodyMinBytesPerSecond;
+    this.bodyDeadlineMs += (bytes * 1000) / rate;
+    if (performance.now() <= this.bodyDeadlineMs) return false;
+    this.failBody(new H1Error(408, `request body slower than ${rate} bytes/s`));
+    return true;
   }
 
   /** No body byte for `bodyTimeoutMs` while the gateway was reading: 408, the request stops. */

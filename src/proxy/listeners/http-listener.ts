@@ -83,6 +83,7 @@ export async function startHttpListener(
     idleTimeoutMs: config.timeouts.idleMs,
     maxBodyBytes: config.limits.maxBodyBytes,
     bodyTimeoutMs: config.timeouts.bodyMs,
+    bodyMinBytesPerSecond: config.timeouts.bodyMinBytesPerSecond,
     head: { underscores: config.underscoreHeaders },
   };
   const connections = new Set<H1ServerConnection>();
@@ -152,7 +153,6 @@ function exchangeFor(
     proto,
     maxBodyBytes: config.limits.maxBodyBytes,
     bufferBodyBytes: config.limits.bufferBodyBytes,
-    bodyTimeoutMs: config.timeouts.bodyMs,
   };
 }
 

@@ -48,8 +48,6 @@ export interface HttpExchange extends Exchange {
   readonly maxBodyBytes: number;
   /** A Content-Length body up to this is read whole before a target is asked; 0: bodies stream. */
   readonly bufferBodyBytes: number;
-  /** The listener's `bodyMs` (for the 408 it answers). */
-  readonly bodyTimeoutMs: number;
 }
 
 /** Methods that may be sent twice (RFC 9110 §9.2.2), so a failed connect is retried. */
@@ -244,7 +242,7 @@ class HttpRelay implements ResponseHandler, BodyConsumer, ExchangeEvents {
 function clientBodyFailure(error: H1Error | undefined, ex: HttpExchange): Error {
   if (error === undefined) return new UpstreamFailure('reset', 'the client closed the connection');
   if (error.status === 413) return bodyTooLarge(ex.maxBodyBytes);
-  if (error.status === 408) return clientBodyTimeout(ex.bodyTimeoutMs);
+  if (error.status === 408) return clientBodyTimeout(error.message);
   return badRequest(error.message, undefined, error.status);
 }
 

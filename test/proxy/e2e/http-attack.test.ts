@@ -320,18 +320,44 @@ describe('issue 13: slow request bodies', () => {
     },
   );
 
-  it('a body that keeps coming, however slowly, within bodyMs per byte passes', BOUND, async () => {
-    const { gw, target } = await rig(['timeouts: { bodyMs: 400 }']);
-    const client = await open(gw);
-    client.socket.write(post(6));
-    for (const c of 'abcdef') {
-      await sleep(100);
-      client.socket.write(c);
-    }
-    assert.ok(await eventually(() => client.text.endsWith('ok')), client.text);
-    assert.equal(statusOf(client.text), 200);
-    assert.equal(target.requests, 1);
-  });
+  it(
+    'a body that keeps coming within bodyMs per byte passes when no minimum rate is set',
+    BOUND,
+    async () => {
+      const { gw, target } = await rig(['timeouts: { bodyMs: 400, bodyMinBytesPerSecond: 0 }']);
+      const client = await open(gw);
+      client.socket.write(post(6));
+      for (const c of 'abcdef') {
+        await sleep(100);
+        client.socket.write(c);
+      }
+      assert.ok(await eventually(() => client.text.endsWith('ok')), client.text);
+      assert.equal(statusOf(client.text), 200);
+      assert.equal(target.requests, 1);
+    },
+  );
+
+  it(
+    'a body trickled below bodyMinBytesPerSecond (never silent for bodyMs) gets 408 and its target connection closed',
+    BOUND,
+    async () => {
+      const { gw, target } = await rig(['timeouts: { bodyMs: 300, bodyMinBytesPerSecond: 10 }']);
+      const client = await open(gw);
+      client.socket.write(post(100));
+      // 4 bytes a second, a byte every 250 ms: the silence timer alone would never fire.
+      const stillOpen = (): boolean => !client.closed;
+      for (let i = 0; i < 40 && stillOpen(); i++) {
+        await sleep(250);
+        if (stillOpen()) client.socket.write('x');
+      }
+      assert.ok(client.closed, 'cut');
+      assert.equal(statusOf(client.text), 408);
+      assert.match(client.text, /x-gw-error: GW_ERR_CLIENT_TIMEOUT/);
+      assert.ok(await eventually(() => target.closed === target.connections));
+      assert.ok(await eventually(() => gw.log.length === 1));
+      assert.match(gw.log[0] ?? '', / web POST \/up 408 t .* GW_ERR_CLIENT_TIMEOUT$/);
+    },
+  );
 
   it(
     'with bufferBodyBytes, trickling clients hold no target connection until their body is complete',

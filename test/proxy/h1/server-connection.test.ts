@@ -34,6 +34,7 @@ describe('H1ServerConnection hands its socket over cleanly', () => {
     idleTimeoutMs: 5000,
     maxBodyBytes: 0,
     bodyTimeoutMs: 0,
+    bodyMinBytesPerSecond: 0,
     head: { underscores: 'drop' as const },
   };
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
@@ -136,6 +137,7 @@ async function asyncServer(): Promise<{
         idleTimeoutMs: 5000,
         maxBodyBytes: 0,
         bodyTimeoutMs: 0,
+        bodyMinBytesPerSecond: 0,
         head: { underscores: 'drop' },
       }),
     );
