@@ -421,7 +421,9 @@ export class H1ServerConnection {
     }
     if (this.phase === PHASE_BODY) {
       this.bodyTimer?.refresh();
-      if (this.options.bodyMinBytesPerSecond > 0 && this.belowMinRate(end - at)) return -1;
+      // A body that is complete here passes, however late its last byte.
+      const minRate = this.options.bodyMinBytesPerSecond;
+      if (minRate > 0 && !this.bodyDone && this.belowMinRate(end - at, minRate)) return -1;
     }
     if (rawEnd > at) {
       const part = at === 0 && rawEnd === buf.length ? buf : buf.subarray(at, rawEnd);
@@ -560,8 +562,7 @@ export class H1ServerConnection {
    * body (408) once it is behind: a client that trickles a byte every few seconds is cut at its
    * next byte, one that stops by the silence timer.
    */
-  private belowMinRate(bytes: number): boolean {
-    const rate = this.options.bodyMinBytesPerSecond;
+  private belowMinRate(bytes: number, rate: number): boolean {
     this.bodyDeadlineMs += (bytes * 1000) / rate;
     if (performance.now() <= this.bodyDeadlineMs) return false;
     this.failBody(new H1Error(408, `request body slower than ${rate} bytes/s`));
