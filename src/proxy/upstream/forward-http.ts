@@ -246,6 +246,10 @@ function clientBodyFailure(error: H1Error | undefined, ex: HttpExchange): Error 
   return badRequest(error.message, undefined, error.status);
 }
 
+function ignore(): void {
+  // Replaced when the read starts.
+}
+
 /**
  * Reads a whole request body (bounded by the caller: a Content-Length up to
  * `bufferBodyBytes`) before any target connection is taken. The listener's
@@ -254,8 +258,8 @@ function clientBodyFailure(error: H1Error | undefined, ex: HttpExchange): Error 
 class BodyReader implements BodyConsumer {
   private readonly ex: HttpExchange;
   private readonly chunks: Buffer[] = [];
-  private resolve: (chunks: Buffer[]) => void = () => undefined;
-  private reject: (err: unknown) => void = () => undefined;
+  private resolve: (chunks: Buffer[]) => void = ignore;
+  private reject: (err: unknown) => void = ignore;
 
   constructor(ex: HttpExchange) {
     this.ex = ex;
