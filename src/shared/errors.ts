@@ -414,6 +414,17 @@ export function clientTimeout(timeoutMs: number): GwError {
   );
 }
 
+/**
+ * The client's request body went silent for longer than the listener's `bodyMs`, or came slower
+ * than its minimum rate (`reason` says which). HTTP 408.
+ */
+export function clientBodyTimeout(reason: string): GwError {
+  return new GwError('GW_ERR_CLIENT_TIMEOUT', `the request body was too slow: ${reason}`, {
+    httpStatus: 408,
+    exitCode: EXIT_USAGE,
+  });
+}
+
 // --- gw explain: captures.
 
 /**

@@ -12,8 +12,13 @@ import type {
 
 /** The defaults of every optional setting, as documented in `types.ts`. */
 export const CONFIG_DEFAULTS = {
-  listenerTimeouts: { idleMs: 60_000, headerMs: 10_000 },
-  limits: { maxHeaderBytes: 16_384, maxBodyBytes: 10 * 1024 * 1024 },
+  listenerTimeouts: {
+    idleMs: 60_000,
+    headerMs: 10_000,
+    bodyMs: 30_000,
+    bodyMinBytesPerSecond: 100,
+  },
+  limits: { maxHeaderBytes: 16_384, maxBodyBytes: 10 * 1024 * 1024, bufferBodyBytes: 0 },
   accessLog: true,
   upstreamTimeouts: { connectMs: 5_000, headerMs: 30_000, idleMs: 60_000 },
   balance: 'round-robin',
@@ -42,6 +47,8 @@ function resolveListener(l: FileListener, source: string): ListenerConfig {
   const timeouts: ListenerTimeouts = {
     idleMs: l.timeouts?.idleMs ?? defaults.idleMs,
     headerMs: l.timeouts?.headerMs ?? defaults.headerMs,
+    bodyMs: l.timeouts?.bodyMs ?? defaults.bodyMs,
+    bodyMinBytesPerSecond: l.timeouts?.bodyMinBytesPerSecond ?? defaults.bodyMinBytesPerSecond,
   };
   const base = {
     name: l.name,
@@ -65,9 +72,11 @@ function resolveListener(l: FileListener, source: string): ListenerConfig {
     limits: {
       maxHeaderBytes: l.limits?.maxHeaderBytes ?? CONFIG_DEFAULTS.limits.maxHeaderBytes,
       maxBodyBytes: l.limits?.maxBodyBytes ?? CONFIG_DEFAULTS.limits.maxBodyBytes,
+      bufferBodyBytes: l.limits?.bufferBodyBytes ?? CONFIG_DEFAULTS.limits.bufferBodyBytes,
     },
     trustedProxies: l.trustedProxies ?? [],
     accessLog,
+    underscoreHeaders: l.underscoreHeaders ?? 'drop',
   };
 }
 

@@ -170,13 +170,31 @@ const listenerSchema = z.strictObject({
   name,
   protocol: z.enum(['http', 'grpc', 'tcp']).describe('http, grpc or tcp'),
   listen: hostPort({ allowPortZero: true }),
-  timeouts: z.strictObject({ idleMs: millis.optional(), headerMs: millis.optional() }).optional(),
+  timeouts: z
+    .strictObject({
+      idleMs: millis.optional(),
+      headerMs: millis.optional(),
+      bodyMs: millis.optional(),
+      bodyMinBytesPerSecond: z
+        .number()
+        .int()
+        .min(0)
+        .max(1_000_000_000)
+        .describe('a whole number of bytes per second, 0 for no minimum')
+        .optional(),
+    })
+    .optional(),
   routes: z.array(routeSchema).describe('a list of routes').optional(),
   upstream: reference.optional(),
   tls: tlsFiles.optional(),
   limits: z
-    .strictObject({ maxHeaderBytes: bytes(1).optional(), maxBodyBytes: bytes(0).optional() })
+    .strictObject({
+      maxHeaderBytes: bytes(1).optional(),
+      maxBodyBytes: bytes(0).optional(),
+      bufferBodyBytes: bytes(0).optional(),
+    })
     .optional(),
+  underscoreHeaders: z.enum(['drop', 'pass', 'refuse']).describe('drop, pass or refuse').optional(),
   trustedProxies: z
     .array(parsed(parseCidr).describe('an IP address or CIDR, such as 10.0.0.0/8 or ::1'))
     .optional(),

@@ -100,6 +100,11 @@ export interface HttpLimits {
   readonly maxHeaderBytes: number;
   /** Request body; over it → 413. Default 10 MiB; 0 means no limit. */
   readonly maxBodyBytes: number;
+  /**
+   * A body with a Content-Length up to this is read whole before a target connection is taken
+   * (a slow client then holds none). Default 0: bodies stream.
+   */
+  readonly bufferBodyBytes: number;
 }
 
 export interface ListenerTimeouts {
@@ -107,6 +112,14 @@ export interface ListenerTimeouts {
   readonly idleMs: number;
   /** The whole request head must arrive within this (slowloris). Default 10000. */
   readonly headerMs: number;
+  /** The longest silence between two reads of a request body (408 after it). Default 30000. */
+  readonly bodyMs: number;
+  /**
+   * After its first `bodyMs`, a request body must average at least this (time the gateway paused
+   * it excluded), or it gets 408: a byte every few seconds holds nothing for long. Default 100;
+   * 0 for no minimum.
+   */
+  readonly bodyMinBytesPerSecond: number;
 }
 
 interface ListenerBase {
@@ -129,6 +142,8 @@ export interface HttpListenerConfig extends ListenerBase {
   readonly trustedProxies: readonly string[];
   /** Log one line per request to stdout. Default true. */
   readonly accessLog: boolean;
+  /** Request field names with `_`: dropped (default), passed, or refused with 400. */
+  readonly underscoreHeaders: 'drop' | 'pass' | 'refuse';
 }
 
 export interface GrpcListenerConfig extends ListenerBase {

@@ -1,4 +1,4 @@
-import { H1Error, parseFields } from './head.js';
+import { H1Error, parseFields, trailerFieldKept } from './head.js';
 
 /**
  * An incremental, strict decoder of the chunked transfer coding (RFC 9112
@@ -6,6 +6,13 @@ import { H1Error, parseFields } from './head.js';
  * characters, CRLF everywhere, and a trailer section parsed as header
  * fields. It reports data as ranges of the buffers it is given (no copies),
  * and says where the message ended so pipelined bytes after it are kept.
+ *
+ * A relay that passes the coding on as it is takes the bytes up to
+ * {@link ChunkedDecoder.rawEnd} raw and the trailer section from
+ * {@link ChunkedDecoder.trailerSection}: rewritten without the fields a
+ * trailer must not carry (framing, routing, hop-by-hop; RFC 9110 §6.5.1),
+ * so a `Content-Length` trailer cannot reach a target that merges trailers
+ * into the header section.
  */
 
 /** Decoder states. */
@@ -24,6 +31,8 @@ const Done = 11;
 
 const CR = 13;
 const LF = 10;
+/** The trailer section of a message without trailer fields. */
+const EMPTY_TRAILER = Buffer.from('\r\n', 'latin1');
 
 /** Receives a data range `buf[start, end)`. */
 export type DataSink = (buf: Buffer, start: number, end: number) => void;
@@ -48,11 +57,41 @@ export class ChunkedDecoder {
   private readonly maxTrailerBytes: number;
   /** The status to throw with: 400 for a request body, 502 for a response body. */
   private readonly errorStatus: number;
+  /** Field names with `_` stay in the rewritten trailer section. */
+  private readonly keepUnderscores: boolean;
+  /** Where the trailer section starts in the buffer of the last push, or -1 (not in it). */
+  private trailerFrom = -1;
+  /** The trailer section as it is passed on, once the message is done. */
+  private rewritten: Buffer = EMPTY_TRAILER;
 
-  constructor(errorStatus: number, maxTrailerBytes = 16 * 1024, maxLineBytes = 4096) {
+  constructor(
+    errorStatus: number,
+    maxTrailerBytes = 16 * 1024,
+    maxLineBytes = 4096,
+    keepUnderscores = false,
+  ) {
     this.errorStatus = errorStatus;
     this.maxTrailerBytes = maxTrailerBytes;
     this.maxLineBytes = maxLineBytes;
+    this.keepUnderscores = keepUnderscores;
+  }
+
+  /**
+   * Where the bytes to pass on as they are end in the range the last push
+   * decoded (up to `end`, what it returned): before the trailer section,
+   * which {@link trailerSection} gives rewritten once the message is done.
+   * An empty trailer section read whole in this push stays raw.
+   */
+  rawEnd(end: number): number {
+    const from = this.trailerFrom;
+    if (from < 0) return end;
+    if (this.state === Done && this.rewritten === EMPTY_TRAILER && end - from === 2) return end;
+    return from;
+  }
+
+  /** The trailer section to pass on (after the message is done): kept fields and the final CRLF. */
+  trailerSection(): Buffer {
+    return this.rewritten;
   }
 
   /** The last chunk and the trailer section have been read. */
@@ -66,6 +105,7 @@ export class ChunkedDecoder {
    * ended inside this range. Throws H1Error on malformed input.
    */
   push(buf: Buffer, start: number, end: number, onData?: DataSink): number {
+    this.trailerFrom = this.state >= TrailerLineStart ? start : -1;
     let i = start;
     while (i < end) {
       switch (this.state) {
@@ -110,8 +150,10 @@ export class ChunkedDecoder {
         }
         case SizeLf:
           if (buf[i] !== LF) this.fail('chunk size line without LF');
-          if (this.size === 0) this.state = TrailerLineStart;
-          else {
+          if (this.size === 0) {
+            this.state = TrailerLineStart;
+            this.trailerFrom = i + 1;
+          } else {
             this.remaining = this.size;
             this.state = Data;
           }
@@ -171,16 +213,23 @@ export class ChunkedDecoder {
     (this.trailer ??= []).push(buf[i] ?? 0);
   }
 
-  /** The trailer fields must parse as header fields do. */
+  /** The trailer fields must parse as header fields do; the ones that may pass are kept. */
   private checkTrailer(): void {
     if (this.trailer === undefined) return;
     const bytes = Buffer.from(this.trailer);
     this.trailer = undefined;
+    let raw: string[];
     try {
-      parseFields(bytes, 0, bytes.length);
+      raw = parseFields(bytes, 0, bytes.length).raw;
     } catch (err) {
       this.fail(`malformed trailer: ${(err as Error).message}`);
     }
+    let kept = '';
+    for (let k = 0; k + 1 < raw.length; k += 2) {
+      const name = raw[k] ?? '';
+      if (trailerFieldKept(name, this.keepUnderscores)) kept += `${name}: ${raw[k + 1] ?? ''}\r\n`;
+    }
+    this.rewritten = Buffer.from(`${kept}\r\n`, 'latin1');
   }
 
   private fail(message: string): never {

@@ -9,7 +9,9 @@
  * - Content-Length is digits only, and repeated values must agree (§6.3);
  * - Transfer-Encoding with Content-Length, on HTTP/1.0, or not ending in
  *   `chunked` is refused in a request (§6.1, §6.3);
- * - an HTTP/1.1 request has exactly one Host (§3.2).
+ * - an HTTP/1.1 request has exactly one Host (§3.2), and it is not empty;
+ * - an absolute-form target names a host and no userinfo (RFC 9110 §4.2.1, §4.2.4);
+ * - a field name with `_` is dropped by default (see {@link HeadOptions}).
  *
  * The parser works on a complete head: {@link findHeadEnd} says where it ends.
  */
@@ -42,6 +44,27 @@ export interface H1Head {
   readonly close: boolean;
   /** Connection names `upgrade` and an Upgrade header is present. */
   readonly upgrade: boolean;
+}
+
+/**
+ * What a request's field names with `_` get. A target (or a CGI-style
+ * framework) that folds `_` into `-` would read an `X_Forwarded_For` as the
+ * `X-Forwarded-For` the gateway wrote, so they are dropped by default, as
+ * nginx does (`underscores_in_headers off`); `pass` keeps them, `refuse`
+ * answers 400.
+ */
+export type Underscores = 'drop' | 'pass' | 'refuse';
+
+export interface HeadOptions {
+  readonly underscores: Underscores;
+}
+
+const DEFAULT_HEAD_OPTIONS: HeadOptions = { underscores: 'drop' };
+
+/** The method and target of a request line as far as they could be read, `-` otherwise (for logs). */
+export interface RequestLine {
+  readonly method: string;
+  readonly target: string;
 }
 
 export interface RequestHead extends H1Head {
@@ -135,7 +158,12 @@ export function skipLeadingCrlf(buf: Buffer, start: number, end: number): number
 }
 
 /** Parses a complete request head, `buf[start, end)` as {@link findHeadEnd} delimited it. */
-export function parseRequestHead(buf: Buffer, start: number, end: number): RequestHead {
+export function parseRequestHead(
+  buf: Buffer,
+  start: number,
+  end: number,
+  options: HeadOptions = DEFAULT_HEAD_OPTIONS,
+): RequestHead {
   const lineEnd = buf.indexOf(CR, start);
   if (buf[lineEnd + 1] !== LF) throw new H1Error(400, 'a line ends in a bare CR');
   // method SP request-target SP HTTP-version
@@ -148,12 +176,15 @@ export function parseRequestHead(buf: Buffer, start: number, end: number): Reque
   if (i === targetStart || buf[i] !== SP)
     throw new H1Error(400, 'malformed request line (request-target)');
   const target = buf.toString('latin1', targetStart, i);
+  // Not origin-form ('/'): absolute-form (or authority-form, '*'), checked for what RFC 9110 forbids.
+  if (buf[targetStart] !== 47) checkAbsoluteTarget(target);
   const versionMinor = parseVersion(buf, i + 1, lineEnd, true);
-  const fields = parseFields(buf, lineEnd + 2, end - 2);
+  const fields = parseFields(buf, lineEnd + 2, end - 2, 400, options.underscores);
   const { headers } = fields;
 
   const host = headers.host;
-  if (typeof host === 'string' && !HOST.test(host)) throw new H1Error(400, 'invalid Host');
+  if (typeof host === 'string' && (host === '' || !HOST.test(host)))
+    throw new H1Error(400, host === '' ? 'empty Host' : 'invalid Host');
   if (versionMinor === 1) {
     if (fields.hosts !== 1)
       throw new H1Error(400, fields.hosts === 0 ? 'no Host header' : 'more than one Host header');
@@ -197,6 +228,73 @@ export function parseRequestHead(buf: Buffer, start: number, end: number): Reque
     expectContinue: typeof expect === 'string' && expect.toLowerCase() === '100-continue',
   };
 }
+
+/**
+ * An absolute-form target (RFC 9112 §3.2.2) with userinfo (`http://user@host/`,
+ * an error per RFC 9110 §4.2.4, and a way to make a target and a log disagree
+ * about the host) or without a host (§4.2.1: such a URI is invalid) is refused.
+ */
+function checkAbsoluteTarget(target: string): void {
+  const scheme = target.indexOf('://');
+  if (scheme < 0) return;
+  let authorityEnd = target.length;
+  for (let k = scheme + 3; k < target.length; k++) {
+    const c = target.charCodeAt(k);
+    if (c === 47 || c === 63 || c === 35) {
+      authorityEnd = k; // '/', '?', '#'
+      break;
+    }
+  }
+  if (target.lastIndexOf('@', authorityEnd - 1) > scheme)
+    throw new H1Error(400, 'userinfo in the request-target');
+  if (authorityEnd === scheme + 3) throw new H1Error(400, 'no host in the request-target');
+}
+
+/** The method and target at the start of `buf[start…]`, as far as they are well formed (for logs). */
+export function requestLineOf(buf: Buffer | undefined, start: number): RequestLine {
+  if (buf === undefined) return { method: '-', target: '-' };
+  const limit = Math.min(buf.length, start + 4096);
+  let i = start;
+  while (i < limit && i - start < 32 && TOKEN[buf[i] ?? 0] === 1) i++;
+  if (i === start || buf[i] !== SP) return { method: '-', target: '-' };
+  const method = buf.toString('latin1', start, i);
+  const targetStart = ++i;
+  while (i < limit && TARGET[buf[i] ?? 0] === 1) i++;
+  const target =
+    i === targetStart ? '-' : buf.toString('latin1', targetStart, Math.min(i, targetStart + 1024));
+  return { method, target };
+}
+
+/**
+ * Whether a trailer field may be passed on (RFC 9110 §6.5.1): never the
+ * message's framing (Content-Length, Transfer-Encoding), its routing (Host),
+ * hop-by-hop fields (Connection, Keep-Alive, TE, Trailer, Upgrade, Proxy-*),
+ * Expect, or the X-Forwarded-* the gateway writes; names with `_` only when
+ * they are kept in heads too.
+ */
+export function trailerFieldKept(name: string, keepUnderscores: boolean): boolean {
+  const lower = name.toLowerCase();
+  if (!keepUnderscores && lower.includes('_')) return false;
+  return !(
+    TRAILER_DROPPED.has(lower) ||
+    lower.startsWith('proxy-') ||
+    lower.startsWith('x-forwarded-')
+  );
+}
+
+const TRAILER_DROPPED = new Set([
+  'content-length',
+  'transfer-encoding',
+  'host',
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'http2-settings',
+  'forwarded',
+]);
 
 /** Parses a complete response head. Errors say what is wrong; the caller answers 502. */
 export function parseResponseHead(buf: Buffer, start: number, end: number): ResponseHead {
@@ -373,7 +471,13 @@ interface Fields {
  * Parses the header lines in `buf[at, end)` (each ending in CRLF, the final
  * empty line excluded). Repeated fields are joined as Node joins them.
  */
-export function parseFields(buf: Buffer, at: number, end: number, status = 400): Fields {
+export function parseFields(
+  buf: Buffer,
+  at: number,
+  end: number,
+  status = 400,
+  underscores: Underscores = 'pass',
+): Fields {
   const headers: HeaderMap = Object.create(null) as HeaderMap;
   const raw: string[] = [];
   let hosts = 0;
@@ -381,8 +485,12 @@ export function parseFields(buf: Buffer, at: number, end: number, status = 400):
   while (i < end) {
     const next = scanField(buf, i, status);
     const name = buf.toString('latin1', i, FIELD[0]);
-    const value = buf.toString('latin1', FIELD[1], FIELD[2]);
     i = next;
+    if (underscores !== 'pass' && name.includes('_')) {
+      if (underscores === 'refuse') throw new H1Error(status, 'a header name with "_"');
+      continue;
+    }
+    const value = buf.toString('latin1', FIELD[1], FIELD[2]);
     raw.push(name, value);
     if (raw.length > MAX_HEADER_FIELDS * 2) throw new H1Error(431, 'too many header fields');
     const key = name.toLowerCase();

@@ -1,7 +1,15 @@
 import type { Socket } from 'node:net';
 import { ChunkedDecoder } from './chunked.js';
-import { findHeadEnd, H1Error, parseRequestHead, resumeAt, skipLeadingCrlf } from './head.js';
-import type { RequestHead } from './head.js';
+import { ChunkQueue } from './chunk-queue.js';
+import {
+  findHeadEnd,
+  H1Error,
+  parseRequestHead,
+  requestLineOf,
+  resumeAt,
+  skipLeadingCrlf,
+} from './head.js';
+import type { HeadOptions, RequestHead, RequestLine } from './head.js';
 
 /** Limits and timeouts of one listener's connections. */
 export interface H1ServerOptions {
@@ -12,6 +20,15 @@ export interface H1ServerOptions {
   readonly idleTimeoutMs: number;
   /** The largest chunked request body (its data), 0 for no limit; a Content-Length is the handler's to check. */
   readonly maxBodyBytes: number;
+  /** The longest silence between two reads of a request body (408 after it); 0 for none. */
+  readonly bodyTimeoutMs: number;
+  /**
+   * After its first `bodyTimeoutMs`, a body must average this many bytes a second (time the
+   * gateway paused it excluded), or it gets 408; 0 for no minimum.
+   */
+  readonly bodyMinBytesPerSecond: number;
+  /** What the head parser does with field names holding `_` (see {@link HeadOptions}). */
+  readonly head: HeadOptions;
 }
 
 /** What the gateway does with what a connection parsed. */
@@ -20,8 +37,11 @@ export interface H1Handler {
   request(conn: H1ServerConnection, head: RequestHead): void;
   /** An upgrade request: the socket is the handler's now, with the bytes after the head. */
   upgrade(socket: Socket, head: RequestHead, rest: Buffer): void;
-  /** A head the connection refused; the handler writes the answer (the connection then closes). */
-  refuse(socket: Socket, error: H1Error): void;
+  /**
+   * A head the connection refused; the handler writes the answer (the connection then closes).
+   * `line` is the method and target as far as they could be read, for the log.
+   */
+  refuse(socket: Socket, error: H1Error, line: RequestLine): void;
 }
 
 /** Where the request body goes once the handler is ready for it. */
@@ -60,7 +80,7 @@ const PHASE_DISCARD = 3;
 const PHASE_CLOSED = 4;
 
 /** Unread body (or pipelined requests) held before the client is paused. */
-const HOLD_BYTES = 64 * 1024;
+export const HOLD_BYTES = 64 * 1024;
 /** An unread body up to this size is read and dropped to keep the connection; more closes it. */
 const MAX_DISCARD_BYTES = 1024 * 1024;
 
@@ -74,6 +94,7 @@ function ignore(): void {
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
+const LF = 10;
 
 /**
  * One client connection of an HTTP/1.1 listener: reads request heads with the
@@ -82,16 +103,32 @@ const CRLF = Buffer.from('\r\n', 'latin1');
  * are answered in order; pipelined ones wait, held (and the client paused)
  * while the current one is answered. A response that ends before its request
  * body was read drops the rest (up to 1 MiB) to keep the connection.
+ *
+ * Bytes read ahead (pipelined requests, the start of an incomplete head) are
+ * held as a queue of the chunks read, never copied onto one another: reading
+ * stops while more than HOLD_BYTES are held and goes on once they are
+ * parsed. Only a head that straddles chunks is joined into one buffer,
+ * bounded by the head limit. One request per read (the common case) never
+ * touches the queue.
  */
 export class H1ServerConnection {
   readonly socket: Socket;
   private readonly handler: H1Handler;
   private readonly options: H1ServerOptions;
   private phase: number = PHASE_HEAD;
-  /** Bytes of an incomplete head, or of requests that came while one is answered. */
-  private pending: Buffer | undefined;
+  /** Bytes read and not parsed yet: requests that came while one is answered, or an incomplete head. */
+  private readonly queue = new ChunkQueue();
+  /** The queue is the start of a head and its continuations (no line end among the latter). */
+  private headPartial = false;
+  private drainScheduled = false;
   private scanFrom = 0;
   private headTimer: NodeJS.Timeout | undefined;
+  /** Times the silence of a request body; created once, refreshed by each body read. */
+  private bodyTimer: NodeJS.Timeout | undefined;
+  /** When the body must be complete at the minimum rate; each byte read moves it on. */
+  private bodyDeadlineMs = 0;
+  /** When reading the body was paused by the gateway (-1: it is not). */
+  private bodyPausedAtMs = -1;
   // The request being read.
   private head: RequestHead | undefined;
   private bodyLeft = 0;
@@ -101,6 +138,8 @@ export class H1ServerConnection {
   private heldBytes = 0;
   private bodyDone = true;
   private paused = false;
+  /** The body's consumer is full, or too many body bytes wait for it: reading waits. */
+  private bodyFull = false;
   private discarded = 0;
   // The response being written.
   private responding = false;
@@ -140,7 +179,14 @@ export class H1ServerConnection {
     end: (): void => this.onEnd(),
     close: (): void => this.onClose(),
     drain: (): void => this.onSocketDrain(),
+    backlog: (): void => this.drainQueue(),
+    bodyTimeout: (): void => this.onBodyTimeout(),
   };
+
+  /** Bytes read and held here, not yet parsed or passed on (for tests and diagnostics). */
+  get bufferedBytes(): number {
+    return this.queue.bytes + this.heldBytes;
+  }
 
   /** True once the response head went out. */
   get headersSent(): boolean {
@@ -154,11 +200,36 @@ export class H1ServerConnection {
   // --- Reading.
 
   private onData(chunk: Buffer): void {
-    if (this.phase === PHASE_HEAD) this.readHeads(chunk);
-    else if (this.phase === PHASE_BODY || this.phase === PHASE_DISCARD) {
+    if (!this.queue.empty) this.queued(chunk);
+    else this.dispatch(chunk);
+  }
+
+  /** Handles the next bytes in order (none are queued before them). */
+  private dispatch(chunk: Buffer): void {
+    const phase = this.phase;
+    if (phase === PHASE_HEAD) this.readHeads(chunk);
+    else if (phase === PHASE_BODY || phase === PHASE_DISCARD) {
       const end = this.readBody(chunk, 0);
       if (end >= 0 && end < chunk.length) this.afterBody(chunk, end);
-    } else if (this.phase === PHASE_RESPONSE) this.holdEarly(chunk);
+    } else if (phase === PHASE_RESPONSE) this.hold(chunk, false);
+  }
+
+  /** A read while bytes are queued: they come first. */
+  private queued(chunk: Buffer): void {
+    if (!this.headPartial) {
+      // Pipelined bytes behind the ones held; a drain is due (after an answer or the client's drain).
+      this.hold(chunk, false);
+      return;
+    }
+    if (chunk.indexOf(LF) < 0) {
+      // The head goes on without a line end (1-byte segments, say): kept without a copy.
+      this.queue.push(chunk);
+      if (this.queue.bytes > this.options.maxHeaderBytes)
+        this.refuse(new H1Error(431, 'request head too large'), this.queue.first, 0);
+      return;
+    }
+    this.headPartial = false;
+    this.readHeads(this.queue.takeAll(chunk));
   }
 
   /**
@@ -168,34 +239,37 @@ export class H1ServerConnection {
    */
   private readHeads(chunk: Buffer): void {
     let buf = chunk;
-    if (this.pending !== undefined) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = undefined;
-    }
     let at = 0;
     while (this.phase === PHASE_HEAD) {
       const start = skipLeadingCrlf(buf, at, buf.length);
       if (start === buf.length) {
         // Empty lines only: they start the head's clock too (a client cannot idle on CRLFs).
-        if (at < buf.length)
-          this.headTimer ??= setTimeout(() => this.onHeadTimeout(), this.options.headerTimeoutMs);
+        if (at < buf.length) this.startHeadTimer();
         return;
       }
       let end: number;
       try {
         end = findHeadEnd(buf, start, Math.max(start, this.scanFrom));
       } catch (err) {
-        this.refuse(err as H1Error);
+        this.refuse(err as H1Error, buf, start);
         return;
       }
       if (end < 0) {
         if (buf.length - start > this.options.maxHeaderBytes) {
-          this.refuse(new H1Error(431, 'request head too large'));
+          this.refuse(new H1Error(431, 'request head too large'), buf, start);
           return;
         }
-        this.pending = start === 0 ? buf : buf.subarray(start);
-        this.scanFrom = resumeAt(this.pending.length, 0);
-        this.headTimer ??= setTimeout(() => this.onHeadTimeout(), this.options.headerTimeoutMs);
+        const tail = start === 0 ? buf : buf.subarray(start);
+        this.scanFrom = resumeAt(tail.length, 0);
+        if (!this.queue.empty) {
+          // The head goes on in the chunks held: it is parsed from one buffer.
+          buf = this.queue.joinHead(tail, this.options.maxHeaderBytes);
+          at = 0;
+          continue;
+        }
+        this.queue.unshift(tail);
+        this.headPartial = true;
+        this.startHeadTimer();
         return;
       }
       this.scanFrom = 0;
@@ -204,20 +278,20 @@ export class H1ServerConnection {
         this.headTimer = undefined;
       }
       if (end - start > this.options.maxHeaderBytes) {
-        this.refuse(new H1Error(431, 'request head too large'));
+        this.refuse(new H1Error(431, 'request head too large'), buf, start);
         return;
       }
       let head: RequestHead;
       try {
-        head = parseRequestHead(buf, start, end);
+        head = parseRequestHead(buf, start, end, this.options.head);
       } catch (err) {
-        this.refuse(err instanceof H1Error ? err : new H1Error(400, String(err)));
+        this.refuse(err instanceof H1Error ? err : new H1Error(400, String(err)), buf, start);
         return;
       }
       if (head.upgrade) {
         this.phase = PHASE_CLOSED;
         this.detach();
-        this.handler.upgrade(this.socket, head, buf.subarray(end));
+        this.handler.upgrade(this.socket, head, this.queue.takeAll(buf.subarray(end), true));
         return;
       }
       // The handler may answer at once (a 404), which moves the phase on.
@@ -235,10 +309,41 @@ export class H1ServerConnection {
         if (at < 0 || at === buf.length) return;
       }
       if (this.phaseNow() === PHASE_RESPONSE) {
-        this.holdEarly(buf.subarray(at));
+        this.hold(buf.subarray(at), true);
         return;
       }
     }
+  }
+
+  private startHeadTimer(): void {
+    this.headTimer ??= setTimeout(() => this.onHeadTimeout(), this.options.headerTimeoutMs);
+  }
+
+  // --- The bytes read ahead.
+
+  /** Holds bytes that must wait; past HOLD_BYTES the client is paused. */
+  private hold(part: Buffer, front: boolean): void {
+    if (part.length === 0) return;
+    if (front) this.queue.unshift(part);
+    else this.queue.push(part);
+    if (this.queue.bytes > HOLD_BYTES) this.pause();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(this.handlers.backlog);
+  }
+
+  /** Parses the queued bytes (in a new tick: not inside the handler's answer); reads on once few are left. */
+  private drainQueue(): void {
+    this.drainScheduled = false;
+    while (!this.queue.empty && !this.headPartial && !this.waitingDrain) {
+      const phase = this.phase;
+      if (phase === PHASE_RESPONSE || phase === PHASE_CLOSED) break;
+      this.dispatch(this.queue.shift());
+    }
+    this.resumeIfCan();
   }
 
   /** The phase, read afresh (a handler call may have moved it on). */
@@ -249,7 +354,7 @@ export class H1ServerConnection {
   /** What follows a body in `buf[at…]`: the next request, read now or held. */
   private afterBody(buf: Buffer, at: number): void {
     if (this.phase === PHASE_HEAD) this.readHeads(buf.subarray(at));
-    else if (this.phase === PHASE_RESPONSE) this.holdEarly(buf.subarray(at));
+    else if (this.phase === PHASE_RESPONSE) this.hold(buf.subarray(at), true);
   }
 
   private startRequest(head: RequestHead): void {
@@ -261,15 +366,23 @@ export class H1ServerConnection {
     this.heldBytes = 0;
     this.consumer = undefined;
     this.bodyError = undefined;
+    this.bodyFull = false;
     if (head.chunked) {
-      this.decoder = new ChunkedDecoder(400, this.options.maxHeaderBytes);
+      this.decoder = new ChunkedDecoder(
+        400,
+        this.options.maxHeaderBytes,
+        undefined,
+        this.options.head.underscores === 'pass',
+      );
       this.bodyDone = false;
       this.phase = PHASE_BODY;
+      this.armBodyTimer();
     } else if (head.contentLength > 0) {
       this.decoder = undefined;
       this.bodyLeft = head.contentLength;
       this.bodyDone = false;
       this.phase = PHASE_BODY;
+      this.armBodyTimer();
     } else {
       this.decoder = undefined;
       this.bodyDone = true;
@@ -284,25 +397,36 @@ export class H1ServerConnection {
    */
   private readBody(buf: Buffer, at: number): number {
     let end: number;
-    if (this.decoder !== undefined) {
+    /** Where the bytes passed on as they are stop (a trailer section is rewritten). */
+    let rawEnd: number;
+    const decoder = this.decoder;
+    if (decoder !== undefined) {
       try {
-        end = this.decoder.push(buf, at, buf.length);
+        end = decoder.push(buf, at, buf.length);
       } catch (err) {
         this.failBody(err as H1Error);
         return -1;
       }
-      if (this.decoder.done) this.bodyDone = true;
-      else if (this.options.maxBodyBytes > 0 && this.decoder.total > this.options.maxBodyBytes) {
+      rawEnd = decoder.rawEnd(end);
+      if (decoder.done) this.bodyDone = true;
+      else if (this.options.maxBodyBytes > 0 && decoder.total > this.options.maxBodyBytes) {
         this.failBody(new H1Error(413, 'the body is over the limit'));
         return -1;
       }
     } else {
       end = Math.min(buf.length, at + this.bodyLeft);
+      rawEnd = end;
       this.bodyLeft -= end - at;
       if (this.bodyLeft === 0) this.bodyDone = true;
     }
-    if (end > at) {
-      const part = at === 0 && end === buf.length ? buf : buf.subarray(at, end);
+    if (this.phase === PHASE_BODY) {
+      this.bodyTimer?.refresh();
+      // A body that is complete here passes, however late its last byte.
+      const minRate = this.options.bodyMinBytesPerSecond;
+      if (minRate > 0 && !this.bodyDone && this.belowMinRate(end - at, minRate)) return -1;
+    }
+    if (rawEnd > at) {
+      const part = at === 0 && rawEnd === buf.length ? buf : buf.subarray(at, rawEnd);
       if (this.phase === PHASE_DISCARD) {
         this.discarded += part.length;
         if (this.discarded > MAX_DISCARD_BYTES) {
@@ -311,6 +435,9 @@ export class H1ServerConnection {
         }
       } else this.deliver(part);
     }
+    // A trailer section comes out of the decoder rewritten (framing and routing fields dropped).
+    if (this.bodyDone && decoder !== undefined && rawEnd < end && this.phase !== PHASE_DISCARD)
+      this.deliver(decoder.trailerSection());
     if (!this.bodyDone) return end;
     this.decoder = undefined;
     if (this.phase === PHASE_DISCARD) {
@@ -325,18 +452,12 @@ export class H1ServerConnection {
   private deliver(part: Buffer): void {
     const consumer = this.consumer;
     if (consumer !== undefined && this.held.length === 0) {
-      if (!consumer.write(part)) this.pause();
+      if (!consumer.write(part)) this.pauseBody();
       return;
     }
     this.held.push(part);
     this.heldBytes += part.length;
-    if (this.heldBytes > HOLD_BYTES) this.pause();
-  }
-
-  /** Bytes of the next request(s), arrived while this one is answered. */
-  private holdEarly(part: Buffer): void {
-    this.pending = this.pending === undefined ? part : Buffer.concat([this.pending, part]);
-    if (this.pending.length > HOLD_BYTES) this.pause();
+    if (this.heldBytes > HOLD_BYTES) this.pauseBody();
   }
 
   private failBody(error: H1Error): void {
@@ -376,12 +497,30 @@ export class H1ServerConnection {
       return;
     }
     if (this.bodyDone && this.phase !== PHASE_BODY) consumer.finish();
-    if (ok) this.resume();
-    else this.pause();
+    if (ok) this.resumeBody();
+    else this.pauseBody();
   }
 
   /** The consumer drained: read on. */
   resumeBody(): void {
+    this.bodyFull = false;
+    this.resumeIfCan();
+  }
+
+  private pauseBody(): void {
+    this.bodyFull = true;
+    this.pause();
+  }
+
+  /** Reads on unless something still asks for a pause: unread answers, held bytes, a full consumer. */
+  private resumeIfCan(): void {
+    if (
+      this.waitingDrain ||
+      this.bodyFull ||
+      this.queue.bytes > HOLD_BYTES ||
+      this.phase === PHASE_CLOSED
+    )
+      return;
     this.resume();
   }
 
@@ -389,12 +528,53 @@ export class H1ServerConnection {
     if (this.paused) return;
     this.paused = true;
     this.socket.pause();
+    if (this.phase === PHASE_BODY && this.options.bodyMinBytesPerSecond > 0)
+      this.bodyPausedAtMs = performance.now();
   }
 
   private resume(): void {
     if (!this.paused) return;
     this.paused = false;
     this.socket.resume();
+    // The body's silence (and its slowness) is the client's only while the gateway reads.
+    if (this.phase === PHASE_BODY) this.bodyTimer?.refresh();
+    if (this.bodyPausedAtMs >= 0) {
+      this.bodyDeadlineMs += performance.now() - this.bodyPausedAtMs;
+      this.bodyPausedAtMs = -1;
+    }
+  }
+
+  private armBodyTimer(): void {
+    const ms = this.options.bodyTimeoutMs;
+    if (ms <= 0) return;
+    if (this.options.bodyMinBytesPerSecond > 0) {
+      this.bodyDeadlineMs = performance.now() + ms;
+      this.bodyPausedAtMs = -1;
+    }
+    if (this.bodyTimer === undefined) {
+      this.bodyTimer = setTimeout(this.handlers.bodyTimeout, ms);
+      this.bodyTimer.unref();
+    } else this.bodyTimer.refresh();
+  }
+
+  /**
+   * Counts `bytes` of body read against the minimum rate (each buys 1/rate s), and refuses the
+   * body (408) once it is behind: a client that trickles a byte every few seconds is cut at its
+   * next byte, one that stops by the silence timer.
+   */
+  private belowMinRate(bytes: number, rate: number): boolean {
+    this.bodyDeadlineMs += (bytes * 1000) / rate;
+    if (performance.now() <= this.bodyDeadlineMs) return false;
+    this.failBody(new H1Error(408, `request body slower than ${rate} bytes/s`));
+    return true;
+  }
+
+  /** No body byte for `bodyTimeoutMs` while the gateway was reading: 408, the request stops. */
+  private onBodyTimeout(): void {
+    if (this.phase !== PHASE_BODY || this.paused) return;
+    this.failBody(
+      new H1Error(408, `request body idle for more than ${this.options.bodyTimeoutMs} ms`),
+    );
   }
 
   // --- Writing.
@@ -521,9 +701,9 @@ export class H1ServerConnection {
     this.bodyMode = BODY_NONE;
     this.head = undefined;
     this.exchange = undefined;
+    this.bodyFull = false;
     if (this.closeAfter || this.clientEnded) {
-      this.phase = PHASE_CLOSED;
-      this.socket.end();
+      this.endConnection();
       return;
     }
     if (!this.bodyDone) {
@@ -533,7 +713,8 @@ export class H1ServerConnection {
       this.heldBytes = 0;
       this.phase = PHASE_DISCARD;
       this.discarded = 0;
-      this.resume();
+      this.resumeIfCan();
+      if (!this.queue.empty) this.scheduleDrain();
       return;
     }
     this.phase = PHASE_HEAD;
@@ -542,15 +723,19 @@ export class H1ServerConnection {
       this.holdUntilDrain(undefined);
       return;
     }
-    this.resume();
-    // Requests that came while this one was answered (pipelining) are read next.
-    if (this.pending !== undefined) setImmediate(() => this.readHeldRequests());
+    if (this.queue.empty) {
+      this.resume();
+      return;
+    }
+    // Requests that came while this one was answered (pipelining) are read next; reading goes on
+    // only while few bytes are held, so a client cannot pile up an unbounded backlog.
+    this.resumeIfCan();
+    this.scheduleDrain();
   }
 
   /** Stops reading requests until the client drains its answers; `rest` is kept for then. */
   private holdUntilDrain(rest: Buffer | undefined): void {
-    if (rest !== undefined)
-      this.pending = this.pending === undefined ? rest : Buffer.concat([rest, this.pending]);
+    if (rest !== undefined && rest.length > 0) this.queue.unshift(rest);
     this.waitingDrain = true;
     this.pause();
   }
@@ -559,33 +744,28 @@ export class H1ServerConnection {
     if (this.waitingDrain) {
       this.waitingDrain = false;
       if (this.phase !== PHASE_HEAD) return;
-      this.resume();
-      if (this.pending !== undefined) setImmediate(() => this.readHeldRequests());
+      this.resumeIfCan();
+      if (!this.queue.empty) this.scheduleDrain();
       return;
     }
     this.exchange?.drained();
   }
 
-  private readHeldRequests(): void {
-    const pending = this.pending;
-    if (this.phase !== PHASE_HEAD || pending === undefined) return;
-    this.pending = undefined;
-    this.readHeads(pending);
-  }
-
   // --- Closing.
 
-  private refuse(error: H1Error): void {
+  /** Refuses the head that starts at `buf[start]` (the method and target are read from there for the log). */
+  private refuse(error: H1Error, buf: Buffer | undefined, start: number): void {
+    const line = requestLineOf(buf, start);
     this.phase = PHASE_CLOSED;
-    this.pending = undefined;
+    this.clearQueue();
     this.detach();
-    this.handler.refuse(this.socket, error);
+    this.handler.refuse(this.socket, error, line);
   }
 
   private onHeadTimeout(): void {
     this.headTimer = undefined;
     if (this.phase !== PHASE_HEAD) return;
-    this.refuse(new H1Error(408, 'request head not complete in time'));
+    this.refuse(new H1Error(408, 'request head not complete in time'), this.queue.first, 0);
   }
 
   private onEnd(): void {
@@ -599,6 +779,7 @@ export class H1ServerConnection {
   private onClose(): void {
     this.phase = PHASE_CLOSED;
     if (this.headTimer !== undefined) clearTimeout(this.headTimer);
+    if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
     if (this.responding) {
       this.responding = false;
       const consumer = this.consumer;
@@ -613,6 +794,8 @@ export class H1ServerConnection {
     const socket = this.socket;
     if (this.headTimer !== undefined) clearTimeout(this.headTimer);
     this.headTimer = undefined;
+    if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
+    this.bodyTimer = undefined;
     const { handlers } = this;
     socket.off('data', handlers.data);
     socket.off('end', handlers.end);
@@ -629,9 +812,26 @@ export class H1ServerConnection {
   closeWhenIdle(): void {
     this.closeAfter = true;
     if (this.phase === PHASE_HEAD) {
-      this.phase = PHASE_CLOSED;
       this.detach();
-      this.socket.end();
+      this.endConnection();
     }
+  }
+
+  /**
+   * Ends the gateway's side. Bytes still held are dropped, and reading goes
+   * on (what comes is dropped too): a paused socket would never see the
+   * client's FIN, and a half-open connection would then stay forever.
+   */
+  private endConnection(): void {
+    this.phase = PHASE_CLOSED;
+    this.clearQueue();
+    this.socket.end();
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  private clearQueue(): void {
+    this.queue.clear();
+    this.headPartial = false;
   }
 }

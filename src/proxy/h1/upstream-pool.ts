@@ -464,7 +464,7 @@ class UpstreamConnection {
         this.keepAlive = !head.close;
         if (head.chunked) {
           this.state = BODY_CHUNKED;
-          this.decoder = new ChunkedDecoder(502);
+          this.decoder = new ChunkedDecoder(502, undefined, undefined, true);
         } else if (head.contentLength >= 0) {
           this.state = BODY_LENGTH;
           this.left = head.contentLength;
@@ -489,7 +489,11 @@ class UpstreamConnection {
       let end: number;
       if (this.rawChunks) {
         end = decoder.push(buf, i, buf.length);
-        if (end > i && !request.handler.data(buf.subarray(i, end))) this.pauseReading();
+        // A trailer section goes out rewritten, without framing and hop-by-hop fields.
+        const rawEnd = decoder.rawEnd(end);
+        if (rawEnd > i && !request.handler.data(buf.subarray(i, rawEnd))) this.pauseReading();
+        if (decoder.done && rawEnd < end && !request.done)
+          request.handler.data(decoder.trailerSection());
       } else end = decoder.push(buf, i, buf.length, this.onChunkData);
       if (request.done) return;
       if (decoder.done) this.finish(request, !this.keepAlive, buf.length - end);

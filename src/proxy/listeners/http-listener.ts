@@ -11,7 +11,7 @@ import {
   toGwError,
 } from '../../shared/errors.js';
 import type { HttpListenerConfig } from '../config/types.js';
-import type { H1Error, RequestHead } from '../h1/head.js';
+import type { H1Error, RequestHead, RequestLine } from '../h1/head.js';
 import { H1ServerConnection, type H1Handler } from '../h1/server-connection.js';
 import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
 import { newExchange } from '../pipeline/types.js';
@@ -26,6 +26,7 @@ import { bridgeWebSocket } from '../upstream/bridge-ws.js';
 import { chainPerRuntime } from './chain-per-runtime.js';
 import { listenOn, type RunningListener } from './listen.js';
 import { writeRawError } from './raw-error.js';
+import { RefusedLog } from './refused-log.js';
 import { tuneV8ForGateway } from '../v8-tuning.js';
 
 let nextExchangeId = 1;
@@ -72,15 +73,20 @@ export async function startHttpListener(
         nextId: () => nextExchangeId++,
       });
     },
-    refuse(socket, error) {
-      answerRefused(error, socket, config);
+    refuse(socket, error, line) {
+      answerRefused(error, socket, config, line, refusedLog);
     },
   };
+  // Requests refused before routing are logged too, at a bounded rate.
+  const refusedLog = config.accessLog ? new RefusedLog(config.name, sink) : undefined;
   const options = {
     maxHeaderBytes: config.limits.maxHeaderBytes,
     headerTimeoutMs: config.timeouts.headerMs,
     idleTimeoutMs: config.timeouts.idleMs,
     maxBodyBytes: config.limits.maxBodyBytes,
+    bodyTimeoutMs: config.timeouts.bodyMs,
+    bodyMinBytesPerSecond: config.timeouts.bodyMinBytesPerSecond,
+    head: { underscores: config.underscoreHeaders },
   };
   const connections = new Set<H1ServerConnection>();
   const accept = (socket: Socket): void => {
@@ -166,6 +172,7 @@ function exchangeFor(
     peerTrusted,
     proto,
     maxBodyBytes: config.limits.maxBodyBytes,
+    bufferBodyBytes: config.limits.bufferBodyBytes,
   };
 }
 
@@ -239,8 +246,9 @@ function answerError(ex: HttpExchange, err: unknown): void {
     return;
   }
   ex.status = error.httpStatus;
-  // After a refused body the rest of it is unread: close the connection.
-  writeError(ex.conn, error, error.httpStatus === 413 || error.httpStatus === 400);
+  // After a refused body (or one that went silent) the rest of it is unread: close the connection.
+  const status = error.httpStatus;
+  writeError(ex.conn, error, status === 413 || status === 400 || status === 408);
 }
 
 /** A short error response that names no internals, with the code in `x-gw-error`. */
@@ -260,14 +268,22 @@ function writeError(conn: H1ServerConnection, error: GwError, close: boolean): v
  * A request the parser refused never reaches routing: oversized headers get
  * 431, a head not complete in time 408, anything malformed (including a
  * Content-Length/Transfer-Encoding conflict, the request-smuggling vector)
- * 400, and the connection is closed.
+ * 400, and the connection is closed. Each gets its access-log line (method
+ * and target as far as they were read, `-` otherwise), at a bounded rate.
  */
-function answerRefused(err: H1Error, socket: Socket, config: HttpListenerConfig): void {
+function answerRefused(
+  err: H1Error,
+  socket: Socket,
+  config: HttpListenerConfig,
+  line: RequestLine,
+  log: RefusedLog | undefined,
+): void {
   const error =
     err.status === 431
       ? headersTooLarge(config.limits.maxHeaderBytes)
       : err.status === 408
         ? clientTimeout(config.timeouts.headerMs)
         : badRequest(err.message, undefined, err.status);
+  log?.log({ clientIp: socket.remoteAddress ?? '-', ...line }, error);
   writeRawError(socket, error);
 }

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import {
   bodyTooLarge,
   badRequest,
+  clientBodyTimeout,
   GwError,
   isGwError,
   upstreamConnect,
@@ -45,6 +46,8 @@ export interface HttpExchange extends Exchange {
   readonly proto: string;
   /** The listener's body limit in bytes; 0 means none. */
   readonly maxBodyBytes: number;
+  /** A Content-Length body up to this is read whole before a target is asked; 0: bodies stream. */
+  readonly bufferBodyBytes: number;
 }
 
 /** Methods that may be sent twice (RFC 9110 §9.2.2), so a failed connect is retried. */
@@ -56,7 +59,9 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * body streamed, and streams the response back (trailers included), with
  * backpressure both ways. A failed connect of an idempotent request without
  * a body is retried once on a different target. Throws GwErrors mapped to
- * 502/503/504 (and 400/413 for a bad or oversized body).
+ * 502/503/504 (and 400/413 for a bad or oversized body, 408 for one that
+ * went silent). With `bufferBodyBytes`, a Content-Length body up to that size
+ * is read whole first, so a client that trickles it holds no target connection.
  */
 export function forwardHttp(ref: RuntimeRef): Handler<HttpExchange> {
   return async (ex) => {
@@ -69,6 +74,10 @@ export function forwardHttp(ref: RuntimeRef): Handler<HttpExchange> {
     // Expect: 100-continue (RFC 9110 §10.1.1): the gateway answers it; an oversized body got
     // its 413 above, so the client never sends it.
     if (head.expectContinue && hasBody) ex.conn.writeContinue();
+    const body =
+      hasBody && !head.chunked && head.contentLength <= ex.bufferBodyBytes
+        ? await new BodyReader(ex).read()
+        : undefined;
     const fields = requestFields(ex);
     const retryable = !hasBody && IDEMPOTENT.has(ex.method);
     await tryTargets(
@@ -76,7 +85,7 @@ export function forwardHttp(ref: RuntimeRef): Handler<HttpExchange> {
       ex,
       { clientIp: ex.clientIp, path: ex.path, headers: head.headers },
       {
-        send: (target) => relay(upstream.h1Pool(target), ex, target, fields, hasBody),
+        send: (target) => relay(upstream.h1Pool(target), ex, target, fields, hasBody, body),
         mapError: (err, target) => mapUpstreamError(err, target, timeouts),
         clientGone: () => ex.conn.destroyed,
         mayRetry: (_error, err) =>
@@ -112,6 +121,7 @@ function relay(
   target: TargetRuntime,
   fields: string,
   hasBody: boolean,
+  body: readonly Buffer[] | undefined,
 ): Promise<void> {
   // An HTTP/1.0 request may come without Host: the target gets its own address.
   const host =
@@ -120,7 +130,7 @@ function relay(
       : '';
   const requestHead = `${ex.method} ${ex.forwardUrl} HTTP/1.1\r\n${fields}${host}\r\n`;
   return new Promise<void>((resolve, reject) => {
-    new HttpRelay(ex, resolve, reject).start(pool, requestHead, hasBody);
+    new HttpRelay(ex, resolve, reject).start(pool, requestHead, hasBody, body);
   });
 }
 
@@ -142,18 +152,23 @@ class HttpRelay implements ResponseHandler, BodyConsumer, ExchangeEvents {
     this.reject = reject;
   }
 
-  start(pool: H1Pool, requestHead: string, hasBody: boolean): void {
+  /** Sends the request; `body` is the whole body when it was read first, else it streams. */
+  start(pool: H1Pool, requestHead: string, hasBody: boolean, body?: readonly Buffer[]): void {
     const { ex } = this;
     const method = ex.method;
-    this.request = pool.request(
+    const request = pool.request(
       requestHead,
       method === 'HEAD',
       hasBody,
       IDEMPOTENT.has(method),
       this,
     );
+    this.request = request;
     ex.conn.exchange = this;
-    if (hasBody) ex.conn.consumeBody(this);
+    if (body !== undefined) {
+      for (const chunk of body) request.write(chunk);
+      request.end();
+    } else if (hasBody) ex.conn.consumeBody(this);
   }
 
   // The target's answer.
@@ -208,11 +223,7 @@ class HttpRelay implements ResponseHandler, BodyConsumer, ExchangeEvents {
 
   fail(error: H1Error | undefined): void {
     this.request?.abort();
-    this.reject(
-      error === undefined
-        ? new UpstreamFailure('reset', 'the client closed the connection')
-        : bodyError(error, this.ex.maxBodyBytes),
-    );
+    this.reject(clientBodyFailure(error, this.ex));
   }
 
   // The client connection.
@@ -227,10 +238,59 @@ class HttpRelay implements ResponseHandler, BodyConsumer, ExchangeEvents {
   }
 }
 
-function bodyError(error: H1Error, maxBodyBytes: number): GwError {
-  return error.status === 413
-    ? bodyTooLarge(maxBodyBytes)
-    : badRequest(error.message, undefined, error.status);
+/** What a request body failed with, as the gateway's error (the client leaving included). */
+function clientBodyFailure(error: H1Error | undefined, ex: HttpExchange): Error {
+  if (error === undefined) return new UpstreamFailure('reset', 'the client closed the connection');
+  if (error.status === 413) return bodyTooLarge(ex.maxBodyBytes);
+  if (error.status === 408) return clientBodyTimeout(error.message);
+  return badRequest(error.message, undefined, error.status);
+}
+
+function ignore(): void {
+  // Replaced when the read starts.
+}
+
+/**
+ * Reads a whole request body (bounded by the caller: a Content-Length up to
+ * `bufferBodyBytes`) before any target connection is taken. The listener's
+ * `bodyMs` still times it.
+ */
+class BodyReader implements BodyConsumer {
+  private readonly ex: HttpExchange;
+  private readonly chunks: Buffer[] = [];
+  private resolve: (chunks: Buffer[]) => void = ignore;
+  private reject: (err: unknown) => void = ignore;
+
+  constructor(ex: HttpExchange) {
+    this.ex = ex;
+  }
+
+  read(): Promise<Buffer[]> {
+    return new Promise<Buffer[]>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.ex.conn.consumeBody(this);
+    });
+  }
+
+  write(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  finish(): void {
+    this.resolve(this.chunks);
+  }
+
+  fail(error: H1Error | undefined): void {
+    this.reject(
+      error === undefined
+        ? new GwError('GW_ERR_CONNECTION_RESET', 'the client closed the connection in its body', {
+            httpStatus: 400,
+          })
+        : clientBodyFailure(error, this.ex),
+    );
+  }
 }
 
 /** Turns what a relay failed with into the gateway's error. */

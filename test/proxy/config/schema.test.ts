@@ -19,11 +19,12 @@ describe('parseConfig: defaults and resolution', () => {
         name: 'web',
         protocol: 'http',
         listen: { host: '127.0.0.1', port: 8080 },
-        timeouts: { idleMs: 60_000, headerMs: 10_000 },
+        timeouts: { idleMs: 60_000, headerMs: 10_000, bodyMs: 30_000, bodyMinBytesPerSecond: 100 },
         routes: [{ name: 'route-1', match: {}, upstream: 'app', stripPrefix: false }],
-        limits: { maxHeaderBytes: 16_384, maxBodyBytes: 10 * 1024 * 1024 },
+        limits: { maxHeaderBytes: 16_384, maxBodyBytes: 10 * 1024 * 1024, bufferBodyBytes: 0 },
         trustedProxies: [],
         accessLog: true,
+        underscoreHeaders: 'drop',
       },
     ]);
     assert.deepEqual(
@@ -149,7 +150,7 @@ describe('parseConfig: defaults and resolution', () => {
       name: 'raw',
       protocol: 'tcp',
       listen: { host: '0.0.0.0', port: 9000 },
-      timeouts: { idleMs: 60_000, headerMs: 10_000 },
+      timeouts: { idleMs: 60_000, headerMs: 10_000, bodyMs: 30_000, bodyMinBytesPerSecond: 100 },
       upstream: 'app',
     });
     assert.equal(grpc?.protocol, 'grpc');

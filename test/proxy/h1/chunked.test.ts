@@ -371,3 +371,59 @@ describe('ChunkedDecoder: errors', () => {
     assert.equal(decoder.total, 3);
   });
 });
+
+describe('ChunkedDecoder: trailer sections passed on rewritten (RFC 9110 §6.5.1)', () => {
+  /** Relays `input` in `slices` as the server connection does: raw ranges, then the trailer. */
+  function relay(input: Buffer, slices: readonly Buffer[]): Buffer {
+    const decoder = new ChunkedDecoder(400);
+    const out: Buffer[] = [];
+    for (const slice of slices) {
+      const end = decoder.push(slice, 0, slice.length);
+      const rawEnd = decoder.rawEnd(end);
+      out.push(Buffer.from(slice.subarray(0, rawEnd)));
+      if (decoder.done) {
+        if (rawEnd < end) out.push(decoder.trailerSection());
+        break;
+      }
+    }
+    assert.ok(decoder.done, input.toString('latin1'));
+    return Buffer.concat(out);
+  }
+
+  it('drops Content-Length, Host, Transfer-Encoding and _ names, keeps the others', () => {
+    const body = bytes(
+      '3\r\nabc\r\n0\r\nContent-Length: 5\r\nChecksum: x\r\nHost: evil\r\nTransfer-Encoding: chunked\r\nX_Sig: 1\r\n\r\n',
+    );
+    for (let cut = 1; cut < body.length; cut++) {
+      const out = relay(body, [body.subarray(0, cut), body.subarray(cut)]);
+      assert.equal(out.toString('latin1'), '3\r\nabc\r\n0\r\nChecksum: x\r\n\r\n', `cut ${cut}`);
+    }
+  });
+
+  it('property: without trailer fields the bytes pass as they are, in any slicing', () => {
+    fc.assert(
+      fc.property(message, fc.array(fc.nat({ max: 2000 }), { maxLength: 30 }), (m, cuts) => {
+        const encoded = encode({ ...m, trailer: [] });
+        assert.deepEqual(relay(encoded, cutAt(encoded, cuts)), encoded);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('property: with trailer fields, the data part is raw and the trailer is its fields again', () => {
+    fc.assert(
+      fc.property(message, fc.array(fc.nat({ max: 2000 }), { maxLength: 30 }), (m, cuts) => {
+        const encoded = encode(m);
+        const out = relay(encoded, cutAt(encoded, cuts));
+        const lastChunk = encoded.lastIndexOf(bytes(`0${m.ext}\r\n`)) + m.ext.length + 3;
+        const trailer = m.trailer.map(([n, v]) => `${n}: ${v.replace(/^[ \t]+|[ \t]+$/g, '')}\r\n`);
+        const expected =
+          m.trailer.length === 0
+            ? encoded
+            : Buffer.concat([encoded.subarray(0, lastChunk), bytes(`${trailer.join('')}\r\n`)]);
+        assert.deepEqual(out.toString('latin1'), expected.toString('latin1'));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});

@@ -7,8 +7,11 @@ import {
   MAX_HEADER_FIELDS,
   parseRequestHead,
   parseResponseHead,
+  requestLineOf,
   resumeAt,
   skipLeadingCrlf,
+  trailerFieldKept,
+  type HeadOptions,
   type HeaderMap,
   type RequestHead,
   type ResponseHead,
@@ -18,12 +21,15 @@ import { bytes, h1 } from '../../helpers/h1.js';
 
 const RUNS = 200;
 
+/** The grammar tests keep every field; the `_` policy has its own tests. */
+const PASS: HeadOptions = { underscores: 'pass' };
+
 /** Delimits `text` with findHeadEnd (which must find its very end) and parses it as a request. */
-function request(text: string): RequestHead {
+function request(text: string, options: HeadOptions = PASS): RequestHead {
   const buf = bytes(text);
   const end = findHeadEnd(buf, 0, 0);
   assert.equal(end, buf.length, 'the whole text is one head');
-  return parseRequestHead(buf, 0, end);
+  return parseRequestHead(buf, 0, end, options);
 }
 
 function response(text: string): ResponseHead {
@@ -48,8 +54,8 @@ const ok = (...lines: string[]): string =>
 /** A plain-prototype copy of a header map, for deepEqual. */
 const plain = (headers: HeaderMap): Record<string, unknown> => ({ ...headers });
 
-function refused(text: string, status: number): void {
-  assert.throws(() => request(text), h1(status), JSON.stringify(text));
+function refused(text: string, status: number, options: HeadOptions = PASS): void {
+  assert.throws(() => request(text, options), h1(status), JSON.stringify(text));
 }
 
 /** Scans `buf` as a caller does, the bytes arriving in `pieces` lengths: the end, or -1. */
@@ -432,14 +438,82 @@ describe('parseRequestHead: Host', () => {
     refused(get('HOST: x'), 400);
   });
 
-  it('an empty Host counts as one', () => {
-    assert.equal(request('GET / HTTP/1.1\r\nHost:\r\n\r\n').headers.host, '');
+  it('an empty Host is refused (nginx too: no route can be chosen on it)', () => {
+    refused('GET / HTTP/1.1\r\nHost:\r\n\r\n', 400);
+    refused('GET / HTTP/1.1\r\nHost:   \r\n\r\n', 400);
+    refused('GET / HTTP/1.0\r\nHost:\r\n\r\n', 400);
   });
 
   it('an HTTP/1.0 request may lack a Host but may not repeat it', () => {
     assert.equal(request(get10()).headers.host, undefined);
     assert.equal(request(get10('Host: a')).headers.host, 'a');
     refused(get10('Host: a', 'Host: b'), 400);
+  });
+});
+
+describe('parseRequestHead: absolute-form targets (RFC 9110 §4.2)', () => {
+  it('refuses userinfo in the authority (§4.2.4)', () => {
+    refused('GET http://user@h/x HTTP/1.1\r\nHost: h\r\n\r\n', 400);
+    refused('GET http://u:p@h HTTP/1.1\r\nHost: h\r\n\r\n', 400);
+    refused('GET HTTPS://evil@h:8443/?q HTTP/1.1\r\nHost: h:8443\r\n\r\n', 400);
+  });
+
+  it('refuses an absolute-form target without a host (§4.2.1)', () => {
+    refused('GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n', 400);
+  });
+
+  it('keeps an @ in the path or query, and origin-form targets with @', () => {
+    assert.equal(request('GET http://h/a@b HTTP/1.1\r\nHost: h\r\n\r\n').target, 'http://h/a@b');
+    assert.equal(request('GET http://h?x=@ HTTP/1.1\r\nHost: h\r\n\r\n').target, 'http://h?x=@');
+    assert.equal(request('GET /u@h HTTP/1.1\r\nHost: h\r\n\r\n').target, '/u@h');
+  });
+});
+
+describe('parseRequestHead: field names with _', () => {
+  const text = get('X_Forwarded_For: 6.6.6.6', 'X-Real: 1', 'x_y: 2');
+
+  it('drops them by default, so they cannot shadow a field the gateway writes', () => {
+    const buf = bytes(text);
+    const head = parseRequestHead(buf, 0, buf.length);
+    assert.deepEqual(head.raw, ['Host', 'example.com', 'X-Real', '1']);
+    assert.equal(head.headers.x_forwarded_for, undefined);
+  });
+
+  it('passes them with underscores: pass, refuses them with refuse', () => {
+    assert.equal(request(text, { underscores: 'pass' }).headers.x_forwarded_for, '6.6.6.6');
+    refused(text, 400, { underscores: 'refuse' });
+  });
+});
+
+describe('requestLineOf and trailerFieldKept', () => {
+  it('reads the method and target as far as they are well formed', () => {
+    assert.deepEqual(requestLineOf(bytes('GET /a?b HTTP/2.0\r\n'), 0), {
+      method: 'GET',
+      target: '/a?b',
+    });
+    assert.deepEqual(requestLineOf(bytes('xxPOST /p\n'), 2), { method: 'POST', target: '/p' });
+    assert.deepEqual(requestLineOf(bytes('\x01GET /'), 0), { method: '-', target: '-' });
+    assert.deepEqual(requestLineOf(undefined, 0), { method: '-', target: '-' });
+  });
+
+  it('keeps ordinary trailer fields and drops framing, routing and hop-by-hop ones', () => {
+    for (const name of ['Checksum', 'X-Sig', 'grpc-status'])
+      assert.ok(trailerFieldKept(name, false));
+    for (const name of [
+      'Content-Length',
+      'transfer-encoding',
+      'Host',
+      'Connection',
+      'TE',
+      'Trailer',
+      'Keep-Alive',
+      'Upgrade',
+      'Proxy-Authorization',
+      'X-Forwarded-For',
+      'x_sig',
+    ])
+      assert.equal(trailerFieldKept(name, false), false, name);
+    assert.ok(trailerFieldKept('x_sig', true));
   });
 });
 
