@@ -26,7 +26,8 @@ import { bridgeWebSocket } from '../upstream/bridge-ws.js';
 import { chainPerRuntime } from './chain-per-runtime.js';
 import { listenOn, type RunningListener } from './listen.js';
 import { writeRawError } from './raw-error.js';
-import { RefusedLog } from './refused-log.js';
+import { RefusalLog } from '../middleware/access-log/refusal-log.js';
+import { refusedLine } from './refused-log.js';
 import { tuneV8ForGateway } from '../v8-tuning.js';
 
 let nextExchangeId = 1;
@@ -78,7 +79,7 @@ export async function startHttpListener(
     },
   };
   // Requests refused before routing are logged too, at a bounded rate.
-  const refusedLog = config.accessLog ? new RefusedLog(config.name, sink) : undefined;
+  const refusedLog = config.accessLog ? new RefusalLog(sink, config.name) : undefined;
   const options = {
     maxHeaderBytes: config.limits.maxHeaderBytes,
     headerTimeoutMs: config.timeouts.headerMs,
@@ -276,7 +277,7 @@ function answerRefused(
   socket: Socket,
   config: HttpListenerConfig,
   line: RequestLine,
-  log: RefusedLog | undefined,
+  log: RefusalLog | undefined,
 ): void {
   const error =
     err.status === 431
@@ -284,6 +285,8 @@ function answerRefused(
       : err.status === 408
         ? clientTimeout(config.timeouts.headerMs)
         : badRequest(err.message, undefined, err.status);
-  log?.log({ clientIp: socket.remoteAddress ?? '-', ...line }, error);
+  log?.log(() =>
+    refusedLine(config.name, { clientIp: socket.remoteAddress ?? '-', ...line }, error),
+  );
   writeRawError(socket, error);
 }

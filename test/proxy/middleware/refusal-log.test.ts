@@ -21,7 +21,7 @@ describe('RefusalLog', () => {
       // The summary comes when the second ends, even if nothing else is refused.
       const end = Date.now() + 3000;
       while (lines.length < 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-      assert.equal(lines[3], 'rpc … 7 more refused requests');
+      assert.equal(lines[3], 'rpc: 7 refused-request log lines suppressed (over 3/s)');
       // A new second: lines are written again, and nothing more is summarized.
       log.log(() => 'refused again');
       assert.equal(lines.at(-1), 'refused again');

@@ -1,14 +1,16 @@
 import type { LineSink } from './access-log.js';
 
 /** Refusal lines written per second per listener before the rest are only counted. */
-export const REFUSAL_LINES_PER_SECOND = 20;
+export const REFUSAL_LINES_PER_SECOND = 100;
 
 /**
  * Access-log lines for requests the gateway refused, rate-limited: a client
  * can send thousands of malformed requests a second, and the log must not
  * become the attack's amplifier. Past `perSecond` lines in a one-second
  * window the rest are counted, and one summary line says how many were
- * left out when the window ends (`… 1234 more refused requests`).
+ * left out when the window ends
+ * (`web: 1234 refused-request log lines suppressed (over 100/s)`). One per
+ * listener, for every protocol.
  */
 export class RefusalLog {
   private readonly sink: LineSink;
@@ -53,7 +55,9 @@ export class RefusalLog {
       this.timer = undefined;
     }
     if (this.suppressed === 0) return;
-    this.sink(`${this.label} … ${this.suppressed} more refused requests`);
+    this.sink(
+      `${this.label}: ${this.suppressed} refused-request log lines suppressed (over ${this.perSecond}/s)`,
+    );
     this.suppressed = 0;
   }
 }
