@@ -95,9 +95,16 @@ export async function startGrpcListener(
       role: 'server',
       onStream: (stream, fields, end) => onStream(connection, stream, fields, end),
       onClose: (c) => connections.delete(c),
+      timeouts: config.timeouts,
     });
     connections.add(connection);
   };
+  // One timer for every connection of the listener: preface, header-block and idle timeouts.
+  const sweeper = setInterval(() => {
+    const now = performance.now();
+    for (const connection of connections) connection.checkTimers(now);
+  }, sweepPeriodMs(config.timeouts));
+  sweeper.unref();
 
   let server: net.Server;
   if (config.tls) {
@@ -113,9 +120,17 @@ export async function startGrpcListener(
     server = net.createServer(accept);
   }
   // Closing: every client is told GOAWAY; calls in flight finish, then each connection ends.
-  return listenOn(server, config.name, config.listen, () => {
+  const listening = listenOn(server, config.name, config.listen, () => {
+    clearInterval(sweeper);
     for (const connection of connections) connection.goaway();
   });
+  listening.catch(() => clearInterval(sweeper));
+  return listening;
+}
+
+/** How often the connection timers are checked: a quarter of the shortest, within 10 ms to 1 s. */
+function sweepPeriodMs(timeouts: GrpcListenerConfig['timeouts']): number {
+  return Math.max(10, Math.min(1000, Math.min(timeouts.headerMs, timeouts.idleMs) / 4));
 }
 
 /** Header fields as a record (repeated names joined with `, `), for routing and hashing. */

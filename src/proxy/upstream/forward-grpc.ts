@@ -49,8 +49,14 @@ const DROP = new Set([
 ]);
 
 const EMPTY = Buffer.alloc(0);
-/** New connections a call may wait for when the target's stream limit keeps filling them. */
-const MAX_CONNECTION_TRIES = 8;
+/**
+ * Streams a call may open on a target: the first, and one more when the
+ * target refused it unprocessed (GOAWAY, REFUSED_STREAM). Each refusal may
+ * cost a new connection, so this bounds connections made per call.
+ */
+const MAX_CONNECTION_TRIES = 2;
+/** Times a call may find the connection it waited for already full (the target limits its streams). */
+const MAX_FULL_WAITS = 8;
 /** Request bytes kept until the answer starts, so a refused stream can be sent again. */
 const REPLAY_BYTES = 64 * 1024;
 
@@ -76,9 +82,15 @@ export function forwardGrpc(ref: RuntimeRef): Handler<GrpcExchange> {
         // Only connecting can fail here: the call answers every later failure itself.
         send: async (target) => {
           // Several calls may wait for one new connection: each checks for room as it opens.
-          for (let tries = 0; tries < MAX_CONNECTION_TRIES; tries++) {
+          let tries = 0;
+          let waits = 0;
+          while (tries < MAX_CONNECTION_TRIES && waits <= MAX_FULL_WAITS) {
             const connection = await upstream.h2Connection(target);
-            if (!connection.canOpen) continue;
+            if (!connection.canOpen) {
+              waits++;
+              continue;
+            }
+            tries++;
             try {
               await ex.call.relay(connection, target, scheme);
               return;
@@ -87,7 +99,12 @@ export function forwardGrpc(ref: RuntimeRef): Handler<GrpcExchange> {
               if (!(err instanceof StreamRefused)) throw err;
             }
           }
-          throw upstreamConnect(target.id, 'every connection to the target is at its stream limit');
+          throw upstreamConnect(
+            target.id,
+            tries < MAX_CONNECTION_TRIES
+              ? 'every connection to the target is at its stream limit'
+              : 'the target refused the call unprocessed on every try',
+          );
         },
         mapError: (err) => toGwError(err),
         // Nothing was sent when no connection could be had: another target may take the call.
