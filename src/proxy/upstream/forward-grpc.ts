@@ -87,7 +87,9 @@ export function forwardGrpc(ref: RuntimeRef): Handler<GrpcExchange> {
           while (tries < MAX_CONNECTION_TRIES && waits <= MAX_FULL_WAITS) {
             const connection = await upstream.h2Connection(target);
             if (!connection.canOpen) {
-              waits++;
+              // Full (other calls took its streams), or refused already (GOAWAY after SETTINGS).
+              if (connection.goingAway || connection.closed) tries++;
+              else waits++;
               continue;
             }
             tries++;
