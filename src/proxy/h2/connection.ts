@@ -103,6 +103,8 @@ const CONTROL_BURST_FRAMES = 1000;
 const CONTROL_FRAMES_PER_SECOND = 100;
 const CONTROL_CREDIT_PER_DATA_FRAME = 2;
 const CONTROL_CREDIT_PER_STREAM = 2;
+/** Earned credit is kept up to this many frames (a client answers DATA after it read it). */
+const CONTROL_BANK_FRAMES = 10 * CONTROL_BURST_FRAMES;
 /** Unread output beyond which PING and SETTINGS from the peer count as a flood. */
 const FLOOD_BYTES = 16 << 20;
 /**
@@ -770,9 +772,9 @@ export class H2Connection {
     }
   }
 
-  /** The peer has a reason to send `frames` more control frames (kept within the burst). */
+  /** The peer has a reason to send `frames` more control frames (banked up to a bound). */
   private earnControl(frames: number): void {
-    if (this.controlTokens < CONTROL_BURST_FRAMES) this.controlTokens += frames;
+    this.controlTokens = Math.min(this.controlTokens + frames, CONTROL_BANK_FRAMES);
   }
 
   /** A peer that asks for answers (PING, SETTINGS) but does not read them is cut off. */
