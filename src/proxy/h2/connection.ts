@@ -645,10 +645,10 @@ export class H2Connection {
         if (payload.length !== 4) throw frameSizeError('RST_STREAM');
         const stream = this.streams.get(streamId);
         if (stream === undefined) return;
-        this.countReset();
         this.forget(stream);
         const code = payload.readUInt32BE(0);
         this.notifyReset(stream, code, `stream reset by the peer with code ${code}`);
+        this.countReset();
         return;
       }
       case FRAME.SETTINGS:

@@ -441,4 +441,38 @@ describe('gw proxy: a target that sends GOAWAY and keeps its socket (defect 3)',
       },
     );
   }
+
+  it(
+    'keeps at most 64 sockets to a target that refuses every call',
+    { timeout: 30_000 },
+    async (t) => {
+      const fake = await goawayTarget('headers');
+      const gwx = await gatewayTo('grpc', [fake.port]);
+      const c = echoClient(`127.0.0.1:${gwx.port('rpc')}`);
+      const upstream = gwx.gateway.ref.current.upstream('t');
+      let most = 0;
+      try {
+        // 60 calls one after another, each costing up to 2 connections that close 2 s later.
+        for (let i = 0; i < 60; i++) {
+          const code = await new Promise<number | undefined>((resolve) => {
+            c.Unary(
+              { message: `c${i}` },
+              new grpc.Metadata(),
+              { deadline: Date.now() + 5000 },
+              (err) => resolve(err?.code),
+            );
+          });
+          assert.equal(code, 14, 'UNAVAILABLE');
+          most = Math.max(most, upstream.h2SocketCount());
+        }
+        t.diagnostic(`${fake.accepted()} connections for 60 calls, at most ${most} at once`);
+        assert.ok(most <= 64, `at most 64 sockets at once, saw ${most}`);
+        await until(() => fake.open() === 0, 8000, 'every socket to the target destroyed');
+      } finally {
+        c.close();
+        await gwx.close();
+        await fake.close();
+      }
+    },
+  );
 });
