@@ -93,7 +93,7 @@ const RESET_BURST_STREAMS = 1000;
 const RESETS_PER_SECOND = 33;
 /**
  * Control frames (SETTINGS, PING, RST_STREAM, PRIORITY, WINDOW_UPDATE, empty
- * DATA without END_STREAM, unknown types) a peer may send: a token bucket of
+ * DATA without END_STREAM, empty CONTINUATION, unknown types) a peer may send: a token bucket of
  * CONTROL_BURST_FRAMES refilled at CONTROL_FRAMES_PER_SECOND, plus credit
  * earned by the peer's legitimate reasons to send them: each DATA frame we
  * send (it answers with WINDOW_UPDATE, grpc-go with a BDP PING) and each
@@ -596,6 +596,8 @@ export class H2Connection {
       if (type !== FRAME.CONTINUATION || streamId !== this.pendingStreamId) {
         throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, 'expected CONTINUATION');
       }
+      // An empty CONTINUATION that does not end the block carries nothing: a control frame's cost.
+      if (payload.length === 0 && (flags & FLAG.END_HEADERS) === 0) this.spendControl();
       this.pendingBlock.push(payload);
       this.pendingBytes += payload.length;
       if (

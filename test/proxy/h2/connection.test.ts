@@ -264,6 +264,24 @@ describe('h2 connection: limits (RFC 9113 §5.1.2, §6.5, §10.5)', () => {
     peer.destroy();
   });
 
+  it('ends a flood of empty CONTINUATION frames spread over many header blocks', async () => {
+    const { connection, peer, frames } = await serverPair({ onStream: ignore });
+    const encoder = new HpackEncoder();
+    const batch = new FrameBatch();
+    // 40 blocks of 60 empty CONTINUATIONs: each block within its own bound of 64.
+    for (let i = 0; i < 40; i++) {
+      const id = 2 * i + 1;
+      batch.frame(FRAME.HEADERS, FLAG.END_STREAM, id, encoder.encode(REQUEST));
+      for (let j = 0; j < 60; j++) batch.frame(FRAME.CONTINUATION, 0, id);
+      batch.frame(FRAME.CONTINUATION, FLAG.END_HEADERS, id);
+    }
+    peer.write(batch.take() ?? Buffer.alloc(0));
+    await until(() => goawayOf(frames) !== undefined);
+    assert.equal(goawayOf(frames), H2_ERROR.ENHANCE_YOUR_CALM);
+    connection.destroy();
+    peer.destroy();
+  });
+
   it('lets a client answer each DATA frame with two WINDOW_UPDATEs and PINGs (no GOAWAY)', async () => {
     const { connection, peer, frames } = await serverPair({
       onStream: (stream) => {
