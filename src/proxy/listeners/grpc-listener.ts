@@ -112,9 +112,12 @@ export async function startGrpcListener(
       cert: readFileSync(config.tls.cert),
       key: readFileSync(config.tls.key),
       ALPNProtocols: ['h2'],
+      // The TLS handshake comes before the HTTP/2 preface: bounded by the same headerMs.
+      handshakeTimeout: config.timeouts.headerMs,
     });
     secure.on('secureConnection', accept);
-    secure.on('tlsClientError', () => undefined);
+    // A failed or timed-out handshake: with a listener here, node leaves the socket open.
+    secure.on('tlsClientError', (_err, socket) => socket.destroy());
     server = secure;
   } else {
     server = net.createServer(accept);

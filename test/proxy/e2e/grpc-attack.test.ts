@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net, { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -14,7 +17,7 @@ import {
   SETTING,
 } from '../../../src/proxy/h2/frames.js';
 import { HpackEncoder } from '../../../src/proxy/h2/hpack.js';
-import { gatewayTo, startTestGateway, type TestGateway } from '../../helpers/proxy.js';
+import { gatewayTo, makeCert, startTestGateway, type TestGateway } from '../../helpers/proxy.js';
 
 // Attacks on the gRPC listener's HTTP/2 connections, through real sockets (issue 13, defects
 // 1, 2, 3 and 5): each is cut within a bound while a legitimate call is still answered.
@@ -219,6 +222,31 @@ describe('gw proxy: gRPC connection timers (defect 1)', () => {
       assert.equal(await unary('after'), 'after');
     },
   );
+});
+
+describe('gw proxy: gRPC over TLS, connection timers (defect 1)', () => {
+  it('closes a connection that never starts its TLS handshake', { timeout: 20_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-attack-'));
+    const { cert, key } = makeCert(dir, 'rpc');
+    const secure = await startTestGateway(`
+listeners:
+  - name: rpc
+    protocol: grpc
+    listen: 127.0.0.1:0
+    tls: { cert: ${JSON.stringify(cert)}, key: ${JSON.stringify(key)} }
+    timeouts: { headerMs: ${HEADER_MS}, idleMs: ${IDLE_MS} }
+    routes: [{ match: { pathPrefix: / }, upstream: echo }]
+upstreams:
+  - { name: echo, targets: ["127.0.0.1:1"] }
+`);
+    try {
+      const silent = await rawClient(secure.port('rpc'), 'nothing');
+      await until(silent.isClosed, WAIT_MS, 'silent TLS connection closed');
+    } finally {
+      await secure.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('gw proxy: MadeYouReset (defect 2, CVE-2025-8671)', () => {
