@@ -54,7 +54,21 @@ export interface ConnectionOptions {
    * clients, UPSTREAM_STREAM_WINDOW facing targets (a stream's user may `grant()` more).
    */
   readonly streamWindowBytes?: number;
+  /**
+   * server role: connection timers, checked by `checkTimers` (the listener's
+   * sweeper). `headerMs` bounds the preface with the first SETTINGS, and each
+   * header block (HEADERS + CONTINUATION); `idleMs` closes a connection that
+   * had no open stream for that long.
+   */
+  readonly timeouts?: { readonly headerMs: number; readonly idleMs: number };
 }
+
+/*
+ * Limits and timers. Every frame costs O(1) against them; nothing here
+ * allocates per frame. RFC 9113 §5.1.2 (stream concurrency), §6.5 (SETTINGS),
+ * §10.5 (denial of service: "an endpoint MAY treat activity that is
+ * suspicious as a connection error of type ENHANCE_YOUR_CALM").
+ */
 
 /**
  * Our receive window per stream facing clients, advertised in SETTINGS: the most
@@ -72,19 +86,48 @@ const STREAM_WINDOW = 64 << 10;
 const UPSTREAM_STREAM_WINDOW = 16 << 10;
 /** Our receive window for the whole connection, opened right after the preface. */
 const CONNECTION_WINDOW = 16 << 20;
-/** Streams a client may have open at once on one connection (advertised, then enforced). */
-const MAX_CLIENT_STREAMS = 1000;
+/**
+ * Streams a client may have open at once on one connection: advertised as
+ * SETTINGS_MAX_CONCURRENT_STREAMS and enforced with REFUSED_STREAM (§5.1.2).
+ * 128 is nginx's default (http2_max_concurrent_streams).
+ */
+const MAX_CLIENT_STREAMS = 128;
 /** Above this much unsent output the connection counts as congested: peers get no more credit. */
 const CONGESTED_BYTES = 1 << 20;
 const DEFAULT_WINDOW = 65_535;
 const EMPTY = Buffer.alloc(0);
 /** CONTINUATION frames one header block may take (empty ones would cost nothing otherwise). */
 const MAX_CONTINUATIONS = 64;
-/** Streams a client may reset in a burst, and how fast that allowance refills (per second). */
-const RESET_BURST = 1000;
+/**
+ * Stream churn (§10.5; CVE-2023-44487 Rapid Reset, CVE-2025-8671 MadeYouReset):
+ * streams the client resets, and streams the gateway resets because of the
+ * client's errors, share one allowance: a burst of RESET_BURST_STREAMS,
+ * refilled at RESETS_PER_SECOND (nghttp2's defaults). Past it: GOAWAY ENHANCE_YOUR_CALM.
+ */
+const RESET_BURST_STREAMS = 1000;
 const RESETS_PER_SECOND = 33;
+/**
+ * Control frames (SETTINGS, PING, RST_STREAM, PRIORITY, WINDOW_UPDATE, empty
+ * DATA without END_STREAM, empty CONTINUATION, unknown types) a peer may send: a token bucket of
+ * CONTROL_BURST_FRAMES refilled at CONTROL_FRAMES_PER_SECOND, plus credit
+ * earned by the peer's legitimate reasons to send them: each DATA frame we
+ * send (it answers with WINDOW_UPDATE, grpc-go with a BDP PING) and each
+ * stream opened. Whether the peer reads the answers does not matter (§6.5, §6.7, §10.5).
+ */
+const CONTROL_BURST_FRAMES = 1000;
+const CONTROL_FRAMES_PER_SECOND = 100;
+const CONTROL_CREDIT_PER_DATA_FRAME = 2;
+const CONTROL_CREDIT_PER_STREAM = 2;
+/** Earned credit is kept up to this many frames (a client answers DATA after it read it). */
+const CONTROL_BANK_FRAMES = 10 * CONTROL_BURST_FRAMES;
 /** Unread output beyond which PING and SETTINGS from the peer count as a flood. */
 const FLOOD_BYTES = 16 << 20;
+/**
+ * A connection we ended (GOAWAY, then FIN) is destroyed this long after,
+ * whatever the peer does: one that never closes its side would otherwise
+ * hold the socket (FIN-WAIT-2) and its descriptor forever.
+ */
+const CLOSE_GRACE_MS = 2000;
 
 export class H2Stream {
   handler: StreamHandler | undefined;
@@ -185,9 +228,22 @@ export class H2Stream {
     this.connection.forget(this);
   }
 
-  /** @internal a stream error found by the connection: reset, and the user is told. */
-  abort(code: number, reason: string): void {
+  /**
+   * Resets the stream because the peer broke the rules on it (a malformed
+   * request, a bad frame): like `reset`, and in the server role the reset
+   * counts against the client's rapid-reset allowance (CVE-2025-8671,
+   * MadeYouReset), so a client cannot make the gateway churn streams by
+   * provoking resets. May end the whole connection with GOAWAY ENHANCE_YOUR_CALM.
+   */
+  resetByClientFault(code: number): void {
+    if (this.closed) return;
     this.reset(code);
+    this.connection.countReset();
+  }
+
+  /** @internal a stream error the peer caused, found by the connection: reset, user told. */
+  abort(code: number, reason: string): void {
+    this.resetByClientFault(code);
     this.connection.notifyReset(this, code, reason);
   }
 
@@ -285,8 +341,20 @@ export class H2Connection {
   /** A connection error was sent: what the peer sends next is not read. */
   private failed = false;
   /** Rapid-reset allowance (RFC 9113 §10.5; CVE-2023-44487): streams the client may still reset. */
-  private resetTokens = RESET_BURST;
+  private resetTokens = RESET_BURST_STREAMS;
   private resetRefilledAt = performance.now();
+  /** Control frames the peer may still send (refilled lazily, only when spent). */
+  private controlTokens = CONTROL_BURST_FRAMES;
+  private controlRefilledAt = this.resetRefilledAt;
+  /** server role timers (see ConnectionOptions.timeouts): when the connection and the pending block began. */
+  private readonly timeouts: ConnectionOptions['timeouts'];
+  private readonly openedAt = this.resetRefilledAt;
+  private blockStartedAt = 0;
+  /** Idleness is noticed lazily by the sweeper: no stream open, and no new one since `idleSince`. */
+  private idleSince = this.resetRefilledAt;
+  private idleMarkStreamId = 0;
+  /** The destroy deadline of a connection we are ending. */
+  private closeTimer: NodeJS.Timeout | undefined;
   /** GOAWAY sent or received: no new streams. */
   goingAway = false;
   closed = false;
@@ -299,6 +367,7 @@ export class H2Connection {
     this.streamWindow =
       options.streamWindowBytes ??
       (options.role === 'client' ? UPSTREAM_STREAM_WINDOW : STREAM_WINDOW);
+    this.timeouts = options.role === 'server' ? options.timeouts : undefined;
     this.nextStreamId = options.role === 'client' ? 1 : 2;
     this.prefaceLeft = options.role === 'server' ? PREFACE.length : 0;
     this.reader = new FrameReader((type, flags, streamId, payload) =>
@@ -359,6 +428,7 @@ export class H2Connection {
     const stream = new H2Stream(this, id, this.peerInitialWindow);
     stream.handler = handler;
     this.streams.set(id, stream);
+    this.earnControl(CONTROL_CREDIT_PER_STREAM);
     this.writeHeaders(stream, fields, endStream);
     if (endStream) stream.localClosed = true;
     return stream;
@@ -413,6 +483,7 @@ export class H2Connection {
     const n = chunk.length === 0 ? 0 : Math.min(stream.sendWindow, this.sendWindow, chunk.length);
     if (n <= 0 && chunk.length > 0) return 0;
     let at = 0;
+    let frames = 0;
     const max = this.peerMaxFrame;
     do {
       const size = Math.min(max, n - at);
@@ -420,7 +491,10 @@ export class H2Connection {
       const flags = last && endStream && n === chunk.length ? FLAG.END_STREAM : 0;
       this.batch.frame(FRAME.DATA, flags, stream.id, chunk.subarray(at, at + size));
       at += size;
+      frames++;
     } while (at < n);
+    // The peer answers DATA with WINDOW_UPDATE (and grpc-go with a BDP PING): that is its due.
+    this.earnControl(frames * CONTROL_CREDIT_PER_DATA_FRAME);
     stream.sendWindow -= n;
     this.sendWindow -= n;
     this.schedule();
@@ -447,9 +521,44 @@ export class H2Connection {
     if (this.goingAway && this.streams.size === 0) this.endSoon();
   }
 
+  /** Ends our side now and destroys the socket CLOSE_GRACE_MS later, whatever the peer does. */
   private endSoon(): void {
     this.flush();
+    if (this.closeTimer !== undefined || this.closed) return;
     this.socket.end();
+    this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    this.closeTimer.unref();
+  }
+
+  /**
+   * server role, called by the listener's sweeper (one timer for all its
+   * connections): ends a connection whose preface and first SETTINGS, or
+   * whose header block, did not come within `headerMs` (GOAWAY
+   * PROTOCOL_ERROR), or that had no open stream for `idleMs` (GOAWAY NO_ERROR).
+   */
+  checkTimers(now: number): void {
+    const timeouts = this.timeouts;
+    if (timeouts === undefined || this.closed || this.failed || this.closeTimer !== undefined) {
+      return;
+    }
+    if (!this.settled) {
+      if (now - this.openedAt >= timeouts.headerMs) {
+        this.fail(protocolError(`no preface and SETTINGS within ${timeouts.headerMs} ms`));
+      }
+      return;
+    }
+    if (this.pendingBlock !== undefined) {
+      if (now - this.blockStartedAt >= timeouts.headerMs) {
+        this.fail(protocolError(`header block not complete within ${timeouts.headerMs} ms`));
+      }
+      return;
+    }
+    if (this.streams.size > 0 || this.lastPeerStreamId !== this.idleMarkStreamId) {
+      this.idleMarkStreamId = this.lastPeerStreamId;
+      this.idleSince = now;
+    } else if (now - this.idleSince >= timeouts.idleMs) {
+      this.goaway(H2_ERROR.NO_ERROR);
+    }
   }
 
   private onBytes(chunk: Buffer): void {
@@ -483,10 +592,7 @@ export class H2Connection {
           : H2_ERROR.INTERNAL_ERROR;
     this.batch.goaway(this.lastPeerStreamId, code, err instanceof Error ? err.message : '');
     this.goingAway = true;
-    this.flush();
-    this.socket.end();
-    // A peer that never closes its side is cut after a second.
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.endSoon();
     this.failStreams(`HTTP/2 connection error ${code}`);
   }
 
@@ -499,6 +605,7 @@ export class H2Connection {
   }
 
   private onSocketClose(): void {
+    clearTimeout(this.closeTimer);
     if (this.closed) return;
     this.failStreams('connection closed');
     this.closed = true;
@@ -514,10 +621,14 @@ export class H2Connection {
   }
 
   private onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
+    // A connection error ends reading: the rest of the chunk is not looked at.
+    if (this.failed) return;
     if (this.pendingBlock !== undefined) {
       if (type !== FRAME.CONTINUATION || streamId !== this.pendingStreamId) {
         throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, 'expected CONTINUATION');
       }
+      // An empty CONTINUATION that does not end the block carries nothing: a control frame's cost.
+      if (payload.length === 0 && (flags & FLAG.END_HEADERS) === 0) this.spendControl();
       this.pendingBlock.push(payload);
       this.pendingBytes += payload.length;
       if (
@@ -536,6 +647,8 @@ export class H2Connection {
     }
     switch (type) {
       case FRAME.DATA:
+        // An empty DATA frame without END_STREAM carries nothing: a control frame's cost.
+        if (payload.length === 0 && (flags & FLAG.END_STREAM) === 0) this.spendControl();
         this.onData(flags, streamId, payload);
         return;
       case FRAME.HEADERS: {
@@ -547,32 +660,38 @@ export class H2Connection {
           this.pendingBytes = block.length;
           this.pendingStreamId = streamId;
           this.pendingEnd = end;
+          // Rare (a header block over one frame): the clock is read only then.
+          if (this.timeouts !== undefined) this.blockStartedAt = performance.now();
           return;
         }
         this.onHeaderBlock(streamId, block, end);
         return;
       }
       case FRAME.PRIORITY:
+        this.spendControl();
         if (streamId === 0) throw protocolError('PRIORITY on stream 0');
         if (payload.length !== 5) throw frameSizeError('PRIORITY');
         return;
       case FRAME.RST_STREAM: {
+        this.spendControl();
         if (streamId === 0) throw protocolError('RST_STREAM on stream 0');
         if (payload.length !== 4) throw frameSizeError('RST_STREAM');
         const stream = this.streams.get(streamId);
         if (stream === undefined) return;
-        if (this.role === 'server') this.countReset();
         this.forget(stream);
         const code = payload.readUInt32BE(0);
         this.notifyReset(stream, code, `stream reset by the peer with code ${code}`);
+        this.countReset();
         return;
       }
       case FRAME.SETTINGS:
+        this.spendControl();
         this.onSettings(flags, streamId, payload);
         return;
       case FRAME.PUSH_PROMISE:
         throw protocolError('PUSH_PROMISE is not accepted');
       case FRAME.PING:
+        this.spendControl();
         if (streamId !== 0) throw protocolError('PING on a stream');
         if (payload.length !== 8) throw frameSizeError('PING');
         if ((flags & FLAG.ACK) === 0) {
@@ -585,12 +704,15 @@ export class H2Connection {
         this.onGoaway(streamId, payload);
         return;
       case FRAME.WINDOW_UPDATE:
+        this.spendControl();
         this.onWindowUpdate(streamId, payload);
         return;
       case FRAME.CONTINUATION:
         throw protocolError('CONTINUATION without HEADERS');
       default:
-        return; // unknown frame types are ignored (RFC 9113 §4.1)
+        // Unknown frame types are ignored (RFC 9113 §4.1), but not for free.
+        this.spendControl();
+        return;
     }
   }
 
@@ -642,25 +764,50 @@ export class H2Connection {
   /** A bug in a stream's user ends that stream, not the connection (or the process). */
   private handlerFailed(stream: H2Stream, err: unknown): void {
     const reason = err instanceof Error ? err.message : String(err);
-    if (!stream.closed) stream.abort(H2_ERROR.INTERNAL_ERROR, `internal error: ${reason}`);
+    if (stream.closed) return;
+    stream.reset(H2_ERROR.INTERNAL_ERROR);
+    this.notifyReset(stream, H2_ERROR.INTERNAL_ERROR, `internal error: ${reason}`);
   }
 
   /**
-   * A client that opens streams and resets them at once makes the gateway do
-   * work (and open streams to targets) for nothing: past a burst of
-   * RESET_BURST resets, refilled at RESETS_PER_SECOND, it gets GOAWAY.
+   * @internal server role: one stream reset by the client, or by the gateway
+   * because of the client's error. A client that makes streams churn (opened
+   * and reset at once) makes the gateway do work, and open streams to
+   * targets, for nothing: past a burst of RESET_BURST_STREAMS, refilled at
+   * RESETS_PER_SECOND, the connection ends with GOAWAY ENHANCE_YOUR_CALM.
    */
-  private countReset(): void {
+  countReset(): void {
+    if (this.role !== 'server' || this.failed) return;
     const now = performance.now();
     this.resetTokens = Math.min(
-      RESET_BURST,
+      RESET_BURST_STREAMS,
       this.resetTokens + ((now - this.resetRefilledAt) / 1000) * RESETS_PER_SECOND,
     );
     this.resetRefilledAt = now;
     this.resetTokens -= 1;
     if (this.resetTokens < 0) {
-      throw new H2ConnectionError(H2_ERROR.ENHANCE_YOUR_CALM, 'too many streams reset');
+      this.fail(new H2ConnectionError(H2_ERROR.ENHANCE_YOUR_CALM, 'too many streams reset'));
     }
+  }
+
+  /**
+   * One control frame from the peer. The bucket is refilled only when it runs
+   * dry, so the common case is one decrement and one comparison.
+   */
+  private spendControl(): void {
+    if (--this.controlTokens >= 0) return;
+    const now = performance.now();
+    const refill = ((now - this.controlRefilledAt) / 1000) * CONTROL_FRAMES_PER_SECOND;
+    this.controlTokens = Math.min(CONTROL_BURST_FRAMES, this.controlTokens + refill);
+    this.controlRefilledAt = now;
+    if (this.controlTokens < 0) {
+      throw new H2ConnectionError(H2_ERROR.ENHANCE_YOUR_CALM, 'too many control frames');
+    }
+  }
+
+  /** The peer has a reason to send `frames` more control frames (banked up to a bound). */
+  private earnControl(frames: number): void {
+    this.controlTokens = Math.min(this.controlTokens + frames, CONTROL_BANK_FRAMES);
   }
 
   /** A peer that asks for answers (PING, SETTINGS) but does not read them is cut off. */
@@ -704,15 +851,21 @@ export class H2Connection {
     }
     this.lastPeerStreamId = streamId;
     const fresh = new H2Stream(this, streamId, this.peerInitialWindow);
-    if (this.goingAway || this.streams.size >= MAX_CLIENT_STREAMS) {
+    if (this.goingAway) {
       fresh.reset(H2_ERROR.REFUSED_STREAM);
       return;
     }
+    // Beyond the advertised limit (§5.1.2), or too large: refused, and counted as churn.
+    if (this.streams.size >= MAX_CLIENT_STREAMS) {
+      fresh.resetByClientFault(H2_ERROR.REFUSED_STREAM);
+      return;
+    }
     if (!fits) {
-      fresh.reset(H2_ERROR.PROTOCOL_ERROR);
+      fresh.resetByClientFault(H2_ERROR.PROTOCOL_ERROR);
       return;
     }
     this.streams.set(streamId, fresh);
+    this.earnControl(CONTROL_CREDIT_PER_STREAM);
     if (endStream) fresh.remoteClosed = true;
     try {
       this.options.onStream?.(fresh, fields, endStream);
@@ -728,38 +881,7 @@ export class H2Connection {
       return;
     }
     if (payload.length % 6 !== 0) throw frameSizeError('SETTINGS');
-    for (let at = 0; at < payload.length; at += 6) {
-      const id = payload.readUInt16BE(at);
-      const value = payload.readUInt32BE(at + 2);
-      switch (id) {
-        case SETTING.HEADER_TABLE_SIZE:
-          this.encoder.setMaxTableSize(Math.min(value, 64 * 1024));
-          break;
-        case SETTING.ENABLE_PUSH:
-          if (value > 1) throw protocolError('ENABLE_PUSH must be 0 or 1');
-          break;
-        case SETTING.MAX_CONCURRENT_STREAMS:
-          this.peerMaxStreams = value;
-          break;
-        case SETTING.INITIAL_WINDOW_SIZE: {
-          if (value > MAX_WINDOW) {
-            throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE too big');
-          }
-          const delta = value - this.peerInitialWindow;
-          this.peerInitialWindow = value;
-          for (const stream of this.streams.values()) stream.adjustWindow(delta);
-          break;
-        }
-        case SETTING.MAX_FRAME_SIZE:
-          if (value < DEFAULT_MAX_FRAME || value > 16_777_215) {
-            throw protocolError(`MAX_FRAME_SIZE ${value} out of range`);
-          }
-          this.peerMaxFrame = value;
-          break;
-        default:
-          break; // unknown settings are ignored
-      }
-    }
+    this.applySettings(readSettings(payload));
     this.guardFlood();
     this.batch.frame(FRAME.SETTINGS, FLAG.ACK, 0);
     this.schedule();
@@ -768,6 +890,27 @@ export class H2Connection {
     const ready = this.onSettled;
     this.onSettled = undefined;
     ready?.();
+  }
+
+  /**
+   * Applies one SETTINGS frame's values: only the last of each (RFC 9113
+   * §6.5.3 processes them in order; for these settings the end state is the
+   * same), so a frame of 2,730 INITIAL_WINDOW_SIZE entries walks the open
+   * streams once, not 2,730 times (SETTINGS amplification).
+   */
+  private applySettings(values: PeerSettings): void {
+    if (values.tableMin >= 0) {
+      // The smallest size seen, then the last, both signalled to the decoder (RFC 7541 §4.2).
+      this.encoder.setMaxTableSize(Math.min(values.tableMin, 64 * 1024));
+      this.encoder.setMaxTableSize(Math.min(values.table, 64 * 1024));
+    }
+    if (values.maxStreams >= 0) this.peerMaxStreams = values.maxStreams;
+    if (values.maxFrame >= 0) this.peerMaxFrame = values.maxFrame;
+    if (values.window >= 0) {
+      const delta = values.window - this.peerInitialWindow;
+      this.peerInitialWindow = values.window;
+      if (delta !== 0) for (const stream of this.streams.values()) stream.adjustWindow(delta);
+    }
   }
 
   private onGoaway(streamId: number, payload: Buffer): void {
@@ -833,6 +976,51 @@ export class H2Connection {
       }
     }
   }
+}
+
+/** The last value of each setting in one SETTINGS frame (-1: absent); `tableMin` the smallest table size. */
+interface PeerSettings {
+  table: number;
+  tableMin: number;
+  maxStreams: number;
+  window: number;
+  maxFrame: number;
+}
+
+/** Reads and checks a SETTINGS payload (a multiple of 6 bytes): O(1) per entry. */
+function readSettings(payload: Buffer): PeerSettings {
+  const out: PeerSettings = { table: -1, tableMin: -1, maxStreams: -1, window: -1, maxFrame: -1 };
+  for (let at = 0; at < payload.length; at += 6) {
+    const id = payload.readUInt16BE(at);
+    const value = payload.readUInt32BE(at + 2);
+    switch (id) {
+      case SETTING.HEADER_TABLE_SIZE:
+        out.table = value;
+        out.tableMin = out.tableMin < 0 ? value : Math.min(out.tableMin, value);
+        break;
+      case SETTING.ENABLE_PUSH:
+        if (value > 1) throw protocolError('ENABLE_PUSH must be 0 or 1');
+        break;
+      case SETTING.MAX_CONCURRENT_STREAMS:
+        out.maxStreams = value;
+        break;
+      case SETTING.INITIAL_WINDOW_SIZE:
+        if (value > MAX_WINDOW) {
+          throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE too big');
+        }
+        out.window = value;
+        break;
+      case SETTING.MAX_FRAME_SIZE:
+        if (value < DEFAULT_MAX_FRAME || value > 16_777_215) {
+          throw protocolError(`MAX_FRAME_SIZE ${value} out of range`);
+        }
+        out.maxFrame = value;
+        break;
+      default:
+        break; // unknown settings are ignored
+    }
+  }
+  return out;
 }
 
 function protocolError(message: string): H2ConnectionError {

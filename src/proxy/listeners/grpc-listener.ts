@@ -51,7 +51,7 @@ export async function startGrpcListener(
 
   /** A malformed request is never forwarded (RFC 9113 §8.1.1): the client's stream is reset. */
   const refuse = (connection: H2Connection, stream: H2Stream, fields: string[], why: string) => {
-    refuseMalformed(stream, why);
+    refuseMalformed(stream);
     if (!config.accessLog) return;
     const clientIp = connection.socket.remoteAddress ?? '';
     refusals.log(() => refusedLine(config.name, clientIp, fields, why));
@@ -123,9 +123,16 @@ export async function startGrpcListener(
       role: 'server',
       onStream: (stream, fields, end) => onStream(connection, stream, fields, end),
       onClose: (c) => connections.delete(c),
+      timeouts: config.timeouts,
     });
     connections.add(connection);
   };
+  // One timer for every connection of the listener: preface, header-block and idle timeouts.
+  const sweeper = setInterval(() => {
+    const now = performance.now();
+    for (const connection of connections) connection.checkTimers(now);
+  }, sweepPeriodMs(config.timeouts));
+  sweeper.unref();
 
   let server: net.Server;
   if (config.tls) {
@@ -133,24 +140,35 @@ export async function startGrpcListener(
       cert: readFileSync(config.tls.cert),
       key: readFileSync(config.tls.key),
       ALPNProtocols: ['h2'],
+      // The TLS handshake comes before the HTTP/2 preface: bounded by the same headerMs.
+      handshakeTimeout: config.timeouts.headerMs,
     });
     secure.on('secureConnection', accept);
-    secure.on('tlsClientError', () => undefined);
+    // A failed or timed-out handshake: with a listener here, node leaves the socket open.
+    secure.on('tlsClientError', (_err, socket) => socket.destroy());
     server = secure;
   } else {
     server = net.createServer(accept);
   }
   // Closing: every client is told GOAWAY; calls in flight finish, then each connection ends.
   const limit = { maxConnections: config.maxConnections, log: sink };
-  return listenOn(
+  const listening = listenOn(
     server,
     config.name,
     config.listen,
     () => {
+      clearInterval(sweeper);
       for (const connection of connections) connection.goaway();
     },
     limit,
   );
+  listening.catch(() => clearInterval(sweeper));
+  return listening;
+}
+
+/** How often the connection timers are checked: a quarter of the shortest, within 10 ms to 1 s. */
+function sweepPeriodMs(timeouts: GrpcListenerConfig['timeouts']): number {
+  return Math.max(10, Math.min(1000, Math.min(timeouts.headerMs, timeouts.idleMs) / 4));
 }
 
 /**

@@ -51,8 +51,14 @@ const DROP = new Set([
 ]);
 
 const EMPTY = Buffer.alloc(0);
-/** New connections a call may wait for when the target's stream limit keeps filling them. */
-const MAX_CONNECTION_TRIES = 8;
+/**
+ * Streams a call may open on a target: the first, and one more when the
+ * target refused it unprocessed (GOAWAY, REFUSED_STREAM). Each refusal may
+ * cost a new connection, so this bounds connections made per call.
+ */
+const MAX_CONNECTION_TRIES = 2;
+/** Times a call may find the connection it waited for already full (the target limits its streams). */
+const MAX_FULL_WAITS = 8;
 /** Request bytes kept until the answer starts, so a refused stream can be sent again. */
 const REPLAY_BYTES = 64 * 1024;
 
@@ -97,8 +103,8 @@ export const MALFORMED_CODE: GwErrorCode = 'GW_ERR_BAD_REQUEST';
  * (RFC 9113 §8.1.1). One place, so that the rapid-reset accounting can
  * count every reset the client caused (MadeYouReset, CVE-2025-8671).
  */
-export function refuseMalformed(stream: H2Stream, _reason: string): void {
-  stream.reset(H2_ERROR.PROTOCOL_ERROR);
+export function refuseMalformed(stream: H2Stream): void {
+  stream.resetByClientFault(H2_ERROR.PROTOCOL_ERROR);
 }
 
 /** The target refused a stream it did not process (RFC 9113 §8.7): the call may be sent again. */
@@ -123,9 +129,17 @@ export function forwardGrpc(ref: RuntimeRef): Handler<GrpcExchange> {
         // Only connecting can fail here: the call answers every later failure itself.
         send: async (target) => {
           // Several calls may wait for one new connection: each checks for room as it opens.
-          for (let tries = 0; tries < MAX_CONNECTION_TRIES; tries++) {
+          let tries = 0;
+          let waits = 0;
+          while (tries < MAX_CONNECTION_TRIES && waits <= MAX_FULL_WAITS) {
             const connection = await upstream.h2Connection(target);
-            if (!connection.canOpen) continue;
+            if (!connection.canOpen) {
+              // Full (other calls took its streams), or refused already (GOAWAY after SETTINGS).
+              if (connection.goingAway || connection.closed) tries++;
+              else waits++;
+              continue;
+            }
+            tries++;
             try {
               await ex.call.relay(connection, target, scheme);
               return;
@@ -134,7 +148,12 @@ export function forwardGrpc(ref: RuntimeRef): Handler<GrpcExchange> {
               if (!(err instanceof StreamRefused)) throw err;
             }
           }
-          throw upstreamConnect(target.id, 'every connection to the target is at its stream limit');
+          throw upstreamConnect(
+            target.id,
+            tries < MAX_CONNECTION_TRIES
+              ? 'every connection to the target is at its stream limit'
+              : 'the target refused the call unprocessed on every try',
+          );
         },
         mapError: (err) => toGwError(err),
         // Nothing was sent when no connection could be had: another target may take the call.
@@ -286,7 +305,7 @@ export class GrpcCall implements StreamHandler {
     this.ex.status = GRPC_STATUS.INTERNAL;
     this.ex.errorCode = MALFORMED_CODE;
     if (this.up !== undefined && !this.up.closed) this.up.reset(H2_ERROR.CANCEL);
-    refuseMalformed(this.down, reason);
+    refuseMalformed(this.down);
     this.finish();
   }
 

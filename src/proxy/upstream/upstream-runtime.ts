@@ -9,6 +9,13 @@ import { H1Pool } from '../h1/upstream-pool.js';
 
 /** How long an unused upstream HTTP/1.1 connection is kept (undici's default, under most servers' 5 s). */
 const KEEP_ALIVE_MS = 4_000;
+/**
+ * HTTP/2 sockets towards one target, open or closing, at most: a target that
+ * keeps refusing (GOAWAY at once) or limits its streams cannot make the pool
+ * open connections without end. Closing ones count until destroyed (their
+ * destroy deadline bounds that, see CLOSE_GRACE_MS in h2/connection.ts).
+ */
+const MAX_H2_SOCKETS_PER_TARGET = 64;
 
 /** A target with its live state: requests in flight and its connection pool. */
 export interface TargetRuntime {
@@ -35,6 +42,8 @@ export class UpstreamRuntime {
   /** HTTP/2 connections per target: more than one when the target limits its streams. */
   private readonly h2 = new Map<string, H2Entry[]>();
   private readonly connections = new Set<H2Connection>();
+  /** HTTP/2 sockets per target id from connect until closed. */
+  private readonly h2Sockets = new Map<string, number>();
 
   constructor(config: UpstreamConfig) {
     this.config = config;
@@ -88,9 +97,29 @@ export class UpstreamRuntime {
       else if (connection.canOpen) return connection;
       else if (connection.exhausted) connection.goaway();
     }
+    if (pending !== undefined) return pending.ready;
     // Every connection is busy up to the target's stream limit (or there is none): one more.
-    const entry = pending ?? this.newH2Entry(target, list);
-    return entry.ready;
+    if (this.h2SocketCount(target.id) >= MAX_H2_SOCKETS_PER_TARGET) {
+      throw upstreamConnect(
+        target.id,
+        new Error(`${MAX_H2_SOCKETS_PER_TARGET} HTTP/2 connections to it are open or closing`),
+      );
+    }
+    return this.newH2Entry(target, list).ready;
+  }
+
+  /** HTTP/2 sockets towards a target (or all targets) now, open or closing. */
+  h2SocketCount(targetId?: string): number {
+    if (targetId !== undefined) return this.h2Sockets.get(targetId) ?? 0;
+    let n = 0;
+    for (const count of this.h2Sockets.values()) n += count;
+    return n;
+  }
+
+  private countH2Socket(targetId: string, delta: number): void {
+    const n = (this.h2Sockets.get(targetId) ?? 0) + delta;
+    if (n > 0) this.h2Sockets.set(targetId, n);
+    else this.h2Sockets.delete(targetId);
   }
 
   private newH2Entry(target: TargetRuntime, list: H2Entry[]): H2Entry {
@@ -124,6 +153,8 @@ export class UpstreamRuntime {
           })
         : undefined;
       const socket: Socket = secureSocket ?? net.connect({ host, port });
+      this.countH2Socket(target.id, 1);
+      socket.once('close', () => this.countH2Socket(target.id, -1));
       socket.setNoDelay(true);
       // An idle connection must not keep the process alive.
       socket.unref();
