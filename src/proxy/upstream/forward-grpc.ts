@@ -298,8 +298,9 @@ export class GrpcCall implements StreamHandler {
    * The client's request turned out malformed after it was accepted: its
    * content-length disagrees with its DATA, or it sent bad trailers. The
    * target's stream is reset and the client's refused (RFC 9113 §8.1.1).
+   * The access line says GW_ERR_BAD_REQUEST (the reason is not kept per call).
    */
-  private refuse(reason: string): void {
+  private refuse(): void {
     if (this.done) return;
     this.gone = true;
     this.ex.status = GRPC_STATUS.INTERNAL;
@@ -319,7 +320,7 @@ export class GrpcCall implements StreamHandler {
     ) {
       return true;
     }
-    this.refuse('request DATA length differs from content-length');
+    this.refuse(); // request DATA length differs from content-length
     return false;
   }
 
@@ -337,9 +338,10 @@ export class GrpcCall implements StreamHandler {
       // Trailers from a client (gRPC clients send none): only the end of the request matters,
       // once they are well formed (RFC 9113 §8.1: they end the stream and have no pseudo-headers).
       if (this.done) return;
-      const bad = endStream ? checkTrailerFields(fields) : 'a second HEADERS without END_STREAM';
+      // A second HEADERS without END_STREAM is malformed too.
+      const bad = endStream ? checkTrailerFields(fields) : 'HEADERS without END_STREAM';
       if (bad !== undefined) {
-        this.refuse(bad);
+        this.refuse();
         return;
       }
       if (!this.countBody(0, true)) return;
