@@ -40,7 +40,9 @@ export function routingTable(config: ProxyConfig): string[] {
   );
   config.listeners.forEach((listener, i) => {
     lines.push(listenerRows[i] ?? '');
-    if (listener.protocol !== 'tcp') lines.push(...routeLines(listener.routes, config));
+    // Appended one by one: push(...rows) passes every row as an argument, and
+    // over ~125,000 of them (routes, targets) overflows the call stack.
+    if (listener.protocol !== 'tcp') appendAll(lines, routeLines(listener.routes, config));
   });
   const used = usedUpstreams(config);
   const upstreamRows = align(
@@ -56,7 +58,7 @@ export function routingTable(config: ProxyConfig): string[] {
   );
   upstreams.forEach((upstream, i) => {
     lines.push(upstreamRows[i] ?? '');
-    lines.push(...targetLines(upstream));
+    appendAll(lines, targetLines(upstream));
   });
   return lines;
 }
@@ -166,6 +168,10 @@ function quote(text: string): string {
   return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
 }
 
+function appendAll(lines: string[], more: readonly string[]): void {
+  for (const line of more) lines.push(line);
+}
+
 /** Pads every column but the last to the widest cell of that column, two spaces apart. */
 function align(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];
@@ -248,7 +254,13 @@ function listenerJson(l: ListenerConfig): ListenerJson {
   if (l.protocol === 'tcp') return { ...base, upstream: l.upstream };
   const routes = l.routes.map((r): RouteJson => ({
     name: r.name,
-    match: { ...r.match },
+    // Plain objects for JSON; fromEntries keeps a `__proto__` header as a key.
+    match: {
+      ...r.match,
+      ...(r.match.headers === undefined
+        ? {}
+        : { headers: Object.fromEntries(Object.entries(r.match.headers)) }),
+    },
     upstream: r.upstream,
     stripPrefix: r.stripPrefix,
     ...(r.rewritePrefix === undefined ? {} : { rewritePrefix: r.rewritePrefix }),

@@ -76,6 +76,19 @@ function convert(
         }),
       );
       return;
+    case 'custom': {
+      // A check written in code may say what is allowed and point at the key itself.
+      const params = (issue.params ?? {}) as { allowed?: string; at?: 'key' };
+      const at = params.at ?? 'value';
+      out.push(
+        rawIssue(root, segments, issue.message, {
+          allowed: params.allowed ?? allowed,
+          at,
+          showValue: at === 'value',
+        }),
+      );
+      return;
+    }
     default:
       out.push(rawIssue(root, segments, issue.message, { allowed }));
   }
