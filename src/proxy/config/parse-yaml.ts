@@ -115,6 +115,8 @@ export class NestingGauge {
   /** At the first token of a line, or right after `-` / `?` (a compact nested node). */
   private nodeStart = true;
   private scalarSource = false;
+  /** After a block scalar header (`|`, `>`), until its content token. */
+  private blockContent = false;
 
   private readonly maxDepth: number;
 
@@ -129,7 +131,15 @@ export class NestingGauge {
       if (token === CST.SCALAR) this.scalarSource = true;
       return undefined;
     }
-    const type = this.scalarSource ? 'scalar' : CST.tokenType(token);
+    // A block scalar's content is one token from the start of its first line:
+    // never a node start (taking it for one would close every open level).
+    const type = this.scalarSource
+      ? this.blockContent
+        ? 'block-scalar-content'
+        : 'scalar'
+      : CST.tokenType(token);
+    if (this.scalarSource) this.blockContent = false;
+    else if (type === 'block-scalar-header') this.blockContent = true;
     this.scalarSource = false;
     const found = this.structure(type);
     if (found !== undefined) return found;
@@ -172,6 +182,7 @@ export class NestingGauge {
         return found;
       }
       case 'map-value-ind':
+      case 'block-scalar-content':
         this.nodeStart = false;
         return undefined;
       default: {

@@ -4,6 +4,8 @@ import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
 import type { RunningBackend } from '../../../src/backend/backend-options.js';
 import { parseConfigText } from '../../../src/proxy/config/load.js';
 import { findExcessNesting, MAX_NESTING_DEPTH } from '../../../src/proxy/config/parse-yaml.js';
@@ -53,6 +55,18 @@ function withTargets(n: number): ProxyConfig {
   return { ...config, upstreams: new Map([['app', { ...app, targets: many }]]) };
 }
 
+/** The depth the gauge measures: the smallest limit `text` stays within. */
+function depthOf(text: string): number {
+  for (let limit = 0; ; limit++) if (findExcessNesting(text, limit) === undefined) return limit;
+}
+
+/** Levels of lists and mappings inside each other in a parsed value (an empty one counts). */
+function trueDepth(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return 1 + children.reduce((max: number, child) => Math.max(max, trueDepth(child)), 0);
+}
+
 describe('hostile configs', () => {
   for (const [form, make] of Object.entries(DEEP)) {
     it(`refuses ${DEPTH}-deep YAML (${form}) as GW_ERR_CONFIG with its line and column`, () => {
@@ -67,9 +81,7 @@ describe('hostile configs', () => {
   }
 
   it('measures nesting as YAML means it: block columns, lists at their key column, flow brackets', () => {
-    const depth = (text: string): number => {
-      for (let limit = 0; ; limit++) if (findExcessNesting(text, limit) === undefined) return limit;
-    };
+    const depth = depthOf;
     assert.equal(depth('a:\n  b:\n    c: 1\n'), 3);
     assert.equal(depth('a:\n- b:\n  - c: 1\n'), 5);
     assert.equal(depth('a: [1, {b: [2]}]\n'), 4);
@@ -81,6 +93,42 @@ describe('hostile configs', () => {
     assert.deepEqual(kindsAndPaths(issuesOf(() => parseConfigText(atLimit, 'x.yaml'))), [
       'invalid ',
     ]);
+  });
+
+  it('measures at least the true depth of any YAML document, and at most one more', () => {
+    const value = fc.letrec<{ node: unknown }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.oneof(fc.integer(), fc.constantFrom('a', 'two\nlines\n', ' x', '[{', '- y', '# z')),
+        fc.array(tie('node'), { maxLength: 3 }),
+        fc.dictionary(fc.constantFrom('a', 'b', '? c', '- d'), tie('node'), { maxKeys: 3 }),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(
+        value,
+        fc.record({
+          collectionStyle: fc.constantFrom('any', 'block', 'flow'),
+          indent: fc.integer({ min: 1, max: 4 }),
+          indentSeq: fc.boolean(),
+        }),
+        (doc, options) => {
+          const text = stringify(doc, options);
+          const real = trueDepth(doc);
+          const measured = depthOf(text);
+          assert.ok(measured >= real && measured <= real + 1, `${measured} for ${real}:\n${text}`);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('is not reset by block scalars: 300 levels, each with a | scalar, are refused', () => {
+    let text = '';
+    for (let i = 0; i < 300; i++) {
+      text += `${' '.repeat(i)}k${i}:\n${' '.repeat(i + 1)}s: |\n${' '.repeat(i + 2)}text\n`;
+    }
+    assert.match(issuesOf(() => parseConfigText(text, 'x.yaml'))[0]?.problem ?? '', /nested more/);
   });
 
   it('prints the routing table of an upstream with 130,000 targets, text and JSON', () => {
