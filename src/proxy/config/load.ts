@@ -90,7 +90,7 @@ function tooDeep(excess: ExcessNesting): ConfigIssue {
     kind: 'invalid',
     path: '',
     problem: `nested more than ${MAX_NESTING_DEPTH} levels deep`,
-    allowed: `at most ${MAX_NESTING_DEPTH} levels of mappings and lists inside each other; a gw config needs about 6`,
+    allowed: `at most ${MAX_NESTING_DEPTH} levels of mappings and lists inside each other; a gw config needs about 8`,
     line: excess.line,
     column: excess.column,
   };

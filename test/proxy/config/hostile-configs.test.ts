@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { stringify } from 'yaml';
+import { isMap, isPair, isSeq, parseDocument, stringify } from 'yaml';
 import type { RunningBackend } from '../../../src/backend/backend-options.js';
 import { parseConfigText } from '../../../src/proxy/config/load.js';
 import { findExcessNesting, MAX_NESTING_DEPTH } from '../../../src/proxy/config/parse-yaml.js';
@@ -36,6 +36,10 @@ const DEEP: Record<string, () => string> = {
   'compact block lists on one line': () => `${'- '.repeat(DEPTH)}x\n`,
   'flow lists': () => '['.repeat(DEPTH) + ']'.repeat(DEPTH),
   'flow mappings': () => '{a: '.repeat(DEPTH) + '1' + '}'.repeat(DEPTH),
+  // Malformed, but the parser still nests a mapping for every further `:`.
+  'compact mappings on one line (a: a: a: …)': () => `${'a: '.repeat(DEPTH)}x\n`,
+  'compact mappings in a flow mapping': () => `{${'a: '.repeat(DEPTH)}}`,
+  'empty keys (: : : …), then a key back at column 0': () => `k:\n ${': '.repeat(DEPTH)}\nb: 1\n`,
   'deep inside listeners, then upstreams': () => {
     let text = 'listeners:\n';
     for (let i = 0; i < DEPTH; i++) text += `${' '.repeat(i + 1)}a:\n`;
@@ -67,6 +71,22 @@ function trueDepth(value: unknown): number {
   return 1 + children.reduce((max: number, child) => Math.max(max, trueDepth(child)), 0);
 }
 
+/** Levels of collections inside each other in a parsed document, keys included (iterative). */
+function nodeDepth(root: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[root, 0]];
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    const [node, depth] = entry;
+    if (!isMap(node) && !isSeq(node)) continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const item of node.items) {
+      if (isPair(item)) stack.push([item.key, depth + 1], [item.value, depth + 1]);
+      else stack.push([item, depth + 1]);
+    }
+  }
+  return deepest;
+}
+
 describe('hostile configs', () => {
   for (const [form, make] of Object.entries(DEEP)) {
     it(`refuses ${DEPTH}-deep YAML (${form}) as GW_ERR_CONFIG with its line and column`, () => {
@@ -80,13 +100,13 @@ describe('hostile configs', () => {
     });
   }
 
-  it('measures nesting as YAML means it: block columns, lists at their key column, flow brackets', () => {
+  it("measures nesting as the parser's open levels: collections, and a key being read", () => {
     const depth = depthOf;
-    assert.equal(depth('a:\n  b:\n    c: 1\n'), 3);
-    assert.equal(depth('a:\n- b:\n  - c: 1\n'), 5);
+    assert.equal(depth('a:\n  b:\n    c: 1\n'), 4);
+    assert.equal(depth('a:\n- b:\n  - c: 1\n'), 6);
     assert.equal(depth('a: [1, {b: [2]}]\n'), 4);
-    assert.equal(depth('a: |\n  [[[[ {{{{\nb: "[[[[" # [[[[\n'), 1);
-    assert.equal(depth('a:\n b: 1\n---\nc: 1\n'), 2);
+    assert.equal(depth('a: |\n  [[[[ {{{{\nb: "[[[[" # [[[[\n'), 2);
+    assert.equal(depth('a:\n b: 1\n---\nc: 1\n'), 3);
     // Exactly at the limit is accepted (then refused for what it is, not for its depth).
     const atLimit = '['.repeat(MAX_NESTING_DEPTH) + ']'.repeat(MAX_NESTING_DEPTH);
     assert.equal(findExcessNesting(atLimit), undefined);
@@ -116,10 +136,26 @@ describe('hostile configs', () => {
           const text = stringify(doc, options);
           const real = trueDepth(doc);
           const measured = depthOf(text);
-          assert.ok(measured >= real && measured <= real + 1, `${measured} for ${real}:\n${text}`);
+          assert.ok(measured >= real && measured <= real + 1, `${measured}, ${real}:\n${text}`);
         },
       ),
       { numRuns: 500 },
+    );
+  });
+
+  it('bounds what the parser builds from malformed text: at most twice the measure, plus 2', () => {
+    const piece = fc.constantFrom(
+      ...['- ', '? ', ': ', '[', '{', ']', '}', ',', '\n', ' ', '  ', '\n  ', '\n    ', '\t'],
+      ...['a', 'b: ', '|', '>', '#c', "'q'", '"q"', '&x ', '*x', '!t ', '-', ':', '---\n'],
+      ...['...\n', '"m\n l"', 'p\n  q', 'k: |-\n  x\n', '[a: ', '{a: ', ' : ', '\r\n', '[a ['],
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 80 }), (pieces) => {
+        const text = pieces.join('');
+        const built = parseDocument(text, { logLevel: 'silent' }).contents;
+        assert.ok(nodeDepth(built) <= 2 * depthOf(text) + 2, JSON.stringify(text));
+      }),
+      { numRuns: 1000 },
     );
   });
 
