@@ -159,6 +159,17 @@ describe('hostile configs', () => {
     );
   });
 
+  it('reports a value nested 6,000 deep through a chain of aliases, without a RangeError', () => {
+    let text = `l0: &l0 ${'['.repeat(60)}${']'.repeat(60)}\n`;
+    for (let i = 1; i < 100; i++) {
+      text += `l${i}: &l${i} ${'['.repeat(60)}*l${i - 1}${']'.repeat(60)}\n`;
+    }
+    text += 'listeners: [*l99]\nupstreams: []\n';
+    const issues = issuesOf(() => parseConfigText(text, 'x.yaml'));
+    const listener = issues.find((issue) => issue.path === 'listeners[0]');
+    assert.equal(listener?.got, '[…]');
+  });
+
   it('is not reset by block scalars: 300 levels, each with a | scalar, are refused', () => {
     let text = '';
     for (let i = 0; i < 300; i++) {
