@@ -13,8 +13,9 @@ import type { TcpPacket } from './types.js';
 /**
  * Streams the TCP packets of tcpdump's text output, line by line, with
  * memory bounded by one chunk plus one line of at most 64 KiB
- * (MAX_LINE_CHARS; plus the first lines kept to tell the timestamp form). Lines that are not TCP are counted in `stats` and skipped; so are
- * longer lines (tcpdump prints a packet in a few hundred characters), in
+ * (MAX_LINE_CHARS; plus the first lines kept to tell the timestamp form).
+ * Lines that are not TCP are counted in `stats` and skipped; so are longer
+ * lines (tcpdump prints a packet in a few hundred characters), in
  * `stats.longLines` with their numbers. A text with no TCP line at all is an
  * error quoting its first unusable line (exit 2).
  */

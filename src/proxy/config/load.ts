@@ -18,9 +18,9 @@ import { yamlLocator, type Locator } from './yaml-locator.js';
  * Reads, parses and validates the gateway config at `path`: YAML, or JSON
  * (`.json` or any name), which the YAML 1.2 parser reads as the subset it is,
  * so JSON mistakes get line and column too (a duplicate key is an error),
- * after refusing text nested more than {@link MAX_NESTING_DEPTH} levels
- * (which would exhaust the recursive parser's stack), then checks that every TLS certificate and key it names is a readable PEM
- * file. Throws `GW_ERR_CONFIG_NOT_FOUND` when there is no file, and
+ * stopping at text nested more than {@link MAX_NESTING_DEPTH} levels (which
+ * would exhaust the recursive parser's stack), then checks that every TLS
+ * certificate and key it names is a readable PEM file. Throws `GW_ERR_CONFIG_NOT_FOUND` when there is no file, and
  * `GW_ERR_CONFIG` (exit 2) for an unreadable file, YAML syntax errors and
  * every invalid setting, each with `file:line:col` and the field's path.
  */
