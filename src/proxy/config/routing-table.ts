@@ -237,11 +237,27 @@ export interface UpstreamJson {
 
 /** The same table as {@link routingTable}, as a JSON-able object (no Maps, addresses as strings). */
 export function routingTableJson(config: ProxyConfig): RoutingTableJson {
+  const usedBy = upstreamUsers(config);
   return {
     source: config.source,
     listeners: config.listeners.map(listenerJson),
-    upstreams: [...config.upstreams.values()].map((u) => upstreamJson(u, config)),
+    upstreams: [...config.upstreams.values()].map((u) => upstreamJson(u, usedBy)),
   };
+}
+
+/** Who sends traffic to each upstream, in config order: one pass over every route. */
+function upstreamUsers(config: ProxyConfig): ReadonlyMap<string, readonly string[]> {
+  const users = new Map<string, string[]>();
+  const add = (upstream: string, user: string): void => {
+    const list = users.get(upstream);
+    if (list === undefined) users.set(upstream, [user]);
+    else list.push(user);
+  };
+  for (const l of config.listeners) {
+    if (l.protocol === 'tcp') add(l.upstream, l.name);
+    else for (const r of l.routes) add(r.upstream, `${l.name}/${r.name}`);
+  }
+  return users;
 }
 
 function listenerJson(l: ListenerConfig): ListenerJson {
@@ -277,14 +293,11 @@ function listenerJson(l: ListenerConfig): ListenerJson {
   };
 }
 
-function upstreamJson(u: UpstreamConfig, config: ProxyConfig): UpstreamJson {
-  const usedBy = config.listeners.flatMap((l) =>
-    l.protocol === 'tcp'
-      ? l.upstream === u.name
-        ? [l.name]
-        : []
-      : l.routes.filter((r) => r.upstream === u.name).map((r) => `${l.name}/${r.name}`),
-  );
+function upstreamJson(
+  u: UpstreamConfig,
+  users: ReadonlyMap<string, readonly string[]>,
+): UpstreamJson {
+  const usedBy = [...(users.get(u.name) ?? [])];
   return {
     name: u.name,
     balance: u.balance,

@@ -338,6 +338,25 @@ upstreams: [{ name: app, targets: ${targets(backends)} }]
 });
 
 describe('hostile configs: size', () => {
+  it('lists who uses each of 20,000 upstreams in one pass over the routes', () => {
+    const raw = minimalRaw();
+    const n = 20_000;
+    raw.upstreams = Array.from({ length: n }, (_, i) => ({
+      name: `u${i}`,
+      targets: ['10.0.0.1:80'],
+    }));
+    raw.listeners[0] = {
+      ...raw.listeners[0],
+      routes: Array.from({ length: n }, (_, i) => ({
+        match: { path: `/r${i}` },
+        upstream: `u${i}`,
+      })),
+    };
+    const json = routingTableJson(parseConfig(raw, 'gw.yaml'));
+    assert.deepEqual(json.upstreams[0]?.usedBy, ['web/route-1']);
+    assert.deepEqual(json.upstreams[n - 1]?.usedBy, [`web/route-${n}`]);
+  });
+
   it(
     'checks 100,000 listeners for address conflicts in linear time, finding the one clash',
     { timeout: 30_000 },
