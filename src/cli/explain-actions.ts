@@ -1,4 +1,6 @@
+import type { LongLines } from '../explain/capture/packets.js';
 import { runExplain } from '../explain/run-explain.js';
+import { MAX_LINE_CHARS } from '../explain/text/line-splitter.js';
 import { BatchedWriter } from '../shared/batched-writer.js';
 import { invalidArgument } from '../shared/errors.js';
 import { wantsColor } from './color.js';
@@ -42,4 +44,16 @@ export async function runExplainCommand(file: string, flags: ExplainFlags): Prom
     const reasons = [...result.stats.skipped].map(([reason, n]) => `${n} ${reason}`).join(', ');
     process.stderr.write(`gw explain: skipped ${skipped} non-TCP frames or lines (${reasons})\n`);
   }
+  // Always, --json too: the input is damaged or is not tcpdump output.
+  const long = longLinesWarning(result.stats.longLines);
+  if (long !== undefined) process.stderr.write(`gw explain: ${long}\n`);
+}
+
+/** `skipped 2 lines longer than 64 KiB: line 3 (5,000,000 characters), …`, or undefined. */
+function longLinesWarning({ count, first }: LongLines): string | undefined {
+  if (count === 0) return undefined;
+  const which = first.map((l) => `line ${l.line} (${l.chars.toLocaleString('en-US')} characters)`);
+  if (count > first.length) which.push(`and ${count - first.length} more`);
+  const lines = count === 1 ? 'line' : 'lines';
+  return `skipped ${count} ${lines} longer than ${MAX_LINE_CHARS / 1024} KiB, the most gw reads (tcpdump prints a packet in a few hundred characters): ${which.join(', ')}`;
 }

@@ -1,7 +1,7 @@
 /** The diagnoses as text under the table, in English or Chinese. Pure. */
 import type { Finding } from './diagnose.js';
 import { explainFinding, type Lang } from './explain-findings.js';
-import { displayWidth } from './columns.js';
+import { displayWidth } from '../shared/columns.js';
 import type { Paint } from './paint.js';
 
 const LABELS = {

@@ -3,7 +3,7 @@
  * cli-table3 draws them), orphans, and who is behind CLOSE_WAIT and TIME_WAIT. Pure.
  */
 import { thousands } from '../shared/format.js';
-import { boxColumns, displayWidth } from './columns.js';
+import { boxColumns, displayWidth } from '../shared/columns.js';
 import type { Lang } from './explain-findings.js';
 import type { Paint } from './paint.js';
 import type { PileupSummary, Ranked, StateRow, Summary } from './summary.js';

@@ -5,7 +5,7 @@
  * peer, timer, and with `-e` user and inode, with `-p` the owning process.
  * Pure: sockets and options in, text out.
  */
-import { layoutColumns, type Align } from './columns.js';
+import { layoutColumns, type Align } from '../shared/columns.js';
 import { endpointText, ownerText, remoteText } from './endpoint-text.js';
 import { timerText } from './format-timer.js';
 import { plainPaint, type Paint } from './paint.js';

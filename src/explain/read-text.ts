@@ -1,5 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { CaptureStats } from './capture/packets.js';
+import { LineSplitter, type SplitLine } from './text/line-splitter.js';
 import { SNIFF_LINES } from './text/timestamps.js';
 import {
   noTcpInText,
@@ -11,10 +12,12 @@ import type { TcpPacket } from './types.js';
 
 /**
  * Streams the TCP packets of tcpdump's text output, line by line, with
- * memory bounded by one chunk (plus the first lines kept to tell the
- * timestamp form). Lines that are not TCP are counted in `stats` and
- * skipped; a text with no TCP line at all is an error quoting its first
- * unparseable line (exit 2).
+ * memory bounded by one chunk plus one line of at most 64 KiB
+ * (MAX_LINE_CHARS; plus the first lines kept to tell the timestamp form).
+ * Lines that are not TCP are counted in `stats` and skipped; so are longer
+ * lines (tcpdump prints a packet in a few hundred characters), in
+ * `stats.longLines` with their numbers. A text with no TCP line at all is an
+ * error quoting its first unusable line (exit 2).
  */
 export async function* readTextCapture(
   input: AsyncIterable<Buffer>,
@@ -22,25 +25,30 @@ export async function* readTextCapture(
   stats: CaptureStats,
 ): AsyncGenerator<TcpPacket> {
   const decoder = new StringDecoder('utf8');
+  const splitter = new LineSplitter();
   let parser: TextParser | undefined;
-  const head: string[] = [];
-  let partial = '';
+  const head: SplitLine[] = [];
   let lineNumber = 0;
 
   const start = (): TextParser => {
-    const timestamps = sniffTimestampFormat(head.slice(0, SNIFF_LINES));
+    const sniffed = head.slice(0, SNIFF_LINES).filter((line) => typeof line === 'string');
+    const timestamps = sniffTimestampFormat(sniffed);
     return tcpdumpTextParser(source, timestamps === undefined ? {} : { timestamps });
   };
-  function* feed(p: TextParser, lines: readonly string[]): Generator<TcpPacket> {
+  function* feed(p: TextParser, lines: readonly SplitLine[]): Generator<TcpPacket> {
     for (const line of lines) {
-      const packet = p.line(line, ++lineNumber);
+      lineNumber++;
+      if (typeof line !== 'string') {
+        p.longLine(lineNumber, line);
+        continue;
+      }
+      const packet = p.line(line, lineNumber);
       if (packet !== undefined) yield packet;
     }
   }
 
   for await (const chunk of input) {
-    const lines = (partial + decoder.write(chunk)).split('\n');
-    partial = lines.pop() ?? '';
+    const lines = splitter.push(decoder.write(chunk));
     if (parser === undefined) {
       // One line at a time: a chunk can hold more lines than a call takes arguments.
       for (const line of lines) head.push(line);
@@ -51,9 +59,8 @@ export async function* readTextCapture(
     }
     yield* feed(parser, lines);
   }
-  partial += decoder.end();
   // What is left: every line when there were too few to start, else the last one.
-  if (partial !== '') head.push(partial);
+  for (const line of [...splitter.push(decoder.end()), ...splitter.end()]) head.push(line);
   parser ??= start();
   yield* feed(parser, head);
   parser.finish();
@@ -63,5 +70,6 @@ export async function* readTextCapture(
   stats.tcp = text.tcp;
   stats.skipped = text.skipped;
   stats.examples = text.examples;
+  stats.longLines = text.longLines;
   if (text.tcp === 0) throw noTcpInText(source, text);
 }

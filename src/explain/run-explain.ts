@@ -68,7 +68,7 @@ export async function runExplain(options: ExplainOptions): Promise<ExplainResult
       (c) => options.conn === undefined || c.id === options.conn,
     );
     if (options.json) options.write(JSON.stringify(summaryJson(connections)));
-    else options.write(summaryTable(connections, options.lang));
+    else for (const piece of summaryTable(connections, options.lang)) options.write(piece);
   }
   return { format, stats, connections: analyzer.connections.length };
 }

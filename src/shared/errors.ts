@@ -236,14 +236,24 @@ export class ConfigError extends GwError {
   }
 }
 
+/** How many config problems a message lists; `ConfigError.issues` keeps them all. */
+export const MAX_LISTED_CONFIG_ISSUES = 50;
+
 /**
- * A gateway config with one or more problems. The message lists all of them,
- * one per line, as `FILE:LINE:COL: PATH: problem (got VALUE; allowed ...)`
- * (the position only when known), so one run shows every mistake. Exit 2.
+ * A gateway config with one or more problems. The message lists them, one
+ * per line, as `FILE:LINE:COL: PATH: problem (got VALUE; allowed ...)` (the
+ * position only when known), so one run shows every mistake; past
+ * {@link MAX_LISTED_CONFIG_ISSUES} it ends with `… and N more`, so a
+ * generated config with 100,000 bad entries prints a screenful, not 43 MB.
+ * Exit 2.
  */
 export function configError(source: string, issues: readonly ConfigIssue[]): ConfigError {
-  const lines = issues.map((issue) => `  ${formatConfigIssue(source, issue)}`);
-  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  const listed = issues.slice(0, MAX_LISTED_CONFIG_ISSUES);
+  const lines = listed.map((issue) => `  ${formatConfigIssue(source, issue)}`);
+  const more = issues.length - listed.length;
+  if (more > 0) lines.push(`  … and ${more.toLocaleString('en-US')} more`);
+  const count =
+    issues.length === 1 ? '1 problem' : `${issues.length.toLocaleString('en-US')} problems`;
   return new ConfigError(
     source,
     issues,

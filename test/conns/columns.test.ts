@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Table from 'cli-table3';
 import fc from 'fast-check';
-import { boxColumns, displayWidth, layoutColumns, type Align } from '../../src/conns/columns.js';
+import { boxColumns, displayWidth, layoutColumns, type Align } from '../../src/shared/columns.js';
 import { plainPaint } from '../../src/conns/paint.js';
 import { renderTable } from '../../src/conns/render-table.js';
 import { sock } from './helpers/make-socket.js';

@@ -186,4 +186,17 @@ describe('gw explain (CLI)', () => {
     const conn = await runGw(['explain', `${FIX}refused.pcap`, '--conn', '9']);
     assert.equal(conn.code, 2);
   });
+
+  it('skips a 5 MB text line with a warning naming it, and says so in --help', async () => {
+    const lines = (await readFile(`${FIX}abort-linger0.tcpdump-n.txt`, 'utf8')).split('\n');
+    lines.splice(3, 0, 'y'.repeat(5_000_000));
+    const file = join(dir, 'long-line.txt');
+    await writeFile(file, lines.join('\n'));
+    const { code, stdout, stderr } = await runGw(['explain', file, '--summary']);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /RST \(abort\)/);
+    assert.match(stderr, /skipped 1 line longer than 64 KiB.*: line 4 \(5,000,000 characters\)/);
+    const help = await runGw(['explain', '--help']);
+    assert.match(help.stdout, /longer than 64 KiB/);
+  });
 });

@@ -10,10 +10,23 @@ export interface CaptureStats {
   skipped: Map<string, number>;
   /** The first few skipped frames, for messages. */
   examples: SkippedFrame[];
+  /** Text lines skipped for being too long to read (tcpdump text only). */
+  longLines: LongLines;
+}
+
+/** How many text lines were too long to read, and the first few of them. */
+export interface LongLines {
+  count: number;
+  /** The first five: 1-based line number and length in characters. */
+  readonly first: { readonly line: number; readonly chars: number }[];
 }
 
 export function newStats(): CaptureStats {
-  return { frames: 0, tcp: 0, skipped: new Map(), examples: [] };
+  return { frames: 0, tcp: 0, skipped: new Map(), examples: [], longLines: newLongLines() };
+}
+
+export function newLongLines(): LongLines {
+  return { count: 0, first: [] };
 }
 
 /**

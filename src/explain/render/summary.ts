@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import { gridColumns } from '../../shared/columns.js';
 import type { Connection } from '../analyze/analyzer.js';
 import { endpoint, type Lang } from './describe.js';
 
@@ -51,28 +51,34 @@ function ending(conn: Connection, lang: Lang): string {
   return zh ? '仍打开' : 'still open';
 }
 
-/** The per-connection summary table of `gw explain --summary`. */
-export function summaryTable(connections: readonly Connection[], lang: Lang): string {
-  const table = new Table({ head: HEAD[lang], style: { head: [], border: [] } });
+/**
+ * The per-connection summary table of `gw explain --summary`, drawn as
+ * cli-table3's default style draws it, in pieces of up to 1,000 rows (each
+ * without its final newline): a capture of a million connections is a table
+ * of a million rows, which cli-table3 cannot take (a RangeError past ~125,000)
+ * and one string could not hold.
+ */
+export function summaryTable(connections: readonly Connection[], lang: Lang): Iterable<string> {
+  const rows: string[][] = [HEAD[lang]];
   for (const c of connections) {
     const retrans =
       (c.counts.get('retransmission') ?? 0) +
       (c.counts.get('fast-retransmission') ?? 0) +
       (c.counts.get('spurious-retransmission') ?? 0);
-    table.push([
-      c.id,
+    rows.push([
+      String(c.id),
       `${endpoint(c.client)} → ${endpoint(c.server)}${c.rolesGuessed ? ' ?' : ''}`,
       `${c.packets.client} / ${c.packets.server}`,
       `${c.bytes.client} / ${c.bytes.server}`,
       `${((c.lastTime - c.firstTime) * 1000).toFixed(1)} ms`,
       c.irtt > 0 ? `${(c.irtt * 1000).toFixed(3)} ms` : '-',
-      retrans,
-      c.counts.get('dup-ack') ?? 0,
-      c.counts.get('zero-window') ?? 0,
+      String(retrans),
+      String(c.counts.get('dup-ack') ?? 0),
+      String(c.counts.get('zero-window') ?? 0),
       ending(c, lang),
     ]);
   }
-  return table.toString();
+  return gridColumns(rows);
 }
 
 /** Plain data for `--summary --json`. */

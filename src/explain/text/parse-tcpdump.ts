@@ -13,9 +13,10 @@
  * as a pcap. Continuation lines (-v, dumps) do not count.
  */
 import { captureUnsupported, invalidArgument, type GwError } from '../../shared/errors.js';
-import type { CaptureStats } from '../capture/packets.js';
+import { newLongLines, type CaptureStats } from '../capture/packets.js';
 import type { TcpPacket } from '../types.js';
 import { canonicalHost } from './addresses.js';
+import { MAX_LINE_CHARS, type LongLine } from './line-splitter.js';
 import {
   encapsulation,
   ipv4HeaderKind,
@@ -87,6 +88,11 @@ export interface TextStats extends CaptureStats {
 export interface TextParser {
   /** Feeds one line (without its newline; a trailing CR is ignored). Never throws. */
   line(text: string, lineNumber: number): TcpPacket | undefined;
+  /**
+   * Counts a line the reader did not keep for its length (over MAX_LINE_CHARS):
+   * skipped, noted in `stats.longLines`, and quoted by its start if no line is TCP.
+   */
+  longLine(lineNumber: number, line: LongLine): void;
   /** Call at the end of input: counts a -v header line still waiting for its TCP line. */
   finish(): void;
   readonly stats: TextStats;
@@ -120,6 +126,7 @@ class TcpdumpText implements TextParser {
     tcp: 0,
     skipped: new Map(),
     examples: [],
+    longLines: newLongLines(),
     lines: 0,
     otherLines: new Map(),
     firstUnparsed: undefined,
@@ -179,6 +186,17 @@ class TcpdumpText implements TextParser {
     this.other('not a packet line');
     this.noteUnparsed(lineNumber, text, 'not a tcpdump packet line');
     return undefined;
+  }
+
+  longLine(lineNumber: number, line: LongLine): void {
+    this.stats.lines++;
+    const { longLines } = this.stats;
+    longLines.count++;
+    if (longLines.first.length < EXAMPLES)
+      longLines.first.push({ line: lineNumber, chars: line.chars });
+    // Its start (200 characters) is all that was kept: quoted, with an ellipsis.
+    const reason = `longer than ${MAX_LINE_CHARS / 1024} KiB, skipped`;
+    this.noteUnparsed(lineNumber, `${line.start}…`, reason);
   }
 
   finish(): void {

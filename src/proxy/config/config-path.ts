@@ -32,13 +32,23 @@ export function valueAt(root: unknown, segments: readonly PropertyKey[]): unknow
   return current;
 }
 
-/** A value rendered short for a message: JSON, cut to 60 characters with an ellipsis. */
+/**
+ * A value rendered short for a message: JSON, cut to 60 characters with an
+ * ellipsis. A value JSON cannot render (cyclic, or nested thousands deep
+ * through YAML aliases, which `String()` would recurse into as well) is shown
+ * as `[…]` or `{…}`.
+ */
 export function renderValue(value: unknown): string {
   let text: string;
   try {
     text = toJson(value) ?? String(value);
   } catch {
-    text = String(value);
+    text =
+      typeof value !== 'object' || value === null
+        ? String(value)
+        : Array.isArray(value)
+          ? '[…]'
+          : '{…}';
   }
   return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 1)}…` : text;
 }

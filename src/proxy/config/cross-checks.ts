@@ -1,7 +1,7 @@
 import { formatHostPort } from '../../shared/format.js';
 import { parseHostPort } from './parse-host-port.js';
+import { listenConflicts } from './listen-conflicts.js';
 import { rawIssue, type RawIssue, type RawIssueOptions } from './raw-issue.js';
-import type { HostPort } from './types.js';
 
 type Fields = Readonly<Record<string, unknown>>;
 
@@ -49,7 +49,11 @@ export function crossChecks(root: unknown): RawIssue[] {
   return issues;
 }
 
-type Add = (segments: readonly PropertyKey[], problem: string, options: RawIssueOptions) => void;
+export type Add = (
+  segments: readonly PropertyKey[],
+  problem: string,
+  options: RawIssueOptions,
+) => void;
 
 function checkListener(
   l: Fields,
@@ -247,47 +251,6 @@ function uniqueNames(items: readonly unknown[], key: string, add: Add): void {
       });
     }
   });
-}
-
-function listenConflicts(listeners: readonly unknown[], add: Add): void {
-  const seen: { index: number; address: HostPort }[] = [];
-  listeners.forEach((listener, i) => {
-    const listen = text(fields(listener)?.listen);
-    const parsed =
-      listen === undefined ? undefined : parseHostPort(listen, { allowPortZero: true });
-    if (parsed?.ok !== true) return;
-    for (const other of seen) {
-      const clash = clashes(parsed.value, other.address);
-      if (clash === undefined) continue;
-      const problem =
-        clash === 'same'
-          ? `the same address as listeners[${other.index}]`
-          : `overlaps listeners[${other.index}] on port ${parsed.value.port}: ${clash} covers ${clash === '::' ? 'every address' : 'every IPv4 address'}`;
-      add(['listeners', i, 'listen'], problem, {
-        kind: clash === 'same' ? 'duplicate' : 'conflict',
-        allowed: 'an address and port no other listener uses',
-      });
-      break;
-    }
-    seen.push({ index: i, address: parsed.value });
-  });
-}
-
-/**
- * Whether two listen addresses would collide when bound: the same address, or
- * a wildcard that covers the other (on Linux, binding 127.0.0.1:80 after
- * 0.0.0.0:80 fails with EADDRINUSE; Node binds `::` dual-stack, covering IPv4
- * too). Port 0 never collides: each bind gets its own free port.
- */
-function clashes(a: HostPort, b: HostPort): 'same' | '::' | '0.0.0.0' | undefined {
-  if (a.port !== b.port || a.port === 0) return undefined;
-  if (a.host === b.host) return 'same';
-  if (a.host === '::' || b.host === '::') return '::';
-  const ipv4 = (host: string) => /^[\d.]+$/.test(host);
-  if ((a.host === '0.0.0.0' && ipv4(b.host)) || (b.host === '0.0.0.0' && ipv4(a.host))) {
-    return '0.0.0.0';
-  }
-  return undefined;
 }
 
 /** "an http", "a grpc", "a tcp" (as the letters are read aloud). */

@@ -1,12 +1,14 @@
 import { readFile, stat } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { isDocument, LineCounter, type Document } from 'yaml';
 import {
+  ConfigError,
   configError,
   configNotFound,
   configUnreadable,
   errnoOf,
   type ConfigIssue,
 } from '../../shared/errors.js';
+import { MAX_NESTING_DEPTH, parseYamlDocument, type ExcessNesting } from './parse-yaml.js';
 import { placeIssues, rawIssue, type RawIssue } from './raw-issue.js';
 import { parseConfig } from './schema.js';
 import type { ProxyConfig, TlsFiles } from './types.js';
@@ -16,8 +18,9 @@ import { yamlLocator, type Locator } from './yaml-locator.js';
  * Reads, parses and validates the gateway config at `path`: YAML, or JSON
  * (`.json` or any name), which the YAML 1.2 parser reads as the subset it is,
  * so JSON mistakes get line and column too (a duplicate key is an error),
- * then checks that every TLS certificate and key it names is a readable PEM
- * file. Throws `GW_ERR_CONFIG_NOT_FOUND` when there is no file, and
+ * stopping at text nested more than {@link MAX_NESTING_DEPTH} levels (which
+ * would exhaust the recursive parser's stack), then checks that every TLS
+ * certificate and key it names is a readable PEM file. Throws `GW_ERR_CONFIG_NOT_FOUND` when there is no file, and
  * `GW_ERR_CONFIG` (exit 2) for an unreadable file, YAML syntax errors and
  * every invalid setting, each with `file:line:col` and the field's path.
  */
@@ -46,7 +49,6 @@ interface Parsed {
 
 function parseWithLocator(text: string, source: string): Parsed {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const syntax = (message: string, offset: number): ConfigIssue => {
     const { line, col } = lineCounter.linePos(offset);
     return {
@@ -57,21 +59,41 @@ function parseWithLocator(text: string, source: string): Parsed {
       column: col,
     };
   };
-  if (doc.errors.length > 0) {
-    throw configError(
-      source,
-      doc.errors.map((error) => syntax(error.message, error.pos[0])),
-    );
-  }
+  let doc: Document.Parsed | ExcessNesting;
   let raw: unknown;
   try {
+    doc = parseYamlDocument(text, lineCounter);
+    if (!isDocument(doc)) throw configError(source, [tooDeep(doc)]);
+    if (doc.errors.length > 0) {
+      throw configError(
+        source,
+        doc.errors.map((error) => syntax(error.message, error.pos[0])),
+      );
+    }
     // Throws on alias bombs ("billion laughs"): too many aliases expanded.
     raw = doc.toJS();
   } catch (err) {
-    throw configError(source, [syntax(err instanceof Error ? err.message : String(err), 0)]);
+    if (err instanceof ConfigError) throw err;
+    // The parser's own limits (alias expansion, and the call stack should a
+    // text get past the nesting check): still a bad config, never a crash.
+    const reason = err instanceof Error ? err.message : String(err);
+    const problem =
+      err instanceof RangeError ? `too deeply nested or too large to parse (${reason})` : reason;
+    throw configError(source, [syntax(problem, 0)]);
   }
   const locate = yamlLocator(doc, lineCounter);
   return { config: parseConfig(raw, source, locate), raw, locate };
+}
+
+function tooDeep(excess: ExcessNesting): ConfigIssue {
+  return {
+    kind: 'invalid',
+    path: '',
+    problem: `nested more than ${MAX_NESTING_DEPTH} levels deep`,
+    allowed: `at most ${MAX_NESTING_DEPTH} levels of mappings and lists inside each other; a gw config needs about 8`,
+    line: excess.line,
+    column: excess.column,
+  };
 }
 
 async function readConfigFile(path: string): Promise<string> {

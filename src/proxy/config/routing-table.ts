@@ -40,7 +40,9 @@ export function routingTable(config: ProxyConfig): string[] {
   );
   config.listeners.forEach((listener, i) => {
     lines.push(listenerRows[i] ?? '');
-    if (listener.protocol !== 'tcp') lines.push(...routeLines(listener.routes, config));
+    // Appended one by one: push(...rows) passes every row as an argument, and
+    // over ~125,000 of them (routes, targets) overflows the call stack.
+    if (listener.protocol !== 'tcp') appendAll(lines, routeLines(listener.routes, config));
   });
   const used = usedUpstreams(config);
   const upstreamRows = align(
@@ -56,7 +58,7 @@ export function routingTable(config: ProxyConfig): string[] {
   );
   upstreams.forEach((upstream, i) => {
     lines.push(upstreamRows[i] ?? '');
-    lines.push(...targetLines(upstream));
+    appendAll(lines, targetLines(upstream));
   });
   return lines;
 }
@@ -169,6 +171,10 @@ function quote(text: string): string {
   return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
 }
 
+function appendAll(lines: string[], more: readonly string[]): void {
+  for (const line of more) lines.push(line);
+}
+
 /** Pads every column but the last to the widest cell of that column, two spaces apart. */
 function align(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];
@@ -236,11 +242,27 @@ export interface UpstreamJson {
 
 /** The same table as {@link routingTable}, as a JSON-able object (no Maps, addresses as strings). */
 export function routingTableJson(config: ProxyConfig): RoutingTableJson {
+  const usedBy = upstreamUsers(config);
   return {
     source: config.source,
     listeners: config.listeners.map(listenerJson),
-    upstreams: [...config.upstreams.values()].map((u) => upstreamJson(u, config)),
+    upstreams: [...config.upstreams.values()].map((u) => upstreamJson(u, usedBy)),
   };
+}
+
+/** Who sends traffic to each upstream, in config order: one pass over every route. */
+function upstreamUsers(config: ProxyConfig): ReadonlyMap<string, readonly string[]> {
+  const users = new Map<string, string[]>();
+  const add = (upstream: string, user: string): void => {
+    const list = users.get(upstream);
+    if (list === undefined) users.set(upstream, [user]);
+    else list.push(user);
+  };
+  for (const l of config.listeners) {
+    if (l.protocol === 'tcp') add(l.upstream, l.name);
+    else for (const r of l.routes) add(r.upstream, `${l.name}/${r.name}`);
+  }
+  return users;
 }
 
 function listenerJson(l: ListenerConfig): ListenerJson {
@@ -254,7 +276,13 @@ function listenerJson(l: ListenerConfig): ListenerJson {
   if (l.protocol === 'tcp') return { ...base, upstream: l.upstream };
   const routes = l.routes.map((r): RouteJson => ({
     name: r.name,
-    match: { ...r.match },
+    // Plain objects for JSON; fromEntries keeps a `__proto__` header as a key.
+    match: {
+      ...r.match,
+      ...(r.match.headers === undefined
+        ? {}
+        : { headers: Object.fromEntries(Object.entries(r.match.headers)) }),
+    },
     upstream: r.upstream,
     stripPrefix: r.stripPrefix,
     ...(r.rewritePrefix === undefined ? {} : { rewritePrefix: r.rewritePrefix }),
@@ -271,14 +299,11 @@ function listenerJson(l: ListenerConfig): ListenerJson {
   };
 }
 
-function upstreamJson(u: UpstreamConfig, config: ProxyConfig): UpstreamJson {
-  const usedBy = config.listeners.flatMap((l) =>
-    l.protocol === 'tcp'
-      ? l.upstream === u.name
-        ? [l.name]
-        : []
-      : l.routes.filter((r) => r.upstream === u.name).map((r) => `${l.name}/${r.name}`),
-  );
+function upstreamJson(
+  u: UpstreamConfig,
+  users: ReadonlyMap<string, readonly string[]>,
+): UpstreamJson {
+  const usedBy = [...(users.get(u.name) ?? [])];
   return {
     name: u.name,
     balance: u.balance,

@@ -117,28 +117,50 @@ const method = checked((text) => (isHttpToken(text) ? undefined : 'not a method 
   .transform((text) => text.toUpperCase())
   .describe('HTTP method names such as GET, POST');
 
-const headerName = checked((text) =>
-  isHttpToken(text) ? undefined : 'not a header name',
-).describe("header names: letters, digits and !#$%&'*+-.^_`|~");
-
+/**
+ * Header name → exact value, into a null-prototype map. Not `z.record`: zod
+ * skips a `__proto__` key unchecked (the route would match without that
+ * condition), and `in` on a plain object finds `constructor` already there.
+ */
 const headerValues = z
-  .record(headerName, z.string().describe('a string (quote numbers and booleans: "2")'))
+  .custom<Readonly<Record<string, unknown>>>(
+    (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    { error: 'must be a mapping' },
+  )
   .transform((headers, ctx) => {
-    const out: Record<string, string> = {};
+    const out = Object.create(null) as Record<string, string>;
     for (const [key, value] of Object.entries(headers)) {
-      const lower = key.toLowerCase();
-      if (lower in out) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'the same header twice (names ignore case)',
-          path: [key],
-        });
-      }
-      out[lower] = value;
+      const problem = headerProblem(key, value, out);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [key], ...problem });
+      else out[key.toLowerCase()] = value as string;
     }
     return out;
   })
   .describe('header name → exact value');
+
+const HEADER_NAME_ALLOWED = "header names: letters, digits and !#$%&'*+-.^_`|~";
+
+/** What is wrong with one `match.headers` entry, given the entries kept so far. */
+function headerProblem(
+  key: string,
+  value: unknown,
+  kept: Readonly<Record<string, string>>,
+): { message: string; params: { at?: 'key'; allowed: string } } | undefined {
+  if (!isHttpToken(key)) {
+    return { message: 'not a header name', params: { at: 'key', allowed: HEADER_NAME_ALLOWED } };
+  }
+  if (typeof value !== 'string') {
+    const message = value === null ? 'empty' : 'must be a string';
+    return { message, params: { allowed: 'a string (quote numbers and booleans: "2")' } };
+  }
+  if (kept[key.toLowerCase()] !== undefined) {
+    return {
+      message: 'the same header twice (names ignore case)',
+      params: { allowed: 'each header name once' },
+    };
+  }
+  return undefined;
+}
 
 const matchSchema = z.strictObject({
   host: hostPattern.optional(),

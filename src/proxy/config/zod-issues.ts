@@ -76,6 +76,19 @@ function convert(
         }),
       );
       return;
+    case 'custom': {
+      // A check written in code may say what is allowed and point at the key itself.
+      const params = (issue.params ?? {}) as { allowed?: string; at?: 'key' };
+      const at = params.at ?? 'value';
+      out.push(
+        rawIssue(root, segments, issue.message, {
+          allowed: params.allowed ?? allowed,
+          at,
+          showValue: at === 'value',
+        }),
+      );
+      return;
+    }
     default:
       out.push(rawIssue(root, segments, issue.message, { allowed }));
   }
@@ -220,6 +233,8 @@ function closest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const candidate of known) {
+    // The distance is at least the difference in length: a 100 KB key costs nothing.
+    if (Math.abs(candidate.length - key.length) >= bestDistance) continue;
     const distance =
       candidate.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, candidate);
     if (distance < bestDistance) [best, bestDistance] = [candidate, distance];

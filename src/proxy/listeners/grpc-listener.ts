@@ -255,7 +255,8 @@ function printable(text: string): string {
 
 /** Header fields as a record (repeated names joined with `, `), for routing and hashing. */
 function headerRecord(fields: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  // Null prototype: a `__proto__` or `constructor` field is a header like any other.
+  const out = Object.create(null) as Record<string, string>;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i] ?? '';
     const value = fields[i + 1] ?? '';

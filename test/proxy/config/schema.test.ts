@@ -99,7 +99,8 @@ describe('parseConfig: defaults and resolution', () => {
     assert.deepEqual(httpListener(raw).routes[0]?.match, {
       host: 'api.example.test',
       methods: ['GET', 'POST'],
-      headers: { 'x-env': 'Prod' },
+      // A null-prototype map: no inherited key can pass for a header name.
+      headers: Object.assign(Object.create(null) as object, { 'x-env': 'Prod' }),
     });
   });
 

@@ -115,3 +115,35 @@ export function boxColumns(
     rule('└', '┴', '┘'),
   ].join('\n');
 }
+
+/**
+ * Draws rows as cli-table3's default style does: a box with one space of
+ * padding in each cell and a rule under every row, `rows[0]` as the header.
+ * Yields the drawing in pieces of at most `rowsPerPiece` rows, each without
+ * a final newline, so a table of any length is never one string (V8 caps a
+ * string near 2^29 characters) and never one call with a row per argument
+ * (cli-table3's `push.apply` overflows the stack past ~125,000 rows).
+ */
+export function* gridColumns(
+  rows: readonly (readonly string[])[],
+  align: readonly Align[] = [],
+  rowsPerPiece = 1000,
+): Generator<string> {
+  const widths = columnWidths(rows);
+  const rule = (left: string, mid: string, right: string): string =>
+    left + widths.map((w) => '─'.repeat(w + 2)).join(mid) + right;
+  const between = rule('├', '┼', '┤');
+  const line = (row: readonly string[]): string =>
+    `│${widths.map((w, i) => ` ${padCell(row[i] ?? '', w, align[i])} `).join('│')}│`;
+  let piece: string[] = [rule('┌', '┬', '┐')];
+  for (let r = 0; r < rows.length; r++) {
+    if (r > 0) piece.push(between);
+    piece.push(line(rows[r] ?? []));
+    if (piece.length >= 2 * rowsPerPiece) {
+      yield piece.join('\n');
+      piece = [];
+    }
+  }
+  piece.push(rule('└', '┴', '┘'));
+  yield piece.join('\n');
+}
