@@ -28,7 +28,8 @@ describe('refusedLine', () => {
       log.log(() => refusedLine('web', { clientIp: '::1', method: 'GET', target: `/${i}` }, error));
     }
     assert.equal(lines.length, 3);
-    for (let t = 0; t < 300 && lines.length < 4; t++) await new Promise((r) => setTimeout(r, 10));
+    const count = (): number => lines.length;
+    for (let t = 0; t < 300 && count() < 4; t++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(lines[3], 'web: 5 refused-request log lines suppressed (over 3/s)');
     // A new second logs again.
     log.log(() => refusedLine('web', { clientIp: '::1', method: 'GET', target: '/again' }, error));
