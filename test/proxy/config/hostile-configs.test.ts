@@ -322,6 +322,7 @@ listeners:
   - name: web
     protocol: http
     listen: 127.0.0.1:0
+    underscoreHeaders: pass # names with _ are dropped before routing by default
     routes: [{ match: { headers: { __proto__: b } }, upstream: app }]
 upstreams: [{ name: app, targets: ${targets(backends)} }]
 `);
