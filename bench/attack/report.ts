@@ -26,7 +26,9 @@ const HEADERS = [
   'open',
   'attacker detail',
 ];
-const ALIGN: Align[] = ['left', 'left', ...HEADERS.slice(2, -1).map((): Align => 'right'), 'left'];
+/** The columns between proxy and attacker detail: all figures, right-aligned. */
+const FIGURE_COLUMNS = HEADERS.slice(2, -1);
+const ALIGN: Align[] = ['left', 'left', ...FIGURE_COLUMNS.map((): Align => 'right'), 'left'];
 
 function fixed(value: number | null | undefined, digits: number): string {
   return value === null || value === undefined ? '-' : value.toFixed(digits);
@@ -49,24 +51,8 @@ function detail(m: Measured): string {
 }
 
 function cells(id: string, proxy: string, m: Measured | { error: string }): string[] {
-  if ('error' in m)
-    return [
-      id,
-      proxy,
-      '-',
-      '-',
-      '-',
-      '-',
-      '-',
-      '-',
-      '-',
-      '-',
-      '-',
-      '-',
-      '-',
-      '-',
-      `error: ${m.error}`,
-    ];
+  // An error row: a dash in every figure column, the error in the last.
+  if ('error' in m) return [id, proxy, ...FIGURE_COLUMNS.map(() => '-'), `error: ${m.error}`];
   return [
     id,
     proxy,

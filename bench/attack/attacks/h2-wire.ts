@@ -5,6 +5,7 @@
  * (SETTINGS, GOAWAY, RST_STREAM) without ever failing the attack.
  */
 import type net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   FLAG,
   FRAME,
@@ -108,6 +109,25 @@ export interface Watched {
   /** Resolves once the proxy's first SETTINGS frame arrived. */
   readonly settled: Promise<void>;
   goaway: boolean;
+}
+
+/** How long a client waits for the proxy's SETTINGS before it opens streams anyway. */
+const SETTINGS_WAIT_MS = 2000;
+
+/**
+ * Writes the client preface with `values` on a watched connection, waits
+ * for the proxy's SETTINGS (at most SETTINGS_WAIT_MS), and returns how many
+ * of `wanted` streams the proxy allows at once (all when it set no limit).
+ */
+export async function allowedStreams(
+  socket: net.Socket,
+  watched: Watched,
+  wanted: number,
+  values: readonly (readonly [number, number])[] = [],
+): Promise<number> {
+  socket.write(clientPreface(values));
+  await Promise.race([watched.settled, sleep(SETTINGS_WAIT_MS)]);
+  return Math.min(wanted, watched.maxStreams ?? wanted);
 }
 
 /**

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net, { connect, type Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { echoClient, type EchoClient } from '../../../src/backend/grpc-client.js';
@@ -17,7 +17,10 @@ import {
   SETTING,
 } from '../../../src/proxy/h2/frames.js';
 import { HpackEncoder } from '../../../src/proxy/h2/hpack.js';
+import { bareTarget, type BareTarget } from '../../helpers/h2-bare.js';
+import { rawH2Client, type RawFrame, type RawH2Client } from '../../helpers/h2-raw.js';
 import { gatewayTo, makeCert, startTestGateway, type TestGateway } from '../../helpers/proxy.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 // Attacks on the gRPC listener's HTTP/2 connections, through real sockets (issue 13, defects
 // 1, 2, 3 and 5): each is cut within a bound while a legitimate call is still answered.
@@ -27,21 +30,15 @@ const IDLE_MS = 400;
 /** Generous bounded wait for "closed within the timeout" (no duration is asserted). */
 const WAIT_MS = 4000;
 
-/** A bare HTTP/2 target answering every call with its own bytes, counting the streams it saw. */
-let target: http2.Http2Server;
-let targetStreams = 0;
+/** A bare HTTP/2 target answering every call with its own bytes; `streams` counts what it saw. */
+let target: BareTarget;
 let gw: TestGateway;
 let client: EchoClient;
 
 before(async () => {
-  target = http2.createServer();
-  target.on('session', (s) => s.on('error', () => undefined));
-  target.on('stream', (stream) => {
-    targetStreams++;
-    echoWhole(stream);
-  });
-  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-  const port = (target.address() as net.AddressInfo).port;
+  // Node's default session memory (10 MB), as the attacks were measured with.
+  target = await bareTarget(echoWhole, { maxSessionMemory: 10 });
+  const port = target.port;
   gw = await startTestGateway(`
 listeners:
   - name: rpc
@@ -58,7 +55,7 @@ upstreams:
 after(async () => {
   client.close();
   await gw.close();
-  await new Promise<void>((r) => target.close(() => r()));
+  await target.close();
 });
 
 /** Answers a call with its own request bytes and status 0, unless it was cancelled first. */
@@ -92,71 +89,19 @@ function unary(message: string): Promise<string> {
   });
 }
 
-interface RawFrame {
-  type: number;
-  flags: number;
-  streamId: number;
-  payload: Buffer;
-}
-
-interface RawClient {
-  socket: Socket;
-  frames: RawFrame[];
-  closed: Promise<void>;
-  isClosed: () => boolean;
-  /** The GOAWAY received, if any. */
-  goaway: () => RawFrame | undefined;
-}
-
-/** A raw HTTP/2 client: `start` is written first (nothing, the preface, or preface + SETTINGS). */
-async function rawClient(
-  port: number,
-  start: 'nothing' | 'preface' | 'settings',
-): Promise<RawClient> {
-  const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((r, j) => {
-    socket.once('connect', () => r());
-    socket.once('error', j);
+/** A Unary call through `c`; resolves with its status code (undefined when OK), never rejects. */
+function unaryCode(c: EchoClient, message: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    c.Unary({ message }, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err) =>
+      resolve(err?.code),
+    );
   });
-  socket.on('error', () => undefined);
-  const frames: RawFrame[] = [];
-  const reader = new FrameReader((type, flags, streamId, payload) =>
-    frames.push({ type, flags, streamId, payload: Buffer.from(payload) }),
-  );
-  reader.maxFrame = 1 << 24;
-  socket.on('data', (chunk: Buffer) => reader.push(chunk));
-  let isClosed = false;
-  const closed = new Promise<void>((r) =>
-    socket.once('close', () => {
-      isClosed = true;
-      r();
-    }),
-  );
-  if (start === 'preface') socket.write(PREFACE);
-  if (start === 'settings') {
-    const batch = new FrameBatch();
-    batch.settings([]);
-    socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
-  }
-  return {
-    socket,
-    frames,
-    closed,
-    isClosed: () => isClosed,
-    goaway: () => frames.find((f) => f.type === FRAME.GOAWAY),
-  };
 }
 
-/** Resolves when `check` holds; rejects after `ms`. Polls every 10 ms (bounded). */
-async function until(check: () => boolean, ms = WAIT_MS, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** A raw HTTP/2 client that reads frames up to 16 MiB: `start` is what it writes first. */
+function rawClient(port: number, start: 'nothing' | 'preface' | 'settings'): Promise<RawH2Client> {
+  return rawH2Client(port, { start, maxFrameBytes: 1 << 24 });
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Request headers of a gRPC call to the echo service's Unary method. */
 const CALL = [
@@ -257,7 +202,7 @@ describe('gw proxy: MadeYouReset (defect 2, CVE-2025-8671)', () => {
       const raw = await rawClient(gw.port('rpc'), 'settings');
       await until(() => raw.frames.some((f) => f.type === FRAME.SETTINGS));
       const encoder = new HpackEncoder();
-      const seenBefore = targetStreams;
+      const seenBefore = target.streams.length;
       let sent = 0;
       // At most 6,000 streams, in rounds of 100: HEADERS, a pause (the call reaches the
       // target), then WINDOW_UPDATE with increment 0 on each, which the gateway answers with
@@ -282,7 +227,7 @@ describe('gw proxy: MadeYouReset (defect 2, CVE-2025-8671)', () => {
       const lastStream = goaway?.payload.readUInt32BE(0) ?? 0;
       assert.ok(lastStream <= 2 * 1200, `GOAWAY after ${(lastStream + 1) / 2} streams`);
       assert.ok(sent < 6000, `the attack was cut (${sent} streams sent)`);
-      const seen = targetStreams - seenBefore;
+      const seen = target.streams.length - seenBefore;
       t.diagnostic(`GOAWAY after stream ${lastStream}; ${sent} streams sent; target saw ${seen}`);
       assert.ok(seen <= 1200, `the target saw a bounded number of streams: ${seen}`);
       raw.socket.destroy();
@@ -443,14 +388,7 @@ describe('gw proxy: a target that sends GOAWAY and keeps its socket (defect 3)',
         const calls = 5;
         try {
           for (let i = 0; i < calls; i++) {
-            const code = await new Promise<number | undefined>((resolve) => {
-              c.Unary(
-                { message: `c${i}` },
-                new grpc.Metadata(),
-                { deadline: Date.now() + 5000 },
-                (err) => resolve(err?.code),
-              );
-            });
+            const code = await unaryCode(c, `c${i}`);
             assert.equal(code, 14, 'UNAVAILABLE');
           }
           assert.ok(
@@ -482,14 +420,7 @@ describe('gw proxy: a target that sends GOAWAY and keeps its socket (defect 3)',
       try {
         // 60 calls one after another, each costing up to 2 connections that close 2 s later.
         for (let i = 0; i < 60; i++) {
-          const code = await new Promise<number | undefined>((resolve) => {
-            c.Unary(
-              { message: `c${i}` },
-              new grpc.Metadata(),
-              { deadline: Date.now() + 5000 },
-              (err) => resolve(err?.code),
-            );
-          });
+          const code = await unaryCode(c, `c${i}`);
           assert.equal(code, 14, 'UNAVAILABLE');
           most = Math.max(most, upstream.h2SocketCount());
         }

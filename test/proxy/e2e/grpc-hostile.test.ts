@@ -1,107 +1,16 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import {
-  FLAG,
-  FRAME,
-  FrameBatch,
-  FrameReader,
-  H2_ERROR,
-  PREFACE,
-  SETTING,
-} from '../../../src/proxy/h2/frames.js';
-import { HpackEncoder } from '../../../src/proxy/h2/hpack.js';
+import { FLAG, FRAME, H2_ERROR, SETTING } from '../../../src/proxy/h2/frames.js';
 import { relayQueuedBytes } from '../../../src/proxy/upstream/forward-grpc.js';
+import { bareCall, bareTarget, type BareTarget } from '../../helpers/h2-bare.js';
+import { rawH2Client } from '../../helpers/h2-raw.js';
 import { gatewayTo, type TestGateway } from '../../helpers/proxy.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 // A hostile HTTP/2 client against the gRPC listener, through real sockets: malformed requests
 // are never forwarded (RFC 9113 §8.1.1), the gateway's memory per client connection is bounded
 // when a client or target reads nothing, and every refusal leaves an access-log line.
-
-interface RawFrame {
-  type: number;
-  flags: number;
-  streamId: number;
-  payload: Buffer;
-}
-
-interface RawClient {
-  socket: Socket;
-  frames: RawFrame[];
-  encoder: HpackEncoder;
-  send(build: (batch: FrameBatch) => void): void;
-}
-
-/** A raw HTTP/2 client that sent the preface and `settings`, recording every frame it gets. */
-async function rawClient(port: number, settings: [number, number][] = []): Promise<RawClient> {
-  const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('error', reject);
-  });
-  socket.on('error', () => undefined);
-  const frames: RawFrame[] = [];
-  const reader = new FrameReader((type, flags, streamId, payload) =>
-    frames.push({ type, flags, streamId, payload: Buffer.from(payload) }),
-  );
-  socket.on('data', (chunk: Buffer) => reader.push(chunk));
-  const batch = new FrameBatch();
-  batch.settings(settings);
-  socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
-  return {
-    socket,
-    frames,
-    encoder: new HpackEncoder(),
-    send(build) {
-      const out = new FrameBatch();
-      build(out);
-      socket.write(out.take() ?? Buffer.alloc(0));
-    },
-  };
-}
-
-async function until(check: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A bare node:http2 target: `onStream` answers; every stream it saw is counted by path. */
-async function bareTarget(
-  onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void,
-  settings: http2.Settings = {},
-): Promise<{ port: number; streams: string[]; ended: string[]; close: () => Promise<void> }> {
-  const server = http2.createServer({ settings, maxSessionMemory: 100 });
-  const sessions = new Set<http2.ServerHttp2Session>();
-  const streams: string[] = [];
-  /** Paths of the streams whose request arrived whole (END_STREAM). */
-  const ended: string[] = [];
-  server.on('session', (s) => {
-    sessions.add(s);
-    s.on('error', () => undefined);
-  });
-  server.on('stream', (stream, headers) => {
-    stream.on('error', () => undefined);
-    streams.push(String(headers[':path']));
-    stream.on('end', () => ended.push(String(headers[':path'])));
-    onStream(stream, headers);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as { port: number }).port,
-    streams,
-    ended,
-    close: () => {
-      for (const s of sessions) s.destroy();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
 
 /** Answers a call with a short message and status 0. */
 function answerShort(stream: http2.ServerHttp2Stream): void {
@@ -111,44 +20,12 @@ function answerShort(stream: http2.ServerHttp2Stream): void {
   stream.resume();
 }
 
-/** One well-formed call with node:http2; resolves with its grpc-status (or 'timeout'). */
-function legitCall(port: number, path = '/t.T/Unary', timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve) => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on('error', () => undefined);
-    const req = session.request({
-      ':method': 'POST',
-      ':path': path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    let status = 'none';
-    const timer = setTimeout(() => {
-      status = 'timeout';
-      session.destroy();
-    }, timeoutMs);
-    req.on('response', (h) => (status = String(h['grpc-status'] ?? status)));
-    req.on(
-      'trailers',
-      (h: http2.IncomingHttpHeaders) => (status = String(h['grpc-status'] ?? status)),
-    );
-    req.on('data', () => undefined);
-    req.on('error', () => undefined);
-    req.on('close', () => {
-      clearTimeout(timer);
-      session.close();
-      resolve(status);
-    });
-    req.end(Buffer.from([0, 0, 0, 0, 0]));
-  });
-}
-
 const POST = [':method', 'POST', ':scheme', 'http', ':path', '/t.T/Unary', ':authority', 'gw.test'];
 const BODY = [':method', 'POST', ':scheme', 'http', ':path', '/t.T/Body'];
 const GRPC = ['content-type', 'application/grpc', 'te', 'trailers'];
 
 describe('gw proxy grpc: malformed requests are refused, never forwarded', () => {
-  let target: Awaited<ReturnType<typeof bareTarget>>;
+  let target: BareTarget;
   let gw: TestGateway;
 
   before(async () => {
@@ -176,7 +53,7 @@ describe('gw proxy grpc: malformed requests are refused, never forwarded', () =>
   for (const [what, fields] of vectors) {
     it(`resets ${what} with PROTOCOL_ERROR and forwards nothing`, { timeout: 10_000 }, async () => {
       const before = target.streams.length;
-      const client = await rawClient(gw.port('rpc'));
+      const client = await rawH2Client(gw.port('rpc'));
       try {
         client.send((b) => {
           b.headers(1, client.encoder.encode(fields), false, 16_384);
@@ -188,7 +65,7 @@ describe('gw proxy grpc: malformed requests are refused, never forwarded', () =>
         assert.equal(rst.payload.readUInt32BE(0), H2_ERROR.PROTOCOL_ERROR);
         assert.ok(!client.frames.some((f) => f.type === FRAME.GOAWAY), 'the connection lives on');
         // A well-formed call afterwards goes through: the target got that one, and only that one.
-        assert.equal(await legitCall(gw.port('rpc')), '0');
+        assert.equal(await bareCall(gw.port('rpc')), '0');
         assert.deepEqual(target.streams.slice(before), ['/t.T/Unary']);
       } finally {
         client.socket.destroy();
@@ -201,7 +78,7 @@ describe('gw proxy grpc: malformed requests are refused, never forwarded', () =>
     { timeout: 10_000 },
     async () => {
       const before = target.streams.length;
-      const client = await rawClient(gw.port('rpc'));
+      const client = await rawH2Client(gw.port('rpc'));
       try {
         client.send((b) =>
           b.headers(
@@ -227,7 +104,7 @@ describe('gw proxy grpc: malformed requests are refused, never forwarded', () =>
     { timeout: 10_000 },
     async () => {
       const before = target.streams.length;
-      const client = await rawClient(gw.port('rpc'));
+      const client = await rawH2Client(gw.port('rpc'));
       try {
         const get = [':method', 'GET', ':scheme', 'http', ':path', '/t.T/Unary', ...GRPC];
         client.send((b) => b.headers(1, client.encoder.encode(get), true, 16_384));
@@ -265,7 +142,7 @@ describe('gw proxy grpc: malformed requests are refused, never forwarded', () =>
     'resets a body longer or shorter than its content-length, at the target too',
     { timeout: 10_000 },
     async () => {
-      const client = await rawClient(gw.port('rpc'));
+      const client = await rawH2Client(gw.port('rpc'));
       try {
         client.send((b) => {
           // Stream 1 declares 5 and sends 8; stream 3 declares 5 and ends after 3.
@@ -303,7 +180,7 @@ describe('gw proxy grpc: malformed requests are refused, never forwarded', () =>
   );
 
   it('resets client trailers that carry a pseudo-header', { timeout: 10_000 }, async () => {
-    const client = await rawClient(gw.port('rpc'));
+    const client = await rawH2Client(gw.port('rpc'));
     try {
       client.send((b) => {
         b.headers(1, client.encoder.encode([...POST, ...GRPC]), false, 16_384);
@@ -326,7 +203,7 @@ describe('gw proxy grpc: malformed requests are refused, never forwarded', () =>
       const from = gw.log.length;
       // 120 malformed requests over 20 connections (well below any reset budget per connection).
       const clients = await Promise.all(
-        Array.from({ length: 20 }, () => rawClient(gw.port('rpc'))),
+        Array.from({ length: 20 }, () => rawH2Client(gw.port('rpc'))),
       );
       try {
         for (const client of clients) {
@@ -414,7 +291,9 @@ describe('gw proxy grpc: memory per client connection is bounded', () => {
         pump();
       });
       const gw = await gatewayTo('grpc', [target.port]);
-      const client = await rawClient(gw.port('rpc'), [[SETTING.INITIAL_WINDOW_SIZE, 0]]);
+      const client = await rawH2Client(gw.port('rpc'), {
+        settings: [[SETTING.INITIAL_WINDOW_SIZE, 0]],
+      });
       try {
         const rssBefore = process.memoryUsage().rss;
         client.send((b) => {
@@ -436,7 +315,7 @@ describe('gw proxy grpc: memory per client connection is bounded', () => {
         const rssGrowth = process.memoryUsage().rss - rssBefore;
         assert.ok(rssGrowth < 96 * MiB, `RSS grew ${rssGrowth} bytes (gateway and target)`);
         // Another client of the same target is still answered.
-        assert.equal(await legitCall(gw.port('rpc')), '0');
+        assert.equal(await bareCall(gw.port('rpc')), '0');
       } finally {
         client.socket.destroy();
         await gw.close();
@@ -449,9 +328,9 @@ describe('gw proxy grpc: memory per client connection is bounded', () => {
     'uploads to a target that opens no window: at most one 64 KiB window held per stream',
     { timeout: 20_000 },
     async () => {
-      const target = await bareTarget(() => undefined, { initialWindowSize: 0 });
+      const target = await bareTarget(() => undefined, { settings: { initialWindowSize: 0 } });
       const gw = await gatewayTo('grpc', [target.port]);
-      const client = await rawClient(gw.port('rpc'));
+      const client = await rawH2Client(gw.port('rpc'));
       try {
         await until(() => client.frames.some((f) => f.type === FRAME.SETTINGS && f.flags === 0));
         // Sends on each stream all the window the gateway advertises (256 KiB before the fix).

@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import net, { connect, type Socket } from 'node:net';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import type { RunningBackend } from '../../../src/backend/backend-options.js';
 import { echoClient, type EchoClient, type EchoReply } from '../../../src/backend/grpc-client.js';
-import {
-  FLAG,
-  FRAME,
-  FrameBatch,
-  FrameReader,
-  H2_ERROR,
-  PREFACE,
-} from '../../../src/proxy/h2/frames.js';
+import { FLAG, FRAME, FrameBatch, H2_ERROR, PREFACE } from '../../../src/proxy/h2/frames.js';
 import { HpackEncoder } from '../../../src/proxy/h2/hpack.js';
+import { bareCall, bareTarget } from '../../helpers/h2-bare.js';
+import { rawH2Client } from '../../helpers/h2-raw.js';
 import {
   echoGrpcStream,
   gatewayTo,
@@ -24,6 +19,7 @@ import {
   targets,
   type TestGateway,
 } from '../../helpers/proxy.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 // The gateway's own HTTP/2 relay (src/proxy/h2) under real grpc-js clients and servers, and
 // under hand-made frames for what no well-behaved client sends.
@@ -75,14 +71,6 @@ function settle(
   else resolve(reply);
 }
 
-async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('gw proxy: the HTTP/2 relay', () => {
   it(
     'carries a 3 MiB message each way (beyond every flow-control window)',
@@ -113,7 +101,7 @@ describe('gw proxy: the HTTP/2 relay', () => {
       const seen: number[] = [];
       for await (const reply of call as AsyncIterable<EchoReply>) {
         seen.push(reply.index);
-        if (seen.length % 500 === 0) await new Promise((r) => setTimeout(r, 20));
+        if (seen.length % 500 === 0) await sleep(20);
       }
       assert.equal(seen.length, 2000);
       assert.ok(seen.every((v, i) => v === i));
@@ -141,7 +129,7 @@ describe('gw proxy: the HTTP/2 relay', () => {
     'answers PING and SETTINGS, and acknowledges the client settings',
     { timeout: 10_000 },
     async () => {
-      const { socket, frames } = await rawClient(gw.port('rpc'), null);
+      const { socket, frames } = await rawH2Client(gw.port('rpc'), { start: 'nothing' });
       const batch = new FrameBatch();
       batch.settings([[0x4, 100_000]]);
       batch.frame(FRAME.PING, 0, 0, Buffer.from('gw-ping!'));
@@ -161,7 +149,7 @@ describe('gw proxy: the HTTP/2 relay', () => {
     'ends a connection that does not start with the preface, and keeps serving others',
     { timeout: 10_000 },
     async () => {
-      const { socket, frames, closed } = await rawClient(gw.port('rpc'), null);
+      const { socket, frames, closed } = await rawH2Client(gw.port('rpc'), { start: 'nothing' });
       socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
       await closed;
       const goaway = frames.find((f) => f.type === FRAME.GOAWAY);
@@ -175,7 +163,7 @@ describe('gw proxy: the HTTP/2 relay', () => {
     'ends a connection whose header block cannot be decoded with COMPRESSION_ERROR',
     { timeout: 10_000 },
     async () => {
-      const { socket, frames, closed } = await rawClient(gw.port('rpc'), null);
+      const { socket, frames, closed } = await rawH2Client(gw.port('rpc'), { start: 'nothing' });
       const batch = new FrameBatch();
       batch.settings([]);
       // Index 0 is never valid in HPACK (RFC 7541 §6.1).
@@ -192,7 +180,7 @@ describe('gw proxy: the HTTP/2 relay', () => {
     'refuses a request without :path with RST_STREAM PROTOCOL_ERROR, the connection lives on',
     { timeout: 10_000 },
     async () => {
-      const { socket, frames } = await rawClient(gw.port('rpc'), null);
+      const { socket, frames } = await rawH2Client(gw.port('rpc'), { start: 'nothing' });
       const encoder = new HpackEncoder();
       const batch = new FrameBatch();
       batch.settings([]);
@@ -255,11 +243,11 @@ describe('gw proxy: random frames', () => {
       });
       await fc.assert(
         fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 12 }), async (frames) => {
-          const { socket, closed } = await rawClient(gw.port('rpc'));
+          const { socket, closed } = await rawH2Client(gw.port('rpc'));
           const batch = new FrameBatch();
           for (const f of frames) batch.frame(f.type, f.flags, f.streamId, f.payload);
           socket.write(batch.take() ?? Buffer.alloc(0));
-          await Promise.race([closed, new Promise((r) => setTimeout(r, 30))]);
+          await Promise.race([closed, sleep(30)]);
           socket.destroy();
         }),
         { numRuns: 150 },
@@ -323,63 +311,6 @@ describe('gw proxy: targets that limit their streams', () => {
 });
 
 describe('gw proxy: misbehaving clients and targets', () => {
-  /** A bare HTTP/2 target whose streams `onStream` answers. */
-  async function bareTarget(
-    onStream: (stream: http2.ServerHttp2Stream) => void,
-  ): Promise<{ port: number; close: () => Promise<void> }> {
-    // Room for 100 MB of unsent answers per session (the default 10 MB refuses streams first).
-    const server = http2.createServer({ maxSessionMemory: 100 });
-    const sessions = new Set<http2.ServerHttp2Session>();
-    server.on('session', (s) => {
-      sessions.add(s);
-      s.on('error', () => undefined);
-    });
-    server.on('stream', (stream) => {
-      stream.on('error', () => undefined);
-      onStream(stream);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return {
-      port: (server.address() as { port: number }).port,
-      close: () => {
-        for (const s of sessions) s.destroy();
-        return new Promise<void>((r) => server.close(() => r()));
-      },
-    };
-  }
-
-  /** One call with node:http2; resolves with its grpc-status (or 'timeout'). */
-  function call(port: number, timeoutMs: number): Promise<string> {
-    return new Promise((resolve) => {
-      const session = http2.connect(`http://127.0.0.1:${port}`);
-      session.on('error', () => undefined);
-      const req = session.request({
-        ':method': 'POST',
-        ':path': '/t.T/M',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      });
-      let status = 'none';
-      const timer = setTimeout(() => {
-        status = 'timeout';
-        session.destroy();
-      }, timeoutMs);
-      req.on('response', (h) => (status = String(h['grpc-status'] ?? status)));
-      req.on(
-        'trailers',
-        (h: http2.IncomingHttpHeaders) => (status = String(h['grpc-status'] ?? status)),
-      );
-      req.on('data', () => undefined);
-      req.on('error', () => undefined);
-      req.on('close', () => {
-        clearTimeout(timer);
-        session.close();
-        resolve(status);
-      });
-      req.end(Buffer.from([0, 0, 0, 0, 0]));
-    });
-  }
-
   /** Answers every call with `bytes` of message data, then status 0. */
   const answerWith = (bytes: number) => (stream: http2.ServerHttp2Stream) => {
     stream.respond(
@@ -396,7 +327,7 @@ describe('gw proxy: misbehaving clients and targets', () => {
     async () => {
       const target = await bareTarget(answerWith(1024 * 1024));
       const gwx = await gatewayTo('grpc', [target.port]);
-      const { socket } = await rawClient(gwx.port('rpc'), [[0x4, 0]]); // stream windows of 0
+      const { socket } = await rawH2Client(gwx.port('rpc'), { settings: [[0x4, 0]] }); // stream windows of 0
       const encoder = new HpackEncoder();
       const batch = new FrameBatch();
       for (let id = 1; id <= 79; id += 2) {
@@ -404,9 +335,9 @@ describe('gw proxy: misbehaving clients and targets', () => {
         batch.headers(id, block, true, 16_384);
       }
       socket.write(batch.take() ?? Buffer.alloc(0));
-      await new Promise((r) => setTimeout(r, 300)); // 40 MiB wait in the gateway for a reader
+      await sleep(300); // 40 MiB wait in the gateway for a reader
       try {
-        assert.equal(await call(gwx.port('rpc'), 3000), '0');
+        assert.equal(await bareCall(gwx.port('rpc'), '/t.T/M'), '0');
       } finally {
         socket.destroy();
         await gwx.close();
@@ -429,7 +360,7 @@ describe('gw proxy: misbehaving clients and targets', () => {
         });
       });
       const gwx = await gatewayTo('grpc', [target.port]);
-      const { socket, frames } = await rawClient(gwx.port('rpc'), [[0x4, 1 << 20]]);
+      const { socket, frames } = await rawH2Client(gwx.port('rpc'), { settings: [[0x4, 1 << 20]] });
       const encoder = new HpackEncoder();
       const open = new FrameBatch();
       open.headers(
@@ -461,7 +392,7 @@ describe('gw proxy: misbehaving clients and targets', () => {
     'ends a client that sends endless empty CONTINUATION frames with ENHANCE_YOUR_CALM',
     { timeout: 10_000 },
     async () => {
-      const { socket, frames, closed } = await rawClient(gw.port('rpc'));
+      const { socket, frames, closed } = await rawH2Client(gw.port('rpc'));
       const encoder = new HpackEncoder();
       const batch = new FrameBatch();
       batch.frame(FRAME.HEADERS, 0, 1, encoder.encode([':method', 'POST', ':path', '/x']));
@@ -477,7 +408,7 @@ describe('gw proxy: misbehaving clients and targets', () => {
     'ends a client that opens and resets streams without end (rapid reset)',
     { timeout: 10_000 },
     async () => {
-      const { socket, frames, closed } = await rawClient(gw.port('rpc'));
+      const { socket, frames, closed } = await rawH2Client(gw.port('rpc'));
       const encoder = new HpackEncoder();
       const batch = new FrameBatch();
       for (let i = 0; i < 1200; i++) {
@@ -508,7 +439,10 @@ describe('gw proxy: misbehaving clients and targets', () => {
       try {
         const started = Date.now();
         assert.deepEqual(
-          await Promise.all([call(gwx.port('rpc'), 3000), call(gwx.port('rpc'), 3000)]),
+          await Promise.all([
+            bareCall(gwx.port('rpc'), '/t.T/M'),
+            bareCall(gwx.port('rpc'), '/t.T/M'),
+          ]),
           ['0', '0'],
         );
         assert.ok(Date.now() - started < 1000, 'no wait for the connect timeout');
@@ -520,39 +454,6 @@ describe('gw proxy: misbehaving clients and targets', () => {
     },
   );
 });
-
-/** A raw HTTP/2 client of `port` that already sent the preface and `settings`, if given. */
-async function rawClient(
-  port: number,
-  settings: [number, number][] | null = [],
-): Promise<{ socket: Socket; frames: RawFrame[]; closed: Promise<void> }> {
-  const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((r, j) => {
-    socket.once('connect', () => r());
-    socket.once('error', j);
-  });
-  socket.on('error', () => undefined);
-  const frames: RawFrame[] = [];
-  const reader = new FrameReader((type, flags, streamId, payload) =>
-    frames.push({ type, flags, streamId, payload: Buffer.from(payload) }),
-  );
-  socket.on('data', (chunk: Buffer) => reader.push(chunk));
-  const closed = new Promise<void>((r) => socket.once('close', () => r()));
-  // Without settings: nothing is sent, not even the preface.
-  if (settings !== null) {
-    const batch = new FrameBatch();
-    batch.settings(settings);
-    socket.write(Buffer.concat([PREFACE, batch.take() ?? Buffer.alloc(0)]));
-  }
-  return { socket, frames, closed };
-}
-
-interface RawFrame {
-  type: number;
-  flags: number;
-  streamId: number;
-  payload: Buffer;
-}
 
 describe('gw proxy: a target that refuses a stream', () => {
   it(

@@ -7,23 +7,10 @@ import {
   type ConnectionOptions,
   type StreamHandler,
 } from '../../../src/proxy/h2/connection.js';
-import {
-  FLAG,
-  FRAME,
-  FrameBatch,
-  FrameReader,
-  H2_ERROR,
-  PREFACE,
-  SETTING,
-} from '../../../src/proxy/h2/frames.js';
+import { FLAG, FRAME, FrameBatch, H2_ERROR, SETTING } from '../../../src/proxy/h2/frames.js';
 import { HpackEncoder } from '../../../src/proxy/h2/hpack.js';
-
-interface Frame {
-  type: number;
-  flags: number;
-  streamId: number;
-  payload: Buffer;
-}
+import { clientPreface, rawH2Client, recordFrames, type RawFrame } from '../../helpers/h2-raw.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 /**
  * An H2Connection in the client role, and the raw socket of its peer (which
@@ -31,7 +18,7 @@ interface Frame {
  */
 async function pair(
   allowHalfOpen = false,
-): Promise<{ connection: H2Connection; peer: Socket; frames: Frame[] }> {
+): Promise<{ connection: H2Connection; peer: Socket; frames: RawFrame[] }> {
   const server = createServer({ allowHalfOpen });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = server.address();
@@ -41,30 +28,13 @@ async function pair(
   await new Promise<void>((r) => socket.once('connect', () => r()));
   const peer = await accepted;
   server.close();
-  const frames: Frame[] = [];
-  let prefaceLeft = PREFACE.length;
-  const reader = new FrameReader((type, flags, streamId, payload) =>
-    frames.push({ type, flags, streamId, payload: Buffer.from(payload) }),
-  );
-  peer.on('data', (chunk: Buffer) => {
-    const skip = Math.min(prefaceLeft, chunk.length);
-    prefaceLeft -= skip;
-    if (skip < chunk.length) reader.push(chunk.subarray(skip));
-  });
+  const frames = recordFrames(peer, { skipPreface: true });
   const connection = new H2Connection(socket, { role: 'client' });
   return { connection, peer, frames };
 }
 
 const ignore = (): void => undefined;
 const quiet: StreamHandler = { headers: ignore, data: ignore, reset: ignore };
-
-async function until(check: () => boolean): Promise<void> {
-  const end = Date.now() + 2000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('h2 connection', () => {
   it('sends END_STREAM alone even when SETTINGS left the stream window negative', async () => {
@@ -96,7 +66,7 @@ describe('h2 connection', () => {
     stream.sendData(Buffer.alloc(100_000, 2), false);
     stream.sendHeaders(['grpc-status', '0'], true);
     await until(() => frames.filter((f) => f.type === FRAME.DATA).length > 0);
-    await new Promise((r) => setTimeout(r, 30));
+    await sleep(30);
     const sent = (): number =>
       frames.filter((f) => f.type === FRAME.DATA).reduce((n, f) => n + f.payload.length, 0);
     assert.equal(sent(), 65_535, 'the default window, no more');
@@ -126,35 +96,24 @@ describe('h2 connection', () => {
 async function serverPair(
   options: Omit<ConnectionOptions, 'role'> = {},
   preface = true,
-): Promise<{ connection: H2Connection; peer: Socket; frames: Frame[]; closed: () => boolean }> {
+): Promise<{ connection: H2Connection; peer: Socket; frames: RawFrame[]; closed: () => boolean }> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   const accepted = new Promise<Socket>((r) => server.once('connection', r));
-  const peer = connect(port, '127.0.0.1');
-  await new Promise<void>((r) => peer.once('connect', () => r()));
+  const raw = await rawH2Client(port, { start: 'nothing' });
   const socket = await accepted;
   server.close();
-  peer.on('error', ignore);
-  let peerClosed = false;
-  peer.on('close', () => (peerClosed = true));
-  const frames: Frame[] = [];
-  const reader = new FrameReader((type, flags, streamId, payload) =>
-    frames.push({ type, flags, streamId, payload: Buffer.from(payload) }),
-  );
-  peer.on('data', (chunk: Buffer) => reader.push(chunk));
   const connection = new H2Connection(socket, { role: 'server', ...options });
   if (preface) {
-    const hello = new FrameBatch();
-    hello.settings([]);
-    peer.write(Buffer.concat([PREFACE, hello.take() ?? Buffer.alloc(0)]));
+    raw.socket.write(clientPreface());
     await until(() => connection.settled);
   }
-  return { connection, peer, frames, closed: () => peerClosed };
+  return { connection, peer: raw.socket, frames: raw.frames, closed: raw.isClosed };
 }
 
-const goawayOf = (frames: Frame[]): number | undefined =>
+const goawayOf = (frames: RawFrame[]): number | undefined =>
   frames.find((f) => f.type === FRAME.GOAWAY)?.payload.readUInt32BE(4);
 
 const REQUEST = [':method', 'POST', ':scheme', 'http', ':path', '/s.S/M', ':authority', 'a'];
@@ -199,7 +158,7 @@ describe('h2 connection: limits (RFC 9113 §5.1.2, §6.5, §10.5)', () => {
     peer.write(bye.take() ?? Buffer.alloc(0));
     // The peer keeps its socket open (no end, no destroy): the gateway's side must still go.
     const end = Date.now() + 6000;
-    while (!connection.closed && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    while (!connection.closed && Date.now() < end) await sleep(20);
     assert.ok(connection.closed, 'closed by the destroy deadline');
     assert.ok(connection.socket.destroyed);
     peer.destroy();
@@ -217,7 +176,7 @@ describe('h2 connection: limits (RFC 9113 §5.1.2, §6.5, §10.5)', () => {
       for (let i = 0; i < 100; i++, id += 2)
         batch.headers(id, encoder.encode(REQUEST), true, 16_384);
       peer.write(batch.take() ?? Buffer.alloc(0));
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
     }
     await until(() => goawayOf(frames) !== undefined);
     assert.equal(goawayOf(frames), H2_ERROR.ENHANCE_YOUR_CALM);
@@ -333,7 +292,7 @@ describe('h2 connection: server timers (checkTimers)', () => {
     const batch = new FrameBatch();
     batch.frame(FRAME.HEADERS, 0, 1, encoder.encode(REQUEST));
     peer.write(batch.take() ?? Buffer.alloc(0));
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     connection.checkTimers(performance.now() + timeouts.headerMs + 1);
     await until(closed);
     assert.equal(goawayOf(frames), H2_ERROR.PROTOCOL_ERROR);
@@ -356,7 +315,7 @@ describe('h2 connection: server timers (checkTimers)', () => {
     assert.equal(connection.activeStreams, 0);
     // Idle since it was last seen busy (one sweep's precision).
     connection.checkTimers(now + 11 * timeouts.idleMs - 1);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     assert.equal(goawayOf(frames), undefined, 'not before idleMs');
     connection.checkTimers(now + 11 * timeouts.idleMs);
     await until(closed);
