@@ -18,7 +18,7 @@ export const CONFIG_DEFAULTS = {
     bodyMs: 30_000,
     bodyMinBytesPerSecond: 100,
   },
-  limits: { maxHeaderBytes: 16_384, maxBodyBytes: 10 * 1024 * 1024, bufferBodyBytes: 0 },
+  limits: { maxHeaderBytes: 16_384, maxBodyBytes: 10 * 1024 * 1024, bufferBodyBytes: 16_384 },
   accessLog: true,
   upstreamTimeouts: { connectMs: 5_000, headerMs: 30_000, idleMs: 60_000 },
   balance: 'round-robin',

@@ -13,6 +13,9 @@ import {
   unpad,
 } from './frames.js';
 import { HpackDecoder, HpackEncoder, HpackError } from './hpack.js';
+import { H2Stream, type StreamHandler } from './stream.js';
+
+export { H2Stream, type StreamHandler } from './stream.js';
 
 /**
  * One HTTP/2 connection (RFC 9113) as the gateway's relay needs it: frames,
@@ -25,18 +28,6 @@ import { HpackDecoder, HpackEncoder, HpackError } from './hpack.js';
  * preface and opens streams). Everything written in one turn of the event
  * loop leaves in one socket write.
  */
-
-/** What a stream's user is told. */
-export interface StreamHandler {
-  /** A header block: request or response headers, or trailers. */
-  headers(stream: H2Stream, fields: string[], endStream: boolean): void;
-  /** Body bytes (a view valid as long as the caller keeps it; nothing reuses it). */
-  data(stream: H2Stream, chunk: Buffer, endStream: boolean): void;
-  /** The stream ended abnormally: reset by the peer (its code) or the connection was lost. */
-  reset(stream: H2Stream, code: number, reason: string): void;
-  /** Data that flow control held back has all been written. */
-  drained?(stream: H2Stream): void;
-}
 
 export interface ConnectionOptions {
   readonly role: 'server' | 'client';
@@ -107,6 +98,17 @@ const MAX_CONTINUATIONS = 64;
 const RESET_BURST_STREAMS = 1000;
 const RESETS_PER_SECOND = 33;
 /**
+ * Streams the gateway resets because the client broke the protocol on them
+ * (WINDOW_UPDATE of 0, a window overrun, frames after END_STREAM, a malformed
+ * request) also draw from a much smaller allowance: a correct client makes
+ * none, and each one may have cost an upstream stream already (MadeYouReset).
+ * nginx answers the first with GOAWAY; a burst of FAULT_BURST_STREAMS leaves
+ * room for a client with one bug, without letting an attacker make the
+ * gateway open and cancel a thousand upstream streams per connection.
+ */
+const FAULT_BURST_STREAMS = 32;
+const FAULTS_PER_SECOND = 1;
+/**
  * Control frames (SETTINGS, PING, RST_STREAM, PRIORITY, WINDOW_UPDATE, empty
  * DATA without END_STREAM, empty CONTINUATION, unknown types) a peer may send: a token bucket of
  * CONTROL_BURST_FRAMES refilled at CONTROL_FRAMES_PER_SECOND, plus credit
@@ -128,179 +130,6 @@ const FLOOD_BYTES = 16 << 20;
  * hold the socket (FIN-WAIT-2) and its descriptor forever.
  */
 const CLOSE_GRACE_MS = 2000;
-
-export class H2Stream {
-  handler: StreamHandler | undefined;
-  /** What the peer lets us send on this stream. */
-  sendWindow: number;
-  /** Bytes received and consumed but not yet returned as WINDOW_UPDATE. */
-  private owed = 0;
-  /** Bytes received and not yet consumed (handed to the user, not credited). */
-  unconsumed = 0;
-  /** The receive window the peer was given on this stream: the initial one plus grants. */
-  private recvWindow: number;
-  /**
-   * Data waiting for send window, in order (never empty chunks); then the
-   * trailers, or END_STREAM on the last chunk when `localClosed` is set.
-   */
-  private queue: Buffer[] = [];
-  queuedBytes = 0;
-  private queuedTrailers: string[] | undefined;
-  localClosed = false;
-  remoteClosed = false;
-  closed = false;
-  /** Anything the user wants to keep with the stream. */
-  tag: unknown;
-
-  readonly connection: H2Connection;
-  readonly id: number;
-
-  constructor(connection: H2Connection, id: number, sendWindow: number) {
-    this.connection = connection;
-    this.id = id;
-    this.sendWindow = sendWindow;
-    this.recvWindow = connection.streamWindow;
-  }
-
-  /** Sends a header block (trailers when `endStream` after data). Held behind queued data. */
-  sendHeaders(fields: readonly string[], endStream: boolean): void {
-    if (this.localClosed || this.closed) return;
-    if (this.queue.length > 0) {
-      this.queuedTrailers = [...fields];
-      this.localClosed = endStream;
-      return;
-    }
-    this.connection.writeHeaders(this, fields, endStream);
-    if (endStream) this.endLocal();
-  }
-
-  /** Sends body bytes within flow control; what does not fit waits for WINDOW_UPDATE. */
-  sendData(chunk: Buffer, endStream: boolean): void {
-    if (this.localClosed || this.closed) return;
-    if (this.queue.length > 0) {
-      if (chunk.length > 0) {
-        this.queue.push(chunk);
-        this.queuedBytes += chunk.length;
-      }
-      if (endStream) this.localClosed = true;
-      return;
-    }
-    const sent = this.connection.writeData(this, chunk, endStream);
-    if (sent < chunk.length) {
-      this.queue.push(sent === 0 ? chunk : chunk.subarray(sent));
-      this.queuedBytes += chunk.length - sent;
-      if (endStream) this.localClosed = true;
-      this.connection.blocked.add(this);
-    } else if (endStream) {
-      this.endLocal();
-    }
-  }
-
-  /** The user is done with `bytes` received bytes: the peer may send that much more. */
-  consumed(bytes: number): void {
-    // Connection credit went back on receipt; a closed stream needs no more credit.
-    if (bytes <= 0 || this.closed) return;
-    this.unconsumed -= bytes;
-    this.owed += bytes;
-    if (!this.remoteClosed && this.owed >= this.recvWindow / 2) {
-      this.connection.batch.frame32(FRAME.WINDOW_UPDATE, this.id, this.owed);
-      this.owed = 0;
-      this.connection.schedule();
-    }
-  }
-
-  /** Widens this stream's receive window by `bytes` (WINDOW_UPDATE) beyond the initial one. */
-  grant(bytes: number): void {
-    if (bytes <= 0 || this.closed || this.remoteClosed) return;
-    this.recvWindow += bytes;
-    this.connection.batch.frame32(FRAME.WINDOW_UPDATE, this.id, bytes);
-    this.connection.schedule();
-  }
-
-  /** Ends the stream abnormally (RST_STREAM), dropping anything queued. */
-  reset(code: number): void {
-    if (this.closed) return;
-    this.queue = [];
-    this.queuedBytes = 0;
-    this.queuedTrailers = undefined;
-    this.connection.batch.frame32(FRAME.RST_STREAM, this.id, code);
-    this.connection.schedule();
-    this.connection.forget(this);
-  }
-
-  /**
-   * Resets the stream because the peer broke the rules on it (a malformed
-   * request, a bad frame): like `reset`, and in the server role the reset
-   * counts against the client's rapid-reset allowance (CVE-2025-8671,
-   * MadeYouReset), so a client cannot make the gateway churn streams by
-   * provoking resets. May end the whole connection with GOAWAY ENHANCE_YOUR_CALM.
-   */
-  resetByClientFault(code: number): void {
-    if (this.closed) return;
-    this.reset(code);
-    this.connection.countReset();
-  }
-
-  /** @internal a stream error the peer caused, found by the connection: reset, user told. */
-  abort(code: number, reason: string): void {
-    this.resetByClientFault(code);
-    this.connection.notifyReset(this, code, reason);
-  }
-
-  /** Tries to send queued data after the window grew; true when the queue is empty. */
-  flushQueue(): boolean {
-    while (this.queue.length > 0) {
-      const chunk = this.queue[0] ?? EMPTY;
-      const last = this.queue.length === 1;
-      const end = last && this.localClosed && this.queuedTrailers === undefined;
-      const sent = this.connection.writeData(this, chunk, end);
-      this.queuedBytes -= sent;
-      if (sent < chunk.length) {
-        this.queue[0] = chunk.subarray(sent);
-        return false;
-      }
-      this.queue.shift();
-    }
-    if (this.queuedTrailers !== undefined) {
-      this.connection.writeHeaders(this, this.queuedTrailers, true);
-      this.queuedTrailers = undefined;
-    }
-    if (this.localClosed) this.endLocal();
-    return true;
-  }
-
-  /** The window shrank (SETTINGS) or grew (WINDOW_UPDATE). */
-  adjustWindow(delta: number): void {
-    this.sendWindow += delta;
-    if (this.sendWindow > MAX_WINDOW) {
-      throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, 'stream window above 2^31-1');
-    }
-  }
-
-  /** @internal bytes arrived: false when the peer overran the window we gave it. */
-  received(bytes: number): boolean {
-    this.unconsumed += bytes;
-    return this.unconsumed + this.owed <= this.recvWindow;
-  }
-
-  private endLocal(): void {
-    this.localClosed = true;
-    if (this.remoteClosed) this.connection.forget(this);
-  }
-
-  /** True while the peer may still send on this stream. */
-  peerSending(): boolean {
-    return !this.closed && !this.remoteClosed;
-  }
-
-  /** @internal the peer ended its side. */
-  endRemote(): void {
-    this.remoteClosed = true;
-    if (this.localClosed && this.queue.length === 0 && this.queuedTrailers === undefined) {
-      this.connection.forget(this);
-    }
-  }
-}
 
 export class H2Connection {
   readonly socket: Socket;
@@ -342,6 +171,9 @@ export class H2Connection {
   private failed = false;
   /** Rapid-reset allowance (RFC 9113 §10.5; CVE-2023-44487): streams the client may still reset. */
   private resetTokens = RESET_BURST_STREAMS;
+  /** Client-fault allowance (FAULT_BURST_STREAMS): streams the gateway may still reset for the client's errors. */
+  private faultTokens = FAULT_BURST_STREAMS;
+  private faultRefilledAt = performance.now();
   private resetRefilledAt = performance.now();
   /** Control frames the peer may still send (refilled lazily, only when spent). */
   private controlTokens = CONTROL_BURST_FRAMES;
@@ -770,6 +602,29 @@ export class H2Connection {
   }
 
   /**
+   * A stream the gateway reset because the client broke the protocol on it:
+   * churn (countReset), and a fault against the small FAULT_BURST_STREAMS
+   * allowance; past it the connection ends with GOAWAY ENHANCE_YOUR_CALM.
+   */
+  countFault(): void {
+    if (this.role !== 'server' || this.failed) return;
+    const now = performance.now();
+    this.faultTokens = Math.min(
+      FAULT_BURST_STREAMS,
+      this.faultTokens + ((now - this.faultRefilledAt) / 1000) * FAULTS_PER_SECOND,
+    );
+    this.faultRefilledAt = now;
+    this.faultTokens -= 1;
+    if (this.faultTokens < 0) {
+      this.fail(
+        new H2ConnectionError(H2_ERROR.ENHANCE_YOUR_CALM, 'too many streams broke the protocol'),
+      );
+      return;
+    }
+    this.countReset();
+  }
+
+  /**
    * @internal server role: one stream reset by the client, or by the gateway
    * because of the client's error. A client that makes streams churn (opened
    * and reset at once) makes the gateway do work, and open streams to
@@ -855,9 +710,11 @@ export class H2Connection {
       fresh.reset(H2_ERROR.REFUSED_STREAM);
       return;
     }
-    // Beyond the advertised limit (§5.1.2), or too large: refused, and counted as churn.
+    // Beyond the advertised limit (§5.1.2): refused and counted as churn (a client may have
+    // opened them before our SETTINGS arrived, so not as a fault); too large: a fault.
     if (this.streams.size >= MAX_CLIENT_STREAMS) {
-      fresh.resetByClientFault(H2_ERROR.REFUSED_STREAM);
+      fresh.reset(H2_ERROR.REFUSED_STREAM);
+      this.countReset();
       return;
     }
     if (!fits) {

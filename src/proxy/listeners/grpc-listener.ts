@@ -185,28 +185,7 @@ function answerNotPost(ex: GrpcExchange): void {
     undefined,
     405,
   );
-  ex.status = GRPC_STATUS.UNIMPLEMENTED;
-  ex.errorCode = error.code;
-  const stream = ex.call.down;
-  stream.sendHeaders(
-    [
-      ':status',
-      '405',
-      'allow',
-      'POST',
-      'content-type',
-      'application/grpc',
-      'grpc-status',
-      String(GRPC_STATUS.UNIMPLEMENTED),
-      'grpc-message',
-      encodeURIComponent(error.message),
-      'x-gw-error',
-      error.code,
-    ],
-    true,
-  );
-  // The client may still be sending: end its side too (RFC 9113 §8.1).
-  if (stream.peerSending()) stream.reset(H2_ERROR.NO_ERROR);
+  answerStatus(ex, GRPC_STATUS.UNIMPLEMENTED, error, '405', ['allow', 'POST']);
 }
 
 /**

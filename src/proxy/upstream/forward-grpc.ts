@@ -592,8 +592,15 @@ function statusOf(fields: readonly string[]): number | undefined {
 /**
  * Ends a call with a gRPC status from the gateway: a trailers-only response
  * when nothing was sent yet, otherwise a reset after what was relayed.
+ * `httpStatus` is 200 as gRPC wants, or another (405) with `extra` fields.
  */
-export function answerStatus(ex: GrpcExchange, status: number, error: GwError): void {
+export function answerStatus(
+  ex: GrpcExchange,
+  status: number,
+  error: GwError,
+  httpStatus = '200',
+  extra: readonly string[] = [],
+): void {
   ex.status = status;
   ex.errorCode = error.code;
   const stream = ex.call.down;
@@ -601,7 +608,8 @@ export function answerStatus(ex: GrpcExchange, status: number, error: GwError): 
   stream.sendHeaders(
     [
       ':status',
-      '200',
+      httpStatus,
+      ...extra,
       'content-type',
       'application/grpc',
       'grpc-status',

@@ -21,7 +21,7 @@ describe('parseConfig: defaults and resolution', () => {
         listen: { host: '127.0.0.1', port: 8080 },
         timeouts: { idleMs: 60_000, headerMs: 10_000, bodyMs: 30_000, bodyMinBytesPerSecond: 100 },
         routes: [{ name: 'route-1', match: {}, upstream: 'app', stripPrefix: false }],
-        limits: { maxHeaderBytes: 16_384, maxBodyBytes: 10 * 1024 * 1024, bufferBodyBytes: 0 },
+        limits: { maxHeaderBytes: 16_384, maxBodyBytes: 10 * 1024 * 1024, bufferBodyBytes: 16_384 },
         trustedProxies: [],
         accessLog: true,
         underscoreHeaders: 'drop',

@@ -225,11 +225,13 @@ describe('gw proxy: MadeYouReset (defect 2, CVE-2025-8671)', () => {
       const goaway = raw.goaway();
       assert.equal(goawayCode(goaway), H2_ERROR.ENHANCE_YOUR_CALM);
       const lastStream = goaway?.payload.readUInt32BE(0) ?? 0;
-      assert.ok(lastStream <= 2 * 1200, `GOAWAY after ${(lastStream + 1) / 2} streams`);
+      // 32 faults are allowed in a burst: the first round of 100 ends it (two, if the next
+      // round was on its way); the shared reset allowance alone would have taken 1,000.
+      assert.ok(lastStream <= 2 * 200, `GOAWAY after ${(lastStream + 1) / 2} streams`);
       assert.ok(sent < 6000, `the attack was cut (${sent} streams sent)`);
       const seen = target.streams.length - seenBefore;
       t.diagnostic(`GOAWAY after stream ${lastStream}; ${sent} streams sent; target saw ${seen}`);
-      assert.ok(seen <= 1200, `the target saw a bounded number of streams: ${seen}`);
+      assert.ok(seen <= 200, `the target saw a bounded number of streams: ${seen}`);
       raw.socket.destroy();
       assert.equal(await unary('still served'), 'still served');
     },

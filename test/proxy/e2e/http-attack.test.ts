@@ -306,7 +306,11 @@ describe('issue 13: slow request bodies', () => {
     'a body that goes silent longer than bodyMs gets 408, a log line, and its target connection closed',
     BOUND,
     async () => {
-      const { gw, target } = await rig(['timeouts: { bodyMs: 300 }']);
+      // Streaming (no buffering), so that a target connection is open while the body is read.
+      const { gw, target } = await rig([
+        'timeouts: { bodyMs: 300 }',
+        'limits: { bufferBodyBytes: 0 }',
+      ]);
       const client = await open(gw);
       client.socket.write(`${post(100)}a`);
       assert.ok(await eventually(() => client.closed, 8000), 'closed after bodyMs');

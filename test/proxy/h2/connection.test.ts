@@ -180,7 +180,8 @@ describe('h2 connection: limits (RFC 9113 §5.1.2, §6.5, §10.5)', () => {
     }
     await until(() => goawayOf(frames) !== undefined);
     assert.equal(goawayOf(frames), H2_ERROR.ENHANCE_YOUR_CALM);
-    assert.ok(id < 2 * 1200, `cut after ${(id - 1) / 2} streams`);
+    // The fault allowance (32 in a burst) ends it in the first or second round of 100.
+    assert.ok(id <= 2 * 200 + 1, `cut after ${(id - 1) / 2} streams`);
     connection.destroy();
     peer.destroy();
   });
