@@ -4,7 +4,6 @@ import tls from 'node:tls';
 import { badRequest, routeNotFound, toGwError } from '../../shared/errors.js';
 import type { GrpcListenerConfig } from '../config/types.js';
 import { H2Connection, type H2Stream } from '../h2/connection.js';
-import { H2_ERROR } from '../h2/frames.js';
 import { checkRequestFields } from '../h2/request-check.js';
 import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
 import { RefusalLog } from '../middleware/access-log/refusal-log.js';
