@@ -102,12 +102,14 @@ export async function startHttpListener(
           key: readFileSync(config.tls.key),
           ALPNProtocols: ['http/1.1'],
           allowHalfOpen: true,
+          // A client that never finishes its handshake is cut like one that never sends a head.
+          handshakeTimeout: config.timeouts.headerMs,
         },
         accept,
       )
     : net.createServer({ allowHalfOpen: true }, accept);
-  // A failed TLS handshake is the client's problem; its socket is closed.
-  server.on('tlsClientError', () => undefined);
+  // A failed (or timed-out) TLS handshake is the client's problem; its socket is closed.
+  server.on('tlsClientError', (_err: Error, socket: { destroy(): void }) => socket.destroy());
   // Closing: connections waiting for a request end now; busy ones after their response.
   const limit = { maxConnections: config.maxConnections, log: sink };
   return listenOn(

@@ -9,7 +9,10 @@
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
-import { startTestGateway, type TestGateway } from '../../helpers/proxy.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeCert, startTestGateway, type TestGateway } from '../../helpers/proxy.js';
 import { connect, startPeer } from '../../helpers/sockets.js';
 
 const BOUND = { timeout: 20_000 };
@@ -474,4 +477,33 @@ upstreams:
       assert.equal(refusing.target.connections, 0);
     },
   );
+});
+
+describe('issue 13: TLS handshakes are timed', () => {
+  it('closes a connection that never starts its TLS handshake within headerMs', BOUND, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-http-attack-'));
+    const { cert, key } = makeCert(dir, 'web');
+    const gw = await startTestGateway(`
+listeners:
+  - name: web
+    protocol: http
+    listen: 127.0.0.1:0
+    tls: { cert: ${JSON.stringify(cert)}, key: ${JSON.stringify(key)} }
+    timeouts: { headerMs: 300 }
+    routes: [{ match: { pathPrefix: / }, upstream: t }]
+upstreams:
+  - { name: t, targets: ["127.0.0.1:1"] }
+`);
+    live.gateways.push(gw);
+    try {
+      const silent = await connect(gw.port('web'));
+      let closed = false;
+      silent.on('error', () => undefined);
+      silent.once('close', () => (closed = true));
+      // Node's own handshake timeout is 120 s; the listener's headerMs applies instead.
+      assert.ok(await eventually(() => closed, 8000), 'silent TLS connection closed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
