@@ -425,6 +425,10 @@ export class H2Connection {
     this.batch.goaway(this.lastPeerStreamId, code, err instanceof Error ? err.message : '');
     this.goingAway = true;
     this.endSoon();
+    // Nothing the peer sends now is read: stop reading at all, so that a flood (PING,
+    // SETTINGS, resets) costs no CPU in the grace period; the kernel's buffer fills and the
+    // peer stalls until the close deadline destroys the socket.
+    this.socket.pause();
     this.failStreams(`HTTP/2 connection error ${code}`);
   }
 

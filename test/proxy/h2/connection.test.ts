@@ -224,6 +224,35 @@ describe('h2 connection: limits (RFC 9113 §5.1.2, §6.5, §10.5)', () => {
     peer.destroy();
   });
 
+  it('reads nothing more from a connection it ended (a flood costs no CPU in the grace period)', async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const accepted = new Promise<Socket>((r) => server.once('connection', r));
+    // An attacker keeps writing after the gateway's FIN (half-open, as a flood tool does).
+    const peer = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    peer.on('error', () => undefined);
+    const frames = recordFrames(peer);
+    const socket = await accepted;
+    server.close();
+    const connection = new H2Connection(socket, { role: 'server' });
+    const pings = new FrameBatch();
+    for (let i = 0; i < 3000; i++) pings.frame(FRAME.PING, 0, 0, Buffer.alloc(8));
+    peer.write(Buffer.concat([clientPreface(), pings.take() ?? Buffer.alloc(0)]));
+    await until(() => goawayOf(frames) !== undefined);
+    await sleep(50);
+    const before = socket.bytesRead;
+    // 8 MiB more (bounded), written while the gateway holds the socket for its close deadline.
+    const more = Buffer.alloc(1 << 20);
+    for (let i = 0; i < 8; i++) peer.write(more);
+    await sleep(300);
+    const after = socket.bytesRead;
+    assert.ok(after - before <= 128 * 1024, `read ${after - before} bytes after GOAWAY`);
+    connection.destroy();
+    peer.destroy();
+  });
+
   it('ends a flood of empty CONTINUATION frames spread over many header blocks', async () => {
     const { connection, peer, frames } = await serverPair({ onStream: ignore });
     const encoder = new HpackEncoder();
