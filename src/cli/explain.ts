@@ -11,8 +11,8 @@ Examples:
   tcpdump -nn -r cap.pcap | gw explain -  # tcpdump's text output works too
 
 Inputs: pcap (µs or ns, either byte order), pcapng, and tcpdump text output in its
-common forms (-n/-nn, -S, -t..-ttttt, -v/-vv, -e, -i any). Non-TCP lines and frames
-are counted and skipped. Text lines longer than 64 KiB (tcpdump prints a packet in a
+common forms (-n/-nn, -S, -t..-ttttt, -v/-vv, -e, -i any; -x/-X/-A dumps are read for
+the payload). Non-TCP lines and frames are counted and skipped. Text lines longer than 64 KiB (tcpdump prints a packet in a
 few hundred characters) are skipped with a warning naming them; at most 64 KiB of a
 line is held in memory. Analysis events use Wireshark's meanings.`;
 

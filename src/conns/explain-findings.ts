@@ -11,6 +11,7 @@ import type {
   TimeWaitFinding,
 } from './diagnose.js';
 import { plural } from '../shared/format.js';
+import { otherStateName, TIME_WAIT_SPAN } from '../shared/tcp-terms.js';
 import type { Ranked } from './summary.js';
 
 export type Lang = 'en' | 'zh';
@@ -118,8 +119,7 @@ function timeWait(f: TimeWaitFinding, lang: Lang): FindingText {
         `从 ${f.local} 到 ${towards} 的 ${f.count} 个 TIME_WAIT 套接字占用了 ip_local_port_range ${low}–${high} 中 ${f.rangeSize} 个本地端口里的 ${f.count} 个（${pct}%）`,
         `客户端端口上共有 ${f.totalTimeWait} 个 TIME_WAIT`,
       ],
-      meaning:
-        '先关闭的一方要在 TIME_WAIT 停留 2MSL（Linux 上为 60 秒），以便最后一个 ACK 丢失时可以重发，并让这条连接残留的报文在端口对被重用前消失；在此期间它一直占着通往该目的地址的本地端口。端口用尽时 connect() 失败，报 EADDRNOTAVAIL（"Cannot assign requested address"），即端口耗尽。',
+      meaning: `先关闭的一方要在 TIME_WAIT 停留一段时间（${TIME_WAIT_SPAN.zh}），以便最后一个 ACK 丢失时可以重发，并让这条连接残留的报文在端口对被重用前消失；在此期间它一直占着通往该目的地址的本地端口。端口用尽时 connect() 失败，报 EADDRNOTAVAIL（"Cannot assign requested address"），即端口耗尽。`,
       checks: [
         '复用连接，不要每个请求新建一个连接：HTTP keep-alive、连接池',
         `net.ipv4.tcp_tw_reuse = ${reuse}：设为 1 时，在 TCP 时间戳能保证安全的前提下，connect() 可以复用处于 TIME_WAIT 的端口`,
@@ -135,8 +135,7 @@ function timeWait(f: TimeWaitFinding, lang: Lang): FindingText {
       `${f.count} TIME_WAIT sockets from ${f.local} to ${towards} hold ${f.count} of the ${f.rangeSize} local ports in ip_local_port_range ${low}–${high} (${pct}%)`,
       `${f.totalTimeWait} TIME_WAIT sockets on client ports in all`,
     ],
-    meaning:
-      'The side that closes first keeps TIME_WAIT for 2MSL (60 s on Linux) so its last ACK can be resent if lost and stray segments of the connection die out before the port pair is reused; all that time its local port stays taken for that destination. When none is left, connect() fails with EADDRNOTAVAIL ("Cannot assign requested address"): port exhaustion.',
+    meaning: `The side that closes first stays in TIME_WAIT for a while (${TIME_WAIT_SPAN.en}) so that its last ACK can be resent if lost and stray segments of the connection die out before the port pair is reused; all that time its local port stays taken for that destination. When none is left, connect() fails with EADDRNOTAVAIL ("Cannot assign requested address"): port exhaustion.`,
     checks: [
       'reuse connections instead of opening one per request: HTTP keep-alive, a connection pool',
       `net.ipv4.tcp_tw_reuse = ${reuse}: 1 lets connect() take a TIME_WAIT port when TCP timestamps make it safe`,
@@ -156,6 +155,9 @@ function kernelNumbers(f: SynRecvFinding): string {
   return parts.filter((p) => p !== undefined).join('; ');
 }
 
+/** The RFC's name, given once where the lesson first names the kernel's `SYN_RECV`. */
+const SYN_RECV_RFC = otherStateName('SYN_RECV', 'kernel') ?? '';
+
 function synRecv(f: SynRecvFinding, lang: Lang): FindingText {
   const port = f.listener.slice(f.listener.lastIndexOf(':') + 1);
   const tcpdump = `tcpdump -n 'tcp port ${port} and tcp[tcpflags] & (tcp-syn|tcp-ack) != 0'`;
@@ -168,8 +170,7 @@ function synRecv(f: SynRecvFinding, lang: Lang): FindingText {
         ...(f.retried > 0 ? [`其中 ${f.retried} 个的 SYN+ACK 已经重传：客户端没有回应`] : []),
         ...(numbers === '' ? [] : [numbers]),
       ],
-      meaning:
-        'SYN_RECV 是服务端收到 SYN、回了 SYN+ACK、还没收到最后 ACK 时的状态。这些连接待在半连接队列（SYN 队列）里，直到 ACK 到达，或 SYN+ACK 的重试（net.ipv4.tcp_synack_retries）用完。',
+      meaning: `SYN_RECV（${SYN_RECV_RFC}）是服务端收到 SYN、回了 SYN+ACK、还没收到最后 ACK 时的状态。这些连接待在半连接队列（SYN 队列）里，直到 ACK 到达，或 SYN+ACK 的重试（net.ipv4.tcp_synack_retries）用完。`,
       checks: [
         '大量不同源地址且从不回应：SYN 洪泛攻击（伪造源地址）——保持 net.ipv4.tcp_syncookies = 1，并在上游限制 SYN 速率',
         `少数源地址、平时能正常连接：它们的 ACK 在路上丢了——用 ${tcpdump} 检查防火墙和路由`,
@@ -186,8 +187,7 @@ function synRecv(f: SynRecvFinding, lang: Lang): FindingText {
         : []),
       ...(numbers === '' ? [] : [numbers]),
     ],
-    meaning:
-      "SYN_RECV is the server between the client's SYN and its final ACK. These connections sit in the SYN queue (the half-open queue) until the ACK arrives or the SYN+ACK retries (net.ipv4.tcp_synack_retries) run out.",
+    meaning: `SYN_RECV (${SYN_RECV_RFC}) is the server between the client's SYN and its final ACK. These connections sit in the SYN queue (the half-open queue) until the ACK arrives or the SYN+ACK retries (net.ipv4.tcp_synack_retries) run out.`,
     checks: [
       'many source addresses that never answer: a SYN flood (spoofed sources); keep net.ipv4.tcp_syncookies = 1 and rate-limit SYNs upstream',
       `few sources that otherwise connect fine: their ACKs are lost on the way in; check firewalls and routing with ${tcpdump}`,

@@ -5,6 +5,7 @@
 import { thousands } from '../shared/format.js';
 import { boxColumns, displayWidth } from '../shared/columns.js';
 import type { Lang } from './explain-findings.js';
+import { TIME_WAIT_SPAN } from '../shared/tcp-terms.js';
 import type { Paint } from './paint.js';
 import type { PileupSummary, Ranked, StateRow, Summary } from './summary.js';
 
@@ -17,7 +18,7 @@ const WORDS = {
     closeWait: (n: string) =>
       `CLOSE_WAIT: ${n} (the peer has closed; each waits for its application on this host to close it)`,
     timeWait: (n: string) =>
-      `TIME_WAIT: ${n} (no process holds them: the kernel keeps each for 2MSL, 60 s, after the close)`,
+      `TIME_WAIT: ${n} (no process holds them: the kernel keeps each after the close, ${TIME_WAIT_SPAN.en})`,
     unaccepted: (n: string) =>
       `Waiting in accept queues (handshake done, not yet accept()ed): ${n}`,
     peers: 'top peers:',
@@ -32,7 +33,7 @@ const WORDS = {
     orphans: (n: string) => `孤儿 TCP 套接字（进程已关闭，内核仍在收尾）：${n}`,
     closeWait: (n: string) => `CLOSE_WAIT：${n} 个（对端已关闭，每个都在等本机应用调用 close()）`,
     timeWait: (n: string) =>
-      `TIME_WAIT：${n} 个（不属于任何进程：关闭后由内核保留 2MSL，即 60 秒）`,
+      `TIME_WAIT：${n} 个（不属于任何进程：关闭后由内核保留，${TIME_WAIT_SPAN.zh}）`,
     unaccepted: (n: string) => `在全连接队列里等待 accept() 的连接：${n}`,
     peers: '主要对端：',
     owners: '所属进程：',

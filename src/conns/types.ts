@@ -20,7 +20,7 @@ export interface Endpoint {
 /**
  * The kernel's timer kinds, with netstat's names: `on` the retransmission
  * timer (also SYN and SYN+ACK retries), `keepalive` the keepalive timer (also
- * the orphaned FIN_WAIT2 timeout), `timewait` the TIME_WAIT timer (2MSL),
+ * the orphaned FIN_WAIT2 timeout), `timewait` the TIME_WAIT timer (60 s on Linux),
  * `probe` the zero-window probe timer (ss calls it `persist`).
  */
 export type TimerKind = 'on' | 'keepalive' | 'timewait' | 'probe';

@@ -11,7 +11,8 @@ import {
 import type { TcpPacket } from './types.js';
 
 /**
- * Streams the TCP packets of tcpdump's text output, line by line, with
+ * Streams the TCP packets of tcpdump's text output, line by line (each one
+ * when the next begins, so that the dump under it is complete), with
  * memory bounded by one chunk plus one line of at most 64 KiB
  * (MAX_LINE_CHARS; plus the first lines kept to tell the timestamp form).
  * Lines that are not TCP are counted in `stats` and skipped; so are longer
@@ -35,6 +36,9 @@ export async function* readTextCapture(
     const timestamps = sniffTimestampFormat(sniffed);
     return tcpdumpTextParser(source, timestamps === undefined ? {} : { timestamps });
   };
+  // Each packet is handed out when the next one arrives (or at the end): by
+  // then the -x/-X/-A dump under its line has ended and its payload is set.
+  let held: TcpPacket | undefined;
   function* feed(p: TextParser, lines: readonly SplitLine[]): Generator<TcpPacket> {
     for (const line of lines) {
       lineNumber++;
@@ -43,7 +47,10 @@ export async function* readTextCapture(
         continue;
       }
       const packet = p.line(line, lineNumber);
-      if (packet !== undefined) yield packet;
+      if (packet === undefined) continue;
+      if (held === undefined) stats.untimed = p.stats.timestampFormat === 'none';
+      else yield held;
+      held = packet;
     }
   }
 
@@ -64,6 +71,7 @@ export async function* readTextCapture(
   parser ??= start();
   yield* feed(parser, head);
   parser.finish();
+  if (held !== undefined) yield held;
 
   const text = parser.stats;
   stats.frames = text.frames;

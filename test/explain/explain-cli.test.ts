@@ -161,6 +161,17 @@ describe('gw explain (CLI)', () => {
     assert.match(stderr, /line 1/);
   });
 
+  it('exits 2 saying binary garbage is neither text nor a pcap/pcapng, without mojibake', async () => {
+    const file = join(dir, 'random.bin');
+    // Bytes a pcap or pcapng never starts with, NULs and invalid UTF-8 among them.
+    await writeFile(file, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 151 + 7) % 256)));
+    const { code, stderr } = await runGw(['explain', file]);
+    assert.equal(code, 2);
+    assert.match(stderr, /neither tcpdump text nor a pcap\/pcapng capture/);
+    assert.match(stderr, /starts with 07 9e 35 cc/);
+    assert.doesNotMatch(stderr, /no TCP packet found|\uFFFD/);
+  });
+
   it('reports a truncated capture with the packets read, exit 2', async () => {
     const bytes = await readFile(`${FIX}bulk.pcap`);
     const cut = join(dir, 'cut.pcap');

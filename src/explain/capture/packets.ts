@@ -12,6 +12,12 @@ export interface CaptureStats {
   examples: SkippedFrame[];
   /** Text lines skipped for being too long to read (tcpdump text only). */
   longLines: LongLines;
+  /**
+   * True when the packets carry no capture times (tcpdump -t text): their
+   * `time` is 0, and times, durations and RTTs are unknown. Set before the
+   * first packet is handed out.
+   */
+  untimed?: boolean;
 }
 
 /** How many text lines were too long to read, and the first few of them. */

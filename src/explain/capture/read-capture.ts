@@ -21,6 +21,50 @@ export function sniffFormat(head: Uint8Array): CaptureFormat {
   return 'text';
 }
 
+/** How much of the start of an input {@link looksBinary} looks at. */
+export const SNIFF_BYTES = 1024;
+
+/**
+ * True when the start of an input that is not a pcap/pcapng is binary, not
+ * text: a NUL byte, or more than 1 in 10 bytes in invalid UTF-8 sequences or
+ * control characters other than tab, LF, CR, FF and ESC. Looks at the first
+ * {@link SNIFF_BYTES} bytes.
+ */
+export function looksBinary(head: Uint8Array): boolean {
+  const bytes = head.subarray(0, SNIFF_BYTES);
+  let bad = 0;
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i] ?? 0;
+    if (b === 0) return true;
+    if (b < 0x80) {
+      if (b < 0x20 && b !== 9 && b !== 10 && b !== 13 && b !== 12 && b !== 27) bad++;
+      i++;
+      continue;
+    }
+    // Lead bytes: C2–DF one continuation byte, E0–EF two, F0–F4 three (RFC 3629 §4).
+    const need = b > 0xf4 ? -1 : b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : b >= 0xc2 ? 1 : -1;
+    let ok = need > 0;
+    for (let k = 1; ok && k <= need; k++) {
+      const next = bytes[i + k];
+      // A sequence cut by the end of the sample is not counted against it.
+      if (next === undefined) break;
+      ok = (next & 0xc0) === 0x80;
+    }
+    if (ok) i += need + 1;
+    else {
+      bad++;
+      i++;
+    }
+  }
+  return bad * 10 > bytes.length;
+}
+
+/** The first bytes of an input in hex, for messages: `1f 8b 08 00 …`. */
+export function hexHead(head: Uint8Array, count = 8): string {
+  const shown = [...head.subarray(0, count)].map((b) => b.toString(16).padStart(2, '0'));
+  return `${shown.join(' ')}${head.length > count ? ' …' : ''}`;
+}
+
 /**
  * Streams the TCP packets of a binary capture (pcap or pcapng) from `input`,
  * with memory bounded by one chunk and one record. Counts what it skips in
@@ -49,6 +93,13 @@ export async function* readBinaryCapture(
     }
   }
   decoder.end();
+  if (stats.frames === 0) {
+    throw captureUnsupported(
+      source,
+      `the ${format} file holds no packets, only its file header`,
+      'tcpdump saved none: capture again while the traffic flows, on the interface it uses (-i lo for 127.0.0.1 and ::1), with a filter that matches it, and stop tcpdump (Ctrl-C) only after the traffic',
+    );
+  }
   if (stats.tcp === 0) {
     throw captureUnsupported(
       source,

@@ -2,6 +2,8 @@ import type { AnalyzedPacket, Connection } from '../analyze/analyzer.js';
 import type { AnalysisEvent } from '../analyze/seq-analysis.js';
 import { FLAG, type Endpoint, type TcpPacket } from '../types.js';
 import { formatHostPort } from '../../shared/format.js';
+import { TIME_WAIT_SPAN } from '../../shared/tcp-terms.js';
+import { applicationSentence } from './app-note.js';
 
 /** Languages of the explanations. */
 export type Lang = 'en' | 'zh';
@@ -73,9 +75,8 @@ const ROLE: Record<Lang, Words> = {
  */
 export function describePacket(a: AnalyzedPacket, lang: Lang): string {
   const parts = [mainSentence(a, lang), ...eventSentences(a, lang)];
-  const note = a.packet.note ?? appNote(a.packet);
-  if (note !== undefined)
-    parts.push(lang === 'zh' ? `应用层：${note}` : `Application data: ${note}.`);
+  const app = applicationSentence(a.packet, lang);
+  if (app !== undefined) parts.push(app);
   return parts.filter((s) => s !== '').join(' ');
 }
 
@@ -122,10 +123,12 @@ function handshakeSentence(a: AnalyzedPacket, lang: Lang): string {
       ? `【三次握手 2/3】服务端回复 SYN+ACK：自己的 ISN=${p.seq}，ack=${p.ack}（客户端 ISN+1），表示收到了客户端的 SYN。${offers}`
       : `[3-way handshake 2/3] The server answers SYN+ACK: its own ISN ${p.seq}, and ack ${p.ack} (the client's ISN + 1) confirms it received the SYN.${offers}`;
   }
-  const rtt = a.conn.irtt > 0 ? ` ${(a.conn.irtt * 1000).toFixed(3)} ms` : '';
+  // No RTT without timestamps (tcpdump -t): every time is 0 there.
+  const ms = (a.conn.irtt * 1000).toFixed(3);
+  const rtt = a.conn.irtt > 0 ? (zh ? `握手往返时间 ${ms} ms。` : ` Handshake RTT ${ms} ms.`) : '';
   return zh
-    ? `【三次握手 3/3】客户端确认服务端的 SYN（ack 1）：双方都确认了两个方向都通，连接进入 ESTABLISHED。握手往返时间${rtt}。`
-    : `[3-way handshake 3/3] The client acknowledges the server's SYN (ack 1): both directions are now confirmed, and the connection is ESTABLISHED on both sides. Handshake RTT${rtt}.`;
+    ? `【三次握手 3/3】客户端确认服务端的 SYN（ack 1）：双方都确认了两个方向都通，连接进入 ESTABLISHED。${rtt}`
+    : `[3-way handshake 3/3] The client acknowledges the server's SYN (ack 1): both directions are now confirmed, and the connection is ESTABLISHED on both sides.${rtt}`;
 }
 
 function optionSentence(p: TcpPacket, lang: Lang): string {
@@ -173,8 +176,8 @@ function teardownSentence(a: AnalyzedPacket, lang: Lang): string {
     }
     default:
       return zh
-        ? `【四次挥手 4/4】${who}确认最后一个 FIN，进入 TIME_WAIT：等待 2MSL（MSL 通常 30–60 秒），确保最后这个 ACK 丢失时还能重发，并让旧连接的残留报文消失。`
-        : `[4-way teardown 4/4] The ${who} acknowledges the last FIN and enters TIME_WAIT for 2×MSL (MSL is 30–60 s in common stacks), so this ACK can be resent if lost and stray segments of this connection die out before the port pair is reused.`;
+        ? `【四次挥手 4/4】${who}确认最后一个 FIN，进入 TIME_WAIT（${TIME_WAIT_SPAN.zh}），确保最后这个 ACK 丢失时还能重发，并让旧连接的残留报文消失。`
+        : `[4-way teardown 4/4] The ${who} acknowledges the last FIN and enters TIME_WAIT (${TIME_WAIT_SPAN.en}), so this ACK can be resent if lost and stray segments of this connection die out before the port pair is reused.`;
   }
 }
 
@@ -288,25 +291,6 @@ function sackSentence(a: AnalyzedPacket, lang: Lang): string {
   return duplicate
     ? `SACK (D-SACK): bytes ${ranges} arrived twice; it already had them, so the resend was unnecessary.`
     : `SACK (selective acknowledgement): besides everything before the ACK number it also holds bytes ${ranges}; only the gap needs resending.`;
-}
-
-/** The first letters of the HTTP methods and of `HTTP/`: other payloads are not looked at. */
-const HTTP_FIRST_BYTES = new Set(Array.from({ length: 6 }, (_, i) => 'GPDHOC'.charCodeAt(i)));
-
-/** A short application-layer hint from the payload head (HTTP request/status lines). */
-function appNote(p: TcpPacket): string | undefined {
-  const payload = p.payload;
-  if (payload === undefined || payload.length < 8 || !HTTP_FIRST_BYTES.has(payload[0] ?? 0)) {
-    return undefined;
-  }
-  const view = Buffer.from(payload.buffer, payload.byteOffset, Math.min(120, payload.length));
-  const head = view.toString('latin1');
-  const end = head.indexOf('\r\n');
-  const line = end < 0 ? head : head.slice(0, end);
-  if (/^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT) \S+ HTTP\/1\.[01]$/.test(line))
-    return `HTTP request "${line}"`;
-  if (/^HTTP\/1\.[01] \d{3}/.test(line)) return `HTTP response "${line}"`;
-  return undefined;
 }
 
 /** The header printed when a connection first appears. */

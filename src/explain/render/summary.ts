@@ -1,5 +1,6 @@
 import { gridColumns } from '../../shared/columns.js';
-import type { Connection } from '../analyze/analyzer.js';
+import type { AnalyzedPacket, Connection, Role } from '../analyze/analyzer.js';
+import { FLAG } from '../types.js';
 import { endpoint, type Lang } from './describe.js';
 
 const HEAD: Record<Lang, string[]> = {
@@ -13,6 +14,7 @@ const HEAD: Record<Lang, string[]> = {
     'retrans',
     'dup ACKs',
     'zero win',
+    'closed first',
     'ended',
   ],
   zh: [
@@ -25,6 +27,7 @@ const HEAD: Record<Lang, string[]> = {
     '重传',
     '重复确认',
     '零窗口',
+    '先关闭方',
     '结束方式',
   ],
 };
@@ -46,10 +49,49 @@ function ending(conn: Connection, lang: Lang): string {
             : 'abort';
     return `RST (${kind})`;
   }
-  if (conn.end === 'fin')
-    return `FIN/FIN (${conn.firstFin === 'server' ? (zh ? '服务端先关' : 'server first') : zh ? '客户端先关' : 'client first'})`;
+  if (conn.end === 'fin') return 'FIN/FIN';
   return zh ? '仍打开' : 'still open';
 }
+
+/**
+ * Which side of each connection closed first: the sender of its first FIN
+ * or RST. Fed every analysed packet; keeps one entry per connection.
+ */
+export class Closers {
+  private readonly first = new Map<number, Role>();
+
+  note(a: AnalyzedPacket): void {
+    if ((a.packet.flags & (FLAG.FIN | FLAG.RST)) === 0 || this.first.has(a.conn.id)) return;
+    this.first.set(a.conn.id, a.from);
+  }
+
+  /**
+   * The side that closed first; undefined while neither has, and for a
+   * refused connection, which never opened (its RST answers the SYN).
+   */
+  of(conn: Connection): Role | undefined {
+    if (conn.resetKind === 'refused') return undefined;
+    return this.first.get(conn.id) ?? conn.firstFin;
+  }
+}
+
+/**
+ * The handshake RTT in seconds, when the capture shows one: timestamps, and
+ * a handshake that completed (a refused SYN's RST is no third step).
+ */
+function handshakeRtt(c: Connection, timed: boolean): number | undefined {
+  return timed && c.handshakeDone && c.resetKind !== 'refused' && c.irtt > 0 ? c.irtt : undefined;
+}
+
+/** Seconds as milliseconds rounded to the microsecond: 3e-5 s is 0.03, not 0.030000000000000002. */
+function msToMicro(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1000;
+}
+
+const SIDE: Record<Lang, Record<Role, string>> = {
+  en: { client: 'client', server: 'server' },
+  zh: { client: '客户端', server: '服务端' },
+};
 
 /**
  * The per-connection summary table of `gw explain --summary`, drawn as
@@ -58,9 +100,16 @@ function ending(conn: Connection, lang: Lang): string {
  * of a million rows, which cli-table3 cannot take (a RangeError past ~125,000)
  * and one string could not hold.
  */
-export function summaryTable(connections: readonly Connection[], lang: Lang): Iterable<string> {
+export function summaryTable(
+  connections: readonly Connection[],
+  lang: Lang,
+  closers: Closers,
+  timed: boolean,
+): Iterable<string> {
   const rows: string[][] = [HEAD[lang]];
   for (const c of connections) {
+    const rtt = handshakeRtt(c, timed);
+    const closer = closers.of(c);
     const retrans =
       (c.counts.get('retransmission') ?? 0) +
       (c.counts.get('fast-retransmission') ?? 0) +
@@ -70,30 +119,42 @@ export function summaryTable(connections: readonly Connection[], lang: Lang): It
       `${endpoint(c.client)} → ${endpoint(c.server)}${c.rolesGuessed ? ' ?' : ''}`,
       `${c.packets.client} / ${c.packets.server}`,
       `${c.bytes.client} / ${c.bytes.server}`,
-      `${((c.lastTime - c.firstTime) * 1000).toFixed(1)} ms`,
-      c.irtt > 0 ? `${(c.irtt * 1000).toFixed(3)} ms` : '-',
+      timed ? `${((c.lastTime - c.firstTime) * 1000).toFixed(1)} ms` : '-',
+      rtt === undefined ? '-' : `${(rtt * 1000).toFixed(3)} ms`,
       String(retrans),
       String(c.counts.get('dup-ack') ?? 0),
       String(c.counts.get('zero-window') ?? 0),
+      closer === undefined ? '-' : SIDE[lang][closer],
       ending(c, lang),
     ]);
   }
   return gridColumns(rows);
 }
 
-/** Plain data for `--summary --json`. */
-export function summaryJson(connections: readonly Connection[]): object[] {
-  return connections.map((c) => ({
-    conn: c.id,
-    client: endpoint(c.client),
-    server: endpoint(c.server),
-    rolesGuessed: c.rolesGuessed,
-    packets: c.packets,
-    bytes: c.bytes,
-    durationMs: (c.lastTime - c.firstTime) * 1000,
-    handshakeRttMs: c.irtt * 1000,
-    events: Object.fromEntries(c.counts),
-    end: c.end,
-    resetKind: c.resetKind ?? null,
-  }));
+/**
+ * Plain data for `--summary --json`: times in milliseconds rounded to the
+ * microsecond, null when unknown (no timestamps; no completed handshake).
+ */
+export function summaryJson(
+  connections: readonly Connection[],
+  closers: Closers,
+  timed: boolean,
+): object[] {
+  return connections.map((c) => {
+    const rtt = handshakeRtt(c, timed);
+    return {
+      conn: c.id,
+      client: endpoint(c.client),
+      server: endpoint(c.server),
+      rolesGuessed: c.rolesGuessed,
+      packets: c.packets,
+      bytes: c.bytes,
+      durationMs: timed ? msToMicro(c.lastTime - c.firstTime) : null,
+      handshakeRttMs: rtt === undefined ? null : msToMicro(rtt),
+      events: Object.fromEntries(c.counts),
+      closedFirst: closers.of(c) ?? null,
+      end: c.end,
+      resetKind: c.resetKind ?? null,
+    };
+  });
 }

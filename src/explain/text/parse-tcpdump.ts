@@ -4,7 +4,8 @@
  *
  * It reads every common form — default, -n/-nn and names, -S or relative
  * sequence numbers, -t/-tt/-ttt/-tttt/-ttttt, -v/-vv (IPv4's header on a
- * line of its own), -e, -i any, -x/-X/-A dumps, IPv4 and IPv6 — and never
+ * line of its own), -e, -i any, -x/-X/-A dumps (whose payload it keeps, as
+ * the pcap readers do), IPv4 and IPv6 — and never
  * throws on input: a line it cannot use is counted in {@link TextStats}, by
  * reason, and the first one is kept to quote.
  *
@@ -31,6 +32,7 @@ import {
   prefixIpVersion,
   type LinkInfo,
 } from './line-kinds.js';
+import { PayloadDump } from './payload-dump.js';
 import { SequenceNumbers, type SequenceForm } from './sequence-numbers.js';
 import { FLAGS_MARKER, parseTcpPart } from './tcp-line.js';
 import {
@@ -86,7 +88,11 @@ export interface TextStats extends CaptureStats {
 
 /** A line-at-a-time parser; `line` returns the TCP packet a line completes, if any. */
 export interface TextParser {
-  /** Feeds one line (without its newline; a trailing CR is ignored). Never throws. */
+  /**
+   * Feeds one line (without its newline; a trailing CR is ignored). Never
+   * throws. A packet's `payload`, when a -x/-X/-A dump shows it, is set on the
+   * packet once its dump ends: at the next packet line or at `finish()`.
+   */
   line(text: string, lineNumber: number): TcpPacket | undefined;
   /**
    * Counts a line the reader did not keep for its length (over MAX_LINE_CHARS):
@@ -140,6 +146,8 @@ class TcpdumpText implements TextParser {
   private pending: PendingHeader | undefined;
   /** Whether packet lines carry timestamps, once the first one said. */
   private stamped: boolean | undefined;
+  /** The -x/-X/-A dump under the last TCP packet line, while it lasts; its payload is set on that packet when it ends. */
+  private dump: { readonly packet: TcpPacket; readonly lines: PayloadDump } | undefined;
 
   constructor(source: string, options: TextParserOptions) {
     this.source = source;
@@ -154,6 +162,7 @@ class TcpdumpText implements TextParser {
   line(raw: string, lineNumber: number): TcpPacket | undefined {
     this.stats.lines++;
     let text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (this.dump !== undefined && this.inDump(text)) return undefined;
     if (isBlank(text)) {
       this.other('blank');
       return undefined;
@@ -200,7 +209,46 @@ class TcpdumpText implements TextParser {
   }
 
   finish(): void {
+    this.endDump();
     this.dropPending();
+  }
+
+  /** Whether a line belongs to the dump under the last packet (counted, then), else ends that dump. */
+  private inDump(text: string): boolean {
+    const dump = this.dump?.lines;
+    if (dump === undefined) return false;
+    if (isIndented(text) && isHexDump(text) && dump.hex(text)) {
+      this.other('hex dump');
+      return true;
+    }
+    // The common case, a packet line after a packet line, decided on its first character.
+    if (!dump.isAscii && !dump.mayStartAscii(text)) {
+      this.endDump();
+      return false;
+    }
+    const startsPacket =
+      packetNumber(text) !== undefined ||
+      (this.stamped === false ? looksLikeFrame(text) : parseStamp(text) !== undefined);
+    if (!startsPacket && dump.isAscii && isBlank(text)) {
+      dump.ascii(text);
+      this.other('blank');
+      return true;
+    }
+    if (!startsPacket && dump.ascii(text)) {
+      this.other('ASCII dump');
+      return true;
+    }
+    this.endDump();
+    return false;
+  }
+
+  /** Sets the payload a dump showed on its packet (already returned: readers hold a packet until the next one). */
+  private endDump(): void {
+    const dump = this.dump;
+    if (dump === undefined) return;
+    this.dump = undefined;
+    const payload = dump.lines.payload();
+    if (payload !== undefined) (dump.packet as { payload?: Uint8Array }).payload = payload;
   }
 
   /** A packet line; `at` is where its text after the timestamp starts. */
@@ -283,7 +331,7 @@ class TcpdumpText implements TextParser {
     this.stats.sequenceForm = this.numbers.form;
     this.stats.inferredSeq = this.numbers.inferred;
     const { iface, direction } = frame.link;
-    return {
+    const packet: TcpPacket = {
       index: frame.index,
       time: frame.time,
       src: { address: src.address, port: printed.srcPort },
@@ -302,6 +350,8 @@ class TcpdumpText implements TextParser {
       ...(direction === undefined ? {} : { direction }),
       ...(printed.note === undefined ? {} : { note: printed.note }),
     };
+    this.dump = { packet, lines: new PayloadDump(packet) };
+    return packet;
   }
 
   private skip(index: number, reason: string, lineNumber: number, text: string): void {

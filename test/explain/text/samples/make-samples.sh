@@ -41,6 +41,7 @@ capture chatty lo -- node traffic.mjs chatty
 capture zero-window lo 'ip link set lo mtu 1500' 'sysctl -qw net.ipv4.tcp_rmem="4096 8192 16384"' \
   -- node traffic.mjs zeroWindow
 capture urgent lo -- python3 urgent.py
+capture http-alt lo -- node traffic.mjs httpAlt
 
 # Two namespaces joined by a veth pair, captured on the client side three
 # ways at once: -i any (Linux cooked v2: interface and In/Out), -i any with
@@ -126,3 +127,6 @@ render urgent.pcap X -X -n
 render urgent.pcap numbered -# -n
 render urgent.pcap numbered-t -# -t -n
 render urgent.pcap q -q -n
+render http-alt.pcap X -X -n
+render http-alt.pcap A -A -n
+render http-alt.pcap t -t -n
