@@ -275,7 +275,8 @@ describe('gw proxy: targets that limit their streams', () => {
         const open = (openBySession.get(session) ?? 0) + 1;
         openBySession.set(session, open);
         most = Math.max(most, open);
-        echoGrpcStream(stream, 50);
+        // Long enough that all ten calls are open at once, however loaded the machine.
+        echoGrpcStream(stream, 500);
         stream.on('close', () => openBySession.set(session, (openBySession.get(session) ?? 1) - 1));
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
