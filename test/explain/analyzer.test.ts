@@ -92,10 +92,17 @@ describe('explain analyzer: handshake, teardown, roles', () => {
       [fin1, ack1, fin2, ack2].map((a) => a.step),
       [1, 2, 3, 4],
     );
-    assert.deepEqual(ack1.stateChanges, [{ who: 'client', from: 'FIN_WAIT_1', to: 'FIN_WAIT_2' }]);
-    assert.deepEqual(fin2.stateChanges, [
-      { who: 'server', from: 'CLOSE_WAIT', to: 'LAST_ACK' },
+    // A FIN changes only its sender when seen; its receiver's CLOSE_WAIT or TIME_WAIT
+    // shows when the receiver's ACK proves the FIN arrived.
+    assert.deepEqual(fin1.stateChanges, [{ who: 'client', from: 'ESTABLISHED', to: 'FIN_WAIT_1' }]);
+    assert.deepEqual(ack1.stateChanges, [
+      { who: 'server', from: 'ESTABLISHED', to: 'CLOSE_WAIT' },
+      { who: 'client', from: 'FIN_WAIT_1', to: 'FIN_WAIT_2' },
+    ]);
+    assert.deepEqual(fin2.stateChanges, [{ who: 'server', from: 'CLOSE_WAIT', to: 'LAST_ACK' }]);
+    assert.deepEqual(ack2.stateChanges, [
       { who: 'client', from: 'FIN_WAIT_2', to: 'TIME_WAIT' },
+      { who: 'server', from: 'LAST_ACK', to: 'CLOSED' },
     ]);
     assert.deepEqual(s.connections[0]?.states, { client: 'TIME_WAIT', server: 'CLOSED' });
     assert.equal(s.connections.at(0)?.end, 'fin');
@@ -107,18 +114,107 @@ describe('explain analyzer: handshake, teardown, roles', () => {
     s.send('c', FIN | ACK, 1, 1);
     const both = s.send('s', FIN | ACK, 1, 2);
     assert.equal(both.step, 3);
-    assert.equal(both.conn.states.client, 'TIME_WAIT');
+    assert.deepEqual(both.stateChanges, [
+      { who: 'server', from: 'ESTABLISHED', to: 'CLOSE_WAIT' },
+      { who: 'server', from: 'CLOSE_WAIT', to: 'LAST_ACK' },
+      { who: 'client', from: 'FIN_WAIT_1', to: 'FIN_WAIT_2' },
+    ]);
+    const last = s.send('c', ACK, 2, 2);
+    assert.equal(last.step, 4);
+    assert.deepEqual(s.connections[0]?.states, { client: 'TIME_WAIT', server: 'CLOSED' });
   });
 
-  it('handles a simultaneous close through CLOSING', () => {
+  it('follows a simultaneous close as RFC 9293 draws it: FIN_WAIT_1, CLOSING, TIME_WAIT on both sides', () => {
     const s = new Script();
     s.handshake();
-    s.send('c', FIN | ACK, 1, 1);
-    s.send('s', FIN | ACK, 1, 1);
-    assert.deepEqual(s.connections[0]?.states, { client: 'CLOSING', server: 'CLOSING' });
-    s.send('c', ACK, 2, 2);
-    s.send('s', ACK, 2, 2);
+    const fin1 = s.send('c', FIN | ACK, 1, 1);
+    // The server's FIN does not acknowledge the client's: it was sent before that FIN arrived.
+    const fin2 = s.send('s', FIN | ACK, 1, 1);
+    assert.deepEqual(s.connections[0]?.states, { client: 'FIN_WAIT_1', server: 'FIN_WAIT_1' });
+    const ack1 = s.send('c', ACK, 2, 2);
+    const ack2 = s.send('s', ACK, 2, 2);
     assert.deepEqual(s.connections.at(0)?.states, { client: 'TIME_WAIT', server: 'TIME_WAIT' });
+    assert.deepEqual(
+      [fin1, fin2, ack1, ack2].map((a) => [a.step, a.simultaneousClose === true]),
+      [
+        [1, false],
+        [2, true],
+        [3, true],
+        [4, true],
+      ],
+    );
+    for (const who of ['client', 'server'] as const) {
+      const path = s.out.flatMap((a) =>
+        a.stateChanges.filter((c) => c.who === who).map((c) => c.to),
+      );
+      assert.deepEqual(path.slice(-3), ['FIN_WAIT_1', 'CLOSING', 'TIME_WAIT'], who);
+      assert.ok(!path.includes('CLOSE_WAIT') && !path.includes('LAST_ACK'), who);
+    }
+  });
+
+  it('never advances the teardown or a state for a retransmitted FIN', () => {
+    const s = new Script();
+    s.handshake();
+    const fin = s.send('c', FIN | ACK, 1, 1);
+    const again = s.send('c', FIN | ACK, 1, 1, 0, 1000, {}, 0.3);
+    assert.deepEqual(
+      [again.phase, again.step, again.repeatsFinOf, again.stateChanges],
+      ['teardown', 0, fin.packet.index, []],
+    );
+    assert.deepEqual(s.connections[0]?.states, { client: 'FIN_WAIT_1', server: 'ESTABLISHED' });
+    const fin2 = s.send('s', FIN | ACK, 1, 2);
+    const last = s.send('c', ACK, 2, 2);
+    assert.deepEqual([fin2.step, last.step], [3, 4]);
+    assert.deepEqual(s.connections.at(0)?.states, { client: 'TIME_WAIT', server: 'CLOSED' });
+  });
+
+  it('numbers only the first ACK of each FIN: a repeated ACK is no step 4 (reorder.pcap #278)', () => {
+    const s = new Script();
+    s.handshake();
+    s.send('s', FIN | ACK, 1, 1);
+    const ack1 = s.send('c', ACK, 1, 2);
+    const fin2 = s.send('c', FIN | ACK, 1, 2);
+    const again = s.send('c', ACK, 2, 2);
+    const ack2 = s.send('s', ACK, 2, 2);
+    assert.deepEqual(
+      [ack1, fin2, again, ack2].map((a) => [a.step, a.stateChanges.length]),
+      [
+        [2, 2],
+        [3, 1],
+        [0, 0],
+        [4, 2],
+      ],
+    );
+  });
+
+  it('infers LISTEN only from a SYN+ACK: a refused SYN leaves the server CLOSED', () => {
+    const refused = new Script();
+    const syn = refused.send('c', SYN, 0, 0);
+    assert.deepEqual(syn.stateChanges, [{ who: 'client', from: 'CLOSED', to: 'SYN_SENT' }]);
+    const rst = refused.send('s', RST | ACK, 0, 1);
+    assert.ok(!rst.stateChanges.some((c) => c.from === 'LISTEN' || c.to === 'LISTEN'));
+    assert.deepEqual(refused.connections[0]?.states, { client: 'CLOSED', server: 'CLOSED' });
+    const open = new Script();
+    open.send('c', SYN, 0, 0);
+    const synAck = open.send('s', SYN | ACK, 0, 1);
+    assert.deepEqual(synAck.stateChanges, [
+      { who: 'server', from: 'CLOSED', to: 'LISTEN' },
+      { who: 'server', from: 'LISTEN', to: 'SYN_RECEIVED' },
+      { who: 'client', from: 'SYN_SENT', to: 'ESTABLISHED' },
+    ]);
+  });
+
+  it('leaves the window unscaled and the scale unknown when the SYNs were not captured', () => {
+    const mid = new Script();
+    const ack = mid.send('c', ACK, 1, 1, 0, 72);
+    assert.deepEqual([ack.window, ack.windowScale], [72, undefined]);
+    const s = new Script();
+    s.handshake({ wscale: 7 });
+    const scaled = s.send('c', ACK, 1, 1, 0, 72);
+    assert.deepEqual([scaled.window, scaled.windowScale], [72 * 128, 7]);
+    const none = new Script();
+    none.handshake();
+    assert.equal(none.send('c', ACK, 1, 1, 0, 72).windowScale, 0);
   });
 
   it('calls an RST answering a SYN a refused connection, and one mid-stream an abort', () => {

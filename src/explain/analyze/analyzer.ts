@@ -7,6 +7,7 @@ import {
   type AnalysisEvent,
   type Direction,
 } from './seq-analysis.js';
+import { classify } from './classify.js';
 import { advanceStates, type EndStates, type StateChange } from './tcp-state.js';
 
 export type Phase = 'handshake' | 'transfer' | 'teardown' | 'reset';
@@ -32,6 +33,12 @@ export interface Connection {
   synTime: number | undefined;
   clientFinSeq: number | undefined;
   serverFinSeq: number | undefined;
+  /** The packet (index) that carried each side's first FIN. */
+  finIndex: { client: number; server: number };
+  /** Whether each side's FIN has been acknowledged. */
+  finAcked: { client: boolean; server: boolean };
+  /** True once the FINs crossed: a FIN that does not acknowledge the peer's FIN (RFC 9293 §3.6). */
+  simultaneousClose: boolean;
   /** Which side sent the first FIN (the active closer). */
   firstFin: Role | undefined;
   teardownSteps: number;
@@ -56,8 +63,13 @@ export interface AnalyzedPacket {
   /** Sequence and ack numbers relative to each side's ISN (as tcpdump and Wireshark show them). */
   readonly relSeq: number;
   readonly relAck: number;
-  /** The receive window in bytes, with the agreed scaling applied. */
+  /** The receive window in bytes, with the agreed scaling applied (the raw field when unknown). */
   readonly window: number;
+  /**
+   * The window scale shift applied to `window` (0 when none was agreed), or
+   * undefined when the SYNs were not captured and the scale is unknown.
+   */
+  readonly windowScale: number | undefined;
   readonly phase: Phase;
   /** Handshake step 1–3 or teardown step 1–4; 0 for none. */
   readonly step: number;
@@ -65,6 +77,10 @@ export interface AnalyzedPacket {
   readonly dupAckNum?: number;
   readonly dupAckOf?: number;
   readonly retransmitOf?: number;
+  /** For a FIN the sender already sent: the packet that carried it first. */
+  readonly repeatsFinOf?: number;
+  /** For a teardown packet: the FINs crossed (simultaneous close). */
+  readonly simultaneousClose?: boolean;
   readonly stateChanges: readonly StateChange[];
   readonly resetKind?: ResetKind;
 }
@@ -151,6 +167,9 @@ export class Analyzer {
       synTime: undefined,
       clientFinSeq: undefined,
       serverFinSeq: undefined,
+      finIndex: { client: 0, server: 0 },
+      finAcked: { client: false, server: false },
+      simultaneousClose: false,
       firstFin: undefined,
       teardownSteps: 0,
       handshakeDone: !syn && !synAck,
@@ -183,21 +202,38 @@ function analyzePacket(
   const analysis = analyzeSegment(fwd, rev, packet, conn.irtt);
   const relSeq = (packet.seq - fwd.baseSeq) >>> 0;
   const relAck = flags & FLAG.ACK ? (packet.ack - rev.baseSeq) >>> 0 : 0;
-  const shift = flags & FLAG.SYN || fwd.winScale < 0 ? 0 : fwd.winScale;
-  const window = packet.win * 2 ** shift;
+  // A SYN's window is never scaled; otherwise the scale is known only from the SYNs.
+  const windowScale =
+    flags & FLAG.SYN ? 0 : fwd.winScale === -1 ? undefined : Math.max(0, fwd.winScale);
+  const window = packet.win * 2 ** (windowScale ?? 0);
 
+  const peer: Role = from === 'client' ? 'server' : 'client';
   const peerFin = from === 'client' ? conn.serverFinSeq : conn.clientFinSeq;
+  const ownFin = from === 'client' ? conn.clientFinSeq : conn.serverFinSeq;
   const acksPeerFin =
     (flags & FLAG.ACK) !== 0 && peerFin !== undefined && gtSeq(packet.ack, peerFin);
   const acksPeerSyn = (flags & FLAG.ACK) !== 0 && !conn.handshakeDone;
-  const { phase, step, resetKind } = classify(conn, packet, from, acksPeerFin);
-  if (flags & FLAG.FIN) {
+  // A FIN at or before the sender's first FIN repeats it: it closes nothing new.
+  const repeatsFin =
+    (flags & FLAG.FIN) !== 0 &&
+    ownFin !== undefined &&
+    !gtSeq((packet.seq + packet.len) >>> 0, ownFin);
+  const { phase, step, resetKind } = classify(conn, packet, from, acksPeerFin, repeatsFin);
+  if (flags & FLAG.FIN && !repeatsFin) {
     const finSeq = (packet.seq + packet.len) >>> 0;
     if (from === 'client') conn.clientFinSeq ??= finSeq;
     else conn.serverFinSeq ??= finSeq;
+    conn.finIndex[from] = packet.index;
     conn.firstFin ??= from;
   }
-  const stateChanges = advanceStates(conn.states, { from, flags, acksPeerFin, acksPeerSyn });
+  if (acksPeerFin) conn.finAcked[peer] = true;
+  const stateChanges = advanceStates(conn.states, {
+    from,
+    flags: repeatsFin ? flags & ~FLAG.FIN : flags,
+    acksPeerFin,
+    acksPeerSyn,
+    senderFinBefore: ownFin !== undefined,
+  });
   if (conn.states.client === 'ESTABLISHED' && conn.states.server === 'ESTABLISHED')
     conn.handshakeDone = true;
 
@@ -227,6 +263,7 @@ function analyzePacket(
     relSeq,
     relAck,
     window,
+    windowScale,
     phase,
     step,
     events,
@@ -236,6 +273,8 @@ function analyzePacket(
       : { dupAckNum: analysis.dupAckNum, dupAckOf: analysis.dupAckOf ?? 0 }),
     ...(analysis.retransmitOf === undefined ? {} : { retransmitOf: analysis.retransmitOf }),
     ...(resetKind === undefined ? {} : { resetKind }),
+    ...(repeatsFin ? { repeatsFinOf: conn.finIndex[from] } : {}),
+    ...(phase === 'teardown' && conn.simultaneousClose ? { simultaneousClose: true } : {}),
   };
 }
 
@@ -260,42 +299,4 @@ function noteRtt(conn: Connection, packet: TcpPacket): void {
   ) {
     conn.irtt = (microseconds(packet.time) - microseconds(conn.synTime)) / 1e6;
   }
-}
-
-function classify(
-  conn: Connection,
-  packet: TcpPacket,
-  from: Role,
-  acksPeerFin: boolean,
-): { phase: Phase; step: number; resetKind?: ResetKind } {
-  const { flags } = packet;
-  if (flags & FLAG.RST) {
-    const refused =
-      conn.states[from] === 'LISTEN' ||
-      (conn.states[from === 'client' ? 'server' : 'client'] === 'SYN_SENT' && !conn.handshakeDone);
-    const closed = conn.clientFinSeq !== undefined || conn.serverFinSeq !== undefined;
-    return {
-      phase: 'reset',
-      step: 0,
-      resetKind: refused ? 'refused' : closed ? 'after-close' : 'abort',
-    };
-  }
-  if (flags & FLAG.SYN) return { phase: 'handshake', step: flags & FLAG.ACK ? 2 : 1 };
-  if (!conn.handshakeDone && flags & FLAG.ACK && from === 'client' && packet.len === 0) {
-    return { phase: 'handshake', step: 3 };
-  }
-  if (flags & FLAG.FIN || acksPeerFin) {
-    const finsBefore =
-      (conn.clientFinSeq === undefined ? 0 : 1) + (conn.serverFinSeq === undefined ? 0 : 1);
-    let step: number;
-    if (flags & FLAG.FIN) step = finsBefore === 0 ? 1 : 3;
-    else step = finsBefore >= 2 ? 4 : 2;
-    if (step <= conn.teardownSteps && !(flags & FLAG.FIN)) {
-      // Data still flowing the other way after a half-close, or a repeated ACK.
-      return { phase: packet.len > 0 ? 'transfer' : 'teardown', step: 0 };
-    }
-    conn.teardownSteps = Math.max(conn.teardownSteps, step);
-    return { phase: 'teardown', step };
-  }
-  return { phase: 'transfer', step: 0 };
 }

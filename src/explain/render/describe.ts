@@ -2,8 +2,14 @@ import type { AnalyzedPacket, Connection } from '../analyze/analyzer.js';
 import type { AnalysisEvent } from '../analyze/seq-analysis.js';
 import { FLAG, type Endpoint, type TcpPacket } from '../types.js';
 import { formatHostPort } from '../../shared/format.js';
-import { TIME_WAIT_SPAN } from '../../shared/tcp-terms.js';
 import { applicationSentence } from './app-note.js';
+import {
+  repeatedFinSentence,
+  resetSentence,
+  ROLE,
+  simultaneousSentence,
+  teardownSentence,
+} from './closing-text.js';
 
 /** Languages of the explanations. */
 export type Lang = 'en' | 'zh';
@@ -59,16 +65,6 @@ function optionText(p: TcpPacket, sackBase: number): string {
   return parts.length === 0 ? '' : `, options [${parts.join(',')}]`;
 }
 
-interface Words {
-  client: string;
-  server: string;
-}
-
-const ROLE: Record<Lang, Words> = {
-  en: { client: 'client', server: 'server' },
-  zh: { client: '客户端', server: '服务端' },
-};
-
 /**
  * The teacher's explanation of one packet, in English or Chinese: what this
  * step of the protocol does, what the numbers mean, and what went wrong.
@@ -87,7 +83,9 @@ function mainSentence(a: AnalyzedPacket, lang: Lang): string {
   const zh = lang === 'zh';
   if (a.phase === 'reset') return resetSentence(a, lang);
   if (a.phase === 'handshake') return handshakeSentence(a, lang);
-  if (a.phase === 'teardown' && a.step > 0) return teardownSentence(a, lang);
+  if (a.repeatsFinOf !== undefined) return repeatedFinSentence(a, lang);
+  if (a.phase === 'teardown' && a.step > 0)
+    return a.simultaneousClose === true ? simultaneousSentence(a, lang) : teardownSentence(a, lang);
   const data = p.len > 0;
   const end = (a.relSeq + p.len) >>> 0;
   if (data) {
@@ -98,15 +96,36 @@ function mainSentence(a: AnalyzedPacket, lang: Lang): string {
           : ' PSH asks the receiver to hand it to the application now.'
         : '';
     return zh
-      ? `${who}发送 ${p.len} 字节数据（seq ${a.relSeq}:${end}，下一个字节是 ${end}），并确认已收到对方 ${a.relAck} 之前的所有字节；窗口 ${a.window} 字节。${push}`
-      : `The ${who} sends ${p.len} bytes (seq ${a.relSeq}:${end}; its next byte will be ${end}) and acknowledges everything the ${peer} sent before byte ${a.relAck}; window ${a.window} bytes.${push}`;
+      ? `${who}发送 ${p.len} 字节数据（seq ${a.relSeq}:${end}，下一个字节是 ${end}），并确认已收到对方 ${a.relAck} 之前的所有字节；${windowText(a, lang)}。${push}`
+      : `The ${who} sends ${p.len} bytes (seq ${a.relSeq}:${end}; its next byte will be ${end}) and acknowledges everything the ${peer} sent before byte ${a.relAck}; ${windowText(a, lang)}.${push}`;
   }
   if (p.flags & FLAG.ACK) {
+    const free =
+      a.windowScale === undefined
+        ? zh
+          ? `${windowText(a, lang)}，无法算出剩余缓冲区的字节数`
+          : `${windowText(a, lang)}, so how many bytes of its buffer are free cannot be told`
+        : zh
+          ? `接收窗口还剩 ${a.window} 字节`
+          : `${a.window} bytes of its receive buffer are free (win)`;
     return zh
-      ? `${who}确认：已按序收到对方 ${a.relAck} 之前的全部字节，下一个期望 ${a.relAck}；接收窗口还剩 ${a.window} 字节。`
-      : `The ${who} acknowledges: it has every byte before ${a.relAck} and expects byte ${a.relAck} next; ${a.window} bytes of its receive buffer are free (win).`;
+      ? `${who}确认：已按序收到对方 ${a.relAck} 之前的全部字节，下一个期望 ${a.relAck}；${free}。`
+      : `The ${who} acknowledges: it has every byte before ${a.relAck} and expects byte ${a.relAck} next; ${free}.`;
   }
   return zh ? `${who}发送一个不带 ACK 的段。` : `The ${who} sends a segment without ACK.`;
+}
+
+/**
+ * The advertised window. Its scale (RFC 7323 §2) is agreed in the SYNs: when
+ * they were not captured the field cannot be turned into bytes (Wireshark
+ * shows the scale factor as -1, unknown, too).
+ */
+function windowText(a: AnalyzedPacket, lang: Lang): string {
+  if (a.windowScale !== undefined)
+    return lang === 'zh' ? `窗口 ${a.window} 字节` : `window ${a.window} bytes`;
+  return lang === 'zh'
+    ? `窗口 ${a.packet.win}（扩大因子未知：没有抓到握手）`
+    : `window ${a.packet.win} (scale unknown: the handshake was not captured)`;
 }
 
 function handshakeSentence(a: AnalyzedPacket, lang: Lang): string {
@@ -119,9 +138,15 @@ function handshakeSentence(a: AnalyzedPacket, lang: Lang): string {
       : `[3-way handshake 1/3] The client ${endpoint(p.src)} opens a connection to ${endpoint(p.dst)}: a SYN carrying its initial sequence number (ISN) ${p.seq}.${offers}`;
   }
   if (a.step === 2) {
+    const listening = a.stateChanges.some((c) => c.to === 'LISTEN');
+    const heard = listening
+      ? zh
+        ? `（说明 ${endpoint(p.src)} 上有程序在监听：服务端处于 LISTEN）`
+        : ` (so something listens on ${endpoint(p.src)}: the server was in LISTEN)`
+      : '';
     return zh
-      ? `【三次握手 2/3】服务端回复 SYN+ACK：自己的 ISN=${p.seq}，ack=${p.ack}（客户端 ISN+1），表示收到了客户端的 SYN。${offers}`
-      : `[3-way handshake 2/3] The server answers SYN+ACK: its own ISN ${p.seq}, and ack ${p.ack} (the client's ISN + 1) confirms it received the SYN.${offers}`;
+      ? `【三次握手 2/3】服务端回复 SYN+ACK${heard}：自己的 ISN=${p.seq}，ack=${p.ack}（客户端 ISN+1），表示收到了客户端的 SYN。${offers}`
+      : `[3-way handshake 2/3] The server answers SYN+ACK${heard}: its own ISN ${p.seq}, and ack ${p.ack} (the client's ISN + 1) confirms it received the SYN.${offers}`;
   }
   // No RTT without timestamps (tcpdump -t): every time is 0 there.
   const ms = (a.conn.irtt * 1000).toFixed(3);
@@ -152,51 +177,6 @@ function optionSentence(p: TcpPacket, lang: Lang): string {
   if (o.tsVal !== undefined) bits.push(zh ? '时间戳' : 'timestamps');
   if (bits.length === 0) return '';
   return zh ? ` 它提出：${bits.join('，')}。` : ` It offers ${bits.join(', ')}.`;
-}
-
-function teardownSentence(a: AnalyzedPacket, lang: Lang): string {
-  const who = ROLE[lang][a.from];
-  const zh = lang === 'zh';
-  switch (a.step) {
-    case 1:
-      return zh
-        ? `【四次挥手 1/4】${who}主动关闭：发送 FIN，表示自己不再发送数据（进入 FIN_WAIT_1）。`
-        : `[4-way teardown 1/4] The ${who} closes first: its FIN says it will send no more data (it enters FIN_WAIT_1).`;
-    case 2:
-      return zh
-        ? `【四次挥手 2/4】${who}确认对方的 FIN；它进入 CLOSE_WAIT，直到自己的应用也关闭连接（还可以继续发送数据）。`
-        : `[4-way teardown 2/4] The ${who} acknowledges that FIN. It is now in CLOSE_WAIT until its own application closes (it may still send data).`;
-    case 3: {
-      const both =
-        a.packet.flags & FLAG.ACK &&
-        a.stateChanges.some((c) => c.to === 'TIME_WAIT' || c.to === 'FIN_WAIT_2');
-      return zh
-        ? `【四次挥手 3/4】${who}也发送 FIN，关闭自己的方向${both ? '（同一个段里也确认了对方的 FIN）' : ''}，进入 LAST_ACK。`
-        : `[4-way teardown 3/4] The ${who} sends its own FIN, closing its direction too${both ? ' (the same segment also acknowledges the peer’s FIN)' : ''}; it waits in LAST_ACK.`;
-    }
-    default:
-      return zh
-        ? `【四次挥手 4/4】${who}确认最后一个 FIN，进入 TIME_WAIT（${TIME_WAIT_SPAN.zh}），确保最后这个 ACK 丢失时还能重发，并让旧连接的残留报文消失。`
-        : `[4-way teardown 4/4] The ${who} acknowledges the last FIN and enters TIME_WAIT (${TIME_WAIT_SPAN.en}), so this ACK can be resent if lost and stray segments of this connection die out before the port pair is reused.`;
-  }
-}
-
-function resetSentence(a: AnalyzedPacket, lang: Lang): string {
-  const who = ROLE[lang][a.from];
-  const zh = lang === 'zh';
-  if (a.resetKind === 'refused') {
-    return zh
-      ? `【RST】连接被拒绝：${endpoint(a.packet.src)} 上没有程序在监听，${who}用 RST 立即拒绝了 SYN。`
-      : `[RST] Connection refused: nothing listens on ${endpoint(a.packet.src)}, so the ${who} rejects the SYN with a reset at once.`;
-  }
-  if (a.resetKind === 'after-close') {
-    return zh
-      ? `【RST】${who}在关闭过程中发送复位：连接立即终止，之后的数据都不再被接受（常见于关闭时仍有未读数据）。`
-      : `[RST] The ${who} resets a connection that was closing: it ends at once and no more data is accepted (typical when a socket is closed with unread data).`;
-  }
-  return zh
-    ? `【RST】${who}异常终止连接（例如 SO_LINGER 0、进程崩溃或对已不存在的连接回复）：连接立刻关闭，不再接受任何数据。`
-    : `[RST] The ${who} aborts the connection (SO_LINGER 0, a crashed process, or a segment for a connection it no longer has): the connection ends at once and no more data is accepted.`;
 }
 
 const EVENT_TEXT: Record<AnalysisEvent, { en: string; zh: string }> = {

@@ -14,6 +14,12 @@ export interface PacketJson {
   ack: number;
   len: number;
   win: number;
+  /**
+   * The window scale shift applied to `win` (0 when none was agreed); null
+   * when the capture missed the SYNs, so the scale is unknown and `win` is
+   * the raw window field.
+   */
+  winScale: number | null;
   phase: string;
   step: number;
   events: readonly string[];
@@ -36,6 +42,7 @@ export function packetJson(a: AnalyzedPacket, lang: Lang): PacketJson {
     ack: a.relAck,
     len: p.len,
     win: a.window,
+    winScale: a.windowScale ?? null,
     phase: a.phase,
     step: a.step,
     events: a.events,
