@@ -40,7 +40,8 @@ async function explainText(file: string, lang: 'en' | 'zh' = 'en'): Promise<Bloc
       const lines = out.split('\n').filter((l) => l.startsWith('#') || l.startsWith('    '));
       const index = Number(/^#(\d+) /.exec(lines[0] ?? '')?.[1]);
       const states = lines
-        .map((l) => /^ {4}(?:state|状态): (\S+) (\S+) → (\S+)$/.exec(l))
+        // A state's first mention carries its other spelling: `FIN_WAIT_1 (gw conns/netstat: …)`.
+        .map((l) => /^ {4}(?:state|状态): (\S+) (\S+) → (\S+)(?: \(.*\))?$/.exec(l))
         .filter((m) => m !== null)
         .map((m) => ({ who: m[1] ?? '', from: m[2] ?? '', to: m[3] ?? '' }));
       blocks.push({ index, text: lines[1]?.trim() ?? '', states });
