@@ -1,14 +1,14 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GwError, isGwError } from '../../shared/errors.js';
+import { badMessage, GwError, isGwError } from '../../shared/errors.js';
 import type { Codec } from '../framing/types.js';
 import type { EchoConnection } from './client.js';
 
 /** What the interactive client reports, one record per line of output. */
 export type InteractiveEvent =
   | { type: 'sent'; message: string; bytes: number; framingBytes: number }
-  | { type: 'echo'; read: number; message: string }
+  | { type: 'echo'; read: number; message: string; bytes: Buffer }
   | { type: 'read'; read: number; bytes: number; messages: number; carried: number }
   | { type: 'refused'; message: string; code: string }
   | { type: 'bye'; sent: number; echoed: number; bytesSent: number; bytesReceived: number };
@@ -38,6 +38,8 @@ export async function runInteractive(
   let bytesSent = 0;
   let bytesReceived = 0;
   let echoWaiter: (() => void) | undefined;
+  let refused = 0;
+  let firstRefusal: GwError | undefined;
 
   conn.onRead((chunk) => {
     reads++;
@@ -52,7 +54,8 @@ export async function runInteractive(
     });
     for (const message of messages) {
       echoed++;
-      onEvent({ type: 'echo', read: reads, message: codec.display(message).toString('utf8') });
+      const shown = codec.display(message);
+      onEvent({ type: 'echo', read: reads, message: shown.toString('utf8'), bytes: shown });
     }
     if (bytesReceived >= bytesSent) echoWaiter?.();
   });
@@ -75,6 +78,8 @@ export async function runInteractive(
         // A line the framing cannot carry is refused; the session goes on.
         if (!isGwError(err)) throw err;
         onEvent({ type: 'refused', message: err.message, code: err.code });
+        refused++;
+        firstRefusal ??= err;
         continue;
       }
       if (conn.socket.destroyed) break;
@@ -103,6 +108,13 @@ export async function runInteractive(
   const outcome = await closed;
   onEvent({ type: 'bye', sent, echoed, bytesSent, bytesReceived });
   if (outcome !== 'closed') throw outcome;
+  if (firstRefusal !== undefined) {
+    // A line that could not be sent is bad input: the run must not look like a success (exit 2).
+    throw badMessage(
+      `${refused} of ${refused + sent} lines were not sent: ${firstRefusal.message}`,
+      firstRefusal.hint,
+    );
+  }
   if (bytesReceived < bytesSent) {
     throw new GwError(
       'GW_ERR_ECHO_TIMEOUT',
