@@ -28,7 +28,9 @@ export function labText(
       r.reads,
       r.stickyReads,
       r.splitReads,
-      (raw ? w.bytesOf(r.bytesReceived, r.bytesSent) : w.messagesOf(r.messagesReceived, r.messagesSent)) +
+      (raw
+        ? w.bytesOf(r.bytesReceived, r.bytesSent)
+        : w.messagesOf(r.messagesReceived, r.messagesSent)) +
         (r.mismatches > 0 ? ` ${w.bad(r.mismatches)}` : ''),
       raw ? w.naiveOf(r.naiveWrong, r.reads) : w.naiveFramed,
     ]);

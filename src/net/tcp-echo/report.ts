@@ -148,7 +148,9 @@ export function burstText(r: BurstResult, size: number, options: BurstTextOption
     row(w.reads, `${r.reads}  (${w.readsNote})`),
   ];
   if (raw) {
-    lines.push(row(w.bytesBack, `${w.bytesBackValue(r.bytesReceived, r.bytesSent)}  (${w.rawNoMessages})`));
+    lines.push(
+      row(w.bytesBack, `${w.bytesBackValue(r.bytesReceived, r.bytesSent)}  (${w.rawNoMessages})`),
+    );
   } else {
     lines.push(row(w.decoded, w.decodedValue(r.messagesReceived, r.messagesSent)));
   }

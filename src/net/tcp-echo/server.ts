@@ -163,7 +163,14 @@ function serveConnection(socket: net.Socket, conn: number, ctx: ConnectionContex
       const code = isGwError(err) ? err.code : 'GW_ERR_INTERNAL';
       const message = err instanceof Error ? err.message : String(err);
       const hint = isGwError(err) ? err.hint : undefined;
-      onEvent({ type: 'frame-error', conn, peer, code, message, ...(hint === undefined ? {} : { hint }) });
+      onEvent({
+        type: 'frame-error',
+        conn,
+        peer,
+        code,
+        message,
+        ...(hint === undefined ? {} : { hint }),
+      });
       messages += decoder.completedBeforeError.length;
       totals.messages += decoder.completedBeforeError.length;
       refuse(socket, () => echo(decoder.completedBeforeError, chunk));

@@ -25,9 +25,10 @@ export const WORDS = {
     counted:
       "every count below is the client's: its write() calls, and its read() calls that returned echo bytes",
     writes: 'client writes',
-    writesNote: (split: boolean) => (split ? 'two write() calls per message' : 'one write() per message'),
+    writesNote: (split: boolean) =>
+      split ? 'two write() calls per message' : 'one write() per message',
     reads: 'client reads',
-    readsNote: "read() calls that returned echo bytes (not TCP segments; the server's reads differ)",
+    readsNote: "read() calls that returned echo bytes; not TCP segments, nor the server's reads",
     bytesBack: 'bytes echoed',
     bytesBackValue: (got: number, sent: number) => `${got} of ${sent} bytes came back`,
     rawNoMessages: 'raw framing has no messages: only bytes and reads can be counted',
@@ -48,29 +49,30 @@ export const WORDS = {
     elapsed: 'elapsed',
     firstMismatch: 'first mismatch',
     nagleOn: [
-      "Nagle's algorithm was on (the default): the first small write leaves at once and later ones wait",
-      'until it is acknowledged, then leave together in one segment. The ACK rides on the first echo,',
-      "or, when the peer has nothing to send, comes after its delayed-ACK timer (40 ms or more on Linux).",
-      'Reads still merge without Nagle: a reader that is slower than the writer finds several messages waiting.',
+      "Nagle's algorithm was on (the default): a small write leaves at once only when nothing sent is",
+      'still unacknowledged; later ones wait for that ACK, then leave together in one segment. On loopback',
+      'the ACK comes fast (at once while the connection is new, or riding on an echo); a peer with nothing',
+      'to send may delay it (delayed ACK: 40 ms or more on Linux), and Nagle then waits as long.',
+      'Reads merge without Nagle too: a reader slower than the writer finds several messages waiting.',
     ],
     nagleOff: [
-      '--nodelay turned Nagle off: every write left at once as its own segment. Fewer client reads does',
+      '--nodelay turned Nagle off: every write left at once as its own segment. A smaller read count does',
       'not mean fewer segments: the segments were already waiting in the buffer when read() ran, and one',
       'read takes everything waiting. Sticky reads come from the reader, not only from Nagle. To count',
       'segments on the wire: sudo tcpdump -i lo -n -w cap.pcap port PORT, then gw explain cap.pcap.',
     ],
     labHead: (count: number, size: number) =>
-      `Sticky and split packets (粘包/拆包): ${count} messages of ${size} bytes, each sent as its own write, echoed over loopback`,
+      `Sticky and split packets (粘包/拆包): ${plural(count, 'message')} of ${plural(size, 'byte')}, each sent as its own write, echoed over loopback`,
     labCounted:
-      "Every number is counted on the client: its write() calls, and its read() calls of the echoes (the server echoes each of its reads as one write).",
+      'Every number is counted on the client: its write() calls, and its read() calls of the echoes (the server echoes each of its reads as one write).',
     labColumns: [
-      'scenario (client read buffer)',
-      'client writes',
-      'client reads',
-      'sticky reads',
-      'split reads',
-      'echoed back',
-      'naive reader wrong',
+      'scenario\n(client read buffer)',
+      'client\nwrites',
+      'client\nreads',
+      'sticky\nreads',
+      'split\nreads',
+      'echoed\nback',
+      'naive reader\nwrong',
     ],
     labFixesNote: (readBytes: number) =>
       `The fixes read through the same ${readBytes}-byte buffer as the split row, so their reads are cut just as often: the splits come from the small buffer, not from the fix, and every message still comes back whole.`,
@@ -80,7 +82,7 @@ export const WORDS = {
       const r = reads('en', readBytes);
       switch (kind) {
         case 'sticky':
-          return `raw, ${r}: writes merge into fewer reads (粘包)`;
+          return `raw, ${r}: writes merge (粘包)`;
         case 'split':
           return size < 2
             ? `raw, ${r}: too small a message to cut (拆包)`
@@ -104,7 +106,8 @@ export const WORDS = {
       '  delimiter      read up to the delimiter (\\n); readable with nc; scans every byte, and the',
       '                 delimiter may not appear inside a message',
     ],
-    tryIt: 'Try it by hand: gw tcp-echo server --framing raw, then gw tcp-echo client --framing raw --burst 50',
+    tryIt:
+      'Try it by hand: gw tcp-echo server --framing raw, then gw tcp-echo client --framing raw --burst 50',
     naiveFramed: 'n/a: framed',
     bytesOf: (got: number, sent: number) => `${got}/${sent} bytes`,
     messagesOf: (got: number, sent: number) => `${got}/${sent} messages`,
@@ -117,7 +120,7 @@ export const WORDS = {
     writes: '客户端写次数',
     writesNote: (split: boolean) => (split ? '每条消息两次 write()' : '每条消息一次 write()'),
     reads: '客户端读次数',
-    readsNote: '返回回显字节的 read() 调用（不是 TCP 报文段；服务端的读次数另计）',
+    readsNote: '返回回显字节的 read() 调用；不是 TCP 报文段，也不是服务端的读',
     bytesBack: '回显字节',
     bytesBackValue: (got: number, sent: number) => `发出 ${sent} 字节，收回 ${got} 字节`,
     rawNoMessages: 'raw 不分帧，没有“消息”可数：只能数字节和读次数',
@@ -138,9 +141,9 @@ export const WORDS = {
     elapsed: '耗时',
     firstMismatch: '第一处不一致',
     nagleOn: [
-      'Nagle 算法处于开启状态（默认）：第一次小写入立即发出，之后的写入要等它被确认（ACK）后',
-      '才合成一个报文段一起发出。ACK 搭在第一条回显上回来；对端没有数据要发时，',
-      '则要等对端的延迟确认定时器（Linux 上 40 ms 或更久）。',
+      'Nagle 算法处于开启状态（默认）：只有在已发出的数据都被确认时，小写入才会立即发出；',
+      '之后的写入要等这个 ACK，再合成一个报文段一起发出。回环上 ACK 来得很快（连接刚建立时立即确认，',
+      '或搭在回显上）；对端没有数据要发时可能推迟确认（延迟确认：Linux 上 40 ms 或更久），Nagle 也就要等这么久。',
       '关掉 Nagle 读也照样会合并：读得比写得慢的一方会在缓冲区里看到好几条消息。',
     ],
     nagleOff: [
@@ -153,13 +156,13 @@ export const WORDS = {
     labCounted:
       '所有数字都在客户端统计：它的 write() 调用，以及读取回显的 read() 调用（服务端把自己的每次读作为一次写回显）。',
     labColumns: [
-      '场景（客户端读缓冲）',
-      '客户端写次数',
-      '客户端读次数',
-      '粘包的读',
-      '拆包的读',
-      '收回的回显',
-      '天真读法出错',
+      '场景\n（客户端读缓冲）',
+      '客户端\n写次数',
+      '客户端\n读次数',
+      '粘包\n的读',
+      '拆包\n的读',
+      '收回\n的回显',
+      '天真读法\n出错',
     ],
     labFixesNote: (readBytes: number) =>
       `三种解决办法与拆包那一行使用同一个 ${readBytes} 字节的读缓冲，所以它们的读同样被切开：拆包来自小缓冲，不是来自解决办法，而每条消息仍然完整收回。`,
@@ -169,7 +172,7 @@ export const WORDS = {
       const r = reads('zh', readBytes);
       switch (kind) {
         case 'sticky':
-          return `raw，${r}：多次写合并成较少的读（粘包）`;
+          return `raw，${r}：多次写合并（粘包）`;
         case 'split':
           return size < 2
             ? `raw，${r}：消息太短，无法切开（拆包）`
@@ -192,7 +195,8 @@ export const WORDS = {
       '  定长     每次读恰好 N 字节；最简单；浪费填充字节，并限制消息长度',
       '  分隔符   读到分隔符（\\n）为止；可以用 nc 直接看；要扫描每个字节，且消息里不能出现分隔符',
     ],
-    tryIt: '动手试试：gw tcp-echo server --framing raw，然后 gw tcp-echo client --framing raw --burst 50',
+    tryIt:
+      '动手试试：gw tcp-echo server --framing raw，然后 gw tcp-echo client --framing raw --burst 50',
     naiveFramed: '不适用：已分帧',
     bytesOf: (got: number, sent: number) => `${got}/${sent} 字节`,
     messagesOf: (got: number, sent: number) => `${got}/${sent} 条消息`,

@@ -76,7 +76,7 @@ describe('tcp-echo text output', () => {
     assert.match(off, /not mean fewer segments/);
     const on = burstText(burst('raw'), 16, { noDelay: false }).join('\n');
     assert.match(on, /Nagle's algorithm was on/);
-    assert.match(on, /delayed-ACK/);
+    assert.match(on, /delayed ACK/);
     const zh = burstText(burst('raw'), 16, { noDelay: true, lang: 'zh' }).join('\n');
     assert.match(zh, /关闭了 Nagle/);
     assert.match(zh, /客户端读次数\s+3/);

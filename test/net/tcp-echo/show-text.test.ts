@@ -44,7 +44,9 @@ describe('showText', () => {
     const strict = new TextDecoder('utf-8', { fatal: true });
     const oneChar = (bytes: Uint8Array): boolean => {
       try {
-        return [...strict.decode(bytes)].length === 1;
+        const text = strict.decode(bytes);
+        const first = text.codePointAt(0);
+        return first !== undefined && text.length === (first > 0xffff ? 2 : 1);
       } catch {
         return false;
       }
