@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { GwProcess, runGw, startEchoServerProcess } from '../helpers/cli.js';
+import { GW_BIN, GwProcess, runGw, startEchoServerProcess } from '../helpers/cli.js';
 import { closed, connect, freePort, readBytes, startPeer } from '../helpers/sockets.js';
 
 const started: GwProcess[] = [];
@@ -325,6 +325,10 @@ describe('gw tcp-echo (CLI)', () => {
     assert.match(stdout, /sent 7 bytes: "你好"/);
     assert.match(stdout, /echo: "你好"/);
     assert.doesNotMatch(stdout, /\\xe4/);
+    // Bytes that are not UTF-8 are sent exactly as piped, and only they are escaped.
+    const bin = await pipeBytes(port, Buffer.from([0xff, 0x41, 0x0a]));
+    assert.match(bin, /sent 3 bytes: "\\xffA"/);
+    assert.match(bin, /echo: "\\xffA"/);
     // The server's text log (not --json) shows it too.
     const textServer = new GwProcess(['tcp-echo', 'server', '--port', '0']);
     started.push(textServer);
@@ -431,6 +435,20 @@ describe('gw tcp-echo (CLI)', () => {
     }
   });
 });
+
+/** Pipes raw bytes (not necessarily UTF-8) into `gw tcp-echo client` and resolves with its stdout. */
+function pipeBytes(port: number, input: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [GW_BIN, 'tcp-echo', 'client', '--port', `${port}`], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('close', () => resolve(out));
+    child.stdin.end(input);
+  });
+}
 
 async function hasNc(): Promise<boolean> {
   return new Promise((resolve) => {

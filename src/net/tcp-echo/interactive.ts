@@ -7,8 +7,8 @@ import type { EchoConnection } from './client.js';
 
 /** What the interactive client reports, one record per line of output. */
 export type InteractiveEvent =
-  | { type: 'sent'; message: string; bytes: number; framingBytes: number }
-  | { type: 'echo'; read: number; message: string; bytes: Buffer }
+  | { type: 'sent'; message: string; bytes: number; framingBytes: number; data: Buffer }
+  | { type: 'echo'; read: number; message: string; data: Buffer }
   | { type: 'read'; read: number; bytes: number; messages: number; carried: number }
   | { type: 'refused'; message: string; code: string }
   | { type: 'bye'; sent: number; echoed: number; bytesSent: number; bytesReceived: number };
@@ -55,11 +55,14 @@ export async function runInteractive(
     for (const message of messages) {
       echoed++;
       const shown = codec.display(message);
-      onEvent({ type: 'echo', read: reads, message: shown.toString('utf8'), bytes: shown });
+      onEvent({ type: 'echo', read: reads, message: shown.toString('utf8'), data: shown });
     }
     if (bytesReceived >= bytesSent) echoWaiter?.();
   });
 
+  // latin1: one character per byte, so a line's bytes are sent exactly as typed or piped,
+  // even when they are not valid UTF-8 (readline would turn those into U+FFFD).
+  options.input.setEncoding('latin1');
   const lines = createInterface({ input: options.input, crlfDelay: Infinity, terminal: false });
   const closed = conn.closed.then(
     () => 'closed' as const,
@@ -71,9 +74,10 @@ export async function runInteractive(
     for await (const line of lines) {
       const command = line.trim();
       if (command === 'exit' || command === 'q') break;
+      const data = Buffer.from(line, 'latin1');
       let frame: Buffer;
       try {
-        frame = codec.encode(Buffer.from(line, 'utf8'));
+        frame = codec.encode(data);
       } catch (err) {
         // A line the framing cannot carry is refused; the session goes on.
         if (!isGwError(err)) throw err;
@@ -88,9 +92,10 @@ export async function runInteractive(
       bytesSent += frame.length;
       onEvent({
         type: 'sent',
-        message: line,
+        message: data.toString('utf8'),
+        data,
         bytes: frame.length,
-        framingBytes: frame.length - Buffer.byteLength(line),
+        framingBytes: frame.length - data.length,
       });
     }
   } finally {

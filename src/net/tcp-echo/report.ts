@@ -94,7 +94,7 @@ export function renderInteractiveEvent(
     case 'sent':
       return {
         stream: 'out',
-        text: `sent ${plural(event.bytes, 'byte')}: ${showText(Buffer.from(event.message))} + ${plural(event.framingBytes, 'framing byte')}`,
+        text: `sent ${plural(event.bytes, 'byte')}: ${showText(event.data)} + ${plural(event.framingBytes, 'framing byte')}`,
       };
     case 'read':
       return mode === 'quiet'
@@ -107,7 +107,7 @@ export function renderInteractiveEvent(
             ),
           };
     case 'echo':
-      return { stream: 'out', text: `echo: ${showText(event.bytes, 200)}` };
+      return { stream: 'out', text: `echo: ${showText(event.data, 200)}` };
     case 'refused':
       return { stream: 'err', text: `not sent: ${event.message} [${event.code}]` };
     case 'bye':
@@ -118,10 +118,14 @@ export function renderInteractiveEvent(
   }
 }
 
-/** An interactive event as JSON: the echo's text, without its raw bytes. */
+/** An interactive event as JSON: the message as text, without its raw bytes. */
 function interactiveJson(event: InteractiveEvent): Record<string, unknown> {
-  if (event.type !== 'echo') return { ...event };
-  return { type: event.type, read: event.read, message: event.message };
+  if (event.type === 'echo') return { type: event.type, read: event.read, message: event.message };
+  if (event.type === 'sent') {
+    const { type, message, bytes, framingBytes } = event;
+    return { type, message, bytes, framingBytes };
+  }
+  return { ...event };
 }
 
 /** How a burst was sent, for the notes under its summary. */

@@ -42,16 +42,16 @@ describe('tcp-echo text output', () => {
       samples: [Buffer.from('你好')],
     });
     assert.match(read, /"你好"/);
-    const bytes = Buffer.from('你好');
-    const echo = renderInteractiveEvent({ type: 'echo', read: 1, message: '你好', bytes }, 'text');
+    const data = Buffer.from('你好');
+    const echo = renderInteractiveEvent({ type: 'echo', read: 1, message: '你好', data }, 'text');
     assert.equal(echo?.text, 'echo: "你好"');
     const sent = renderInteractiveEvent(
-      { type: 'sent', message: '你好', bytes: 7, framingBytes: 1 },
+      { type: 'sent', message: '你好', bytes: 7, framingBytes: 1, data },
       'text',
     );
     assert.match(sent?.text ?? '', /"你好"/);
     // JSON keeps the text and leaves the raw bytes out.
-    const json = renderInteractiveEvent({ type: 'echo', read: 1, message: '你好', bytes }, 'json');
+    const json = renderInteractiveEvent({ type: 'echo', read: 1, message: '你好', data }, 'json');
     assert.deepEqual(JSON.parse(json?.text ?? ''), { type: 'echo', read: 1, message: '你好' });
   });
 
