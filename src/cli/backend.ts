@@ -67,7 +67,7 @@ const DESCRIPTIONS: Record<BackendKind, string> = {
 export async function run(argv: readonly string[]): Promise<void> {
   const program = new Command('gw backend')
     .description('Demo/test upstream servers that name themselves in every reply.')
-    .usage(`${BACKEND_KINDS.join('|')} --port P [options]`);
+    .usage(`${BACKEND_KINDS.join('|')} [--port P] [options]`);
   configureCommand(program, 'gw backend');
   program.addHelpText(
     'after',

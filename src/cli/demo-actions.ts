@@ -72,7 +72,7 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
     `  curl -s -H 'x-user: alice' http://${HOST}:${ports.http}/sticky/   # same user, same backend`,
   );
   out(
-    `  curl -si --max-time 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' http://${HOST}:${ports.http}/ws`,
+    `  gw demo call ws${base === 8080 ? '' : ` --base-port ${base}`}   # a real WebSocket client: upgrade, hello, echo, close`,
   );
   out(`  gw demo call grpc --count 6${base === 8080 ? '' : ` --base-port ${base}`}`);
   out(`  nc ${HOST} ${ports.tcp}        # the banner names the backend; type a line, it echoes`);

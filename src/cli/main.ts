@@ -23,7 +23,14 @@ export async function main(argv: readonly string[]): Promise<void> {
       await mod.run(rest);
       return;
     }
-    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    if (first === undefined) {
+      // No command is bad usage, as for `gw backend` and `gw tcp-echo` without a subcommand
+      // (commander's convention): the help goes to stderr and the exit code is 2.
+      process.stderr.write(topLevelHelp());
+      process.exitCode = 2;
+      return;
+    }
+    if (first === '--help' || first === '-h' || first === 'help') {
       const topic = first === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
       if (topic) {
         await (await topic.load()).run(['--help']);

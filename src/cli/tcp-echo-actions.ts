@@ -7,6 +7,7 @@ import {
   burstText,
   renderInteractiveEvent,
   renderServerEvent,
+  type BurstTextOptions,
   type OutputLine,
   type OutputMode,
 } from '../net/tcp-echo/report.js';
@@ -43,6 +44,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     codec,
     backlog: positiveInt('--backlog', flags.backlog, 511),
     reportReads: !quiet,
+    lang: flags.lang,
     onEvent: (event) => emit(renderServerEvent(event, json, quiet)),
   });
   await untilSignal();
@@ -93,13 +95,18 @@ export async function runClient(flags: ClientFlags): Promise<void> {
     splitDelayMs,
     timeoutMs,
   };
-  await runBurstAndReport(conn, burstOptions, mode);
+  await runBurstAndReport(conn, burstOptions, mode, {
+    lang: flags.lang,
+    noDelay: flags.nodelay === true,
+    split: flags.split === true,
+  });
 }
 
 async function runBurstAndReport(
   conn: Awaited<ReturnType<typeof connectEcho>>,
   options: BurstOptions,
   mode: OutputMode,
+  text: BurstTextOptions,
 ): Promise<void> {
   const { count, size } = options;
   const result = await runBurst(conn, options);
@@ -107,7 +114,7 @@ async function runBurstAndReport(
   await conn.closed.catch(() => undefined);
   if (mode === 'json')
     process.stdout.write(`${JSON.stringify({ type: 'burst', size, ...result })}\n`);
-  else for (const line of burstText(result, size)) process.stdout.write(`${line}\n`);
+  else for (const line of burstText(result, size, text)) process.stdout.write(`${line}\n`);
   if (result.mismatches > 0) {
     throw new GwError(
       'GW_ERR_ECHO_MISMATCH',
@@ -131,7 +138,7 @@ export async function runLabCommand(flags: LabFlags): Promise<void> {
   if (flags.json === true) {
     process.stdout.write(`${JSON.stringify({ type: 'lab', count, size, runs })}\n`);
   } else {
-    process.stdout.write(labText(runs, count, size));
+    process.stdout.write(labText(runs, count, size, flags.lang));
   }
   const bad = runs.filter((r) => r.framing !== 'raw' && r.result.mismatches > 0);
   if (bad.length > 0) {

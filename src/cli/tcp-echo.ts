@@ -26,12 +26,16 @@ Examples:
   printf 'a\\nb\\n' | gw tcp-echo client        # piped input works too
   gw tcp-echo client --framing raw --burst 50 # 50 writes, see how many reads they became
   gw tcp-echo client --framing length --burst 50 --split
-  gw tcp-echo client --framing raw --burst 200 --nodelay   # Nagle off: compare the sticky count
+  gw tcp-echo client --framing raw --burst 200 --nodelay   # Nagle off: the summary explains the counts
+  gw tcp-echo client --framing raw --burst 50 --lang zh     # 中文小结
   gw tcp-echo client --framing line --read-bytes 8         # an 8-byte read buffer splits every message
 
-Use the same --framing (and its options) as the server.`;
+Use the same --framing (and its options) as the server: an echo comes back byte for byte
+either way, so the server is the side that warns of a mismatch. Every number in the
+--burst summary is counted on the client (its writes, and its reads of the echoes).`;
 
 export interface LabFlags {
+  lang: 'en' | 'zh';
   count: string;
   size: string;
   timeoutMs: string;
@@ -39,6 +43,7 @@ export interface LabFlags {
 }
 
 export interface CommonFlags extends FramingFlags {
+  lang: 'en' | 'zh';
   host: string;
   port: string;
   json?: boolean;
@@ -106,6 +111,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     .option('--size <bytes>', 'bytes per message', '24')
     .option('--timeout-ms <ms>', 'how long to wait for echoes', '10000')
     .option('--json', 'print the results as JSON')
+    .addOption(langOption())
     .addHelpText('after', LAB_EXAMPLES)
     .action(async (flags: LabFlags) =>
       (await import('./tcp-echo-actions.js')).runLabCommand(flags),
@@ -129,5 +135,12 @@ function addCommonOptions(command: Command): void {
     .option('--pad-byte <byte>', 'fixed framing: fill byte for short messages', '\\0')
     .option('--max-frame-bytes <n>', 'refuse frames larger than this (k and m suffixes)', '1m')
     .option('--json', 'print events as NDJSON')
-    .option('--quiet', 'print only errors, the listening address and the summary');
+    .option('--quiet', 'print only errors, the listening address and the summary')
+    .addOption(langOption());
+}
+
+function langOption(): Option {
+  return new Option('--lang <lang>', 'language of the summaries and warnings')
+    .choices(['en', 'zh'])
+    .default('en');
 }

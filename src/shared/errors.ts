@@ -106,11 +106,17 @@ export function invalidArgument(
  * the header says so, or as soon as `maxFrameBytes` bytes arrived without a
  * delimiter, so the oversized frame is never buffered whole.
  */
-export function frameTooLarge(sizeBytes: number, maxFrameBytes: number, what: string): GwError {
+export function frameTooLarge(
+  sizeBytes: number,
+  maxFrameBytes: number,
+  what: string,
+  likelyCause?: string,
+): GwError {
+  const raise = 'raise --max-frame-bytes if such frames are legitimate';
   return new GwError(
     'GW_ERR_FRAME_TOO_LARGE',
     `${what}: ${sizeBytes} bytes exceeds the limit of ${maxFrameBytes} bytes`,
-    { hint: 'raise --max-frame-bytes if such frames are legitimate', exitCode: EXIT_USAGE },
+    { hint: likelyCause === undefined ? raise : `${likelyCause}; ${raise}`, exitCode: EXIT_USAGE },
   );
 }
 

@@ -103,4 +103,17 @@ describe('gw backend (CLI)', () => {
     const { stdout } = await runGw(['--help']);
     assert.match(stdout, /backend\s+demo\/test upstream servers/);
   });
+
+  it('shows --port as optional in its usage, since it defaults to 0 (a free port)', async () => {
+    const { code, stdout } = await runGw(['backend', '--help']);
+    assert.equal(code, 0);
+    assert.match(stdout, /Usage: gw backend http\|ws\|grpc\|tcp \[--port P\]/);
+  });
+
+  it('without a kind prints its help on stderr and exits 2', async () => {
+    const { code, stdout, stderr } = await runGw(['backend']);
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.match(stderr, /Usage: gw backend/);
+  });
 });

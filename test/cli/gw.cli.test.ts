@@ -15,10 +15,11 @@ describe('gw (top level)', () => {
     assert.match(stdout, /e\.g\. gw tcp-echo server/);
   });
 
-  it('prints help when run with no arguments', async () => {
-    const { code, stdout } = await runGw([]);
-    assert.equal(code, 0);
-    assert.match(stdout, /Usage: gw <command>/);
+  it('prints help on stderr and exits 2 when run with no command, as its command groups do', async () => {
+    const { code, stdout, stderr } = await runGw([]);
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.match(stderr, /Usage: gw <command>/);
   });
 
   it('shows a command’s help with examples through gw help <command>', async () => {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import type { GwProcess } from '../helpers/cli.js';
-import { runGw, startEchoServerProcess } from '../helpers/cli.js';
+import { GW_BIN, GwProcess, runGw, startEchoServerProcess } from '../helpers/cli.js';
 import { closed, connect, freePort, readBytes, startPeer } from '../helpers/sockets.js';
 
 const started: GwProcess[] = [];
@@ -134,7 +133,9 @@ describe('gw tcp-echo (CLI)', () => {
     const port = await server(['--framing', 'raw']);
     const { code, stdout } = await echoClient(port, ['--framing', 'raw', '--burst', '50']);
     assert.equal(code, 0);
-    assert.match(stdout, /writes made\s+50/);
+    assert.match(stdout, /client writes\s+50/);
+    assert.match(stdout, /bytes echoed\s+800 of 800/);
+    assert.doesNotMatch(stdout, /messages received/);
     assert.match(stdout, /sticky reads\s+\d+/);
     assert.match(stdout, /split reads\s+\d+/);
     assert.match(stdout, /naive reader/);
@@ -316,7 +317,138 @@ describe('gw tcp-echo (CLI)', () => {
       assert.equal(result.stderr.trim().split('\n').length, 1);
     });
   }
+
+  it('shows Chinese text as text on both sides, not as escaped bytes', async () => {
+    const port = await server();
+    const { code, stdout } = await echoClient(port, [], { input: '你好\n' });
+    assert.equal(code, 0);
+    assert.match(stdout, /sent 7 bytes: "你好"/);
+    assert.match(stdout, /echo: "你好"/);
+    assert.doesNotMatch(stdout, /\\xe4/);
+    // Bytes that are not UTF-8 are sent exactly as piped, and only they are escaped.
+    const bin = await pipeBytes(port, Buffer.from([0xff, 0x41, 0x0a]));
+    assert.match(bin, /sent 3 bytes: "\\xffA"/);
+    assert.match(bin, /echo: "\\xffA"/);
+    // The server's text log (not --json) shows it too.
+    const textServer = new GwProcess(['tcp-echo', 'server', '--port', '0']);
+    started.push(textServer);
+    const listening = await textServer.waitForLine((l) => l.startsWith('listening on'));
+    const textPort = Number(/:(\d+),/.exec(listening)?.[1]);
+    const socket = await connect(textPort);
+    socket.end('你好\n');
+    await textServer.waitForLine((l) => l.includes('→ 1 message: "你好"'));
+  });
+
+  it('exits 2 with GW_ERR_BAD_MESSAGE when a typed line does not fit a fixed frame', async () => {
+    const fixed = ['--framing', 'fixed', '--frame-size', '4'];
+    const port = await server(fixed);
+    const { code, stdout, stderr } = await echoClient(port, fixed, {
+      input: 'ok\nmuch too long\n',
+    });
+    assert.equal(code, 2, stderr);
+    assert.match(stdout, /echo: "ok"/);
+    assert.match(stderr, /GW_ERR_BAD_MESSAGE/);
+    assert.match(stderr, /1 of 2 lines were not sent/);
+  });
+
+  for (const [what, serverArgs, clientArgs] of [
+    [
+      '--length-bytes 4 against 2',
+      ['--framing', 'length', '--length-bytes', '2'],
+      ['--framing', 'length', '--length-bytes', '4'],
+    ],
+    [
+      '--frame-size 64 against 32',
+      ['--framing', 'fixed', '--frame-size', '32'],
+      ['--framing', 'fixed', '--frame-size', '64'],
+    ],
+    [
+      '--frame-size 32 against 64',
+      ['--framing', 'fixed', '--frame-size', '64'],
+      ['--framing', 'fixed', '--frame-size', '32'],
+    ],
+  ] as const) {
+    it(`the server warns once of a framing mismatch: client ${what}`, async () => {
+      const { server: proc, port } = await startEchoServerProcess(serverArgs);
+      started.push(proc);
+      const { code } = await echoClient(port, [...clientArgs, '--burst', '20']);
+      // The echo comes back byte for byte, so the client cannot see it: the server must say it.
+      assert.equal(code, 0);
+      await proc.waitForLine((l) => l.includes('"close"'));
+      assert.equal(proc.lines.filter((l) => l.includes('"framing-mismatch"')).length, 1);
+    });
+  }
+
+  it('stays quiet about framing when both sides agree', async () => {
+    const { server: proc, port } = await startEchoServerProcess(['--framing', 'length']);
+    started.push(proc);
+    const { code } = await echoClient(port, ['--framing', 'length', '--burst', '50']);
+    assert.equal(code, 0);
+    await proc.waitForLine((l) => l.includes('"close"'));
+    assert.ok(!proc.lines.some((l) => l.includes('framing-mismatch')));
+  });
+
+  it("names nc's text when it sends into a length-framed server", async () => {
+    const { server: proc, port } = await startEchoServerProcess(['--framing', 'length']);
+    started.push(proc);
+    const socket = await connect(port);
+    socket.on('error', () => undefined);
+    socket.write('hello\n');
+    await closed(socket);
+    const line = await proc.waitForLine((l) => l.includes('GW_ERR_FRAME_TOO_LARGE'));
+    assert.match(line, /same framing/);
+    assert.match(line, /'hell'/);
+  });
+
+  it('the lab names the read buffer of every row and explains --size 1', async () => {
+    const { code, stdout } = await runGw(['tcp-echo', 'lab', '--count', '10', '--size', '24']);
+    assert.equal(code, 0);
+    assert.match(stdout, /fix 1: length header, 16-byte reads/);
+    assert.match(stdout, /counted on the client/);
+    const one = await runGw(['tcp-echo', 'lab', '--count', '10', '--size', '1']);
+    assert.equal(one.code, 0);
+    assert.doesNotMatch(one.stdout, /reads cut messages/);
+    assert.match(one.stdout, /--size 2 or more/);
+    const zh = await runGw(['tcp-echo', 'lab', '--count', '10', '--lang', 'zh']);
+    assert.match(zh.stdout, /解法 1：长度头/);
+  });
+
+  it('a --nodelay burst explains what its read count means', async () => {
+    const port = await server(['--framing', 'raw']);
+    const { code, stdout } = await echoClient(port, [
+      '--framing',
+      'raw',
+      '--burst',
+      '50',
+      '--nodelay',
+    ]);
+    assert.equal(code, 0);
+    assert.match(stdout, /--nodelay turned Nagle off/);
+  });
+
+  it('without a subcommand prints its help on stderr and exits 2, like gw and gw backend', async () => {
+    for (const args of [['tcp-echo'], ['backend'], []]) {
+      const { code, stdout, stderr } = await runGw(args);
+      assert.equal(code, 2, args.join(' '));
+      assert.equal(stdout, '');
+      assert.match(stderr, /Usage: gw/);
+    }
+  });
 });
+
+/** Pipes raw bytes (not necessarily UTF-8) into `gw tcp-echo client` and resolves with its stdout. */
+function pipeBytes(port: number, input: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [GW_BIN, 'tcp-echo', 'client', '--port', `${port}`], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('close', () => resolve(out));
+    child.stdin.end(input);
+  });
+}
 
 async function hasNc(): Promise<boolean> {
   return new Promise((resolve) => {

@@ -94,7 +94,7 @@ class LengthPrefixDecoder implements Decoder {
     // Fast path: whole frames inside this chunk become views of it.
     while (end - offset >= width) {
       const size = readHeader(chunk, offset, width);
-      this.check(size);
+      this.check(size, chunk.subarray(offset, offset + width));
       const bodyStart = offset + width;
       if (end - bodyStart < size) {
         this.bodyBytes = size;
@@ -120,7 +120,7 @@ class LengthPrefixDecoder implements Decoder {
       this.reset();
       offset = need;
       const size = readHeader(header, 0, this.width);
-      this.check(size);
+      this.check(size, header);
       this.bodyBytes = size;
     }
     const need = this.bodyBytes - this.partsBytes;
@@ -147,9 +147,28 @@ class LengthPrefixDecoder implements Decoder {
     this.partsBytes = 0;
   }
 
-  private check(size: number): void {
+  private check(size: number, header: Buffer): void {
     if (size > this.maxFrameBytes) {
-      throw frameTooLarge(size, this.maxFrameBytes, 'length header announces a frame');
+      throw frameTooLarge(
+        size,
+        this.maxFrameBytes,
+        'length header announces a frame',
+        headerCause(header),
+      );
     }
   }
+}
+
+/**
+ * The likely cause of an absurd length header, for the error's hint: a peer
+ * that is not speaking this framing. Header bytes that are printable ASCII
+ * are named as the text they are (`nc` sending "hello" gives the header
+ * "hell"); others are shown in hex.
+ */
+export function headerCause(header: Uint8Array): string {
+  const printable = header.every((b) => b >= 0x20 && b < 0x7f);
+  const bytes = printable
+    ? `those bytes are the text '${Buffer.from(header).toString('latin1')}'`
+    : `the header bytes are ${Array.from(header, (b) => b.toString(16).padStart(2, '0')).join(' ')}`;
+  return `is the client using the same framing (--framing and --length-bytes)? (${bytes})`;
 }

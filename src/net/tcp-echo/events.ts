@@ -1,3 +1,5 @@
+import type { FramingMismatch } from '../framing/mismatch.js';
+
 /**
  * What the echo server and client report, as plain records. The server and
  * client emit them; `report.ts` turns them into text lines or NDJSON.
@@ -30,8 +32,18 @@ export type ServerEvent =
       peer: string;
       code: string;
       message: string;
+      /** What probably caused it and how to fix it. */
+      hint?: string;
     }
   | { type: 'incomplete'; conn: number; peer: string; bytes: number }
+  | {
+      type: 'framing-mismatch';
+      conn: number;
+      peer: string;
+      kind: FramingMismatch;
+      /** The likely cause and the fix, in the server's language. */
+      message: string;
+    }
   | {
       type: 'close';
       conn: number;

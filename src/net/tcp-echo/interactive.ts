@@ -1,14 +1,14 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GwError, isGwError } from '../../shared/errors.js';
+import { badMessage, GwError, isGwError } from '../../shared/errors.js';
 import type { Codec } from '../framing/types.js';
 import type { EchoConnection } from './client.js';
 
 /** What the interactive client reports, one record per line of output. */
 export type InteractiveEvent =
-  | { type: 'sent'; message: string; bytes: number; framingBytes: number }
-  | { type: 'echo'; read: number; message: string }
+  | { type: 'sent'; message: string; bytes: number; framingBytes: number; data: Buffer }
+  | { type: 'echo'; read: number; message: string; data: Buffer }
   | { type: 'read'; read: number; bytes: number; messages: number; carried: number }
   | { type: 'refused'; message: string; code: string }
   | { type: 'bye'; sent: number; echoed: number; bytesSent: number; bytesReceived: number };
@@ -38,6 +38,8 @@ export async function runInteractive(
   let bytesSent = 0;
   let bytesReceived = 0;
   let echoWaiter: (() => void) | undefined;
+  let refused = 0;
+  let firstRefusal: GwError | undefined;
 
   conn.onRead((chunk) => {
     reads++;
@@ -52,11 +54,15 @@ export async function runInteractive(
     });
     for (const message of messages) {
       echoed++;
-      onEvent({ type: 'echo', read: reads, message: codec.display(message).toString('utf8') });
+      const shown = codec.display(message);
+      onEvent({ type: 'echo', read: reads, message: shown.toString('utf8'), data: shown });
     }
     if (bytesReceived >= bytesSent) echoWaiter?.();
   });
 
+  // latin1: one character per byte, so a line's bytes are sent exactly as typed or piped,
+  // even when they are not valid UTF-8 (readline would turn those into U+FFFD).
+  options.input.setEncoding('latin1');
   const lines = createInterface({ input: options.input, crlfDelay: Infinity, terminal: false });
   const closed = conn.closed.then(
     () => 'closed' as const,
@@ -68,13 +74,16 @@ export async function runInteractive(
     for await (const line of lines) {
       const command = line.trim();
       if (command === 'exit' || command === 'q') break;
+      const data = Buffer.from(line, 'latin1');
       let frame: Buffer;
       try {
-        frame = codec.encode(Buffer.from(line, 'utf8'));
+        frame = codec.encode(data);
       } catch (err) {
         // A line the framing cannot carry is refused; the session goes on.
         if (!isGwError(err)) throw err;
         onEvent({ type: 'refused', message: err.message, code: err.code });
+        refused++;
+        firstRefusal ??= err;
         continue;
       }
       if (conn.socket.destroyed) break;
@@ -83,9 +92,10 @@ export async function runInteractive(
       bytesSent += frame.length;
       onEvent({
         type: 'sent',
-        message: line,
+        message: data.toString('utf8'),
+        data,
         bytes: frame.length,
-        framingBytes: frame.length - Buffer.byteLength(line),
+        framingBytes: frame.length - data.length,
       });
     }
   } finally {
@@ -103,6 +113,13 @@ export async function runInteractive(
   const outcome = await closed;
   onEvent({ type: 'bye', sent, echoed, bytesSent, bytesReceived });
   if (outcome !== 'closed') throw outcome;
+  if (firstRefusal !== undefined) {
+    // A line that could not be sent is bad input: the run must not look like a success (exit 2).
+    throw badMessage(
+      `${refused} of ${refused + sent} lines were not sent: ${firstRefusal.message}`,
+      firstRefusal.hint,
+    );
+  }
   if (bytesReceived < bytesSent) {
     throw new GwError(
       'GW_ERR_ECHO_TIMEOUT',

@@ -1,44 +1,50 @@
 import Table from 'cli-table3';
-import type { LabRun } from './lab.js';
+import { labReadBytes, type LabRun } from './lab.js';
+import { WORDS, type Lang } from './words.js';
 
-/** Why each fix works and what it costs: the lesson under the lab's table. */
-const LESSONS = [
-  'TCP is a byte stream: it keeps the bytes in order but not the boundaries between writes.',
-  'Reads merge writes (粘包) when the sender coalesces small writes (Nagle) or the receiver reads late;',
-  'reads cut a message (拆包) when it is larger than the read buffer, the socket buffer or the MSS.',
-  'The fixes put the boundaries back into the bytes:',
-  '  length header  read the header, then exactly that many bytes; any payload; costs the header on every message',
-  '  fixed length   read exactly N bytes; simplest; wastes padding and caps the size',
-  '  delimiter      read up to the delimiter (\\n); readable with nc; scans every byte, and the',
-  '                 delimiter may not appear inside a message',
-];
-
-/** The lab's results as a table followed by the lesson. */
-export function labText(runs: readonly LabRun[], count: number, size: number): string {
+/**
+ * The lab's results as a table followed by the lesson. Every column says what
+ * it counts and on which side (all on the client); the fix rows name the read
+ * buffer they used, and notes under the table say why the fixes show splits
+ * and when no message could be cut at all.
+ */
+export function labText(
+  runs: readonly LabRun[],
+  count: number,
+  size: number,
+  lang: Lang = 'en',
+): string {
+  const w = WORDS[lang];
   const table = new Table({
-    head: ['scenario', 'writes', 'reads', 'sticky', 'split', 'messages back', 'naive reader wrong'],
+    head: [...w.labColumns],
     style: { head: [], border: [] },
   });
   for (const run of runs) {
     const r = run.result;
     const raw = run.framing === 'raw';
     table.push([
-      run.title,
+      w.labScenario(run.scenario, run.readBytes, size),
       r.writes,
       r.reads,
       r.stickyReads,
       r.splitReads,
-      `${r.messagesReceived}/${r.messagesSent}${r.mismatches > 0 ? ` (${r.mismatches} bad)` : ''}`,
-      raw ? `${r.naiveWrong} of ${r.reads} reads` : 'n/a: framed',
+      (raw
+        ? w.bytesOf(r.bytesReceived, r.bytesSent)
+        : w.messagesOf(r.messagesReceived, r.messagesSent)) +
+        (r.mismatches > 0 ? ` ${w.bad(r.mismatches)}` : ''),
+      raw ? w.naiveOf(r.naiveWrong, r.reads) : w.naiveFramed,
     ]);
   }
+  const notes = [w.labCounted, w.labFixesNote(labReadBytes(size))];
+  if (size < 2) notes.push(w.labTooSmall(size));
   return [
-    `Sticky and split packets (粘包/拆包): ${count} messages of ${size} bytes, each sent as its own write, echoed over loopback`,
+    w.labHead(count, size),
     table.toString(),
+    ...notes,
     '',
-    ...LESSONS,
+    ...w.lessons,
     '',
-    'Try it by hand: gw tcp-echo server --framing raw, then gw tcp-echo client --framing raw --burst 50',
+    w.tryIt,
     '',
   ].join('\n');
 }

@@ -1,6 +1,9 @@
-import { formatBytes, formatHostPort, formatRate, plural, preview } from '../../shared/format.js';
+import { formatBytes, formatHostPort, formatRate, plural } from '../../shared/format.js';
 import type { BurstResult, ReadEvent, ServerEvent } from './events.js';
 import type { InteractiveEvent } from './interactive.js';
+import { showText } from './show-text.js';
+import { displayWidth } from '../../shared/columns.js';
+import { WORDS, type Lang } from './words.js';
 
 /** How the echo tools print: text for people, NDJSON for machines, or errors only. */
 export type OutputMode = 'text' | 'json' | 'quiet';
@@ -23,7 +26,10 @@ export function renderServerEvent(
   json: boolean,
   quiet: boolean,
 ): OutputLine | undefined {
-  const isError = event.type === 'frame-error' || event.type === 'incomplete';
+  const isError =
+    event.type === 'frame-error' ||
+    event.type === 'incomplete' ||
+    event.type === 'framing-mismatch';
   if (quiet && !isError && !QUIET_EVENTS.has(event.type)) return undefined;
   if (json) return { stream: 'out', text: JSON.stringify(toJson(event)) };
   return { stream: isError ? 'err' : 'out', text: serverText(event) };
@@ -38,7 +44,9 @@ function serverText(event: ServerEvent): string {
     case 'read':
       return readText(event);
     case 'frame-error':
-      return `conn #${event.conn} ${event.peer}: ${event.code}: ${event.message}; connection closed`;
+      return `conn #${event.conn} ${event.peer}: ${event.code}: ${event.message}; connection closed${event.hint === undefined ? '' : `; ${event.hint}`}`;
+    case 'framing-mismatch':
+      return `conn #${event.conn} ${event.peer}: ${event.message}`;
     case 'incomplete':
       return `conn #${event.conn} ${event.peer} disconnected mid-message: ${plural(event.bytes, 'byte')} never formed a message`;
     case 'close':
@@ -66,7 +74,7 @@ export function readText(event: ReadEvent): string {
   if (notes.length > 0) text += ` (${notes.join(' + ')})`;
   if (event.samples.length > 0) {
     const more = event.messages - event.samples.length;
-    text += `: ${event.samples.map((m) => preview(m)).join(', ')}${more > 0 ? `, … ${more} more` : ''}`;
+    text += `: ${event.samples.map((m) => showText(m)).join(', ')}${more > 0 ? `, … ${more} more` : ''}`;
   }
   return text;
 }
@@ -81,12 +89,12 @@ export function renderInteractiveEvent(
   event: InteractiveEvent,
   mode: OutputMode,
 ): OutputLine | undefined {
-  if (mode === 'json') return { stream: 'out', text: JSON.stringify(event) };
+  if (mode === 'json') return { stream: 'out', text: JSON.stringify(interactiveJson(event)) };
   switch (event.type) {
     case 'sent':
       return {
         stream: 'out',
-        text: `sent ${plural(event.bytes, 'byte')}: ${preview(Buffer.from(event.message))} + ${plural(event.framingBytes, 'framing byte')}`,
+        text: `sent ${plural(event.bytes, 'byte')}: ${showText(event.data)} + ${plural(event.framingBytes, 'framing byte')}`,
       };
     case 'read':
       return mode === 'quiet'
@@ -99,7 +107,7 @@ export function renderInteractiveEvent(
             ),
           };
     case 'echo':
-      return { stream: 'out', text: `echo: ${preview(Buffer.from(event.message), 200)}` };
+      return { stream: 'out', text: `echo: ${showText(event.data, 200)}` };
     case 'refused':
       return { stream: 'err', text: `not sent: ${event.message} [${event.code}]` };
     case 'bye':
@@ -110,42 +118,65 @@ export function renderInteractiveEvent(
   }
 }
 
-/** The `--burst` summary as aligned text lines. */
-export function burstText(r: BurstResult, size: number): string[] {
+/** An interactive event as JSON: the message as text, without its raw bytes. */
+function interactiveJson(event: InteractiveEvent): Record<string, unknown> {
+  if (event.type === 'echo') return { type: event.type, read: event.read, message: event.message };
+  if (event.type === 'sent') {
+    const { type, message, bytes, framingBytes } = event;
+    return { type, message, bytes, framingBytes };
+  }
+  return { ...event };
+}
+
+/** How a burst was sent, for the notes under its summary. */
+export interface BurstTextOptions {
+  lang?: Lang;
+  /** TCP_NODELAY was set: Nagle's algorithm was off. */
+  noDelay?: boolean;
+  /** Each message was sent as two writes. */
+  split?: boolean;
+}
+
+/**
+ * The `--burst` summary as aligned text lines. Every number is the client's
+ * and says so; raw framing, which has no messages, is counted in bytes; a
+ * note explains what Nagle's algorithm (on or off) did to the counts.
+ */
+export function burstText(r: BurstResult, size: number, options: BurstTextOptions = {}): string[] {
+  const w = WORDS[options.lang ?? 'en'];
   const raw = r.framing.startsWith('raw');
   const lines = [
-    `burst: ${plural(r.messagesSent, 'message')} of ${plural(size, 'byte')}, framing ${r.framing}`,
-    row('writes made', `${r.writes}`),
-    row('reads seen', `${r.reads}`),
-    row('messages received', `${r.messagesReceived} of ${r.messagesSent}`),
-    row('mismatches', `${r.mismatches}`),
-    row('sticky reads', `${r.stickyReads}  (one read held bytes of several messages: 粘包)`),
-    row('split reads', `${r.splitReads}  (one read began or ended inside a message: 拆包)`),
+    w.burstHead(r.messagesSent, size, r.framing),
+    `  ${w.counted}`,
+    row(w.writes, `${r.writes}  (${w.writesNote(options.split === true)})`),
+    row(w.reads, `${r.reads}  (${w.readsNote})`),
   ];
   if (raw) {
     lines.push(
-      row(
-        'naive reader',
-        `taking each read as a message gives ${plural(r.reads, 'message')}, ${r.naiveWrong} of them wrong`,
-      ),
+      row(w.bytesBack, `${w.bytesBackValue(r.bytesReceived, r.bytesSent)}  (${w.rawNoMessages})`),
     );
   } else {
-    lines.push(row('framing', 'the decoder rebuilt every message whatever the reads looked like'));
+    lines.push(row(w.decoded, w.decodedValue(r.messagesReceived, r.messagesSent)));
   }
   lines.push(
-    row('elapsed', `${r.elapsedMs.toFixed(1)} ms (${formatRate(r.messagesPerSecond, 'messages')})`),
+    row(w.mismatches, `${r.mismatches}  (${w.mismatchesNote})`),
+    row(w.sticky, `${r.stickyReads}  (${w.stickyNote})`),
+    row(w.split, `${r.splitReads}  (${w.splitNote})`),
+    raw ? row(w.naive, w.naiveValue(r.reads, r.naiveWrong)) : row(w.framed, w.framedValue),
+    row(w.elapsed, `${r.elapsedMs.toFixed(1)} ms (${formatRate(r.messagesPerSecond, 'messages')})`),
   );
   if (r.firstMismatch) {
     lines.push(
       row(
-        'first mismatch',
-        `#${r.firstMismatch.index}: sent ${preview(Buffer.from(r.firstMismatch.expected, 'latin1'))}, got ${preview(Buffer.from(r.firstMismatch.received, 'latin1'))}`,
+        w.firstMismatch,
+        `#${r.firstMismatch.index}: sent ${showText(Buffer.from(r.firstMismatch.expected, 'latin1'))}, got ${showText(Buffer.from(r.firstMismatch.received, 'latin1'))}`,
       ),
     );
   }
+  lines.push('', ...(options.noDelay === true ? w.nagleOff : w.nagleOn));
   return lines;
 }
 
 function row(label: string, value: string): string {
-  return `  ${label.padEnd(18)} ${value}`;
+  return `  ${label}${' '.repeat(Math.max(1, 19 - displayWidth(label)))}${value}`;
 }

@@ -1,12 +1,16 @@
 import net from 'node:net';
 import { errnoOf, isGwError, listenFailed, portInUse } from '../../shared/errors.js';
 import { describeFraming } from '../framing/spec.js';
+import { framingMismatch, mismatchText } from '../framing/mismatch.js';
 import type { Codec } from '../framing/types.js';
 import type { CloseReason, ServerEvent, ServerTotals } from './events.js';
 import { peerOf } from '../../shared/format.js';
 
 /** How many decoded messages of one read are kept for display. */
 const SAMPLES_PER_READ = 3;
+
+/** A framing mismatch shows in a connection's first reads; later ones are not checked (speed). */
+const MISMATCH_CHECK_READS = 16;
 
 export interface EchoServerOptions {
   host: string;
@@ -19,6 +23,8 @@ export interface EchoServerOptions {
   reportReads?: boolean;
   /** Listen backlog (the accept queue); Node's default is 511. */
   backlog?: number;
+  /** Language of the framing-mismatch warning. Default English. */
+  lang?: 'en' | 'zh';
 }
 
 export interface EchoServer {
@@ -68,6 +74,7 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
       totals,
       isShuttingDown,
       reportReads: options.reportReads ?? true,
+      lang: options.lang ?? 'en',
     });
     socket.once('close', () => {
       sockets.delete(socket);
@@ -111,6 +118,7 @@ interface ConnectionContext {
   totals: ServerTotals;
   isShuttingDown: () => boolean;
   reportReads: boolean;
+  lang: 'en' | 'zh';
 }
 
 /** Reads, decodes, echoes and reports one connection until it closes. */
@@ -126,6 +134,7 @@ function serveConnection(socket: net.Socket, conn: number, ctx: ConnectionContex
   onEvent({ type: 'connect', conn, peer, active: totals.active });
 
   let refusing = false;
+  let warned = false;
   const echo = (decoded: readonly Buffer[], chunk: Buffer): void => {
     if (decoded.length === 0) return;
     // One write per read, as raw mode does: the framing costs only the codec.
@@ -153,7 +162,15 @@ function serveConnection(socket: net.Socket, conn: number, ctx: ConnectionContex
       totals.frameErrors++;
       const code = isGwError(err) ? err.code : 'GW_ERR_INTERNAL';
       const message = err instanceof Error ? err.message : String(err);
-      onEvent({ type: 'frame-error', conn, peer, code, message });
+      const hint = isGwError(err) ? err.hint : undefined;
+      onEvent({
+        type: 'frame-error',
+        conn,
+        peer,
+        code,
+        message,
+        ...(hint === undefined ? {} : { hint }),
+      });
       messages += decoder.completedBeforeError.length;
       totals.messages += decoder.completedBeforeError.length;
       refuse(socket, () => echo(decoder.completedBeforeError, chunk));
@@ -162,6 +179,15 @@ function serveConnection(socket: net.Socket, conn: number, ctx: ConnectionContex
     messages += decoded.length;
     totals.messages += decoded.length;
     echo(decoded, chunk);
+    if (!warned && reads <= MISMATCH_CHECK_READS) {
+      // Once per connection: the echo cannot show a mismatch to the client, so the server says it.
+      const kind = framingMismatch(codec.spec, decoded);
+      if (kind !== undefined) {
+        warned = true;
+        const message = mismatchText(kind, codec.spec, ctx.lang);
+        onEvent({ type: 'framing-mismatch', conn, peer, kind, message });
+      }
+    }
     if (!ctx.reportReads) return;
     onEvent({
       type: 'read',

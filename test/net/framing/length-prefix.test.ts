@@ -76,4 +76,30 @@ describe('length-header framing', () => {
     const [second] = d.push(Buffer.from([68, 69]));
     assert.equal(second?.toString(), 'CDE');
   });
+
+  it('says a text header probably means a peer that is not using the framing, naming the text', () => {
+    // What `nc` sends into a length-framed server: "hello\n", read as a 4-byte header "hell".
+    for (const chunks of [[Buffer.from('hello\n')], [Buffer.from('he'), Buffer.from('llo\n')]]) {
+      const d = lengthPrefixDecoder(4, 1024 * 1024);
+      const err = (() => {
+        try {
+          for (const c of chunks) d.push(c);
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      assert.ok(isGwError(err, 'GW_ERR_FRAME_TOO_LARGE'));
+      assert.match(err.hint ?? '', /same framing/);
+      assert.match(err.hint ?? '', /'hell'/);
+    }
+  });
+
+  it('shows a binary header in hex in the hint', () => {
+    const d = lengthPrefixDecoder(2, 10);
+    assert.throws(
+      () => d.push(Buffer.from([0x01, 0x02])),
+      (e: unknown) => isGwError(e) && (e.hint ?? '').includes('01 02'),
+    );
+  });
 });
