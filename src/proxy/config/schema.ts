@@ -53,6 +53,22 @@ function notYet(what: string) {
     .optional();
 }
 
+/**
+ * A setting of a later release written where it will not go either (DESIGN's
+ * contract sets it elsewhere): refused as not supported yet, as at its place,
+ * and the message names that place.
+ */
+function notYetHere(what: string, place: string) {
+  return z
+    .never({
+      error: `not supported yet by this version of gw, which has no ${what}; when it comes it goes on ${place}, not here; remove it for now`,
+    })
+    .optional();
+}
+
+const AUTH_PLACE = 'a route (listeners[].routes[].auth)';
+const RATE_LIMIT_PLACE = 'a route or a consumer (routes[].rateLimit, consumers[].rateLimit)';
+
 const name = checked((text) => (NAME.test(text) ? undefined : 'not a valid name')).describe(
   'letters, digits, ".", "_" and "-", starting with a letter or digit',
 );
@@ -228,6 +244,8 @@ const listenerSchema = z.strictObject({
     .max(10_000_000)
     .describe('a whole number of connections, 1 to 10000000')
     .optional(),
+  auth: notYetHere('authentication', AUTH_PLACE),
+  rateLimit: notYetHere('rate limiting', RATE_LIMIT_PLACE),
 });
 
 /** A target address, keeping the text as written as the target's id. */
@@ -273,6 +291,8 @@ const upstreamSchema = z.strictObject({
   healthCheck: notYet('active health checks'),
   circuitBreaker: notYet('circuit breaking'),
   discovery: notYet('service discovery'),
+  auth: notYetHere('authentication', AUTH_PLACE),
+  rateLimit: notYetHere('rate limiting', RATE_LIMIT_PLACE),
 });
 
 /** The whole file as users write it (see DESIGN.md); strict: unknown keys are errors. */
@@ -282,6 +302,8 @@ export const configFileSchema = z.strictObject({
   admin: notYet('admin listener (metrics, status, dashboard)'),
   consumers: notYet('consumers (authentication)'),
   store: notYet('shared store (scale-out)'),
+  auth: notYetHere('authentication', AUTH_PLACE),
+  rateLimit: notYetHere('rate limiting', RATE_LIMIT_PLACE),
 });
 
 /** The file after field-level validation, before defaults and cross-references. */
