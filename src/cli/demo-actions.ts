@@ -75,7 +75,9 @@ async function banner(demo: Demo, gw: string): Promise<void> {
   }
   out();
   out('Try it yourself:');
-  out(`  curl -s http://${HOST}:${ports.http}/            # the list below, from a backend`);
+  out(
+    `  curl -s http://${HOST}:${ports.http}/   # this list, answered by a backend through the gateway`,
+  );
   for (const line of tryLines(ports, gw)) out(`  ${line}`);
   out();
   out('Access log (one line per request, call or connection); Ctrl-C stops everything:');

@@ -48,18 +48,23 @@ export function basePortFlag(ports: DemoPorts): string {
   return ports.http === 8080 ? '' : ` --base-port ${ports.http}`;
 }
 
-/** The commands the demo suggests, each with what it shows. */
+/** The commands the demo suggests, each with what it shows (comments aligned). */
 export function tryLines(ports: DemoPorts, gw: string): string[] {
   const base = basePortFlag(ports);
   const web = `http://${HOST}:${ports.http}`;
-  return [
-    `curl -s ${web}/api/hello                       # round-robin: run it again, another backend answers`,
-    `curl -s -H 'x-user: alice' ${web}/sticky/    # hash on x-user: same user, same backend`,
-    `${gw} demo call http --path /weighted/hello --count 6${base}   # weights 3:2:1`,
-    `${gw} demo call ws --count 3${base}           # a WebSocket per call: its hello names the backend`,
-    `${gw} demo call grpc --count 6${base}         # gRPC: balanced per call, over one HTTP/2 connection`,
-    `nc ${HOST} ${ports.tcp}                        # TCP: the banner names the backend; type a line, it echoes`,
+  const rows: [string, string][] = [
+    [`curl -s ${web}/api/hello`, 'round-robin: run it again, another backend answers'],
+    [`curl -s -H 'x-user: alice' ${web}/sticky/`, 'hash on x-user: same user, same backend'],
+    [`${gw} demo call http --path /weighted/hello --count 6${base}`, 'weights 3:2:1'],
+    [`${gw} demo call ws --count 3${base}`, 'a WebSocket per call: its hello names the backend'],
+    [
+      `${gw} demo call grpc --count 6${base}`,
+      'gRPC: balanced per call, over one HTTP/2 connection',
+    ],
+    [`nc ${HOST} ${ports.tcp}`, 'TCP: the banner names the backend; type a line, it echoes'],
   ];
+  const width = Math.max(...rows.map(([command]) => command.length));
+  return rows.map(([command, what]) => `${command.padEnd(width)}   # ${what}`);
 }
 
 /**
