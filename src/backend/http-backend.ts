@@ -35,8 +35,15 @@ export interface HttpEcho {
   httpVersion: string;
 }
 
+/** Options of the HTTP backend. */
+export interface HttpBackendOptions extends BackendOptions {
+  /** Plain text answered to a request for `/` itself (gw demo's list of what to try). */
+  index?: string;
+}
+
 interface Context {
   options: ResolvedOptions;
+  index: string | undefined;
   name: string;
   signal: AbortSignal;
 }
@@ -52,13 +59,19 @@ class BadQuery extends Error {}
  * (stream the request body back), `trailers=1` (chunked, trailer
  * `x-trailer: yes`), `close=1` (`Connection: close` after answering).
  * `GET /healthz` answers 200 `ok` at once, never delayed by `latencyMs` nor
- * failed by `failRate`. An injected failure is 500 `{ backend, error:
- * 'injected failure' }`. `Expect: 100-continue` is answered by Node itself.
+ * failed by `failRate`; with `index`, so is `/` (with that text). An
+ * injected failure is 500 `{ backend, error: 'injected failure' }`.
+ * `Expect: 100-continue` is answered by Node itself.
  */
-export async function startHttpBackend(options: BackendOptions): Promise<RunningBackend> {
+export async function startHttpBackend(options: HttpBackendOptions): Promise<RunningBackend> {
   const resolved = backendOptions(options);
   const abort = new AbortController();
-  const ctx: Context = { options: resolved, name: '', signal: abort.signal };
+  const ctx: Context = {
+    options: resolved,
+    index: options.index,
+    name: '',
+    signal: abort.signal,
+  };
   const server = http.createServer((req, res) => {
     handle(req, res, ctx).catch((err: unknown) => answerError(res, ctx, err));
   });
@@ -113,6 +126,11 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: 
     await bodySize(req);
     await sleep(extraMs, ctx.signal);
     sendText(res, 200, 'ok');
+    return;
+  }
+  if (url.pathname === '/' && ctx.index !== undefined) {
+    await bodySize(req);
+    sendText(res, 200, ctx.index);
     return;
   }
   if (shouldFail(ctx.options)) {

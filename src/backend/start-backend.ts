@@ -1,6 +1,6 @@
 import type { BackendKind, RunningBackend } from './backend-options.js';
 import { startGrpcBackend } from './grpc-backend.js';
-import { startHttpBackend } from './http-backend.js';
+import { startHttpBackend, type HttpBackendOptions } from './http-backend.js';
 import { startTcpBackend, type TcpBackendOptions } from './tcp-backend.js';
 import { startWsBackend } from './ws-backend.js';
 
@@ -12,7 +12,7 @@ import { startWsBackend } from './ws-backend.js';
  */
 export function startBackend(
   kind: BackendKind,
-  options: TcpBackendOptions,
+  options: TcpBackendOptions & HttpBackendOptions,
 ): Promise<RunningBackend> {
   switch (kind) {
     case 'http':

@@ -1,7 +1,8 @@
-import { demoConfigYaml, demoPorts } from '../proxy/demo/demo-config.js';
+import { demoPorts, printedConfig } from '../proxy/demo/demo-config.js';
+import { gwCommand, tryLines } from '../proxy/demo/demo-text.js';
 import { BACKEND_KINDS } from '../backend/backend-options.js';
 import type { ProbeKind } from '../proxy/demo/probe.js';
-import { probeMany, startDemo } from '../proxy/demo/run-demo.js';
+import { probeMany, startDemo, type Demo } from '../proxy/demo/run-demo.js';
 import { BatchedWriter } from '../shared/batched-writer.js';
 import { invalidArgument } from '../shared/errors.js';
 import { positiveInt } from '../net/framing/spec.js';
@@ -19,35 +20,42 @@ function basePort(value: string | undefined): number {
 /** `gw demo`: start everything, show balancing once, print what to try, serve until Ctrl-C. */
 export async function runDemo(flags: DemoFlags): Promise<void> {
   const base = basePort(flags.basePort);
+  const gw = gwCommand();
   if (flags.printConfig === true) {
-    const fake = {
-      port: 0,
-      host: HOST,
-      kind: 'http' as const,
-      name: '',
-      close: () => Promise.resolve(),
-    };
-    const placeholder = Array.from({ length: 3 }, (_, i) => ({ ...fake, port: 9001 + i }));
-    process.stdout.write(
-      demoConfigYaml(demoPorts(base), {
-        http: placeholder,
-        ws: placeholder,
-        grpc: placeholder,
-        tcp: placeholder,
-      }),
-    );
+    process.stdout.write(printedConfig(base, gw));
     return;
   }
   const log = new BatchedWriter((text) => process.stdout.write(text));
-  const lines: string[] = [];
-  const demo = await startDemo(base, (line) =>
-    flags.quiet === true ? undefined : lines.push(line),
+  // Off while the demo probes itself (those lines are not news); on from the banner's end.
+  let logging = false;
+  const demo = await startDemo(
+    base,
+    (line) => (logging && flags.quiet !== true ? log.line(line) : undefined),
+    gw,
   );
+  // Listening for signals before saying anything: a signal sent on seeing the banner is caught.
+  const signalled = untilSignal();
+  await banner(demo, gw);
+  logging = true;
+  // Whatever way the process ends, the lines still buffered are written first.
+  process.on('exit', () => log.flush());
+  await signalled;
+  log.flush();
+  const deadline = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref());
+  await Promise.race([demo.close(), deadline]);
+  // Requests in flight at Ctrl-C are logged as they end, during close.
+  log.flush();
+  process.stdout.write('gw demo stopped\n');
+  process.exit(process.exitCode ?? 0);
+}
+
+/** Prints what runs where, who answered the demo's own probes, and what to try. */
+async function banner(demo: Demo, gw: string): Promise<void> {
   const { ports } = demo;
   const out = (text = ''): boolean => process.stdout.write(`${text}\n`);
   out(`gw demo: a gateway in front of 12 demo backends (3 per protocol), all on ${HOST}`);
   out(
-    `  http  ${HOST}:${ports.http}  /api → api-1..3 round-robin; /weighted → 3:2:1; /sticky → hash on x-user; /ws → ws-1..3`,
+    `  http  ${HOST}:${ports.http}  /api → api-1..3 round-robin; /weighted → 3:2:1; /sticky → hash on x-user; /ws → ws-1..3; / → what to try`,
   );
   out(`  grpc  ${HOST}:${ports.grpc}  gw.echo.v1.Echo → grpc-1..3, balanced per call`);
   out(`  tcp   ${HOST}:${ports.tcp}  → tcp-1..3, balanced per connection`);
@@ -58,7 +66,7 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
       const names = await probeMany(kind, HOST, ports, 3);
       out(`  ${kind.padEnd(4)} ×3 → ${names.join(', ')}`);
     }
-    const weighted = await probeMany('http', HOST, ports, 6, '/weighted/');
+    const weighted = await probeMany('http', HOST, ports, 6, '/weighted/hello');
     out(`  http /weighted ×6 → ${weighted.join(', ')}   (weights 3:2:1, smooth)`);
   } catch (err) {
     // The demo answers its own probes; when it does not, it stops rather than run half-broken.
@@ -67,28 +75,12 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   }
   out();
   out('Try it yourself:');
-  out(`  curl -s http://${HOST}:${ports.http}/api/hello`);
   out(
-    `  curl -s -H 'x-user: alice' http://${HOST}:${ports.http}/sticky/   # same user, same backend`,
+    `  curl -s http://${HOST}:${ports.http}/   # this list, answered by a backend through the gateway`,
   );
-  out(
-    `  gw demo call ws${base === 8080 ? '' : ` --base-port ${base}`}   # a real WebSocket client: upgrade, hello, echo, close`,
-  );
-  out(`  gw demo call grpc --count 6${base === 8080 ? '' : ` --base-port ${base}`}`);
-  out(`  nc ${HOST} ${ports.tcp}        # the banner names the backend; type a line, it echoes`);
+  for (const line of tryLines(ports, gw)) out(`  ${line}`);
   out();
   out('Access log (one line per request, call or connection); Ctrl-C stops everything:');
-  lines.length = 0; // the probes above are not news
-  const flush = setInterval(() => {
-    for (const line of lines.splice(0)) log.line(line);
-  }, 100);
-  await untilSignal();
-  clearInterval(flush);
-  log.flush();
-  const deadline = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref());
-  await Promise.race([demo.close(), deadline]);
-  out('gw demo stopped');
-  process.exit(process.exitCode ?? 0);
 }
 
 /** `gw demo call KIND`: exchanges with a running demo, naming who answered each. */
@@ -103,6 +95,7 @@ export async function runCall(kind: string, flags: CallFlags): Promise<void> {
     demoPorts(basePort(flags.basePort)),
     count,
     flags.path,
+    gwCommand(),
   );
   for (const [i, name] of names.entries()) process.stdout.write(`${kind} #${i + 1} → ${name}\n`);
 }

@@ -1,3 +1,4 @@
+import { configNotes } from '../proxy/config/config-notes.js';
 import { loadConfig } from '../proxy/config/load.js';
 import { routingTable, routingTableJson } from '../proxy/config/routing-table.js';
 import type { ProxyConfig } from '../proxy/config/types.js';
@@ -22,13 +23,20 @@ export async function runProxy(flags: ProxyFlags): Promise<void> {
 export async function serve(config: ProxyConfig, quiet: boolean): Promise<void> {
   const log = new BatchedWriter((text) => process.stdout.write(text));
   const gateway = await startGateway(config, { accessLog: quiet ? () => undefined : log.line });
+  // Listening for signals before saying anything: a signal sent on seeing the lines below is caught.
+  const signalled = untilSignal();
   for (const listener of gateway.listeners) {
     const spec = config.listeners.find((l) => l.name === listener.name);
     process.stdout.write(
       `listener ${listener.name} (${spec?.protocol ?? '?'}) on ${formatHostPort(listener.host, listener.port)}\n`,
     );
   }
-  await untilSignal();
+  for (const note of configNotes(config)) process.stdout.write(`${note}\n`);
+  // Whatever way the process ends (a second Ctrl-C exits at once), buffered lines are written first.
+  process.on('exit', () => log.flush());
+  await signalled;
+  // The lines of requests that ended before the signal come before the shutdown line.
+  log.flush();
   process.stdout.write('shutting down: no new connections; in-flight requests get 5 s\n');
   // Graceful first; whatever is still open after the grace period (a peer that never
   // closes its keep-alive connection, say) must not keep the process alive.

@@ -1,3 +1,5 @@
+import { GwError, isGwError } from '../shared/errors.js';
+import { formatHostPort } from '../shared/format.js';
 import type { ListenerConfig, ProxyConfig } from './config/types.js';
 import { startGrpcListener } from './listeners/grpc-listener.js';
 import { startHttpListener } from './listeners/http-listener.js';
@@ -9,6 +11,16 @@ import { GatewayRuntime, type RuntimeRef } from './runtime.js';
 export interface GatewayOptions {
   /** Where access-log lines go (one per request, call or TCP connection). */
   readonly accessLog: LineSink;
+  /**
+   * The hint for a listen address already in use, given the listener and
+   * its port. Default: change that listener's `listen:` in the config (gw
+   * proxy has no port flag); gw demo names its `--base-port`.
+   */
+  readonly portInUseHint?: (port: number, listener: string) => string;
+}
+
+function configPortHint(port: number, listener: string): string {
+  return `stop the process holding it (ss -ltnp 'sport = :${port}' shows which), or change listen: of listener ${listener} in the config`;
 }
 
 /** A running gateway: its listeners and the runtime they read. */
@@ -39,7 +51,11 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
   const listeners: RunningListener[] = [];
   try {
     for (const listener of config.listeners) {
-      listeners.push(await startListener(listener, ref, options.accessLog));
+      listeners.push(
+        await startListener(listener, ref, options.accessLog).catch((err: unknown) => {
+          throw portHint(err, listener, options.portInUseHint ?? configPortHint);
+        }),
+      );
     }
   } catch (err) {
     await Promise.allSettled(listeners.map((l) => l.close(0)));
@@ -60,6 +76,26 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
       await ref.current.close(UPSTREAM_CLOSE_MS);
     },
   };
+}
+
+/** A port-in-use error with the hint that fits the command (others unchanged). */
+function portHint(
+  err: unknown,
+  listener: ListenerConfig,
+  hint: (port: number, listener: string) => string,
+): unknown {
+  if (!isGwError(err, 'GW_ERR_PORT_IN_USE')) return err;
+  const { host, port } = listener.listen;
+  return new GwError(
+    err.code,
+    `listener ${listener.name}: cannot listen on ${formatHostPort(host, port)}: the address is already in use`,
+    {
+      hint: hint(port, listener.name),
+      cause: err.cause,
+      exitCode: err.exitCode,
+      httpStatus: err.httpStatus,
+    },
+  );
 }
 
 function startListener(

@@ -21,8 +21,8 @@ import { yamlLocator, type Locator } from './yaml-locator.js';
  * stopping at text nested more than {@link MAX_NESTING_DEPTH} levels (which
  * would exhaust the recursive parser's stack), then checks that every TLS
  * certificate and key it names is a readable PEM file. Throws `GW_ERR_CONFIG_NOT_FOUND` when there is no file, and
- * `GW_ERR_CONFIG` (exit 2) for an unreadable file, YAML syntax errors and
- * every invalid setting, each with `file:line:col` and the field's path.
+ * `GW_ERR_CONFIG` (exit 2) for an unreadable file, the first YAML syntax
+ * error, or every invalid setting, each with `file:line:col` and the field's path.
  */
 export async function loadConfig(path: string): Promise<ProxyConfig> {
   const text = await readConfigFile(path);
@@ -64,12 +64,10 @@ function parseWithLocator(text: string, source: string): Parsed {
   try {
     doc = parseYamlDocument(text, lineCounter);
     if (!isDocument(doc)) throw configError(source, [tooDeep(doc)]);
-    if (doc.errors.length > 0) {
-      throw configError(
-        source,
-        doc.errors.map((error) => syntax(error.message, error.pos[0])),
-      );
-    }
+    // Only the first: after one syntax error (a wrong indent, say) the parser is lost,
+    // and the errors it reports next follow from the first, not from the text.
+    const [first] = doc.errors;
+    if (first !== undefined) throw configError(source, [syntax(first.message, first.pos[0])]);
     // Throws on alias bombs ("billion laughs"): too many aliases expanded.
     raw = doc.toJS();
   } catch (err) {

@@ -119,6 +119,7 @@ function resolveUpstream(u: FileUpstream): UpstreamConfig {
     name: u.name,
     balance: u.balance ?? CONFIG_DEFAULTS.balance,
     hashKey: u.hashKey ?? CONFIG_DEFAULTS.hashKey,
+    ...(u.balance === 'hash' && u.hashKey === undefined ? { hashKeyDefaulted: true } : {}),
     targets: u.targets,
     timeouts: {
       connectMs: u.timeouts?.connectMs ?? defaults.connectMs,

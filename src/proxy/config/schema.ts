@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { configError } from '../../shared/errors.js';
 import { crossChecks } from './cross-checks.js';
 import { isHttpToken } from './http-token.js';
+import { laterSettings, notYet } from './not-yet.js';
 import { HASH_KEY_ALLOWED, parseHashKey } from './parse-hash-key.js';
 import { parseCidr } from './parse-cidr.js';
 import { parseHostPort, type HostPortOptions, type Parsed } from './parse-host-port.js';
@@ -42,15 +43,6 @@ function parsed<T>(parse: (text: string) => Parsed<T>) {
     ctx.addIssue({ code: 'custom', message: result.problem });
     return z.NEVER;
   });
-}
-
-/** A setting of a later release: present means an error that says so, not "unknown key". */
-function notYet(what: string) {
-  return z
-    .never({
-      error: `not supported yet by this version of gw, which has no ${what}; remove it for now`,
-    })
-    .optional();
 }
 
 const name = checked((text) => (NAME.test(text) ? undefined : 'not a valid name')).describe(
@@ -228,6 +220,7 @@ const listenerSchema = z.strictObject({
     .max(10_000_000)
     .describe('a whole number of connections, 1 to 10000000')
     .optional(),
+  ...laterSettings,
 });
 
 /** A target address, keeping the text as written as the target's id. */
@@ -273,6 +266,7 @@ const upstreamSchema = z.strictObject({
   healthCheck: notYet('active health checks'),
   circuitBreaker: notYet('circuit breaking'),
   discovery: notYet('service discovery'),
+  ...laterSettings,
 });
 
 /** The whole file as users write it (see DESIGN.md); strict: unknown keys are errors. */
@@ -282,6 +276,7 @@ export const configFileSchema = z.strictObject({
   admin: notYet('admin listener (metrics, status, dashboard)'),
   consumers: notYet('consumers (authentication)'),
   store: notYet('shared store (scale-out)'),
+  ...laterSettings,
 });
 
 /** The file after field-level validation, before defaults and cross-references. */

@@ -57,6 +57,8 @@ export interface UpstreamConfig {
   readonly balance: BalanceName;
   /** Set when `balance` is `hash`; default client-ip. */
   readonly hashKey: HashKey;
+  /** True when `balance` is `hash` and the config left `hashKey` out (so it is client-ip). */
+  readonly hashKeyDefaulted?: boolean;
   readonly targets: readonly TargetConfig[];
   readonly timeouts: UpstreamTimeouts;
   /** Speak TLS to the targets (HTTP and gRPC). Default false. */

@@ -1,4 +1,4 @@
-import type { RunningBackend } from '../../backend/backend-options.js';
+import type { BackendKind } from '../../backend/backend-options.js';
 
 /** The demo's ports: http listener on `base`, grpc on `base + 1`, tcp on `base + 2`. */
 export interface DemoPorts {
@@ -11,25 +11,64 @@ export function demoPorts(base: number): DemoPorts {
   return { http: base, grpc: base + 1, tcp: base + 2 };
 }
 
-export interface DemoBackends {
-  readonly http: readonly RunningBackend[];
-  readonly ws: readonly RunningBackend[];
-  readonly grpc: readonly RunningBackend[];
-  readonly tcp: readonly RunningBackend[];
+/** Where one demo backend listens (a running backend has more; only the port is needed). */
+export interface BackendPort {
+  readonly port: number;
 }
 
-function list(backends: readonly RunningBackend[]): string {
+/** The three backends of each kind the demo config points at. */
+export type DemoBackends = Readonly<Record<BackendKind, readonly BackendPort[]>>;
+
+/** Backend names per kind, as the demo names them (`api-1`, `ws-1`, ...). */
+export const BACKEND_PREFIX: Readonly<Record<BackendKind, string>> = {
+  http: 'api',
+  ws: 'ws',
+  grpc: 'grpc',
+  tcp: 'tcp',
+};
+
+/**
+ * The fixed ports of `gw demo --print-config`, one hundred apart per kind
+ * (as in `gw backend --help`): http 9001-9003, ws 9101-9103, grpc
+ * 9201-9203, tcp 9301-9303. Each kind needs its own backends: a gRPC call or
+ * a WebSocket upgrade sent to the HTTP backend fails.
+ */
+export function fixedBackendPorts(): DemoBackends {
+  const three = (first: number): BackendPort[] => [0, 1, 2].map((i) => ({ port: first + i }));
+  return { http: three(9001), ws: three(9101), grpc: three(9201), tcp: three(9301) };
+}
+
+/**
+ * The shell lines, one per kind, that start the backends `config` points at
+ * with the names the demo gives them (`--banner` for tcp: the demo's probe
+ * reads the backend's name from it).
+ */
+export function backendCommands(backends: DemoBackends, gw = 'npx gw'): string[] {
+  return (Object.keys(BACKEND_PREFIX) as BackendKind[]).map((kind) => {
+    const ports = backends[kind].map((b) => b.port).join(' ');
+    const banner = kind === 'tcp' ? ' --banner' : '';
+    const prefix = BACKEND_PREFIX[kind];
+    return `i=0; for p in ${ports}; do i=$((i+1)); ${gw} backend ${kind} --port $p --name ${prefix}-$i${banner} & done`;
+  });
+}
+
+function list(backends: readonly BackendPort[]): string {
   return backends.map((b) => `"127.0.0.1:${b.port}"`).join(', ');
 }
 
 /**
  * The demo's embedded config, as YAML a user could copy into gw.yaml: one
  * listener per protocol and an upstream of three backends each, showing
- * round-robin, weighted and hash balancing side by side.
+ * round-robin, weighted and hash balancing side by side. `header` is a block
+ * of comment lines (each starting with `#`) put at the top.
  */
-export function demoConfigYaml(ports: DemoPorts, b: DemoBackends): string {
+export function demoConfigYaml(
+  ports: DemoPorts,
+  b: DemoBackends,
+  header = '# gw demo: the embedded default config (backends on free ports)',
+): string {
   const [h1, h2, h3] = b.http;
-  return `# gw demo: the embedded default config (backends on free ports)
+  return `${header}
 listeners:
   - name: web
     protocol: http
@@ -39,6 +78,8 @@ listeners:
       - { name: weighted, match: { pathPrefix: /weighted }, upstream: api-weighted, stripPrefix: true }
       - { name: sticky, match: { pathPrefix: /sticky }, upstream: api-sticky }
       - { name: ws, match: { pathPrefix: /ws }, upstream: ws }
+      # Anything else goes to the http backends too; in gw demo they answer GET / with what to try.
+      - { name: index, match: { pathPrefix: / }, upstream: api }
   - name: rpc
     protocol: grpc
     listen: 127.0.0.1:${ports.grpc}
@@ -61,4 +102,23 @@ upstreams:
   - { name: echo, balance: round-robin, targets: [${list(b.grpc)}] }
   - { name: tcp-echo, balance: round-robin, targets: [${list(b.tcp)}] }
 `;
+}
+
+/**
+ * What `gw demo --print-config` prints: the demo's config pointed at the
+ * fixed backend ports, headed by the commands that start those backends and
+ * the gateway, so that config works as printed.
+ */
+export function printedConfig(basePort: number, gw = 'npx gw'): string {
+  const backends = fixedBackendPorts();
+  const base = basePort === 8080 ? '' : ` --base-port ${basePort}`;
+  const header = [
+    '# gw demo --print-config: the demo config, with its backends on fixed ports.',
+    '# Save it as gw.yaml, then start the twelve backends it points at (bash; stop them with: kill $(jobs -p)):',
+    ...backendCommands(backends, gw).map((line) => `#   ${line}`),
+    '# and the gateway, and call it:',
+    `#   ${gw} proxy --config gw.yaml`,
+    `#   ${gw} demo call http${base}; ${gw} demo call ws${base}; ${gw} demo call grpc${base}; ${gw} demo call tcp${base}`,
+  ].join('\n');
+  return demoConfigYaml(demoPorts(basePort), backends, header);
 }

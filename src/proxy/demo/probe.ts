@@ -6,6 +6,7 @@ import type { BackendKind } from '../../backend/backend-options.js';
 import { echoClient } from '../../backend/grpc-client.js';
 import { connectionError, GwError } from '../../shared/errors.js';
 import { formatHostPort } from '../../shared/format.js';
+import { decodeGrpcMessage } from '../upstream/grpc-message.js';
 
 /** How long one probe may take before it gives up. */
 const PROBE_TIMEOUT_MS = 5000;
@@ -109,11 +110,17 @@ function probeGrpc(host: string, port: number, signal: AbortSignal): Promise<str
       { deadline: Date.now() + PROBE_TIMEOUT_MS },
       (err, reply) => {
         client.close();
-        if (err) reject(connectionError(host, port, err));
+        // Shown to a user: "127.0.0.1:9001" rather than the wire's "127.0.0.1%3A9001".
+        if (err) reject(connectionError(host, port, grpcDisplayError(err)));
         else resolve(reply?.backend ?? '?');
       },
     );
   });
+}
+
+/** A gRPC client error with its message (status and grpc-message) percent-decoded. */
+function grpcDisplayError(err: grpc.ServiceError): Error {
+  return new Error(decodeGrpcMessage(err.message), { cause: err });
 }
 
 function probeTcp(host: string, port: number, signal: AbortSignal): Promise<string> {

@@ -6,6 +6,7 @@ import {
   upstreamReset,
   upstreamTimeout,
 } from '../../shared/errors.js';
+import { encodeGrpcMessage } from './grpc-message.js';
 import type { H2Connection, H2Stream, StreamHandler } from '../h2/connection.js';
 import { H2_ERROR } from '../h2/frames.js';
 import { checkTrailerFields } from '../h2/request-check.js';
@@ -462,7 +463,7 @@ export class GrpcCall implements StreamHandler {
       this.ex.status = status;
       this.ex.errorCode = error.code;
       this.down.sendHeaders(
-        ['grpc-status', String(status), 'grpc-message', encodeURIComponent(error.message)],
+        ['grpc-status', String(status), 'grpc-message', encodeGrpcMessage(error.message)],
         true,
       );
     } else {
@@ -615,7 +616,7 @@ export function answerStatus(
       'grpc-status',
       String(status),
       'grpc-message',
-      encodeURIComponent(error.message),
+      encodeGrpcMessage(error.message),
       'x-gw-error',
       error.code,
     ],

@@ -108,6 +108,25 @@ describe('loadConfig', () => {
     assert.deepEqual(await rejectedIssues(loadConfig(path)), ['syntax  4']);
   });
 
+  it('reports only the first syntax error of a wrong indent, not the ones that follow from it', async () => {
+    const path = await write(
+      'indent.yaml',
+      [
+        'listeners:',
+        '  - name: web',
+        '    protocol: http',
+        '     listen: 127.0.0.1:8080', // one space too many
+        '    routes: [{ upstream: app }]',
+        'upstreams:',
+        '  - { name: app, targets: [127.0.0.1:9001] }',
+        '',
+      ].join('\n'),
+    );
+    const issues = await rejectedIssues(loadConfig(path));
+    assert.equal(issues.length, 1, issues.join('; '));
+    assert.match(issues[0] ?? '', /^syntax {2}3$/);
+  });
+
   it('reports a duplicate key as a syntax error rather than keeping one of the values', async () => {
     const path = await write('dup.yaml', 'listeners: []\nupstreams: []\nlisteners: []\n');
     assert.deepEqual(await rejectedIssues(loadConfig(path)), ['syntax  3']);

@@ -223,6 +223,27 @@ describe('parseConfig: strict keys', () => {
       'not-supported-yet upstreams[0].healthCheck',
     ]);
   });
+
+  it('refuses auth and rateLimit outside a route as not supported yet, naming where they go', () => {
+    const raw = minimalRaw();
+    raw.auth = { type: 'api-key' };
+    raw.rateLimit = { rps: 1 };
+    raw.listeners[0] = { ...raw.listeners[0], auth: { type: 'basic' }, rateLimit: { rps: 1 } };
+    raw.upstreams[0] = { ...raw.upstreams[0], auth: { type: 'jwt' }, rateLimit: { rps: 1 } };
+    const issues = issuesOf(() => parseConfig(raw, 'gw.yaml'));
+    assert.deepEqual(kindsAndPaths(issues).sort(), [
+      'not-supported-yet auth',
+      'not-supported-yet listeners[0].auth',
+      'not-supported-yet listeners[0].rateLimit',
+      'not-supported-yet rateLimit',
+      'not-supported-yet upstreams[0].auth',
+      'not-supported-yet upstreams[0].rateLimit',
+    ]);
+    for (const issue of issues) {
+      assert.match(issue.problem, /^not supported yet by this version of gw/);
+      assert.match(issue.problem, /routes\[\]\.(auth|rateLimit)/, 'names the place it will go');
+    }
+  });
 });
 
 describe('parseConfig: field values', () => {

@@ -4,7 +4,9 @@ import { after, describe, it } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { probe } from '../../../src/proxy/demo/probe.js';
 import { isGwError } from '../../../src/shared/errors.js';
-import { startPeer } from '../../helpers/sockets.js';
+import { freePort, startPeer } from '../../helpers/sockets.js';
+import { gatewayTo } from '../../helpers/proxy.js';
+import { decodeGrpcMessage, encodeGrpcMessage } from '../../../src/proxy/upstream/grpc-message.js';
 
 const closers: (() => void)[] = [];
 after(() => {
@@ -69,6 +71,32 @@ describe('gw demo probes against peers that misbehave', () => {
         'rejected GW_ERR_CONNECT_TIMEOUT',
       ]);
       assert.ok(Date.now() - started < 12_000, `took ${Date.now() - started} ms`);
+    },
+  );
+});
+
+describe('grpc-message as the user sees it', () => {
+  it('percent-encodes only what the gRPC spec asks, and decodes it back', () => {
+    const text = 'cannot connect to 127.0.0.1:9001: 100% 你好';
+    const wire = encodeGrpcMessage(text);
+    assert.equal(wire, 'cannot connect to 127.0.0.1:9001: 100%25 %E4%BD%A0%E5%A5%BD');
+    assert.equal(decodeGrpcMessage(wire), text);
+    assert.equal(decodeGrpcMessage('50%'), '50%', 'a malformed sequence is kept');
+  });
+
+  it(
+    'a call through gw to a target that refuses shows host:port, not 127.0.0.1%3A…',
+    { timeout: 20_000 },
+    async () => {
+      const dead = await freePort();
+      const gateway = await gatewayTo('grpc', [dead]);
+      closers.push(() => void gateway.close());
+      await assert.rejects(probe('grpc', '127.0.0.1', gateway.port('rpc')), (err) => {
+        assert.ok(err instanceof Error);
+        assert.doesNotMatch(err.message, /%3A/i, err.message);
+        assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${dead}`), err.message);
+        return true;
+      });
     },
   );
 });

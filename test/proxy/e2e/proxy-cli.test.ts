@@ -112,7 +112,7 @@ upstreams:
     assert.equal(code, 0);
   });
 
-  it('exits 1 with one line when a listen port is taken', async () => {
+  it('exits 1 with one line when a listen port is taken, naming listen: (gw proxy has no --port)', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const { port } = blocker.address() as net.AddressInfo;
@@ -122,6 +122,33 @@ upstreams:
     assert.equal(code, 1);
     assert.match(stderr, /GW_ERR_PORT_IN_USE/);
     assert.equal(stderr.trim().split('\n').length, 1);
+    assert.match(stderr, /listen: of listener web/);
+    assert.doesNotMatch(stderr, /--port\b/);
+  });
+
+  it('writes the access line of a request that ended just before SIGTERM', async () => {
+    const port = await freePort();
+    const file = await configFile('drain.yaml', httpConfig(port));
+    const proc = new GwProcess(['proxy', '--config', file]);
+    processes.push(proc);
+    await proc.waitForLine((l) => l.startsWith('listener web (http) on'));
+    await curl(['-s', '-o', '/dev/null', `http://127.0.0.1:${port}/last-before-stop`]);
+    const { code } = await proc.stop('SIGTERM');
+    assert.equal(code, 0);
+    const logged = proc.lines.findIndex((l) => l.includes('GET /last-before-stop 200'));
+    const shutdown = proc.lines.findIndex((l) => l.startsWith('shutting down'));
+    assert.ok(logged >= 0 && logged < shutdown, proc.lines.join('\n'));
+  });
+
+  it('says at start that balance: hash without hashKey hashes on client-ip', async () => {
+    const port = await freePort();
+    const yaml = httpConfig(port).replace('balance: round-robin', 'balance: hash');
+    const file = await configFile('hash.yaml', yaml);
+    const proc = new GwProcess(['proxy', '--config', file]);
+    processes.push(proc);
+    const line = await proc.waitForLine((l) => l.includes('hashKey'));
+    assert.match(line, /upstream app .*client-ip/);
+    assert.equal((await proc.stop('SIGINT')).code, 0);
   });
 
   it('terminates TLS when a listener has a certificate', async () => {
@@ -272,8 +299,56 @@ describe('gw demo', () => {
     const call = await runGw(['demo', 'call', 'grpc', '--base-port', `${base}`, '--count', '3']);
     assert.equal(call.code, 0, call.stderr);
     assert.equal(call.stdout.trim().split('\n').length, 3);
-    const { code } = await demo.stop('SIGINT');
+    // What it suggests runs as printed after npm install: npx gw, with this demo's --base-port.
+    await demo.waitForLine((l) => l.startsWith('Access log'));
+    assert.ok(
+      demo.lines.some((l) => l.includes(`npx gw demo call grpc --count 6 --base-port ${base}`)),
+      demo.lines.join('\n'),
+    );
+    assert.ok(!demo.lines.some((l) => /^\s+gw /.test(l)), 'no bare gw command');
+    // GET / answers what to try, through the catch-all route, from a backend.
+    const root = parseResponse((await curl(['-si', `http://127.0.0.1:${base}/`])).stdout);
+    assert.equal(root.status, 200);
+    assert.match(root.headers['x-backend'] ?? '', /^api-\d$/);
+    assert.match(root.body.toString(), /Try:/);
+    assert.match(
+      root.body.toString(),
+      new RegExp(`npx gw demo call grpc --count 6 --base-port ${base}`),
+    );
+    // A request that ends just before SIGTERM is still in the access log.
+    await curl(['-s', '-o', '/dev/null', `http://127.0.0.1:${base}/api/last-before-stop`]);
+    const { code } = await demo.stop('SIGTERM');
     assert.equal(code, 0);
+    assert.ok(
+      demo.lines.some((l) => l.includes('/api/last-before-stop')),
+      demo.lines.join('\n'),
+    );
+  });
+
+  it('a taken port: the hint names --base-port, not a --port gw demo does not have', async () => {
+    // The demo's http port taken (a port the demo may use: its base port is at most 65533).
+    const blocker = net.createServer();
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    await new Promise<void>((resolve, reject) => {
+      blocker.once('error', reject);
+      blocker.listen(port, '127.0.0.1', resolve);
+    });
+    const { code, stderr } = await runGw(['demo', '--base-port', `${port}`], { timeoutMs: 30_000 });
+    blocker.close();
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /GW_ERR_PORT_IN_USE/);
+    assert.match(stderr, /--base-port/);
+    assert.doesNotMatch(stderr, /--port\b/);
+  });
+
+  it('gw demo call with no demo running: the hint names --base-port, not --host/--port', async () => {
+    const port = await freePort();
+    const { code, stderr } = await runGw(['demo', 'call', 'http', '--base-port', `${port}`]);
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /GW_ERR_CONNECT_REFUSED/);
+    assert.match(stderr, /gw demo/);
+    assert.match(stderr, /--base-port/);
+    assert.doesNotMatch(stderr, /--host|--port\b/);
   });
 });
 

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runGw } from '../../helpers/cli.js';
+import { parseConfigText } from '../../../src/proxy/config/load.js';
+import { gwCommand } from '../../../src/proxy/demo/demo-text.js';
+
+/** The ports of each `npx gw backend KIND --port $p` line of the printed header, by kind. */
+function commandPorts(text: string): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const m of text.matchAll(
+    /^# +i=0; for p in ([\d ]+); do .*npx gw backend (\w+) --port \$p/gm,
+  )) {
+    out[m[2] ?? '?'] = (m[1] ?? '').trim().split(' ').map(Number);
+  }
+  return out;
+}
+
+describe('gw demo --print-config', () => {
+  it('points each protocol at its own backends, the ones its header starts', async () => {
+    const { code, stdout, stderr } = await runGw([
+      'demo',
+      '--print-config',
+      '--base-port',
+      '18080',
+    ]);
+    assert.equal(code, 0, stderr);
+    const config = parseConfigText(stdout, 'printed.yaml');
+    const ports = (name: string): number[] =>
+      config.upstreams.get(name)?.targets.map((t) => t.address.port) ?? [];
+    const started = commandPorts(stdout);
+    assert.deepEqual(Object.keys(started).sort(), ['grpc', 'http', 'tcp', 'ws']);
+    assert.deepEqual(ports('api'), started.http);
+    assert.deepEqual(ports('ws'), started.ws);
+    assert.deepEqual(ports('echo'), started.grpc);
+    assert.deepEqual(ports('tcp-echo'), started.tcp);
+    const all = Object.values(started).flat();
+    assert.equal(new Set(all).size, 12, 'no two backends share a port');
+    assert.match(stdout, /^# +npx gw proxy --config gw\.yaml$/m);
+    assert.match(stdout, /npx gw demo call grpc --base-port 18080/);
+    assert.match(stdout, /--banner/, 'the tcp backends greet, as the demo probe expects');
+  });
+});
+
+describe('gwCommand: how the demo tells the user to run gw', () => {
+  const dirs: string[] = [];
+  after(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function fixture(): Promise<{ dir: string; script: string }> {
+    const dir = await mkdtemp(join(tmpdir(), 'gw-path-'));
+    dirs.push(dir);
+    const script = join(dir, 'gw.js');
+    await writeFile(script, '#!/usr/bin/env node\n');
+    await chmod(script, 0o755);
+    return { dir, script };
+  }
+
+  it('says npx gw when no gw is on the PATH', async () => {
+    const { dir, script } = await fixture();
+    assert.equal(gwCommand(join(dir, 'empty'), script), 'npx gw');
+  });
+
+  it('says gw when the gw on the PATH is this program (npm link)', async () => {
+    const { dir, script } = await fixture();
+    const bin = join(dir, 'bin');
+    await mkdir(bin);
+    await symlink(script, join(bin, 'gw'));
+    assert.equal(gwCommand(bin, script), 'gw');
+  });
+
+  it("ignores npm's node_modules/.bin and a different gw", async () => {
+    const { dir, script } = await fixture();
+    const npmBin = join(dir, 'node_modules', '.bin');
+    await mkdir(npmBin, { recursive: true });
+    await symlink(script, join(npmBin, 'gw'));
+    assert.equal(gwCommand(npmBin, script), 'npx gw');
+    const other = join(dir, 'other');
+    await mkdir(other);
+    await writeFile(join(other, 'gw'), '#!/bin/sh\n');
+    await chmod(join(other, 'gw'), 0o755);
+    assert.equal(gwCommand(other, script), 'npx gw');
+  });
+});
