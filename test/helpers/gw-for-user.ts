@@ -67,8 +67,10 @@ function probe(uid: number, bin: string, cwd: string | undefined): Promise<strin
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      const first = stderr.split('\n').find((l) => l.trim() !== '') ?? '';
-      resolve(code === 0 ? undefined : `exit ${String(code)}: ${first.trim()}`);
+      // Node's own first lines are the source excerpt; the error line says what failed.
+      const lines = stderr.split('\n').map((l) => l.trim());
+      const why = lines.find((l) => /^(\w+)?Error\b/.test(l)) ?? lines.find((l) => l !== '') ?? '';
+      resolve(code === 0 ? undefined : `exit ${String(code)}: ${why}`);
     });
   });
 }
