@@ -1,12 +1,15 @@
 import { type Command, CommanderError } from 'commander';
+import { PATH_NOTE } from './commands.js';
 import { printError } from './report-error.js';
 
 /**
  * Makes a commander program follow gw's contract: usage errors become one
  * line with GW_ERR_USAGE and exit 2, never a process.exit from inside
- * commander. Subcommands created afterwards inherit it.
+ * commander. Subcommands created afterwards inherit it. A command without a
+ * parent ends its help, and its subcommands', with {@link PATH_NOTE}.
  */
 export function configureCommand(command: Command, prefix: string): Command {
+  if (command.parent === null) command.addHelpText('afterAll', `\n${PATH_NOTE}`);
   command.exitOverride();
   command.showHelpAfterError(false);
   command.configureOutput({

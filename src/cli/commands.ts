@@ -23,6 +23,13 @@ export interface CommandModule {
   run: (argv: readonly string[]) => Promise<void>;
 }
 
+/**
+ * Ends gw's help and every command's: the examples say `gw`, which
+ * `npm install` alone does not put on the PATH (the README's set-up says so too).
+ */
+export const PATH_NOTE =
+  'In a clone without `npm link`, type `npx gw …` for `gw …` (README: Set-up).';
+
 export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'demo',

@@ -3,7 +3,7 @@ import { configureCommand, parseCommand } from './commander-setup.js';
 
 const EXAMPLES = `
 Examples:
-  sudo tcpdump -i lo -w cap.pcap 'tcp port 8080'   # capture, then:
+  sudo tcpdump -i lo -U --immediate-mode -w cap.pcap 'tcp port 8080'   # capture; Ctrl-C when done, then:
   gw explain cap.pcap                     # every packet, explained
   gw explain cap.pcap --lang zh           # 中文讲解：三次握手、四次挥手、重传、窗口
   gw explain cap.pcap --summary           # one row per connection

@@ -1,4 +1,4 @@
-import { COMMANDS } from './commands.js';
+import { COMMANDS, PATH_NOTE } from './commands.js';
 import { printError } from './report-error.js';
 
 const VERSION = '0.1.0';
@@ -71,6 +71,8 @@ export function topLevelHelp(): string {
     '  -V, --version  print the version',
     '',
     'Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.',
+    '',
+    PATH_NOTE,
     '',
   ];
   return lines.join('\n');

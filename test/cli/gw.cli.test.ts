@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { COMMANDS, PATH_NOTE } from '../../src/cli/commands.js';
 import { runGw } from '../helpers/cli.js';
 
 describe('gw (top level)', () => {
@@ -26,6 +27,22 @@ describe('gw (top level)', () => {
     const { code, stdout } = await runGw(['help', 'tcp-echo']);
     assert.equal(code, 0);
     assert.match(stdout, /Examples:/);
+  });
+
+  it('ends gw’s help and every command’s, once, with how to run gw from a clone (npx gw)', async () => {
+    const helps = [
+      ['--help'],
+      ...COMMANDS.map((c) => [c.name, '--help']),
+      ['tcp-echo', 'server', '--help'],
+      ['backend', 'http', '--help'],
+      ['demo', 'call', '--help'],
+    ];
+    for (const args of helps) {
+      const { code, stdout } = await runGw(args);
+      assert.equal(code, 0, args.join(' '));
+      assert.equal(stdout.split(PATH_NOTE).length, 2, `gw ${args.join(' ')}:\n${stdout}`);
+      assert.match(PATH_NOTE, /npx gw/);
+    }
   });
 
   it('rejects an unknown command with exit 2 and one line naming the known ones', async () => {

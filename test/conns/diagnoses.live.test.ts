@@ -3,11 +3,14 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { GW_BIN } from '../helpers/cli.js';
+import { gwForUser } from '../helpers/gw-for-user.js';
 import { connsJson, gw } from './helpers/gw.js';
 import { hasPython, SocketLab } from './helpers/socket-lab.js';
 
 const PYTHON = await hasPython();
 const ROOT = process.getuid?.() === 0;
+/** nobody: a user that owns no process of this test. */
+const NOBODY = 65534;
 
 interface Diagnosis {
   code: string;
@@ -124,10 +127,18 @@ describe('gw conns diagnoses on real sockets', () => {
   it(
     '-p as an unprivileged user: other users’ processes show no owner, a note says why, exit 0',
     { skip: ROOT ? false : 'needs root to switch user' },
-    async () => {
+    async (t) => {
+      // A clone in a folder nobody else may enter (/root, mktemp -d) runs from a readable copy.
+      const place = await gwForUser(NOBODY);
+      if ('skip' in place) {
+        t.skip(place.skip);
+        return;
+      }
+      t.after(place.cleanup);
+      if (place.copied) t.diagnostic(`the checkout is closed to uid ${NOBODY}: ran ${place.bin}`);
       const { code, stdout, stderr } = await gw(
         ['conns', '-p', '--json', '--port', String(closeWaitPort)],
-        { uid: 65534 },
+        { uid: NOBODY, bin: place.bin, ...(place.cwd === undefined ? {} : { cwd: place.cwd }) },
       );
       assert.equal(code, 0, stderr);
       const sockets = JSON.parse(stdout) as { pid?: number }[];

@@ -20,15 +20,19 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Run as this user id, and the group of the same number (root only). */
   uid?: number;
+  /** Another copy of bin/gw.js (see gw-for-user.ts), and a working directory for it. */
+  bin?: string;
+  cwd?: string;
 }
 
 /** Runs `gw ARGS` to completion, with optional stdin, killing it after `timeoutMs`. */
 export function runGw(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GW_BIN, ...args], {
+    const child = spawn(process.execPath, [options.bin ?? GW_BIN, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     });
     let stdout = '';
     let stderr = '';
