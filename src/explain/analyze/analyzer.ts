@@ -31,6 +31,8 @@ export interface Connection {
   irtt: number;
   /** When the most recent SYN was seen (seconds), if one was. */
   synTime: number | undefined;
+  /** A SYN+ACK was seen: only then can an ACK complete a handshake (a refused SYN gets RST+ACK). */
+  synAckSeen: boolean;
   clientFinSeq: number | undefined;
   serverFinSeq: number | undefined;
   /** The packet (index) that carried each side's first FIN. */
@@ -165,6 +167,7 @@ export class Analyzer {
           : { client: 'ESTABLISHED', server: 'ESTABLISHED' },
       irtt: 0,
       synTime: undefined,
+      synAckSeen: false,
       clientFinSeq: undefined,
       serverFinSeq: undefined,
       finIndex: { client: 0, server: 0 },
@@ -292,8 +295,11 @@ function noteWindowScale(fwd: Direction, rev: Direction, packet: TcpPacket): voi
 function noteRtt(conn: Connection, packet: TcpPacket): void {
   const { flags } = packet;
   if ((flags & (FLAG.SYN | FLAG.ACK)) === FLAG.SYN) conn.synTime = packet.time;
+  else if ((flags & (FLAG.SYN | FLAG.ACK)) === (FLAG.SYN | FLAG.ACK)) conn.synAckSeen = true;
   else if (
-    (flags & (FLAG.SYN | FLAG.ACK)) === FLAG.ACK &&
+    // The handshake's third step: a plain ACK after the SYN+ACK, never the RST+ACK of a refusal.
+    (flags & (FLAG.SYN | FLAG.ACK | FLAG.RST)) === FLAG.ACK &&
+    conn.synAckSeen &&
     conn.synTime !== undefined &&
     conn.irtt === 0
   ) {
