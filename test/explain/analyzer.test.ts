@@ -195,7 +195,7 @@ describe('explain analyzer: handshake, teardown, roles', () => {
     assert.ok(!rst.stateChanges.some((c) => c.from === 'LISTEN' || c.to === 'LISTEN'));
     assert.deepEqual(refused.connections[0]?.states, { client: 'CLOSED', server: 'CLOSED' });
     // A refusal completes no handshake: it has no handshake RTT.
-    assert.equal(refused.connections[0]?.irtt, 0);
+    assert.equal(refused.connections[0].irtt, 0);
     const open = new Script();
     open.send('c', SYN, 0, 0);
     const synAck = open.send('s', SYN | ACK, 0, 1);

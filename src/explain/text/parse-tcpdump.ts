@@ -262,7 +262,9 @@ class TcpdumpText implements TextParser {
   ): TcpPacket | undefined {
     this.dropPending();
     const index = number ?? this.stats.frames + 1;
-    this.stats.frames = Math.max(this.stats.frames, index);
+    // Every packet line is a frame, whatever number `tcpdump -#` printed on it (a numbered line
+    // after an unnumbered one would otherwise leave fewer frames than TCP packets).
+    this.stats.frames = Math.max(this.stats.frames + 1, index);
     const marker = text.indexOf(FLAGS_MARKER, at);
     const link = linkInfo(text, at);
     if (marker >= 0) {

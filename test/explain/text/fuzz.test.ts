@@ -89,6 +89,13 @@ type MutationValue =
   | { kind: 'truncate'; at: number };
 
 describe('tcpdump text: fuzzing', () => {
+  it('counts a -# numbered line after an unnumbered one as a frame of its own (found by fuzzing)', () => {
+    feed([
+      '07:11:55.715310 IP 127.0.0.1.52306 > 127.0.0.1.80: Flags [S], seq 4047285080, win 65495, length 0',
+      '    1  07:12:06.769381 IP 127.0.0.1.37054 > 127.0.0.1.9000: Flags [S], seq 2868310396, win 65495, length 0',
+    ]);
+  });
+
   it('never throws on random lines', () => {
     fc.assert(
       fc.property(
