@@ -28,6 +28,44 @@ export default tseslint.config(
     },
   },
   {
+    // Pure folders and codecs (DESIGN: "take bytes, lines or records and return values"):
+    // no sockets, files, child processes or process state, so they are tested without I/O
+    // and reused by every front end. I/O lives at the edges.
+    files: [
+      'src/proxy/routing/**/*.ts',
+      'src/proxy/pipeline/**/*.ts',
+      'src/proxy/balancers/**/*.ts',
+      'src/proxy/h1/head.ts',
+      'src/proxy/h1/chunked.ts',
+      'src/proxy/h1/chunk-queue.ts',
+      'src/proxy/h2/frames.ts',
+      'src/proxy/h2/hpack*.ts',
+      'src/proxy/h2/request-check.ts',
+      'src/net/framing/**/*.ts',
+      'src/explain/analyze/**/*.ts',
+      'src/explain/text/**/*.ts',
+      'src/conns/parse-proc-net.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex:
+                '^(node:)?(net|http|https|http2|tls|dgram|dns|fs|fs/promises|child_process|worker_threads|cluster)$',
+              message: 'a pure module does no I/O: take bytes or records as arguments instead',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'a pure module reads no process state: pass it in' },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: {
       globals: {
