@@ -58,13 +58,34 @@ export interface GwErrorOptions {
   cause?: unknown;
   exitCode?: number;
   httpStatus?: number;
+  /** The gRPC status a gateway answer carries; by default from the code (`grpcStatusOf`). */
+  grpcStatus?: number;
 }
 
-/** An error with a stable code, an exit code and an HTTP status. */
+/**
+ * The gRPC status (grpc/doc/statuscodes.md) for a gateway error code: a timeout
+ * is DEADLINE_EXCEEDED (4), no route UNIMPLEMENTED (12), a malformed request
+ * INTERNAL (13, as gRPC maps HTTP 400), anything else UNAVAILABLE (14).
+ */
+export function grpcStatusOf(code: GwErrorCode): number {
+  switch (code) {
+    case 'GW_ERR_UPSTREAM_TIMEOUT':
+      return 4;
+    case 'GW_ERR_ROUTE_NOT_FOUND':
+      return 12;
+    case 'GW_ERR_BAD_REQUEST':
+      return 13;
+    default:
+      return 14;
+  }
+}
+
+/** An error with a stable code, an exit code, an HTTP status and a gRPC status. */
 export class GwError extends Error {
   readonly code: GwErrorCode;
   readonly exitCode: number;
   readonly httpStatus: number;
+  readonly grpcStatus: number;
   readonly hint: string | undefined;
 
   constructor(code: GwErrorCode, message: string, options: GwErrorOptions = {}) {
@@ -73,6 +94,7 @@ export class GwError extends Error {
     this.code = code;
     this.exitCode = options.exitCode ?? EXIT_RUNTIME;
     this.httpStatus = options.httpStatus ?? 500;
+    this.grpcStatus = options.grpcStatus ?? grpcStatusOf(code);
     this.hint = options.hint;
   }
 }

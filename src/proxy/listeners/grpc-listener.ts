@@ -7,7 +7,7 @@ import { H2Connection, type H2Stream } from '../h2/connection.js';
 import { checkRequestFields } from '../h2/request-check.js';
 import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
 import { RefusalLog } from '../middleware/access-log/refusal-log.js';
-import { newExchange, type Exchange } from '../pipeline/types.js';
+import { newExchange, nextExchangeId, type Exchange } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
 import { checkGrpcPath } from '../routing/normalize-path.js';
@@ -24,8 +24,6 @@ import {
 } from '../upstream/forward-grpc.js';
 import { chainPerRuntime } from './chain-per-runtime.js';
 import { listenOn, type RunningListener } from './listen.js';
-
-let nextCallId = 1;
 
 /**
  * Starts a `grpc` listener: HTTP/2 with prior knowledge (h2c), or TLS with
@@ -78,7 +76,7 @@ export async function startGrpcListener(
     const call = new GrpcCall(stream, end, length === undefined ? -1 : Number(length));
     const ex: GrpcExchange = {
       ...newExchange({
-        id: nextCallId++,
+        id: nextExchangeId(),
         kind: 'grpc',
         listener: config.name,
         clientIp: connection.socket.remoteAddress ?? '',
@@ -206,7 +204,7 @@ function refusedLine(
     else if (fields[i] === ':path' && url === '-') url = printable(fields[i + 1] ?? '');
   }
   const ex: Exchange = newExchange({
-    id: nextCallId++,
+    id: nextExchangeId(),
     kind: 'grpc',
     listener,
     clientIp,
@@ -245,18 +243,11 @@ function headerRecord(fields: readonly string[]): Record<string, string> {
 }
 
 /**
- * The gRPC status for a gateway error: timeouts are DEADLINE_EXCEEDED, no route UNIMPLEMENTED,
- * a refused request (a :path not in normal form) INTERNAL as gRPC maps HTTP 400, the rest UNAVAILABLE.
+ * A gateway error as a gRPC trailers-only answer, with the error's own gRPC status
+ * (`GwError.grpcStatus`: timeouts DEADLINE_EXCEEDED, no route UNIMPLEMENTED, a refused
+ * request INTERNAL as gRPC maps HTTP 400, the rest UNAVAILABLE).
  */
 function answerGrpcError(ex: GrpcExchange, err: unknown): void {
   const error = toGwError(err);
-  const status =
-    error.code === 'GW_ERR_UPSTREAM_TIMEOUT'
-      ? GRPC_STATUS.DEADLINE_EXCEEDED
-      : error.code === 'GW_ERR_ROUTE_NOT_FOUND'
-        ? GRPC_STATUS.UNIMPLEMENTED
-        : error.code === 'GW_ERR_BAD_REQUEST'
-          ? GRPC_STATUS.INTERNAL
-          : GRPC_STATUS.UNAVAILABLE;
-  answerStatus(ex, status, error);
+  answerStatus(ex, error.grpcStatus, error);
 }

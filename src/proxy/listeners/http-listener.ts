@@ -14,7 +14,7 @@ import type { HttpListenerConfig } from '../config/types.js';
 import type { H1Error, RequestHead, RequestLine } from '../h1/head.js';
 import { H1ServerConnection, type H1Handler } from '../h1/server-connection.js';
 import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
-import { newExchange } from '../pipeline/types.js';
+import { newExchange, nextExchangeId } from '../pipeline/types.js';
 import { matchRoute } from '../routing/compile-routes.js';
 import { hostOf } from '../routing/host-of.js';
 import { normalizePath } from '../routing/normalize-path.js';
@@ -29,8 +29,6 @@ import { writeRawError } from './raw-error.js';
 import { RefusalLog } from '../middleware/access-log/refusal-log.js';
 import { refusedLine } from './refused-log.js';
 import { tuneV8ForGateway } from '../v8-tuning.js';
-
-let nextExchangeId = 1;
 
 /**
  * Starts an `http` listener: HTTP/1.1 (TLS when configured) read by the
@@ -71,7 +69,7 @@ export async function startHttpListener(
         head: rest,
         sink,
         proto,
-        nextId: () => nextExchangeId++,
+        nextId: nextExchangeId,
       });
     },
     refuse(socket, error, line) {
@@ -153,7 +151,7 @@ function exchangeFor(
   const peerIp = conn.socket.remoteAddress ?? '';
   const peerTrusted = listener.isTrusted(peerIp);
   return {
-    id: nextExchangeId++,
+    id: nextExchangeId(),
     kind: 'http',
     listener: config.name,
     clientIp: trustedClientIp(headers, peerIp, peerTrusted, listener.isTrusted),
@@ -223,7 +221,7 @@ function answerNotFound(
   const peerIp = conn.socket.remoteAddress ?? '';
   const { isTrusted } = runtime.listener(config.name);
   const exchange = newExchange({
-    id: nextExchangeId++,
+    id: nextExchangeId(),
     kind: 'http',
     listener: config.name,
     clientIp: trustedClientIp(head.headers, peerIp, isTrusted(peerIp), isTrusted),

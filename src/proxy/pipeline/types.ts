@@ -49,6 +49,18 @@ export type ExchangeStart = Pick<
   'id' | 'kind' | 'listener' | 'clientIp' | 'method' | 'host' | 'url' | 'route' | 'upstream'
 >;
 
+let lastExchangeId = 0;
+
+/**
+ * The next exchange id. One sequence for every protocol in the process (HTTP
+ * requests, WebSocket upgrades, gRPC calls), so that ids never collide in logs
+ * and traces.
+ */
+export function nextExchangeId(): number {
+  lastExchangeId += 1;
+  return lastExchangeId;
+}
+
 /** A new exchange: who asked for what, with nothing answered or chosen yet. */
 export function newExchange(start: ExchangeStart): Exchange {
   return {
