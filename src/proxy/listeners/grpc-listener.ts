@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import { badRequest, routeNotFound, toGwError } from '../../shared/errors.js';
 import type { GrpcListenerConfig } from '../config/types.js';
 import { H2Connection, type H2Stream } from '../h2/connection.js';
-import { checkRequestFields } from '../h2/request-check.js';
+import { checkRequestFields, declaredLength } from '../h2/request-check.js';
 import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
 import { RefusalLog } from '../middleware/access-log/refusal-log.js';
 import { newExchange, nextExchangeId, type Exchange } from '../pipeline/types.js';
@@ -72,8 +72,7 @@ export async function startGrpcListener(
       badPath === undefined
         ? matchRoute(listener.routes, { method, host, path: url, headers })
         : undefined;
-    const length = headers['content-length'];
-    const call = new GrpcCall(stream, end, length === undefined ? -1 : Number(length));
+    const call = new GrpcCall(stream, end, declaredLength(fields));
     const ex: GrpcExchange = {
       ...newExchange({
         id: nextExchangeId(),
