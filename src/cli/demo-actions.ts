@@ -1,4 +1,4 @@
-import { demoPorts, printedConfig } from '../proxy/demo/demo-config.js';
+import { DEFAULT_BASE_PORT, demoPorts, printedConfig } from '../proxy/demo/demo-config.js';
 import { gwCommand, tryLines } from '../proxy/demo/demo-text.js';
 import { BACKEND_KINDS } from '../backend/backend-options.js';
 import type { ProbeKind } from '../proxy/demo/probe.js';
@@ -14,7 +14,7 @@ const HOST = '127.0.0.1';
 
 /** The first of the three ports the demo listens on (the next two follow it). */
 function basePort(value: string | undefined): number {
-  return value === undefined ? 8080 : parsePort('--base-port', value, { max: 65533 });
+  return value === undefined ? DEFAULT_BASE_PORT : parsePort('--base-port', value, { max: 65533 });
 }
 
 /** `gw demo`: start everything, show balancing once, print what to try, serve until Ctrl-C. */

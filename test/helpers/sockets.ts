@@ -53,6 +53,29 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A base port whose next `count` ports (base, base+1, ...) were all free a
+ * moment ago, for commands that take `--base-port`. Throws after 20 tries.
+ */
+export async function freeBasePort(count = 3): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const candidate = 20000 + Math.floor(Math.random() * 40000);
+    const free = await Promise.all(
+      Array.from({ length: count }, (_, d) => portIsFree(candidate + d)),
+    );
+    if (free.every(Boolean)) return candidate;
+  }
+  throw new Error(`no ${count} consecutive free ports found in 20 tries`);
+}
+
 /** Starts a hand-written peer on 127.0.0.1 (a misbehaving server, say); close it when done. */
 export async function startPeer(
   onConnection: (socket: net.Socket) => void,

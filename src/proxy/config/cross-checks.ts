@@ -1,9 +1,8 @@
 import { formatHostPort } from '../../shared/format.js';
 import { parseHostPort } from './parse-host-port.js';
+import { fields, text, type Fields } from './raw-fields.js';
 import { listenConflicts } from './listen-conflicts.js';
 import { rawIssue, type RawIssue, type RawIssueOptions } from './raw-issue.js';
-
-type Fields = Readonly<Record<string, unknown>>;
 
 /** Settings that only some listener protocols take, and which. */
 const PROTOCOL_ONLY: Readonly<Record<string, readonly string[]>> = {
@@ -258,18 +257,8 @@ function article(protocol: string): string {
   return protocol === 'http' ? 'an' : 'a';
 }
 
-function fields(value: unknown): Fields | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Fields)
-    : undefined;
-}
-
 function list(value: unknown): readonly unknown[] {
   return Array.isArray(value) ? value : [];
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
 
 function isString(value: string | undefined): value is string {

@@ -1,7 +1,6 @@
 import { parseHostPort } from './parse-host-port.js';
+import { fields, text } from './raw-fields.js';
 import type { Add } from './cross-checks.js';
-
-type Fields = Readonly<Record<string, unknown>>;
 
 /**
  * Reports each listener whose address collides with an earlier one's when
@@ -72,14 +71,4 @@ function firstClash(
 
 function isIpv4(host: string): boolean {
   return /^[\d.]+$/.test(host);
-}
-
-function fields(value: unknown): Fields | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Fields)
-    : undefined;
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }

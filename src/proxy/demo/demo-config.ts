@@ -11,6 +11,14 @@ export function demoPorts(base: number): DemoPorts {
   return { http: base, grpc: base + 1, tcp: base + 2 };
 }
 
+/** The base port `gw demo` uses when not given `--base-port`. */
+export const DEFAULT_BASE_PORT = 8080;
+
+/** `--base-port P` when the demo is not on its default ports, for commands that need it. */
+export function basePortFlag(ports: DemoPorts): string {
+  return ports.http === DEFAULT_BASE_PORT ? '' : ` --base-port ${ports.http}`;
+}
+
 /** Where one demo backend listens (a running backend has more; only the port is needed). */
 export interface BackendPort {
   readonly port: number;
@@ -111,7 +119,8 @@ upstreams:
  */
 export function printedConfig(basePort: number, gw = 'npx gw'): string {
   const backends = fixedBackendPorts();
-  const base = basePort === 8080 ? '' : ` --base-port ${basePort}`;
+  const ports = demoPorts(basePort);
+  const base = basePortFlag(ports);
   const header = [
     '# gw demo --print-config: the demo config, with its backends on fixed ports.',
     '# Save it as gw.yaml, then start the twelve backends it points at (bash; stop them with: kill $(jobs -p)):',
@@ -120,5 +129,5 @@ export function printedConfig(basePort: number, gw = 'npx gw'): string {
     `#   ${gw} proxy --config gw.yaml`,
     `#   ${gw} demo call http${base}; ${gw} demo call ws${base}; ${gw} demo call grpc${base}; ${gw} demo call tcp${base}`,
   ].join('\n');
-  return demoConfigYaml(demoPorts(basePort), backends, header);
+  return demoConfigYaml(ports, backends, header);
 }

@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { delimiter, join, sep } from 'node:path';
-import type { DemoPorts } from './demo-config.js';
+import { basePortFlag, type DemoPorts } from './demo-config.js';
 
 const HOST = '127.0.0.1';
 
@@ -41,11 +41,6 @@ export function gwCommand(
     return realPath(candidate) === self ? 'gw' : 'npx gw';
   }
   return 'npx gw';
-}
-
-/** `--base-port P` when the demo is not on its default ports, for commands that need it. */
-export function basePortFlag(ports: DemoPorts): string {
-  return ports.http === 8080 ? '' : ` --base-port ${ports.http}`;
 }
 
 /** The commands the demo suggests, each with what it shows (comments aligned). */

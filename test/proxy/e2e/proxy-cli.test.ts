@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningBackend } from '../../../src/backend/backend-options.js';
 import { GwProcess, runGw } from '../../helpers/cli.js';
 import { curl, parseResponse } from '../../helpers/curl.js';
-import { freePort } from '../../helpers/sockets.js';
+import { freeBasePort, freePort } from '../../helpers/sockets.js';
 import * as grpc from '@grpc/grpc-js';
 import { echoClient, type EchoReply } from '../../../src/backend/grpc-client.js';
 import {
@@ -276,12 +276,7 @@ upstreams:
 
 describe('gw demo', () => {
   it('starts, shows every protocol balanced over three backends, answers gw demo call, and stops on SIGINT', async () => {
-    let base = 0;
-    for (let i = 0; i < 20 && base === 0; i++) {
-      const candidate = 20000 + Math.floor(Math.random() * 40000);
-      const free = await Promise.all([0, 1, 2].map((d) => portIsFree(candidate + d)));
-      if (free.every(Boolean)) base = candidate;
-    }
+    const base = await freeBasePort();
     const demo = new GwProcess(['demo', '--base-port', `${base}`]);
     processes.push(demo);
     for (const kind of ['http', 'ws', 'grpc', 'tcp']) {
@@ -351,11 +346,3 @@ describe('gw demo', () => {
     assert.doesNotMatch(stderr, /--host|--port\b/);
   });
 });
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
