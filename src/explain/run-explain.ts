@@ -161,9 +161,7 @@ function textBlock(a: AnalyzedPacket, firstTime: number | undefined, view: TextV
   const trouble = a.events.some(
     (e) => e !== 'window-update' && e !== 'keep-alive' && e !== 'keep-alive-ack',
   );
-  const printed = tcpdumpLine(a, firstTime ?? 0);
-  // tcpdumpLine starts with the time since the first packet; without timestamps that is unknown.
-  const line = `#${a.packet.index} ${firstTime === undefined ? `-${printed.slice(printed.indexOf(' '))}` : printed}`;
+  const line = `#${a.packet.index} ${tcpdumpLine(a, firstTime)}`;
   lines.push(
     a.phase === 'reset'
       ? paint(ANSI.red, line)
