@@ -15,7 +15,7 @@ import {
 import { readTextCapture } from './read-text.js';
 import { connectionHeader, describePacket, tcpdumpLine, type Lang } from './render/describe.js';
 import { packetJson } from './render/json.js';
-import { Closers, summaryJson, summaryTable } from './render/summary.js';
+import { summaryJson, summaryTable } from './render/summary.js';
 import type { TcpPacket } from './types.js';
 
 export interface ExplainOptions {
@@ -58,7 +58,6 @@ export async function runExplain(options: ExplainOptions): Promise<ExplainResult
       ? readTextCapture(rest, source, stats)
       : readBinaryCapture(rest, format, source, stats);
   const analyzer = new Analyzer();
-  const closers = new Closers();
   const view: TextView = { lang: options.lang, color: options.color, named: new Set() };
   let firstTime: number | undefined;
   for await (const packet of packets as AsyncIterable<TcpPacket>) {
@@ -66,7 +65,6 @@ export async function runExplain(options: ExplainOptions): Promise<ExplainResult
       options.write(UNTIMED_NOTE[options.lang]);
     firstTime ??= packet.time;
     const analyzed = analyzer.push(packet);
-    closers.note(analyzed);
     if (options.summary) continue;
     if (options.conn !== undefined && analyzed.conn.id !== options.conn) continue;
     if (options.json) options.write(JSON.stringify(jsonRecord(analyzed, stats, options.lang)));
@@ -84,10 +82,8 @@ export async function runExplain(options: ExplainOptions): Promise<ExplainResult
       (c) => options.conn === undefined || c.id === options.conn,
     );
     const timed = stats.untimed !== true;
-    if (options.json) options.write(JSON.stringify(summaryJson(connections, closers, timed)));
-    else
-      for (const piece of summaryTable(connections, options.lang, closers, timed))
-        options.write(piece);
+    if (options.json) options.write(JSON.stringify(summaryJson(connections, timed)));
+    else for (const piece of summaryTable(connections, options.lang, timed)) options.write(piece);
   }
   return { format, stats, connections: analyzer.connections.length };
 }
@@ -161,9 +157,7 @@ function textBlock(a: AnalyzedPacket, firstTime: number | undefined, view: TextV
   const trouble = a.events.some(
     (e) => e !== 'window-update' && e !== 'keep-alive' && e !== 'keep-alive-ack',
   );
-  const printed = tcpdumpLine(a, firstTime ?? 0);
-  // tcpdumpLine starts with the time since the first packet; without timestamps that is unknown.
-  const line = `#${a.packet.index} ${firstTime === undefined ? `-${printed.slice(printed.indexOf(' '))}` : printed}`;
+  const line = `#${a.packet.index} ${tcpdumpLine(a, firstTime)}`;
   lines.push(
     a.phase === 'reset'
       ? paint(ANSI.red, line)

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runExplain } from '../../src/explain/run-explain.js';
-import type { PacketJson } from '../../src/explain/render/json.js';
 import { FLAG } from '../../src/explain/types.js';
+import { explainJson } from '../helpers/explain-json.js';
 import { ethernet, ipv4Tcp, pcapFile, type SegmentSpec } from '../helpers/frames.js';
 
 const FIX = new URL('../../fixtures/captures/', import.meta.url).pathname;
@@ -48,20 +48,6 @@ async function explainText(file: string, lang: 'en' | 'zh' = 'en'): Promise<Bloc
     },
   });
   return blocks;
-}
-
-async function explainJson(file: string): Promise<PacketJson[]> {
-  const out: PacketJson[] = [];
-  await runExplain({
-    file,
-    json: true,
-    summary: false,
-    conn: undefined,
-    lang: 'en',
-    color: false,
-    write: (text) => out.push(JSON.parse(text) as PacketJson),
-  });
-  return out;
 }
 
 /** A pcap of client 10.0.0.1:40000 and server 10.0.0.2:80, from (time, side, segment) rows. */

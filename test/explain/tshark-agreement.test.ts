@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { runExplain } from '../../src/explain/run-explain.js';
 import type { PacketJson } from '../../src/explain/render/json.js';
+import { explainJson } from '../helpers/explain-json.js';
 import { readTsharkTsv } from '../helpers/tshark-truth.js';
 
 const DIR = new URL('../../fixtures/captures/', import.meta.url).pathname;
@@ -13,20 +13,6 @@ const NAMES = existsSync(DIR)
       .filter((name) => existsSync(`${DIR}${name}.pcap`))
   : [];
 
-async function explain(file: string): Promise<PacketJson[]> {
-  const out: PacketJson[] = [];
-  await runExplain({
-    file,
-    json: true,
-    summary: false,
-    conn: undefined,
-    lang: 'en',
-    color: false,
-    write: (text) => out.push(JSON.parse(text) as PacketJson),
-  });
-  return out;
-}
-
 describe('gw explain agrees with tshark on every fixture', () => {
   it('has fixtures to compare with', () => {
     assert.ok(NAMES.length >= 10, `only ${NAMES.length} fixtures in ${DIR}`);
@@ -35,7 +21,7 @@ describe('gw explain agrees with tshark on every fixture', () => {
   for (const name of NAMES) {
     it(`${name}: analysis events on at least 99% of packets, streams and relative numbers on all`, async () => {
       const truth = readTsharkTsv(`${DIR}${name}.tshark.tsv`);
-      const ours = new Map((await explain(`${DIR}${name}.pcap`)).map((p) => [p.index, p]));
+      const ours = new Map((await explainJson(`${DIR}${name}.pcap`)).map((p) => [p.index, p]));
       let agree = 0;
       const differences: string[] = [];
       for (const t of truth) {
@@ -58,7 +44,7 @@ describe('gw explain agrees with tshark on every fixture', () => {
     });
 
     it(`${name}: every SYN, SYN+ACK and FIN is a numbered handshake or teardown step`, async () => {
-      for (const p of await explain(`${DIR}${name}.pcap`)) {
+      for (const p of await explainJson(`${DIR}${name}.pcap`)) {
         if (p.flags.includes('R')) continue;
         if (p.flags.startsWith('S')) {
           assert.equal(p.phase, 'handshake', `#${p.index}`);
@@ -74,8 +60,8 @@ describe('gw explain agrees with tshark on every fixture', () => {
 
     if (existsSync(`${DIR}${name}.pcapng`)) {
       it(`${name}: pcap and pcapng give the same analysis`, async () => {
-        const a = await explain(`${DIR}${name}.pcap`);
-        const b = await explain(`${DIR}${name}.pcapng`);
+        const a = await explainJson(`${DIR}${name}.pcap`);
+        const b = await explainJson(`${DIR}${name}.pcapng`);
         // Times agree to the microsecond: a pcapng may keep nanoseconds that its pcap copy drops,
         // so times and the RTTs computed from them are compared apart.
         const plain = (p: PacketJson): PacketJson => ({
@@ -103,7 +89,7 @@ describe('gw explain gives the same analysis for every text form of a capture', 
   const fromPcap = (name: string): Promise<PacketJson[]> => {
     let result = cache.get(name);
     if (result === undefined) {
-      result = explain(`${DIR}${name}.pcap`);
+      result = explainJson(`${DIR}${name}.pcap`);
       cache.set(name, result);
     }
     return result;
@@ -134,7 +120,7 @@ describe('gw explain gives the same analysis for every text form of a capture', 
         ]);
       };
       const expected = (await fromPcap(name)).map(key);
-      const actual = (await explain(`${DIR}${form}`)).map(key);
+      const actual = (await explainJson(`${DIR}${form}`)).map(key);
       assert.deepEqual(actual, expected);
     });
   }

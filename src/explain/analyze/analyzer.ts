@@ -41,8 +41,8 @@ export interface Connection {
   finAcked: { client: boolean; server: boolean };
   /** True once the FINs crossed: a FIN that does not acknowledge the peer's FIN (RFC 9293 §3.6). */
   simultaneousClose: boolean;
-  /** Which side sent the first FIN (the active closer). */
-  firstFin: Role | undefined;
+  /** Which side closed first: the sender of the first FIN or RST (the active closer). */
+  firstCloser: Role | undefined;
   teardownSteps: number;
   handshakeDone: boolean;
   firstIndex: number;
@@ -173,7 +173,7 @@ export class Analyzer {
       finIndex: { client: 0, server: 0 },
       finAcked: { client: false, server: false },
       simultaneousClose: false,
-      firstFin: undefined,
+      firstCloser: undefined,
       teardownSteps: 0,
       handshakeDone: !syn && !synAck,
       firstIndex: packet.index,
@@ -227,8 +227,8 @@ function analyzePacket(
     if (from === 'client') conn.clientFinSeq ??= finSeq;
     else conn.serverFinSeq ??= finSeq;
     conn.finIndex[from] = packet.index;
-    conn.firstFin ??= from;
   }
+  if (flags & (FLAG.FIN | FLAG.RST)) conn.firstCloser ??= from;
   if (acksPeerFin) conn.finAcked[peer] = true;
   const stateChanges = advanceStates(conn.states, {
     from,

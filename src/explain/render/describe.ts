@@ -33,9 +33,10 @@ export function endpoint(e: Endpoint): string {
 }
 
 /** A tcpdump-style line: `127.0.0.1.40000 > 127.0.0.1.80: Flags [P.], seq 1:80, ack 1, win 512, length 79`. */
-export function tcpdumpLine(a: AnalyzedPacket, firstTime: number): string {
+export function tcpdumpLine(a: AnalyzedPacket, firstTime: number | undefined): string {
   const p = a.packet;
-  const t = (p.time - firstTime).toFixed(6);
+  // Without capture times (tcpdump -t) the time since the first packet is unknown: `-`.
+  const t = firstTime === undefined ? '-' : (p.time - firstTime).toFixed(6);
   const { flags } = p;
   let seq = '';
   if (p.len > 0 || flags & (FLAG.SYN | FLAG.FIN)) {

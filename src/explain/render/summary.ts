@@ -1,6 +1,5 @@
 import { gridColumns } from '../../shared/columns.js';
-import type { AnalyzedPacket, Connection, Role } from '../analyze/analyzer.js';
-import { FLAG } from '../types.js';
+import type { Connection, Role } from '../analyze/analyzer.js';
 import { endpoint, type Lang } from './describe.js';
 
 const HEAD: Record<Lang, string[]> = {
@@ -54,25 +53,11 @@ function ending(conn: Connection, lang: Lang): string {
 }
 
 /**
- * Which side of each connection closed first: the sender of its first FIN
- * or RST. Fed every analysed packet; keeps one entry per connection.
+ * The side that closed first; undefined while neither has, and for a
+ * refused connection, which never opened (its RST answers the SYN).
  */
-export class Closers {
-  private readonly first = new Map<number, Role>();
-
-  note(a: AnalyzedPacket): void {
-    if ((a.packet.flags & (FLAG.FIN | FLAG.RST)) === 0 || this.first.has(a.conn.id)) return;
-    this.first.set(a.conn.id, a.from);
-  }
-
-  /**
-   * The side that closed first; undefined while neither has, and for a
-   * refused connection, which never opened (its RST answers the SYN).
-   */
-  of(conn: Connection): Role | undefined {
-    if (conn.resetKind === 'refused') return undefined;
-    return this.first.get(conn.id) ?? conn.firstFin;
-  }
+function closedFirst(conn: Connection): Role | undefined {
+  return conn.resetKind === 'refused' ? undefined : conn.firstCloser;
 }
 
 /**
@@ -103,13 +88,12 @@ const SIDE: Record<Lang, Record<Role, string>> = {
 export function summaryTable(
   connections: readonly Connection[],
   lang: Lang,
-  closers: Closers,
   timed: boolean,
 ): Iterable<string> {
   const rows: string[][] = [HEAD[lang]];
   for (const c of connections) {
     const rtt = handshakeRtt(c, timed);
-    const closer = closers.of(c);
+    const closer = closedFirst(c);
     const retrans =
       (c.counts.get('retransmission') ?? 0) +
       (c.counts.get('fast-retransmission') ?? 0) +
@@ -135,11 +119,7 @@ export function summaryTable(
  * Plain data for `--summary --json`: times in milliseconds rounded to the
  * microsecond, null when unknown (no timestamps; no completed handshake).
  */
-export function summaryJson(
-  connections: readonly Connection[],
-  closers: Closers,
-  timed: boolean,
-): object[] {
+export function summaryJson(connections: readonly Connection[], timed: boolean): object[] {
   return connections.map((c) => {
     const rtt = handshakeRtt(c, timed);
     return {
@@ -152,7 +132,7 @@ export function summaryJson(
       durationMs: timed ? msToMicro(c.lastTime - c.firstTime) : null,
       handshakeRttMs: rtt === undefined ? null : msToMicro(rtt),
       events: Object.fromEntries(c.counts),
-      closedFirst: closers.of(c) ?? null,
+      closedFirst: closedFirst(c) ?? null,
       end: c.end,
       resetKind: c.resetKind ?? null,
     };
