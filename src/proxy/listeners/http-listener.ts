@@ -138,7 +138,6 @@ function exchangeFor(
   if (url.charCodeAt(0) !== 47) {
     // Not '/': absolute-form (or '*'). The common request never gets here.
     const split = splitTarget(url);
-    if ('refused' in split) return badRequest(split.refused);
     url = split.url;
     if (split.authority !== undefined) head = withHost(head, split.authority);
   }
