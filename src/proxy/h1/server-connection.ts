@@ -546,11 +546,12 @@ export class H1ServerConnection {
 
   private armBodyTimer(): void {
     const ms = this.options.bodyTimeoutMs;
-    if (ms <= 0) return;
+    // The minimum rate counts from here even without a silence timer (ms 0: no grace period).
     if (this.options.bodyMinBytesPerSecond > 0) {
       this.bodyDeadlineMs = performance.now() + ms;
       this.bodyPausedAtMs = -1;
     }
+    if (ms <= 0) return;
     if (this.bodyTimer === undefined) {
       this.bodyTimer = setTimeout(this.handlers.bodyTimeout, ms);
       this.bodyTimer.unref();

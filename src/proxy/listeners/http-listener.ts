@@ -134,16 +134,17 @@ function exchangeFor(
   proto: string,
 ): HttpExchange | GwError | undefined {
   const listener = runtime.listener(config.name);
-  const url = originForm(head.target);
+  let url = head.target;
+  if (url.charCodeAt(0) !== 47) {
+    // Not '/': absolute-form (or '*'). The common request never gets here.
+    const split = splitTarget(url);
+    url = split.url;
+    if (split.authority !== undefined) head = withHost(head, split.authority);
+  }
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
   const path = normalizePath(rawPath);
   if (typeof path !== 'string') return badRequest(path.refused);
-  if (head.target.charCodeAt(0) !== 47) {
-    const absolute = authorityAsHost(head); // not '/': absolute-form (or '*')
-    if (absolute instanceof GwError) return absolute;
-    head = absolute;
-  }
   const { method, headers } = head;
   const host = hostOf(headers.host as string | undefined);
   const route = matchRoute(listener.routes, { method, host, path, headers });
@@ -177,26 +178,12 @@ function exchangeFor(
   };
 }
 
-/** The path and query of a request-target: an absolute-form one (RFC 9112 §3.2.2) loses its scheme and authority. */
-function originForm(target: string): string {
-  if (target.charCodeAt(0) === 47) return target; // '/'
-  const scheme = /^https?:\/\/[^/?#]*/i.exec(target);
-  if (scheme === null) return target;
-  const rest = target.slice(scheme[0].length);
-  return rest === '' ? '/' : rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
-}
-
 /**
- * An absolute-form request-target's authority replaces Host, for routing
+ * The head with an absolute-form target's authority as its Host, for routing
  * and for the target (RFC 9112 §3.2.2: a proxy MUST ignore the received Host
- * and send one made from the target); userinfo in it is refused (RFC 9110
- * §4.2.4). Only for absolute-form requests: the common request never gets here.
+ * and send one made from the target).
  */
-function authorityAsHost(head: RequestHead): RequestHead | GwError {
-  const split = splitTarget(head.target);
-  if ('refused' in split) return badRequest(split.refused);
-  const { authority } = split;
-  if (authority === undefined) return head;
+function withHost(head: RequestHead, authority: string): RequestHead {
   const raw: string[] = [];
   for (let i = 0; i + 1 < head.raw.length; i += 2) {
     const name = head.raw[i] ?? '';

@@ -23,26 +23,24 @@ export interface ConnectionLimit {
 
 /**
  * Binds `server` to `address`; EADDRINUSE and friends become one clear
- * GwError. With `limit`, connections over `maxConnections` are closed as
- * soon as they are accepted, with one log line a second at most.
+ * GwError. Connections over the limit's `maxConnections` are closed as
+ * soon as they are accepted, with one log line a second at most: every
+ * listener is capped.
  */
 export function listenOn(
   server: Server,
   name: string,
   address: HostPort,
   /** Called when closing starts (after the server stops accepting): tell open connections. */
-  onClose?: () => void,
-  limit?: ConnectionLimit,
+  onClose: (() => void) | undefined,
+  limit: ConnectionLimit,
 ): Promise<RunningListener> {
-  const stopLog =
-    limit === undefined
-      ? undefined
-      : capConnections(
-          server,
-          name,
-          limit.maxConnections ?? defaultMaxConnections(descriptorLimit()),
-          limit.log,
-        );
+  const stopLog = capConnections(
+    server,
+    name,
+    limit.maxConnections ?? defaultMaxConnections(descriptorLimit()),
+    limit.log,
+  );
   const sockets = new Set<import('node:net').Socket>();
   server.on('connection', (socket: import('node:net').Socket) => {
     sockets.add(socket);
@@ -73,7 +71,7 @@ export function listenOn(
             const idle = (server as { closeIdleConnections?: () => void }).closeIdleConnections;
             idle?.call(server);
             onClose?.();
-            stopLog?.();
+            stopLog();
             const timer = setTimeout(() => {
               for (const socket of sockets) socket.destroy();
             }, graceMs);

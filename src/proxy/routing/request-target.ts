@@ -15,26 +15,18 @@ export interface SplitTarget {
   readonly url: string;
 }
 
-/** A request-target refused outright, with the reason for the 400 answer. */
-export interface TargetRefused {
-  readonly refused: string;
-}
-
 const ABSOLUTE = /^https?:\/\/([^/?#]*)/i;
 
 /**
  * Splits `target` into its authority (absolute-form only) and its path and
- * query. Refuses an absolute-form target with userinfo (`user@host`, an
- * error per RFC 9110 §4.2.4) or with an empty authority.
+ * query. An authority with userinfo or an empty one never gets here: the
+ * request parser refused it (h1/head.ts, RFC 9110 §4.2.1, §4.2.4).
  */
-export function splitTarget(target: string): SplitTarget | TargetRefused {
+export function splitTarget(target: string): SplitTarget {
   if (target.charCodeAt(0) === 47) return { authority: undefined, url: target }; // '/'
   const match = ABSOLUTE.exec(target);
   if (match === null) return { authority: undefined, url: target };
-  const authority = match[1] ?? '';
-  if (authority.includes('@')) return { refused: 'userinfo in the request-target' };
-  if (authority === '') return { refused: 'an absolute-form request-target without a host' };
   const rest = target.slice(match[0].length);
   const url = rest === '' ? '/' : rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
-  return { authority, url };
+  return { authority: match[1] ?? '', url };
 }

@@ -157,7 +157,6 @@ function readUpgrade(req: UpgradeRequest): UpgradeTarget | string {
   )
     return 'a WebSocket upgrade must not have a body';
   const target = splitTarget(req.url);
-  if ('refused' in target) return target.refused;
   const q = target.url.indexOf('?');
   const rawPath = q < 0 ? target.url : target.url.slice(0, q);
   const path = normalizePath(rawPath);
