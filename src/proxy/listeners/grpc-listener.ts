@@ -3,6 +3,7 @@ import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
 import { badRequest, routeNotFound, toGwError } from '../../shared/errors.js';
 import type { GrpcListenerConfig } from '../config/types.js';
+import { H2_ERROR } from '../h2/frames.js';
 import { H2Connection, type H2Stream } from '../h2/connection.js';
 import { checkRequestFields, declaredLength } from '../h2/request-check.js';
 import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
@@ -19,7 +20,6 @@ import {
   GrpcCall,
   MALFORMED_CODE,
   parseGrpcTimeout,
-  refuseMalformed,
   type GrpcExchange,
 } from '../upstream/forward-grpc.js';
 import { chainPerRuntime } from './chain-per-runtime.js';
@@ -48,7 +48,8 @@ export async function startGrpcListener(
 
   /** A malformed request is never forwarded (RFC 9113 §8.1.1): the client's stream is reset. */
   const refuse = (connection: H2Connection, stream: H2Stream, fields: string[], why: string) => {
-    refuseMalformed(stream);
+    // Never forwarded (RFC 9113 §8.1.1), and counted against the client's fault allowance.
+    stream.resetByClientFault(H2_ERROR.PROTOCOL_ERROR);
     if (!config.accessLog) return;
     const clientIp = connection.socket.remoteAddress ?? '';
     refusals.log(() => refusedLine(config.name, clientIp, fields, why));

@@ -99,15 +99,6 @@ function budgetOf(connection: H2Connection): ClientBudget {
 /** The code logged for a malformed request (the HTTP listener's 400 code). */
 export const MALFORMED_CODE: GwErrorCode = 'GW_ERR_BAD_REQUEST';
 
-/**
- * Refuses a malformed request or message with RST_STREAM PROTOCOL_ERROR
- * (RFC 9113 §8.1.1). One place, so that the rapid-reset accounting can
- * count every reset the client caused (MadeYouReset, CVE-2025-8671).
- */
-export function refuseMalformed(stream: H2Stream): void {
-  stream.resetByClientFault(H2_ERROR.PROTOCOL_ERROR);
-}
-
 /** The target refused a stream it did not process (RFC 9113 §8.7): the call may be sent again. */
 class StreamRefused extends Error {}
 
@@ -307,7 +298,8 @@ export class GrpcCall implements StreamHandler {
     this.ex.status = GRPC_STATUS.INTERNAL;
     this.ex.errorCode = MALFORMED_CODE;
     if (this.up !== undefined && !this.up.closed) this.up.reset(H2_ERROR.CANCEL);
-    refuseMalformed(this.down);
+    // Never forwarded (RFC 9113 §8.1.1), and counted against the client's fault allowance.
+    this.down.resetByClientFault(H2_ERROR.PROTOCOL_ERROR);
     this.finish();
   }
 
