@@ -6,7 +6,10 @@ import { startHttpListener } from './listeners/http-listener.js';
 import type { RunningListener } from './listeners/listen.js';
 import { startTcpListener } from './listeners/tcp-listener.js';
 import type { LineSink } from './middleware/access-log/access-log.js';
-import { GatewayRuntime, type RuntimeRef } from './runtime.js';
+import type { Middleware } from './pipeline/types.js';
+import type { RouteConfig } from './config/types.js';
+import { GatewayRuntime, type RuntimeDeps, type RuntimeRef } from './runtime.js';
+import { TargetRegistry } from './upstream/target-registry.js';
 
 export interface GatewayOptions {
   /** Where access-log lines go (one per request, call or TCP connection). */
@@ -17,6 +20,12 @@ export interface GatewayOptions {
    * proxy has no port flag); gw demo names its `--base-port`.
    */
   readonly portInUseHint?: (port: number, listener: string) => string;
+  /**
+   * Extra middleware for a route, run after its configured features: for
+   * programs that embed the gateway, and for tests. Called once per route
+   * each time a config is loaded.
+   */
+  readonly routeMiddleware?: (listener: string, route: RouteConfig) => Middleware | undefined;
 }
 
 function configPortHint(port: number, listener: string): string {
@@ -27,11 +36,15 @@ function configPortHint(port: number, listener: string): string {
 export interface Gateway {
   readonly listeners: readonly RunningListener[];
   readonly ref: RuntimeRef;
+  /** Upstream and target state that lasts across reloads. */
+  readonly registry: TargetRegistry;
   /**
    * Swaps in a new config for the next request, atomically: listeners keep
-   * their sockets, requests in flight finish on the old runtime, whose pools
-   * are then closed. The listener set itself (names, addresses, protocols)
-   * must be unchanged; changing it needs a restart.
+   * their sockets, requests in flight finish on the config they were routed
+   * with, targets and upstreams that remain keep their state and connections,
+   * and the promise resolves once what the new config dropped has drained. The
+   * listener set itself (names, addresses, protocols) must be unchanged;
+   * changing it needs a restart.
    */
   swap(config: ProxyConfig): Promise<void>;
   /** Stops accepting, gives requests in flight `graceMs`, then closes everything. */
@@ -47,7 +60,13 @@ const UPSTREAM_CLOSE_MS = 1000;
  * thrown: the gateway runs whole or not at all.
  */
 export async function startGateway(config: ProxyConfig, options: GatewayOptions): Promise<Gateway> {
-  const ref: RuntimeRef = { current: new GatewayRuntime(config) };
+  const registry = new TargetRegistry();
+  const deps: RuntimeDeps = {
+    sink: options.accessLog,
+    registry,
+    ...(options.routeMiddleware === undefined ? {} : { routeMiddleware: options.routeMiddleware }),
+  };
+  const ref: RuntimeRef = { current: new GatewayRuntime(config, deps) };
   const listeners: RunningListener[] = [];
   try {
     for (const listener of config.listeners) {
@@ -59,21 +78,22 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
     }
   } catch (err) {
     await Promise.allSettled(listeners.map((l) => l.close(0)));
-    await ref.current.close(0);
+    await registry.close(0);
     throw err;
   }
   return {
     listeners,
     ref,
+    registry,
     async swap(next) {
-      const previous = ref.current;
-      ref.current = new GatewayRuntime(next);
-      await previous.close();
+      const runtime = new GatewayRuntime(next, deps);
+      ref.current = runtime;
+      await runtime.drained;
     },
     async close(graceMs = 5000) {
       await Promise.allSettled(listeners.map((l) => l.close(graceMs)));
       // The listeners gave requests in flight their grace; upstream sessions get a last second.
-      await ref.current.close(UPSTREAM_CLOSE_MS);
+      await registry.close(UPSTREAM_CLOSE_MS);
     },
   };
 }

@@ -1,33 +1,103 @@
-import net from 'node:net';
-import type { ListenerConfig, ProxyConfig } from './config/types.js';
-import { compileRoutes, type CompiledRoute } from './routing/compile-routes.js';
-import { UpstreamRuntime } from './upstream/upstream-runtime.js';
+import { cidrMatcher } from '../shared/cidr-matcher.js';
+import { monotonicClock } from '../shared/clock.js';
+import { sweeper } from '../shared/sweeper.js';
+import type { ListenerConfig, ProxyConfig, RouteConfig } from './config/types.js';
+import { answerGrpc } from './listeners/grpc-answer.js';
+import { answerHttp, answerWs } from './listeners/http-answer.js';
+import {
+  accessLog,
+  formatAccessLine,
+  formatTcpLine,
+  type LineSink,
+} from './middleware/access-log/access-log.js';
+import type { AnyFeature, FeatureDeps, FeatureMiddleware } from './middleware/feature.js';
+import { FEATURES } from './middleware/features.js';
+import { buildChain } from './pipeline/build-chains.js';
+import type { Handler, L4Exchange, Middleware } from './pipeline/types.js';
+import { compileRoutes, type CompiledRoute, type RouteRequest } from './routing/compile-routes.js';
+import { forwardWs, type WsExchange } from './upstream/bridge-ws.js';
+import { forwardGrpc, type GrpcExchange } from './upstream/forward-grpc.js';
+import { forwardHttp, type HttpExchange } from './upstream/forward-http.js';
+import { answerTcp, pipeTcp, type TcpExchange } from './upstream/pipe-tcp.js';
+import type { TargetRegistry } from './upstream/target-registry.js';
+import type { UpstreamRuntime } from './upstream/upstream-runtime.js';
+
+/**
+ * One route of one config load: its matcher, the upstream runtime its
+ * exchanges are pinned to, and its chains, composed once. The chains of one
+ * route share the route's middleware instances (one rate limiter for its
+ * HTTP requests, upgrades and calls alike).
+ */
+export interface RouteEntry {
+  /** Undefined for the listener's not-found route. */
+  readonly compiled: CompiledRoute | undefined;
+  readonly name: string;
+  /** The upstream's name, empty for not-found. */
+  readonly upstreamName: string;
+  /** The pinned upstream, undefined for not-found (its terminal answers 404/UNIMPLEMENTED). */
+  readonly upstream: UpstreamRuntime | undefined;
+  readonly http: Handler<HttpExchange>;
+  readonly ws: Handler<WsExchange>;
+  readonly grpc: Handler<GrpcExchange>;
+}
+
+/** A tcp listener's L4 chain and its upstream. */
+export interface TcpEntry {
+  readonly upstream: UpstreamRuntime;
+  readonly chain: Handler<TcpExchange>;
+}
 
 /** One listener's compiled routing state. */
 export interface ListenerRuntime {
   readonly config: ListenerConfig;
-  readonly routes: readonly CompiledRoute[];
+  readonly routes: readonly RouteEntry[];
+  /** What a request no route takes goes through: logged, and answered 404 / UNIMPLEMENTED. */
+  readonly notFound: RouteEntry;
+  /** Set for a tcp listener. */
+  readonly tcp: TcpEntry | undefined;
   /** True for a peer address inside the listener's trustedProxies. */
   readonly isTrusted: (ip: string) => boolean;
 }
 
+/** What a runtime is built with besides its config. */
+export interface RuntimeDeps {
+  /** Where access-log lines go. */
+  readonly sink: LineSink;
+  /** The lasting upstream and target state, reconciled with each config. */
+  readonly registry: TargetRegistry;
+  /**
+   * Extra middleware for a route, after its features (embedding, tests): called once per
+   * route per config load.
+   */
+  readonly routeMiddleware?: (listener: string, route: RouteConfig) => Middleware | undefined;
+}
+
 /**
- * Everything the data plane needs from one config, built once: compiled
- * routes and upstream runtimes (balancers, pools). Listeners read it through
- * a {@link RuntimeRef} on every request, so a reload swaps the whole thing
- * atomically by replacing `ref.current`.
+ * Everything the data plane needs from one config, built once: routes with
+ * their chains, and the upstream runtimes they are pinned to. Listeners read
+ * it through a {@link RuntimeRef} as a request arrives and pin what they
+ * found on the exchange, so a reload that swaps `ref.current` takes effect
+ * for the next request while one in flight (or waiting in a middleware)
+ * finishes on the config it started with. Features are built before the
+ * registry is touched: a feature that fails to build leaves the old runtime
+ * in force.
  */
 export class GatewayRuntime {
   readonly config: ProxyConfig;
   readonly upstreams: ReadonlyMap<string, UpstreamRuntime>;
   readonly listeners: ReadonlyMap<string, ListenerRuntime>;
+  /** Resolves once what this config dropped (targets, upstreams) has drained. */
+  readonly drained: Promise<void>;
 
-  constructor(config: ProxyConfig) {
+  constructor(config: ProxyConfig, deps: RuntimeDeps) {
     this.config = config;
-    this.upstreams = new Map(
-      [...config.upstreams.values()].map((u) => [u.name, new UpstreamRuntime(u)]),
+    const built = config.listeners.map((l) => ({ config: l, features: buildFeatures(l, deps) }));
+    const reconciled = deps.registry.reconcile(config.upstreams);
+    this.upstreams = reconciled.upstreams;
+    this.drained = reconciled.drained;
+    this.listeners = new Map(
+      built.map(({ config: l, features }) => [l.name, this.buildListener(l, features, deps.sink)]),
     );
-    this.listeners = new Map(config.listeners.map((l) => [l.name, buildListener(l)]));
   }
 
   /** The upstream a validated config guarantees to exist. */
@@ -43,38 +113,103 @@ export class GatewayRuntime {
     return listener;
   }
 
-  /**
-   * Closes every upstream's pools, letting exchanges in flight finish; with
-   * `forceAfterMs` (shutting down), HTTP/2 sessions still busy then are cut.
-   */
-  async close(forceAfterMs?: number): Promise<void> {
-    await Promise.allSettled([...this.upstreams.values()].map((u) => u.close(forceAfterMs)));
+  private buildListener(
+    config: ListenerConfig,
+    features: BuiltFeatures,
+    sink: LineSink,
+  ): ListenerRuntime {
+    if (config.protocol === 'tcp') {
+      const upstream = this.upstream(config.upstream);
+      const chain = buildChain<L4Exchange, TcpExchange>(
+        [accessLog(sink, formatTcpLine)],
+        features.tcp,
+        { terminal: pipeTcp, answer: answerTcp },
+      );
+      return {
+        config,
+        routes: [],
+        notFound: routeEntry(undefined, undefined, [], []),
+        tcp: { upstream, chain },
+        isTrusted: () => false,
+      };
+    }
+    const front: Middleware[] = config.accessLog ? [accessLog(sink, formatAccessLine)] : [];
+    const compiled = compileRoutes(config.routes);
+    const routes = compiled.map((route, i) =>
+      routeEntry(route, this.upstream(route.upstream), front, features.routes[i] ?? []),
+    );
+    const trusted = config.protocol === 'http' ? config.trustedProxies : [];
+    return {
+      config,
+      routes,
+      notFound: routeEntry(undefined, undefined, front, []),
+      tcp: undefined,
+      isTrusted: cidrMatcher(trusted),
+    };
   }
+}
+
+/** The first route that matches, or the listener's not-found route. */
+export function routeFor(listener: ListenerRuntime, request: RouteRequest): RouteEntry {
+  for (const route of listener.routes) if (route.compiled?.matches(request)) return route;
+  return listener.notFound;
+}
+
+function routeEntry(
+  compiled: CompiledRoute | undefined,
+  upstream: UpstreamRuntime | undefined,
+  front: readonly Middleware[],
+  features: readonly Middleware[],
+): RouteEntry {
+  return {
+    compiled,
+    name: compiled?.name ?? '',
+    upstreamName: compiled?.upstream ?? '',
+    upstream,
+    http: buildChain(front, features, { terminal: forwardHttp, answer: answerHttp }),
+    ws: buildChain(front, features, { terminal: forwardWs, answer: answerWs }),
+    grpc: buildChain(front, features, { terminal: forwardGrpc, answer: answerGrpc }),
+  };
+}
+
+/** A listener's features, built once: per route (L7) or for the listener (tcp). */
+interface BuiltFeatures {
+  readonly routes: readonly (readonly Middleware[])[];
+  readonly tcp: readonly Middleware<L4Exchange>[];
+}
+
+function buildFeatures(listener: ListenerConfig, deps: RuntimeDeps): BuiltFeatures {
+  const base = { clock: monotonicClock, sweeper };
+  if (listener.protocol === 'tcp') {
+    const where = `listener ${listener.name}`;
+    const built = buildEach(listener.features, { ...base, where }, FEATURES);
+    return { routes: [], tcp: built.flatMap((m) => (m.tcp ? [m.tcp] : [])) };
+  }
+  const routes = listener.routes.map((route) => {
+    const where = `listener ${listener.name}, route ${route.name}`;
+    const built = buildEach(route.features, { ...base, where }, FEATURES);
+    const middleware: Middleware[] = built.flatMap((m) => (m.route ? [m.route] : []));
+    const extra = deps.routeMiddleware?.(listener.name, route);
+    if (extra !== undefined) middleware.push(extra);
+    return middleware;
+  });
+  return { routes, tcp: [] };
+}
+
+/** Builds every feature set at one place, in the registry's order. */
+function buildEach(
+  settings: ReadonlyMap<string, unknown>,
+  deps: FeatureDeps,
+  features: readonly AnyFeature[],
+): FeatureMiddleware[] {
+  const out: FeatureMiddleware[] = [];
+  for (const feature of features) {
+    if (settings.has(feature.key)) out.push(feature.build(settings.get(feature.key), deps));
+  }
+  return out;
 }
 
 /** The one mutable cell of the data plane: the runtime in force. */
 export interface RuntimeRef {
   current: GatewayRuntime;
-}
-
-function buildListener(config: ListenerConfig): ListenerRuntime {
-  const routes = config.protocol === 'tcp' ? [] : compileRoutes(config.routes);
-  const trusted = config.protocol === 'http' ? config.trustedProxies : [];
-  return { config, routes, isTrusted: trustChecker(trusted) };
-}
-
-/** A checker for addresses inside any of the CIDRs (IPv4 and IPv6; mapped IPv4 too). */
-export function trustChecker(cidrs: readonly string[]): (ip: string) => boolean {
-  if (cidrs.length === 0) return () => false;
-  const list = new net.BlockList();
-  for (const cidr of cidrs) {
-    const [address = '', bits] = cidr.split('/');
-    const family = net.isIPv6(address) ? 'ipv6' : 'ipv4';
-    const prefix = bits === undefined ? (family === 'ipv6' ? 128 : 32) : Number(bits);
-    list.addSubnet(address, prefix, family);
-  }
-  return (ip) => {
-    if (ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7))) return list.check(ip.slice(7), 'ipv4');
-    return list.check(ip, net.isIPv6(ip) ? 'ipv6' : 'ipv4');
-  };
 }

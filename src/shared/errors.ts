@@ -41,6 +41,7 @@ export type GwErrorCode =
   | 'GW_ERR_HEADERS_TOO_LARGE'
   | 'GW_ERR_BAD_REQUEST'
   | 'GW_ERR_CLIENT_TIMEOUT'
+  | 'GW_ERR_FORBIDDEN'
   // gw explain
   | 'GW_ERR_CAPTURE_CORRUPT'
   | 'GW_ERR_INPUT_FILE'
@@ -65,7 +66,7 @@ export interface GwErrorOptions {
 /**
  * The gRPC status (grpc/doc/statuscodes.md) for a gateway error code: a timeout
  * is DEADLINE_EXCEEDED (4), no route UNIMPLEMENTED (12), a malformed request
- * INTERNAL (13, as gRPC maps HTTP 400), anything else UNAVAILABLE (14).
+ * INTERNAL (13, as gRPC maps HTTP 400), forbidden PERMISSION_DENIED (7), anything else UNAVAILABLE (14).
  */
 export function grpcStatusOf(code: GwErrorCode): number {
   switch (code) {
@@ -75,6 +76,8 @@ export function grpcStatusOf(code: GwErrorCode): number {
       return 12;
     case 'GW_ERR_BAD_REQUEST':
       return 13;
+    case 'GW_ERR_FORBIDDEN':
+      return 7;
     default:
       return 14;
   }
@@ -435,12 +438,15 @@ export function headersTooLarge(limitBytes: number): GwError {
  * A malformed request (bad syntax, Content-Length/Transfer-Encoding conflict). HTTP 400, or
  * 501 (a transfer coding the gateway does not implement) or 505 (an HTTP version it does not speak).
  */
-export function badRequest(reason: string, cause?: unknown, httpStatus = 400): GwError {
-  return new GwError(
-    'GW_ERR_BAD_REQUEST',
-    `bad request: ${reason}`,
-    withHint(undefined, cause, EXIT_USAGE, httpStatus),
-  );
+export function badRequest(
+  reason: string,
+  cause?: unknown,
+  httpStatus = 400,
+  grpcStatus?: number,
+): GwError {
+  const options = withHint(undefined, cause, EXIT_USAGE, httpStatus);
+  if (grpcStatus !== undefined) options.grpcStatus = grpcStatus;
+  return new GwError('GW_ERR_BAD_REQUEST', `bad request: ${reason}`, options);
 }
 
 /** The client did not send a complete request head in time. HTTP 408. */
@@ -459,6 +465,17 @@ export function clientTimeout(timeoutMs: number): GwError {
 export function clientBodyTimeout(reason: string): GwError {
   return new GwError('GW_ERR_CLIENT_TIMEOUT', `the request body was too slow: ${reason}`, {
     httpStatus: 408,
+    exitCode: EXIT_USAGE,
+  });
+}
+
+/**
+ * The client may not use this route or listener (its address is outside the
+ * allowed ones). HTTP 403; gRPC PERMISSION_DENIED (7); a TCP connection is reset.
+ */
+export function forbidden(reason: string): GwError {
+  return new GwError('GW_ERR_FORBIDDEN', `forbidden: ${reason}`, {
+    httpStatus: 403,
     exitCode: EXIT_USAGE,
   });
 }

@@ -1,4 +1,5 @@
 import { formatHostPort } from '../../shared/format.js';
+import { FEATURES } from '../middleware/features.js';
 import { parseHostPort } from './parse-host-port.js';
 import { fields, text, type Fields } from './raw-fields.js';
 import { listenConflicts } from './listen-conflicts.js';
@@ -12,7 +13,16 @@ const PROTOCOL_ONLY: Readonly<Record<string, readonly string[]>> = {
   limits: ['http'],
   trustedProxies: ['http'],
   upstream: ['tcp'],
+  // A feature a tcp listener takes goes on the routes of an http or grpc listener.
+  ...Object.fromEntries(
+    FEATURES.filter((f) => f.places.includes('tcp')).map((f) => [f.key, ['tcp']]),
+  ),
 };
+
+/** Feature keys that may be written on a route as well as on a tcp listener. */
+const ROUTE_FEATURES = new Set(
+  FEATURES.filter((f) => f.places.includes('route')).map((f) => f.key),
+);
 
 /**
  * Checks a config document's fields against each other: every referenced
@@ -41,9 +51,17 @@ export function crossChecks(root: unknown): RawIssue[] {
     const l = fields(listener);
     if (l !== undefined) checkListener(l, ['listeners', i], upstreamNames, add);
   });
+  const tcpUpstreams = new Set(
+    listeners
+      .map((l) => fields(l))
+      .filter((l) => text(l?.protocol) === 'tcp')
+      .map((l) => text(l?.upstream)),
+  );
   upstreams.forEach((upstream, i) => {
     const u = fields(upstream);
-    if (u !== undefined) checkUpstream(u, ['upstreams', i], add);
+    if (u === undefined) return;
+    checkUpstream(u, ['upstreams', i], add);
+    if (tcpUpstreams.has(text(u.name))) checkTcpHashKey(u, ['upstreams', i], add);
   });
   return issues;
 }
@@ -140,6 +158,9 @@ function misplaced(key: string, protocol: string): string {
   if (key === 'upstream') {
     return `${article(protocol)} ${protocol} listener chooses the upstream per route: move it to routes[].upstream`;
   }
+  if (ROUTE_FEATURES.has(key)) {
+    return `${key} on ${article(protocol)} ${protocol} listener goes on each route (routes[].${key}); on a listener it applies to tcp listeners only`;
+  }
   const owners = (PROTOCOL_ONLY[key] ?? []).join(' and ');
   return `${key} applies to ${owners} listeners only, not ${protocol}`;
 }
@@ -234,6 +255,24 @@ function checkUpstream(u: Fields, at: readonly PropertyKey[], add: Add): void {
       });
     }
   });
+}
+
+/**
+ * An upstream a tcp listener uses can hash only on what a TCP connection
+ * carries: the client's address. A header, cookie or path key would never be
+ * found, and every connection would fall back to rotation, silently.
+ */
+function checkTcpHashKey(u: Fields, at: readonly PropertyKey[], add: Add): void {
+  const key = text(u.hashKey);
+  if (text(u.balance) !== 'hash' || key === undefined || key === 'client-ip') return;
+  add(
+    [...at, 'hashKey'],
+    `a tcp listener uses this upstream, and a TCP connection has no ${key.split(':')[0] ?? key} to hash on`,
+    {
+      kind: 'conflict',
+      allowed: 'hashKey: client-ip (or a separate upstream for the tcp listener)',
+    },
+  );
 }
 
 function uniqueNames(items: readonly unknown[], key: string, add: Add): void {

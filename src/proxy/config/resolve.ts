@@ -1,6 +1,9 @@
 import { dirname, isAbsolute, join } from 'node:path';
+import { FEATURES } from '../middleware/features.js';
+import type { FeaturePlace } from '../middleware/feature.js';
 import type { ConfigFile } from './schema.js';
 import type {
+  FeatureSettings,
   ListenerConfig,
   ListenerTimeouts,
   ProxyConfig,
@@ -58,7 +61,12 @@ function resolveListener(l: FileListener, source: string): ListenerConfig {
   };
   if (l.protocol === 'tcp') {
     // Validation guarantees a tcp listener has an upstream.
-    return { ...base, protocol: 'tcp', upstream: l.upstream ?? '' };
+    return {
+      ...base,
+      protocol: 'tcp',
+      upstream: l.upstream ?? '',
+      features: featureSettings(l, 'tcp'),
+    };
   }
   const routes = (l.routes ?? []).map(resolveRoute);
   const tls = l.tls === undefined ? {} : { tls: resolveTls(l.tls, source) };
@@ -87,7 +95,19 @@ function resolveRoute(r: FileRoute, index: number): RouteConfig {
     upstream: r.upstream,
     stripPrefix: r.stripPrefix ?? false,
     ...(r.rewritePrefix === undefined ? {} : { rewritePrefix: r.rewritePrefix }),
+    features: featureSettings(r, 'route'),
   };
+}
+
+/** The features set at one place, by key, in the order they run (FEATURES' order). */
+function featureSettings(place: object, kind: FeaturePlace): FeatureSettings {
+  const settings = new Map<string, unknown>();
+  const values = place as Readonly<Record<string, unknown>>;
+  for (const feature of FEATURES) {
+    const value = values[feature.key];
+    if (feature.places.includes(kind) && value !== undefined) settings.set(feature.key, value);
+  }
+  return settings;
 }
 
 function resolveMatch(m: NonNullable<FileRoute['match']>): RouteMatch {

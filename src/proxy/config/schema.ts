@@ -13,6 +13,8 @@ import { configError } from '../../shared/errors.js';
 import { crossChecks } from './cross-checks.js';
 import { isHttpToken } from './http-token.js';
 import { laterSettings, notYet } from './not-yet.js';
+import { FEATURES } from '../middleware/features.js';
+import type { FeaturePlace } from '../middleware/feature.js';
 import { HASH_KEY_ALLOWED, parseHashKey } from './parse-hash-key.js';
 import { parseCidr } from './parse-cidr.js';
 import { parseHostPort, type HostPortOptions, type Parsed } from './parse-host-port.js';
@@ -163,6 +165,13 @@ const matchSchema = z.strictObject({
   headers: headerValues.optional(),
 });
 
+/** Each feature's key, where it may be written (see middleware/features.ts). */
+function featureKeys(place: FeaturePlace) {
+  return Object.fromEntries(
+    FEATURES.filter((f) => f.places.includes(place)).map((f) => [f.key, f.schema.optional()]),
+  ) as Record<string, z.ZodOptional<z.ZodType>>;
+}
+
 const routeSchema = z.strictObject({
   name: name.optional(),
   match: matchSchema.optional(),
@@ -173,6 +182,7 @@ const routeSchema = z.strictObject({
   auth: notYet('authentication'),
   rateLimit: notYet('rate limiting'),
   fallback: notYet('fallback responses'),
+  ...featureKeys('route'),
 });
 
 const tlsFiles = z.strictObject({
@@ -221,6 +231,7 @@ const listenerSchema = z.strictObject({
     .describe('a whole number of connections, 1 to 10000000')
     .optional(),
   ...laterSettings,
+  ...featureKeys('tcp'),
 });
 
 /** A target address, keeping the text as written as the target's id. */

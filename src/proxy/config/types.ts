@@ -88,7 +88,12 @@ export interface RouteConfig {
   readonly stripPrefix: boolean;
   /** Replace the matched `pathPrefix` with this before forwarding. */
   readonly rewritePrefix?: string;
+  /** Each feature set on the route (middleware/features.ts), by key, with its validated settings. */
+  readonly features: FeatureSettings;
 }
+
+/** Feature key → validated settings, for the features set at one place (a route, a tcp listener). */
+export type FeatureSettings = ReadonlyMap<string, unknown>;
 
 export interface TlsFiles {
   /** PEM file paths, resolved relative to the config file. */
@@ -159,6 +164,8 @@ export interface GrpcListenerConfig extends ListenerBase {
 export interface TcpListenerConfig extends ListenerBase {
   readonly protocol: 'tcp';
   readonly upstream: string;
+  /** Each L4 feature set on the listener, by key (see RouteConfig.features). */
+  readonly features: FeatureSettings;
 }
 
 export type ListenerConfig = HttpListenerConfig | GrpcListenerConfig | TcpListenerConfig;

@@ -685,7 +685,7 @@ export class H1ServerConnection {
     if (close) this.closeAfter = true;
     // A HEAD request gets the head alone (with the length the body would have had).
     const noBody = this.head?.method === 'HEAD';
-    this.writeHead(status, reason, fields, Buffer.byteLength(body), false, noBody);
+    this.writeHead(status, reason, fields, Buffer.byteLength(body, 'latin1'), false, noBody);
     const head = this.headOut ?? '';
     this.headOut = undefined;
     this.socket.write(noBody ? head : head + body, 'latin1');

@@ -1,28 +1,25 @@
 import { readFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
-import { badRequest, routeNotFound, toGwError } from '../../shared/errors.js';
+import { badRequest } from '../../shared/errors.js';
 import type { GrpcListenerConfig } from '../config/types.js';
 import { H2_ERROR } from '../h2/frames.js';
 import { H2Connection, type H2Stream } from '../h2/connection.js';
 import { checkRequestFields, declaredLength } from '../h2/request-check.js';
 import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
 import { RefusalLog } from '../middleware/access-log/refusal-log.js';
-import { newExchange, nextExchangeId, type Exchange } from '../pipeline/types.js';
-import { matchRoute } from '../routing/compile-routes.js';
+import { newExchange, type Exchange } from '../pipeline/types.js';
 import { hostOf } from '../routing/host-of.js';
 import { checkGrpcPath } from '../routing/normalize-path.js';
-import type { RuntimeRef } from '../runtime.js';
+import { routeFor, type ListenerRuntime, type RouteEntry, type RuntimeRef } from '../runtime.js';
 import {
-  answerStatus,
-  forwardGrpc,
   GRPC_STATUS,
   GrpcCall,
+  GrpcExchange,
   MALFORMED_CODE,
   parseGrpcTimeout,
-  type GrpcExchange,
 } from '../upstream/forward-grpc.js';
-import { chainPerRuntime } from './chain-per-runtime.js';
+import { answerGrpc } from './grpc-answer.js';
 import { listenOn, type RunningListener } from './listen.js';
 
 /**
@@ -37,12 +34,6 @@ export async function startGrpcListener(
   ref: RuntimeRef,
   sink: LineSink,
 ): Promise<RunningListener> {
-  const chainFor = chainPerRuntime<GrpcExchange>({
-    accessLog: config.accessLog,
-    sink,
-    answer: answerGrpcError,
-    terminal: forwardGrpc(ref),
-  });
   const connections = new Set<H2Connection>();
   const refusals = new RefusalLog(sink, config.name);
 
@@ -61,52 +52,13 @@ export async function startGrpcListener(
       refuse(connection, stream, fields, bad);
       return;
     }
-    const headers = headerRecord(fields);
-    const url = headers[':path'] ?? '';
-    const runtime = ref.current;
-    const listener = runtime.listener(config.name);
-    const method = headers[':method'] ?? '';
-    const host = hostOf(headers[':authority'] ?? headers.host);
-    // A :path is /package.Service/Method: one that is not in normal form is refused, not rewritten.
-    const badPath = checkGrpcPath(url);
-    const route =
-      badPath === undefined
-        ? matchRoute(listener.routes, { method, host, path: url, headers })
-        : undefined;
-    const call = new GrpcCall(stream, end, declaredLength(fields));
-    const ex: GrpcExchange = {
-      ...newExchange({
-        id: nextExchangeId(),
-        kind: 'grpc',
-        listener: config.name,
-        clientIp: connection.socket.remoteAddress ?? '',
-        method,
-        host,
-        url,
-        route: route?.name ?? '',
-        upstream: route?.upstream ?? '',
-      }),
-      call,
-      headers,
+    const { ex, route } = callExchange(config, ref.current.listener(config.name), {
+      connection,
+      stream,
       fields,
-      forwardPath: route ? route.rewrite(url) : url,
-      deadlineMs: parseGrpcTimeout(headers['grpc-timeout']),
-      idleMs: config.timeouts.idleMs,
-    };
-    call.ex = ex;
-    if (method !== 'POST') {
-      answerNotPost(ex);
-      if (config.accessLog) refusals.log(() => formatAccessLine(ex, performance.now()));
-      return;
-    }
-    if (route === undefined) {
-      const error =
-        badPath === undefined ? routeNotFound(config.name) : badRequest(badPath.refused);
-      answerGrpcError(ex, error);
-      if (config.accessLog) sink(formatAccessLine(ex, performance.now()));
-      return;
-    }
-    chainFor(runtime)(ex).catch((err: unknown) => answerGrpcError(ex, err));
+      end,
+    });
+    route.grpc(ex).catch((err: unknown) => answerGrpc(ex, err));
   };
 
   const accept = (socket: Socket): void => {
@@ -168,21 +120,65 @@ function sweepPeriodMs(timeouts: GrpcListenerConfig['timeouts']): number {
   return Math.max(10, Math.min(1000, Math.min(timeouts.headerMs, timeouts.idleMs) / 4));
 }
 
+/** A call as the connection delivered it: its stream, header fields, and whether it ended. */
+interface CallStart {
+  readonly connection: H2Connection;
+  readonly stream: H2Stream;
+  readonly fields: string[];
+  readonly end: boolean;
+}
+
 /**
- * gRPC calls are POST only (gRPC over HTTP/2, "Requests"); forwarding another
- * method as POST would change what the client asked for. A well-formed
- * request with another method gets a trailers-only answer rather than a
- * reset: HTTP 405 with `allow: POST`, so curl or a browser learns why, and
- * grpc-status 12 UNIMPLEMENTED with x-gw-error, which a gRPC client reads
- * (it would map a bare 405 to UNKNOWN). grpc-go answers 405 too.
+ * Routes a call on its `:path` and builds its exchange, pinned to the
+ * route's upstream. A :path is /package.Service/Method: one that is not in
+ * normal form is refused, not rewritten. gRPC calls are POST only (gRPC over
+ * HTTP/2, "Requests"); forwarding another method as POST would change what
+ * the client asked for, so another method gets HTTP 405 with `allow: POST`
+ * and grpc-status 12 UNIMPLEMENTED, which a gRPC client reads (it would map a
+ * bare 405 to UNKNOWN); grpc-go answers 405 too. Both go through the
+ * listener's not-found route, with their refusal.
  */
-function answerNotPost(ex: GrpcExchange): void {
-  const error = badRequest(
-    `method ${ex.method} is not allowed: gRPC calls are POST`,
-    undefined,
-    405,
-  );
-  answerStatus(ex, GRPC_STATUS.UNIMPLEMENTED, error, '405', ['allow', 'POST']);
+function callExchange(
+  config: GrpcListenerConfig,
+  listener: ListenerRuntime,
+  start: CallStart,
+): { ex: GrpcExchange; route: RouteEntry } {
+  const { fields } = start;
+  const headers = headerRecord(fields);
+  const url = headers[':path'] ?? '';
+  const method = headers[':method'] ?? '';
+  const host = hostOf(headers[':authority'] ?? headers.host);
+  const badPath = checkGrpcPath(url);
+  const refusal =
+    method !== 'POST'
+      ? badRequest(`method ${method} is not allowed: gRPC calls are POST`, undefined, 405, 12)
+      : badPath === undefined
+        ? undefined
+        : badRequest(badPath.refused);
+  const route =
+    refusal === undefined
+      ? routeFor(listener, { method, host, path: url, headers })
+      : listener.notFound;
+  const ex = new GrpcExchange({
+    kind: 'grpc',
+    listener: config.name,
+    clientIp: start.connection.socket.remoteAddress ?? '',
+    method,
+    host,
+    url,
+    path: url,
+    route: route.name,
+    upstream: route.upstreamName,
+    call: new GrpcCall(start.stream, start.end, declaredLength(fields)),
+    headers,
+    fields,
+    forwardPath: route.compiled === undefined ? url : route.compiled.rewrite(url),
+    deadlineMs: parseGrpcTimeout(headers['grpc-timeout']),
+    idleMs: config.timeouts.idleMs,
+    upstreamRuntime: route.upstream,
+    refusal,
+  });
+  return { ex, route };
 }
 
 /**
@@ -204,13 +200,13 @@ function refusedLine(
     else if (fields[i] === ':path' && url === '-') url = printable(fields[i + 1] ?? '');
   }
   const ex: Exchange = newExchange({
-    id: nextExchangeId(),
     kind: 'grpc',
     listener,
     clientIp,
     method,
     host: '',
     url,
+    path: url,
     route: '',
     upstream: '',
   });
@@ -240,14 +236,4 @@ function headerRecord(fields: readonly string[]): Record<string, string> {
     out[name] = seen === undefined ? value : `${seen}, ${value}`;
   }
   return out;
-}
-
-/**
- * A gateway error as a gRPC trailers-only answer, with the error's own gRPC status
- * (`GwError.grpcStatus`: timeouts DEADLINE_EXCEEDED, no route UNIMPLEMENTED, a refused
- * request INTERNAL as gRPC maps HTTP 400, the rest UNAVAILABLE).
- */
-function answerGrpcError(ex: GrpcExchange, err: unknown): void {
-  const error = toGwError(err);
-  answerStatus(ex, error.grpcStatus, error);
 }

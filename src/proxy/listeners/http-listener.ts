@@ -1,41 +1,30 @@
 import { readFileSync } from 'node:fs';
-import { STATUS_CODES } from 'node:http';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
-import {
-  badRequest,
-  clientTimeout,
-  GwError,
-  headersTooLarge,
-  routeNotFound,
-  toGwError,
-} from '../../shared/errors.js';
+import { badRequest, clientTimeout, headersTooLarge } from '../../shared/errors.js';
 import type { HttpListenerConfig } from '../config/types.js';
 import type { H1Error, RequestHead, RequestLine } from '../h1/head.js';
 import { H1ServerConnection, type H1Handler } from '../h1/server-connection.js';
-import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
-import { newExchange, nextExchangeId } from '../pipeline/types.js';
-import { matchRoute } from '../routing/compile-routes.js';
+import type { LineSink } from '../middleware/access-log/access-log.js';
+import { RefusalLog } from '../middleware/access-log/refusal-log.js';
 import { hostOf } from '../routing/host-of.js';
 import { normalizePath } from '../routing/normalize-path.js';
 import { splitTarget } from '../routing/request-target.js';
-import type { GatewayRuntime, RuntimeRef } from '../runtime.js';
-import { forwardHttp, type HttpExchange } from '../upstream/forward-http.js';
+import { routeFor, type GatewayRuntime, type RouteEntry, type RuntimeRef } from '../runtime.js';
+import { upgradeExchange } from '../upstream/bridge-ws.js';
+import { HttpExchange } from '../upstream/forward-http.js';
 import { trustedClientIp } from '../upstream/http-headers.js';
-import { bridgeWebSocket } from '../upstream/bridge-ws.js';
-import { chainPerRuntime } from './chain-per-runtime.js';
-import { listenOn, type RunningListener } from './listen.js';
-import { writeRawError } from './raw-error.js';
-import { RefusalLog } from '../middleware/access-log/refusal-log.js';
-import { refusedLine } from './refused-log.js';
 import { tuneV8ForGateway } from '../v8-tuning.js';
+import { answerHttp, answerWs, writeRawReply } from './http-answer.js';
+import { listenOn, type RunningListener } from './listen.js';
+import { refusedLine } from './refused-log.js';
 
 /**
  * Starts an `http` listener: HTTP/1.1 (TLS when configured) read by the
  * gateway's own strict parser, with routes, balancing and access logging,
  * and WebSocket upgrades on the same routes. Reads the runtime through `ref`
- * on every request, so a reload takes effect for the next request without
- * touching the socket.
+ * as each request arrives and pins its route and upstream on the exchange,
+ * so a reload takes effect for the next request without touching the socket.
  */
 export async function startHttpListener(
   config: HttpListenerConfig,
@@ -43,34 +32,21 @@ export async function startHttpListener(
   sink: LineSink,
 ): Promise<RunningListener> {
   tuneV8ForGateway();
-  const chainFor = chainPerRuntime<HttpExchange>({
-    accessLog: config.accessLog,
-    sink,
-    answer: answerError,
-    terminal: forwardHttp(ref),
-  });
   const proto = config.tls ? 'https' : 'http';
   const handler: H1Handler = {
     request(conn, head) {
-      const runtime = ref.current;
-      const ex = exchangeFor(config, runtime, conn, head, proto);
-      if (ex === undefined || ex instanceof GwError) {
-        answerNotFound(config, runtime, conn, head, sink, ex);
-        return;
-      }
-      chainFor(runtime)(ex).catch((err: unknown) => answerError(ex, err));
+      const { ex, route } = exchangeFor(config, ref.current, conn, head, proto);
+      route.http(ex).catch((err: unknown) => answerHttp(ex, err));
     },
     upgrade(socket, head, rest) {
-      bridgeWebSocket({
-        config,
-        ref,
-        req: { method: head.method, url: head.target, headers: head.headers, socket },
+      const runtime = ref.current;
+      const { ex, route } = upgradeExchange(config, runtime.listener(config.name), {
+        head,
         socket,
-        head: rest,
-        sink,
+        early: rest,
         proto,
-        nextId: nextExchangeId,
       });
+      route.ws(ex).catch((err: unknown) => answerWs(ex, err));
     },
     refuse(socket, error, line) {
       answerRefused(error, socket, config, line, refusedLog);
@@ -122,8 +98,9 @@ export async function startHttpListener(
 }
 
 /**
- * Builds the exchange for a request, or undefined when no route matches, or
- * a 400 GwError for a path that cannot be normalised. Routes match the
+ * Routes a request and builds its exchange, pinned to the route's upstream;
+ * a request no route takes gets the listener's not-found route, and one whose
+ * path cannot be normalised carries its 400 as `refusal`. Routes match the
  * normalised path (routing/normalize-path.ts) and the target gets it.
  */
 function exchangeFor(
@@ -132,7 +109,7 @@ function exchangeFor(
   conn: H1ServerConnection,
   head: RequestHead,
   proto: string,
-): HttpExchange | GwError | undefined {
+): { ex: HttpExchange; route: RouteEntry } {
   const listener = runtime.listener(config.name);
   let url = head.target;
   if (url.charCodeAt(0) !== 47) {
@@ -143,39 +120,41 @@ function exchangeFor(
   }
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
-  const path = normalizePath(rawPath);
-  if (typeof path !== 'string') return badRequest(path.refused);
+  const normal = normalizePath(rawPath);
+  const path = typeof normal === 'string' ? normal : rawPath;
   const { method, headers } = head;
   const host = hostOf(headers.host as string | undefined);
-  const route = matchRoute(listener.routes, { method, host, path, headers });
-  if (route === undefined) return undefined;
+  const route =
+    typeof normal === 'string'
+      ? routeFor(listener, { method, host, path, headers })
+      : listener.notFound;
   const peerIp = conn.socket.remoteAddress ?? '';
   const peerTrusted = listener.isTrusted(peerIp);
-  return {
-    id: nextExchangeId(),
+  const ex = new HttpExchange({
     kind: 'http',
     listener: config.name,
     clientIp: trustedClientIp(headers, peerIp, peerTrusted, listener.isTrusted),
     method,
     host,
-    url,
+    url: route.upstream === undefined ? head.target : url,
+    path,
     route: route.name,
-    upstream: route.upstream,
-    startMs: performance.now(),
-    status: 0,
-    target: '',
-    errorCode: '',
-    attempts: 0,
+    upstream: route.upstreamName,
     conn,
     head,
-    path,
-    forwardUrl: route.rewrite(path === rawPath ? url : q < 0 ? path : path + url.slice(q)),
+    forwardUrl:
+      route.compiled === undefined
+        ? url
+        : route.compiled.rewrite(path === rawPath ? url : q < 0 ? path : path + url.slice(q)),
     peerIp,
     peerTrusted,
     proto,
     maxBodyBytes: config.limits.maxBodyBytes,
     bufferBodyBytes: config.limits.bufferBodyBytes,
-  };
+    upstreamRuntime: route.upstream,
+    refusal: typeof normal === 'string' ? undefined : badRequest(normal.refused),
+  });
+  return { ex, route };
 }
 
 /**
@@ -191,65 +170,6 @@ function withHost(head: RequestHead, authority: string): RequestHead {
   }
   raw.push('Host', authority);
   return { ...head, raw, headers: { ...head.headers, host: authority } };
-}
-
-/** Answers a request no route takes: 404, or 400 for a path that cannot be normalised. */
-function answerNotFound(
-  config: HttpListenerConfig,
-  runtime: GatewayRuntime,
-  conn: H1ServerConnection,
-  head: RequestHead,
-  sink: LineSink,
-  error: GwError = routeNotFound(config.name),
-): void {
-  // The unread body (if any) is read and dropped by the connection; after a 400, it is closed.
-  writeError(conn, error, error.httpStatus === 400);
-  if (!config.accessLog) return;
-  const peerIp = conn.socket.remoteAddress ?? '';
-  const { isTrusted } = runtime.listener(config.name);
-  const exchange = newExchange({
-    id: nextExchangeId(),
-    kind: 'http',
-    listener: config.name,
-    clientIp: trustedClientIp(head.headers, peerIp, isTrusted(peerIp), isTrusted),
-    method: head.method,
-    host: hostOf(head.headers.host as string | undefined),
-    url: head.target,
-    route: '',
-    upstream: '',
-  });
-  exchange.status = error.httpStatus;
-  exchange.errorCode = error.code;
-  const line = formatAccessLine(exchange, performance.now());
-  sink(line);
-}
-
-/** Answers an exchange that failed: a status and `x-gw-error`, or a cut connection if too late. */
-function answerError(ex: HttpExchange, err: unknown): void {
-  const error = toGwError(err);
-  ex.errorCode = error.code;
-  if (ex.conn.headersSent || ex.conn.destroyed) {
-    // Mid-response: the status is gone; the only honest signal left is to cut the connection.
-    ex.conn.destroy();
-    return;
-  }
-  ex.status = error.httpStatus;
-  // After a refused body (or one that went silent) the rest of it is unread: close the connection.
-  const status = error.httpStatus;
-  writeError(ex.conn, error, status === 413 || status === 400 || status === 408);
-}
-
-/** A short error response that names no internals, with the code in `x-gw-error`. */
-function writeError(conn: H1ServerConnection, error: GwError, close: boolean): void {
-  const status = error.httpStatus;
-  const reason = STATUS_CODES[status] ?? 'Error';
-  conn.respond(
-    status,
-    reason,
-    `content-type: text/plain; charset=utf-8\r\nx-gw-error: ${error.code}\r\n`,
-    `${status} ${reason}\n`,
-    close,
-  );
 }
 
 /**
@@ -275,5 +195,5 @@ function answerRefused(
   log?.log(() =>
     refusedLine(config.name, { clientIp: socket.remoteAddress ?? '-', ...line }, error),
   );
-  writeRawError(socket, error);
+  writeRawReply(socket, error);
 }

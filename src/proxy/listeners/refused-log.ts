@@ -17,13 +17,13 @@ export interface Refusal {
  */
 export function refusedLine(listener: string, refusal: Refusal, error: GwError): string {
   const exchange = newExchange({
-    id: 0,
     kind: 'http',
     listener,
     clientIp: refusal.clientIp,
     method: refusal.method,
     host: '',
     url: refusal.target,
+    path: '',
     route: '',
     upstream: '',
   });

@@ -77,6 +77,11 @@ function allOf(checks: readonly ((r: RouteRequest) => boolean)[]): (r: RouteRequ
 
 /** `example.test` exactly, or `*.example.test` for exactly one more label. */
 function hostCheck(pattern: string): (r: RouteRequest) => boolean {
+  // An IPv6 host is written in brackets (`[::1]`, as in a URL); requests' hosts come without them.
+  if (pattern.startsWith('[') && pattern.endsWith(']')) {
+    const address = pattern.slice(1, -1);
+    return (r) => r.host === address;
+  }
   if (!pattern.startsWith('*.')) return (r) => r.host === pattern;
   const suffix = pattern.slice(1); // ".example.test"
   return (r) => {
@@ -107,10 +112,22 @@ function rewriter(config: RouteConfig): (url: string) => string {
   if (prefix === undefined) return (url) => url;
   const replacement = config.rewritePrefix ?? (config.stripPrefix ? '' : undefined);
   if (replacement === undefined) return (url) => url;
-  return (url) => {
-    const rest = url.slice(prefix.length);
-    const joined = replacement + rest;
-    // Never forward an empty or relative path.
-    return joined.startsWith('/') ? joined : `/${joined}`;
-  };
+  return (url) => joinPath(replacement, url.slice(prefix.length));
+}
+
+/**
+ * The replacement and the rest of the path after the matched prefix, with
+ * exactly one `/` where they meet (`/` + `/users`, `/v2` + `users` both give
+ * one), and never an empty or relative path: a doubled slash would reach the
+ * target as a different path (`//users` is a network-path reference to many
+ * servers), a missing one would merge two segments.
+ */
+function joinPath(replacement: string, rest: string): string {
+  const endsInSlash = replacement.endsWith('/');
+  let joined: string;
+  if (rest === '' || rest.startsWith('?')) joined = replacement + rest;
+  else if (rest.startsWith('/'))
+    joined = endsInSlash ? replacement + rest.slice(1) : replacement + rest;
+  else joined = endsInSlash ? replacement + rest : `${replacement}/${rest}`;
+  return joined.startsWith('/') ? joined : `/${joined}`;
 }

@@ -10,119 +10,158 @@ import {
   upstreamTimeout,
 } from '../../shared/errors.js';
 import type { HttpListenerConfig } from '../config/types.js';
-import { formatAccessLine, type LineSink } from '../middleware/access-log/access-log.js';
-import { newExchange, type Exchange } from '../pipeline/types.js';
-import { matchRoute } from '../routing/compile-routes.js';
+import type { RequestHead } from '../h1/head.js';
+import { L7Exchange, type ExchangeStart } from '../pipeline/types.js';
 import { hostOf } from '../routing/host-of.js';
 import { normalizePath } from '../routing/normalize-path.js';
 import { splitTarget } from '../routing/request-target.js';
-import type { RuntimeRef } from '../runtime.js';
+import { routeFor, type ListenerRuntime, type RouteEntry } from '../runtime.js';
 import {
   clientResponseHeaders,
   trustedClientIp,
   upstreamRequestHeaders,
   type HeaderMap,
 } from './http-headers.js';
-import { writeRawError } from '../listeners/raw-error.js';
-import { tryTargets } from './try-targets.js';
+import { MAX_ATTEMPTS, tryTargets, type Forwarder } from './try-targets.js';
 import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
 
-/** The upgrade request, as the listener parsed it. */
+/** What the http listener hands over for an upgrade request. */
 export interface UpgradeRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: HeaderMap;
-  readonly socket: { readonly remoteAddress?: string | undefined };
+  readonly head: RequestHead;
+  /** The client's socket: the exchange's now. */
+  readonly socket: Duplex & { readonly remoteAddress?: string | undefined };
+  /** Bytes the client sent after the request head. */
+  readonly early: Buffer;
+  /** `http` or `https`. */
+  readonly proto: string;
 }
 
-export interface UpgradeContext {
-  readonly config: HttpListenerConfig;
-  readonly ref: RuntimeRef;
-  readonly req: UpgradeRequest;
+interface WsStart extends ExchangeStart {
   readonly socket: Duplex;
-  readonly head: Buffer;
-  readonly sink: LineSink;
-  readonly proto: string;
-  readonly nextId: () => number;
+  readonly early: Buffer;
+  readonly headers: HeaderMap;
+  readonly forwardUrl: string;
+  readonly forwardHeaders: HeaderMap;
+  readonly idleMs: number;
+  readonly upstreamRuntime: UpstreamRuntime | undefined;
+  readonly refusal: GwError | undefined;
+}
+
+/** A WebSocket upgrade on its way through the gateway: one exchange for the whole session. */
+export class WsExchange extends L7Exchange {
+  readonly socket: Duplex;
+  /** Bytes the client sent after its request head, for the tunnel. */
+  readonly early: Buffer;
+  /** The request's fields as routing saw them (Host from an absolute-form target). */
+  readonly headers: HeaderMap;
+  /** Path and query to send upstream (after prefix strip/rewrite). */
+  readonly forwardUrl: string;
+  /** The handshake's fields for the target (hop-by-hop removed, X-Forwarded-* set). */
+  readonly forwardHeaders: HeaderMap;
+  /** The tunnel closes after this long with no bytes either way (the listener's idleMs). */
+  readonly idleMs: number;
+  readonly upstreamRuntime: UpstreamRuntime | undefined;
+  /** Why the upgrade is refused before routing (not a WebSocket GET, a body, a bad path). */
+  readonly refusal: GwError | undefined;
+  /** The client while the target is asked; undefined before the terminal starts it. */
+  watch: ClientWatch | undefined = undefined;
+
+  constructor(start: WsStart) {
+    super(start);
+    this.socket = start.socket;
+    this.early = start.early;
+    this.headers = start.headers;
+    this.forwardUrl = start.forwardUrl;
+    this.forwardHeaders = start.forwardHeaders;
+    this.idleMs = start.idleMs;
+    this.upstreamRuntime = start.upstreamRuntime;
+    this.refusal = start.refusal;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
 }
 
 /**
- * Bridges a WebSocket upgrade (RFC 6455 §4): routes and balances it like any
- * request, replays the handshake to the chosen target, and on `101` splices
- * the two connections together so frames (close, ping and pong included) flow
- * untouched both ways. A target that refuses the upgrade has its response
- * relayed and both connections closed. Either side closing, erroring or
- * idling past the timeout closes both: nothing leaks.
+ * Routes an upgrade request like any request (an upgrade that is not a
+ * proper WebSocket GET goes to the not-found route with its 400 as `refusal`)
+ * and builds its exchange, pinned to the route's upstream.
  */
-export function bridgeWebSocket(ctx: UpgradeContext): void {
-  const { req, socket, config } = ctx;
+export function upgradeExchange(
+  config: HttpListenerConfig,
+  listener: ListenerRuntime,
+  req: UpgradeRequest,
+): { ex: WsExchange; route: RouteEntry } {
+  const { head, socket } = req;
   socket.on('error', () => undefined);
-  const runtime = ctx.ref.current;
-  const listener = runtime.listener(config.name);
-  const read = readUpgrade(req);
-  const { method } = req;
-  const host =
-    typeof read === 'string' ? hostOf(req.headers.host as string | undefined) : read.host;
-  const route =
-    typeof read === 'string'
-      ? undefined
-      : matchRoute(listener.routes, { method, host, path: read.path, headers: req.headers });
-  const peerIp = req.socket.remoteAddress ?? '';
+  const read = readUpgrade(head);
+  const { method } = head;
+  const routed = typeof read !== 'string';
+  const headers = routed ? read.headers : head.headers;
+  const host = routed ? read.host : hostOf(head.headers.host as string | undefined);
+  const route = routed
+    ? routeFor(listener, { method, host, path: read.path, headers })
+    : listener.notFound;
+  const peerIp = socket.remoteAddress ?? '';
   const peerTrusted = listener.isTrusted(peerIp);
-  const ex = newExchange({
-    id: ctx.nextId(),
+  const forwardHeaders = upstreamRequestHeaders(headers, { peerIp, peerTrusted, proto: req.proto });
+  forwardHeaders.connection = 'Upgrade';
+  forwardHeaders.upgrade = 'websocket';
+  const ex = new WsExchange({
     kind: 'ws',
     listener: config.name,
-    clientIp: trustedClientIp(req.headers, peerIp, peerTrusted, listener.isTrusted),
+    clientIp: trustedClientIp(headers, peerIp, peerTrusted, listener.isTrusted),
     method,
     host,
-    url: req.url,
-    route: route?.name ?? '',
-    upstream: route?.upstream ?? '',
+    url: head.target,
+    path: routed ? read.path : '',
+    route: route.name,
+    upstream: route.upstreamName,
+    socket,
+    early: req.early,
+    headers,
+    forwardUrl: routed && route.compiled !== undefined ? route.compiled.rewrite(read.url) : '',
+    forwardHeaders,
+    idleMs: config.timeouts.idleMs,
+    upstreamRuntime: route.upstream,
+    refusal: routed ? undefined : badRequest(read),
   });
-  const watch = watchClient(socket);
-  const finish = (error?: GwError): void => {
-    watch.stop();
-    if (error) {
-      ex.errorCode = error.code;
-      ex.status = error.httpStatus;
-      writeRawError(socket, error);
-    }
-    if (config.accessLog) ctx.sink(formatAccessLine(ex, performance.now()));
-  };
-  if (typeof read === 'string') {
-    finish(badRequest(read));
-    return;
-  }
-  if (route === undefined) {
-    finish(routeNotFound(config.name));
-    return;
-  }
-  const upstream = runtime.upstream(route.upstream);
-  const headers = upstreamRequestHeaders(read.headers, {
-    peerIp,
-    peerTrusted,
-    proto: ctx.proto,
-  });
-  headers.connection = 'Upgrade';
-  headers.upgrade = 'websocket';
-  // Balanced, counted busy and retried once after a refused connect, as HTTP requests are.
-  tryTargets(
-    upstream,
-    ex,
-    { clientIp: ex.clientIp, path: read.path, headers: req.headers },
-    {
-      send: (target) =>
-        connectUpstream(ctx, watch, ex, upstream, target, route.rewrite(read.url), headers),
-      mapError: (err) => toGwError(err),
-      mayRetry: (error) => error.code === 'GW_ERR_UPSTREAM_CONNECT',
-      clientGone: () => watch.gone,
-    },
-  ).then(
-    () => finish(),
-    (err: unknown) => finish(toGwError(err)),
-  );
+  return { ex, route };
 }
+
+/**
+ * The terminal handler for WebSocket upgrades (RFC 6455 §4): balanced,
+ * counted busy and retried once after a refused connect, as HTTP requests
+ * are; the handshake is replayed to the chosen target, and on `101` the two
+ * connections are spliced so frames (close, ping and pong included) flow
+ * untouched both ways. A target that refuses the upgrade has its response
+ * relayed and both connections closed. Either side closing, erroring or
+ * idling past the timeout closes both: nothing leaks. Resolves when the
+ * session is over.
+ */
+export async function forwardWs(ex: WsExchange): Promise<void> {
+  const upstream = ex.upstreamRuntime;
+  if (upstream === undefined) throw ex.refusal ?? routeNotFound(ex.listener);
+  const watch = watchClient(ex.socket);
+  ex.watch = watch;
+  try {
+    await tryTargets(upstream, ex, WS_FORWARDER);
+  } finally {
+    watch.stop();
+  }
+}
+
+/** How upgrades go to a target: one object for every upgrade (see Forwarder). */
+const WS_FORWARDER: Forwarder<WsExchange> = {
+  maxAttempts: MAX_ATTEMPTS,
+  send: (ex, target, upstream) => connectUpstream(ex, upstream, target),
+  mapError: (_ex, err) => toGwError(err),
+  mayRetry: (_ex, error) => error.code === 'GW_ERR_UPSTREAM_CONNECT',
+  clientGone: (ex) => ex.watch?.gone ?? false,
+  answeredFailure: (ex) => ex.status >= 500,
+};
 
 /** An upgrade request as routing sees it: see {@link readUpgrade}. */
 interface UpgradeTarget {
@@ -146,7 +185,7 @@ interface UpgradeTarget {
  * (RFC 9112 §3.2.2), as for any request; the path is normalised as for any
  * request (see normalize-path.ts).
  */
-function readUpgrade(req: UpgradeRequest): UpgradeTarget | string {
+function readUpgrade(req: RequestHead): UpgradeTarget | string {
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
   if (upgrade !== 'websocket') return `unsupported upgrade ${JSON.stringify(upgrade)}`;
   if (req.method !== 'GET') return `a WebSocket upgrade must be a GET, not ${req.method}`;
@@ -156,7 +195,7 @@ function readUpgrade(req: UpgradeRequest): UpgradeTarget | string {
     (length !== undefined && Number(length) !== 0)
   )
     return 'a WebSocket upgrade must not have a body';
-  const target = splitTarget(req.url);
+  const target = splitTarget(req.target);
   const q = target.url.indexOf('?');
   const rawPath = q < 0 ? target.url : target.url.slice(0, q);
   const path = normalizePath(rawPath);
@@ -229,29 +268,28 @@ function watchClient(socket: Duplex): ClientWatch {
 }
 
 function connectUpstream(
-  ctx: UpgradeContext,
-  watch: ClientWatch,
-  ex: Exchange,
+  ex: WsExchange,
   upstream: UpstreamRuntime,
   target: TargetRuntime,
-  path: string,
-  headers: Record<string, string | string[] | undefined>,
 ): Promise<void> {
   const { timeouts } = upstream.config;
+  const watch = ex.watch;
   return new Promise((resolve, reject) => {
     const upReq = http.request({
       host: target.address.host,
       port: target.address.port,
       method: 'GET',
-      path,
-      headers: headers as http.OutgoingHttpHeaders,
+      path: ex.forwardUrl,
+      headers: ex.forwardHeaders as http.OutgoingHttpHeaders,
       agent: false,
       timeout: timeouts.connectMs,
     });
     let settled = false;
     // The client leaving while the target is asked ends the attempt (no tunnel is left open).
-    watch.onGone = () => upReq.destroy(new Error('client closed the connection'));
-    if (watch.gone) watch.onGone();
+    if (watch !== undefined) {
+      watch.onGone = () => upReq.destroy(new Error('client closed the connection'));
+      if (watch.gone) watch.onGone();
+    }
     upReq.on('timeout', () => {
       upReq.destroy(upstreamTimeout(target.id, 'connect', timeouts.connectMs));
     });
@@ -262,17 +300,17 @@ function connectUpstream(
     });
     upReq.on('upgrade', (res: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
       settled = true;
-      watch.onGone = undefined;
+      if (watch !== undefined) watch.onGone = undefined;
       ex.status = 101;
       // The bridge is the client's connection now: it idles out on the listener's idleMs.
-      splice(ctx, watch, res, upSocket, upHead, ctx.config.timeouts.idleMs, resolve);
+      splice(ex, res, upSocket, upHead, resolve);
     });
     upReq.on('response', (res: IncomingMessage) => {
       settled = true;
-      watch.onGone = undefined;
+      if (watch !== undefined) watch.onGone = undefined;
       // The target refused the upgrade: relay its answer, then close both sides.
       ex.status = res.statusCode ?? 502;
-      relayRefusal(ctx.socket, res);
+      relayRefusal(ex, res);
       resolve();
     });
     upReq.end();
@@ -280,24 +318,28 @@ function connectUpstream(
 }
 
 function splice(
-  ctx: UpgradeContext,
-  watch: ClientWatch,
+  ex: WsExchange,
   res: IncomingMessage,
   upSocket: Socket,
   upHead: Buffer,
-  idleMs: number,
   ended: () => void,
 ): void {
-  const client = ctx.socket;
+  const client = ex.socket;
+  const watch = ex.watch;
   let head = 'HTTP/1.1 101 Switching Protocols\r\n';
   for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
     head += `${res.rawHeaders[i] ?? ''}: ${res.rawHeaders[i + 1] ?? ''}\r\n`;
   }
+  const extra = ex.replyFields;
+  if (extra !== undefined) {
+    for (let i = 0; i + 1 < extra.length; i += 2)
+      head += `${extra[i] ?? ''}: ${extra[i + 1] ?? ''}\r\n`;
+  }
   client.write(`${head}\r\n`);
   if (upHead.length > 0) client.write(upHead);
-  watch.stop();
-  if (ctx.head.length > 0) upSocket.write(ctx.head);
-  for (const chunk of watch.early) upSocket.write(chunk);
+  watch?.stop();
+  if (ex.early.length > 0) upSocket.write(ex.early);
+  for (const chunk of watch?.early ?? []) upSocket.write(chunk);
   upSocket.setNoDelay(true);
   if (client instanceof Socket) client.setNoDelay(true);
   let closed = false;
@@ -311,16 +353,19 @@ function splice(
   for (const side of [client, upSocket]) {
     side.on('close', close);
     side.on('error', close);
-    if (side instanceof Socket) side.setTimeout(idleMs, close);
+    if (side instanceof Socket) side.setTimeout(ex.idleMs, close);
   }
   client.pipe(upSocket);
   upSocket.pipe(client);
-  if (watch.gone) close(); // gone already: its 'close' came before these listeners
+  if (watch?.gone === true) close(); // gone already: its 'close' came before these listeners
 }
 
-function relayRefusal(client: Duplex, res: IncomingMessage): void {
+function relayRefusal(ex: WsExchange, res: IncomingMessage): void {
+  const client = ex.socket;
   const status = res.statusCode ?? 502;
   const headers = clientResponseHeaders(res.headers);
+  const extra = ex.replyFields ?? [];
+  for (let i = 0; i + 1 < extra.length; i += 2) headers[extra[i] ?? ''] = extra[i + 1] ?? '';
   delete headers['content-length'];
   let head = `HTTP/1.1 ${status} ${res.statusMessage ?? STATUS_CODES[status] ?? ''}\r\n`;
   for (const [name, value] of Object.entries(headers)) {

@@ -1,6 +1,7 @@
 import {
   GwError,
   type GwErrorCode,
+  routeNotFound,
   toGwError,
   upstreamConnect,
   upstreamReset,
@@ -10,10 +11,9 @@ import { encodeGrpcMessage } from './grpc-message.js';
 import type { H2Connection, H2Stream, StreamHandler } from '../h2/connection.js';
 import { H2_ERROR } from '../h2/frames.js';
 import { checkTrailerFields } from '../h2/request-check.js';
-import type { Exchange, Handler } from '../pipeline/types.js';
-import type { RuntimeRef } from '../runtime.js';
-import { tryTargets } from './try-targets.js';
-import type { TargetRuntime } from './upstream-runtime.js';
+import { L7Exchange, type ExchangeStart } from '../pipeline/types.js';
+import { MAX_ATTEMPTS, tryTargets, type Forwarder } from './try-targets.js';
+import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
 
 /** gRPC status codes the gateway itself answers with. */
 export const GRPC_STATUS = {
@@ -26,8 +26,19 @@ export const GRPC_STATUS = {
   UNAUTHENTICATED: 16,
 } as const;
 
+interface GrpcStart extends ExchangeStart {
+  readonly call: GrpcCall;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly fields: readonly string[];
+  readonly forwardPath: string;
+  readonly deadlineMs: number | undefined;
+  readonly idleMs: number;
+  readonly upstreamRuntime: UpstreamRuntime | undefined;
+  readonly refusal: GwError | undefined;
+}
+
 /** One gRPC call on its way through the gateway. */
-export interface GrpcExchange extends Exchange {
+export class GrpcExchange extends L7Exchange {
   /** Both streams of the call: the client's, and the target's once opened. */
   readonly call: GrpcCall;
   /** Request headers by name (repeated ones joined with `, `), for routing and hashing. */
@@ -39,6 +50,27 @@ export interface GrpcExchange extends Exchange {
   /** The call's deadline from `grpc-timeout`, in ms from `startMs`; undefined for none. */
   readonly deadlineMs: number | undefined;
   readonly idleMs: number;
+  /** The upstream of the config the call was routed with (undefined: no route). */
+  readonly upstreamRuntime: UpstreamRuntime | undefined;
+  /** Why the call is refused before routing (a :path not in normal form, not POST). */
+  readonly refusal: GwError | undefined;
+
+  constructor(start: GrpcStart) {
+    super(start);
+    this.call = start.call;
+    this.headers = start.headers;
+    this.fields = start.fields;
+    this.forwardPath = start.forwardPath;
+    this.deadlineMs = start.deadlineMs;
+    this.idleMs = start.idleMs;
+    this.upstreamRuntime = start.upstreamRuntime;
+    this.refusal = start.refusal;
+    start.call.ex = this;
+  }
+
+  header(name: string): string | undefined {
+    return this.headers[name];
+  }
 }
 
 /** Header fields that must not be copied from one connection to the other (RFC 9113 §8.2.2). */
@@ -109,51 +141,58 @@ class StreamRefused extends Error {}
  * become gRPC statuses (UNAVAILABLE, DEADLINE_EXCEEDED) in a trailers-only
  * response, never an HTTP error page. Resolves when the call is over.
  */
-export function forwardGrpc(ref: RuntimeRef): Handler<GrpcExchange> {
-  return async (ex) => {
-    const upstream = ref.current.upstream(ex.upstream);
-    const scheme = upstream.config.tls ? 'https' : 'http';
-    await tryTargets(
-      upstream,
-      ex,
-      { clientIp: ex.clientIp, path: ex.forwardPath, headers: ex.headers },
-      {
-        // Only connecting can fail here: the call answers every later failure itself.
-        send: async (target) => {
-          // Several calls may wait for one new connection: each checks for room as it opens.
-          let tries = 0;
-          let waits = 0;
-          while (tries < MAX_CONNECTION_TRIES && waits <= MAX_FULL_WAITS) {
-            const connection = await upstream.h2Connection(target);
-            if (!connection.canOpen) {
-              // Full (other calls took its streams), or refused already (GOAWAY after SETTINGS).
-              if (connection.goingAway || connection.closed) tries++;
-              else waits++;
-              continue;
-            }
-            tries++;
-            try {
-              await ex.call.relay(connection, target, scheme);
-              return;
-            } catch (err) {
-              // The target refused the stream unprocessed (GOAWAY, REFUSED_STREAM): send it again.
-              if (!(err instanceof StreamRefused)) throw err;
-            }
-          }
-          throw upstreamConnect(
-            target.id,
-            tries < MAX_CONNECTION_TRIES
-              ? 'every connection to the target is at its stream limit'
-              : 'the target refused the call unprocessed on every try',
-          );
-        },
-        mapError: (err) => toGwError(err),
-        // Nothing was sent when no connection could be had: another target may take the call.
-        mayRetry: () => true,
-        clientGone: () => ex.call.gone,
-      },
-    );
-  };
+export async function forwardGrpc(ex: GrpcExchange): Promise<void> {
+  const upstream = ex.upstreamRuntime;
+  if (upstream === undefined) throw ex.refusal ?? routeNotFound(ex.listener);
+  await tryTargets(upstream, ex, GRPC_FORWARDER);
+}
+
+/** How calls go to a target: one object for every call (see Forwarder). */
+const GRPC_FORWARDER: Forwarder<GrpcExchange> = {
+  maxAttempts: MAX_ATTEMPTS,
+  // Only connecting can fail here: the call answers every later failure itself.
+  send: sendCall,
+  mapError: (_ex, err) => toGwError(err),
+  // Nothing was sent when no connection could be had: another target may take the call.
+  mayRetry: () => true,
+  clientGone: (ex) => ex.call.gone,
+  answeredFailure: (ex) =>
+    ex.status === GRPC_STATUS.UNAVAILABLE || ex.status === GRPC_STATUS.DEADLINE_EXCEEDED,
+};
+
+/** Opens the call's stream on a connection to `target`; resolves when the call is over. */
+async function sendCall(
+  ex: GrpcExchange,
+  target: TargetRuntime,
+  upstream: UpstreamRuntime,
+): Promise<void> {
+  const scheme = upstream.config.tls ? 'https' : 'http';
+  // Several calls may wait for one new connection: each checks for room as it opens.
+  let tries = 0;
+  let waits = 0;
+  while (tries < MAX_CONNECTION_TRIES && waits <= MAX_FULL_WAITS) {
+    const connection = await target.h2Connection();
+    if (!connection.canOpen) {
+      // Full (other calls took its streams), or refused already (GOAWAY after SETTINGS).
+      if (connection.goingAway || connection.closed) tries++;
+      else waits++;
+      continue;
+    }
+    tries++;
+    try {
+      await ex.call.relay(connection, target, scheme);
+      return;
+    } catch (err) {
+      // The target refused the stream unprocessed (GOAWAY, REFUSED_STREAM): send it again.
+      if (!(err instanceof StreamRefused)) throw err;
+    }
+  }
+  throw upstreamConnect(
+    target.id,
+    tries < MAX_CONNECTION_TRIES
+      ? 'every connection to the target is at its stream limit'
+      : 'the target refused the call unprocessed on every try',
+  );
 }
 
 /**
@@ -346,6 +385,8 @@ export class GrpcCall implements StreamHandler {
     const out = responseFields(fields);
     if (!this.responded) {
       this.responded = true;
+      const extra = this.ex.replyFields;
+      if (extra !== undefined) out.push(...extra);
       // The target took the call: nothing will be sent again, the kept request can go.
       this.sent = undefined;
       if (endStream) {
@@ -603,6 +644,7 @@ export function answerStatus(
       ':status',
       httpStatus,
       ...extra,
+      ...(ex.replyFields ?? []),
       'content-type',
       'application/grpc',
       'grpc-status',

@@ -5,6 +5,7 @@ import {
   clientBodyTimeout,
   GwError,
   isGwError,
+  routeNotFound,
   upstreamConnect,
   upstreamReset,
   upstreamTimeout,
@@ -24,20 +25,31 @@ import {
   type ResponseHandler,
   type UpstreamRequest,
 } from '../h1/upstream-pool.js';
-import type { Exchange, Handler } from '../pipeline/types.js';
-import type { RuntimeRef } from '../runtime.js';
-import { tryTargets } from './try-targets.js';
-import { requestFieldLines } from './http-headers.js';
-import type { TargetRuntime } from './upstream-runtime.js';
+import { L7Exchange, type ExchangeStart } from '../pipeline/types.js';
+import { MAX_ATTEMPTS, tryTargets, type Forwarder } from './try-targets.js';
+import { fieldLines, requestFieldLines } from './http-headers.js';
+import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
+
+/** What the listener knows of an HTTP request when it builds its exchange. */
+export interface HttpRequestStart extends ExchangeStart {
+  readonly conn: H1ServerConnection;
+  readonly head: RequestHead;
+  readonly forwardUrl: string;
+  readonly peerIp: string;
+  readonly peerTrusted: boolean;
+  readonly proto: string;
+  readonly maxBodyBytes: number;
+  readonly bufferBodyBytes: number;
+  readonly upstreamRuntime: UpstreamRuntime | undefined;
+  readonly refusal: GwError | undefined;
+}
 
 /** An HTTP request on its way through the gateway. */
-export interface HttpExchange extends Exchange {
+export class HttpExchange extends L7Exchange {
   /** The client connection the request came on; the response goes out on it. */
   readonly conn: H1ServerConnection;
   /** The request head as parsed (headers in `head.headers`). */
   readonly head: RequestHead;
-  /** The path without the query, as routing saw it. */
-  readonly path: string;
   /** Path and query to send upstream (after prefix strip/rewrite). */
   readonly forwardUrl: string;
   readonly peerIp: string;
@@ -48,6 +60,36 @@ export interface HttpExchange extends Exchange {
   readonly maxBodyBytes: number;
   /** A Content-Length body up to this is read whole before a target is asked; 0: bodies stream. */
   readonly bufferBodyBytes: number;
+  /** The upstream of the config the request was routed with (undefined: no route). */
+  readonly upstreamRuntime: UpstreamRuntime | undefined;
+  /** Why the request is refused before routing (a path that cannot be normalised). */
+  readonly refusal: GwError | undefined;
+  /** The request's fields for the target, once the terminal built them. */
+  fields = '';
+  /** The whole body when it was read first; undefined when it streams or there is none. */
+  body: readonly Buffer[] | undefined = undefined;
+  hasBody = false;
+  /** A failed connect may go to another target (idempotent, no body). */
+  retryable = false;
+
+  constructor(start: HttpRequestStart) {
+    super(start);
+    this.conn = start.conn;
+    this.head = start.head;
+    this.forwardUrl = start.forwardUrl;
+    this.peerIp = start.peerIp;
+    this.peerTrusted = start.peerTrusted;
+    this.proto = start.proto;
+    this.maxBodyBytes = start.maxBodyBytes;
+    this.bufferBodyBytes = start.bufferBodyBytes;
+    this.upstreamRuntime = start.upstreamRuntime;
+    this.refusal = start.refusal;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.head.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
 }
 
 /** Methods that may be sent twice (RFC 9110 §9.2.2), so a failed connect is retried. */
@@ -62,41 +104,40 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * 502/503/504 (and 400/413 for a bad or oversized body, 408 for one that
  * went silent). With `bufferBodyBytes`, a Content-Length body up to that size
  * is read whole first, so a client that trickles it holds no target connection.
+ * The upstream is the one pinned on the exchange when it was routed.
  */
-export function forwardHttp(ref: RuntimeRef): Handler<HttpExchange> {
-  return async (ex) => {
-    const upstream = ref.current.upstream(ex.upstream);
-    const { timeouts } = upstream.config;
-    const { head } = ex;
-    if (ex.maxBodyBytes > 0 && head.contentLength > ex.maxBodyBytes)
-      throw bodyTooLarge(ex.maxBodyBytes);
-    const hasBody = head.chunked || head.contentLength > 0;
-    // Expect: 100-continue (RFC 9110 §10.1.1): the gateway answers it; an oversized body got
-    // its 413 above, so the client never sends it.
-    if (head.expectContinue && hasBody) ex.conn.writeContinue();
-    const body =
-      hasBody && !head.chunked && head.contentLength <= ex.bufferBodyBytes
-        ? await new BodyReader(ex).read()
-        : undefined;
-    const fields = requestFields(ex);
-    const retryable = !hasBody && IDEMPOTENT.has(ex.method);
-    await tryTargets(
-      upstream,
-      ex,
-      { clientIp: ex.clientIp, path: ex.path, headers: head.headers },
-      {
-        send: (target) => relay(upstream.h1Pool(target), ex, target, fields, hasBody, body),
-        mapError: (err, target) => mapUpstreamError(err, target, timeouts),
-        clientGone: () => ex.conn.destroyed,
-        mayRetry: (_error, err) =>
-          retryable &&
-          !ex.conn.headersSent &&
-          err instanceof UpstreamFailure &&
-          (err.kind === 'connect' || err.kind === 'connect-timeout'),
-      },
-    );
-  };
+export async function forwardHttp(ex: HttpExchange): Promise<void> {
+  const upstream = ex.upstreamRuntime;
+  if (upstream === undefined) throw ex.refusal ?? routeNotFound(ex.listener);
+  const { head } = ex;
+  if (ex.maxBodyBytes > 0 && head.contentLength > ex.maxBodyBytes)
+    throw bodyTooLarge(ex.maxBodyBytes);
+  const hasBody = head.chunked || head.contentLength > 0;
+  // Expect: 100-continue (RFC 9110 §10.1.1): the gateway answers it; an oversized body got
+  // its 413 above, so the client never sends it.
+  if (head.expectContinue && hasBody) ex.conn.writeContinue();
+  if (hasBody && !head.chunked && head.contentLength <= ex.bufferBodyBytes) {
+    ex.body = await new BodyReader(ex).read();
+  }
+  ex.hasBody = hasBody;
+  ex.fields = requestFields(ex);
+  ex.retryable = !hasBody && IDEMPOTENT.has(ex.method);
+  await tryTargets(upstream, ex, HTTP_FORWARDER);
 }
+
+/** How HTTP requests go to a target: one object for every request (see Forwarder). */
+const HTTP_FORWARDER: Forwarder<HttpExchange> = {
+  maxAttempts: MAX_ATTEMPTS,
+  send: (ex, target) => relay(target.h1Pool(), ex, target),
+  mapError: (_ex, err, target, upstream) => mapUpstreamError(err, target, upstream.config.timeouts),
+  clientGone: (ex) => ex.conn.destroyed,
+  mayRetry: (ex, _error, err) =>
+    ex.retryable &&
+    !ex.conn.headersSent &&
+    err instanceof UpstreamFailure &&
+    (err.kind === 'connect' || err.kind === 'connect-timeout'),
+  answeredFailure: (ex) => ex.status >= 500,
+};
 
 /** The request's fields for the target (hop-by-hop removed, X-Forwarded-* set, framing). */
 function requestFields(ex: HttpExchange): string {
@@ -115,22 +156,15 @@ function requestFields(ex: HttpExchange): string {
  * UpstreamFailure, a body error, or the client leaving), before or after
  * the status line went out.
  */
-function relay(
-  pool: H1Pool,
-  ex: HttpExchange,
-  target: TargetRuntime,
-  fields: string,
-  hasBody: boolean,
-  body: readonly Buffer[] | undefined,
-): Promise<void> {
+function relay(pool: H1Pool, ex: HttpExchange, target: TargetRuntime): Promise<void> {
   // An HTTP/1.0 request may come without Host: the target gets its own address.
   const host =
     ex.head.headers.host === undefined
       ? `host: ${formatHostPort(target.address.host, target.address.port)}\r\n`
       : '';
-  const requestHead = `${ex.method} ${ex.forwardUrl} HTTP/1.1\r\n${fields}${host}\r\n`;
+  const requestHead = `${ex.method} ${ex.forwardUrl} HTTP/1.1\r\n${ex.fields}${host}\r\n`;
   return new Promise<void>((resolve, reject) => {
-    new HttpRelay(ex, resolve, reject).start(pool, requestHead, hasBody, body);
+    new HttpRelay(ex, resolve, reject).start(pool, requestHead, ex.hasBody, ex.body);
   });
 }
 
@@ -175,10 +209,11 @@ class HttpRelay implements ResponseHandler, BodyConsumer, ExchangeEvents {
 
   head(response: ResponseHead, noBody: boolean): boolean {
     this.ex.status = response.status;
+    const extra = this.ex.replyFields;
     const mode = this.ex.conn.writeHead(
       response.status,
       response.reason === '' ? (STATUS_CODES[response.status] ?? '') : response.reason,
-      response.fields,
+      extra === undefined ? response.fields : response.fields + fieldLines(extra),
       response.contentLength,
       response.chunked,
       noBody,

@@ -68,16 +68,36 @@ export function upstreamRequestHeaders(headers: HeaderMap, context: ForwardedCon
     if (isHopByHop(name, named) || name === 'expect') continue;
     out[name] = headers[name];
   }
-  const priorFor = context.peerTrusted ? headers['x-forwarded-for'] : undefined;
-  out['x-forwarded-for'] =
-    priorFor === undefined ? context.peerIp : `${joinValue(priorFor)}, ${context.peerIp}`;
-  const priorProto = context.peerTrusted ? headers['x-forwarded-proto'] : undefined;
-  out['x-forwarded-proto'] = priorProto ?? context.proto;
-  const priorHost = context.peerTrusted ? headers['x-forwarded-host'] : undefined;
-  const host = priorHost ?? headers.host;
-  if (host === undefined) delete out['x-forwarded-host'];
-  else out['x-forwarded-host'] = host;
+  const forwarded = forwardedValues(headers, context);
+  out['x-forwarded-for'] = forwarded.for;
+  out['x-forwarded-proto'] = forwarded.proto;
+  if (forwarded.host === undefined) delete out['x-forwarded-host'];
+  else out['x-forwarded-host'] = forwarded.host;
   return out;
+}
+
+/** The X-Forwarded-* values to send: see {@link upstreamRequestHeaders}. */
+interface Forwarded {
+  readonly for: string;
+  readonly proto: string;
+  readonly host: string | undefined;
+}
+
+/**
+ * X-Forwarded-For with the peer appended to what a trusted peer sent (from
+ * any other peer, the peer alone: a client cannot forge its address),
+ * X-Forwarded-Proto and -Host kept from a trusted peer, else the gateway's own.
+ */
+function forwardedValues(headers: HeaderMap, context: ForwardedContext): Forwarded {
+  const trusted = context.peerTrusted;
+  const priorFor = trusted ? headers['x-forwarded-for'] : undefined;
+  const priorProto = trusted ? headers['x-forwarded-proto'] : undefined;
+  const host = (trusted ? headers['x-forwarded-host'] : undefined) ?? headers.host;
+  return {
+    for: priorFor === undefined ? context.peerIp : `${joinValue(priorFor)}, ${context.peerIp}`,
+    proto: priorProto === undefined ? context.proto : joinValue(priorProto),
+    host: host === undefined ? undefined : joinValue(host),
+  };
 }
 
 /**
@@ -107,13 +127,17 @@ export function requestFieldLines(
       continue;
     out += `${name}: ${raw[i + 1] ?? ''}\r\n`;
   }
-  const priorFor = context.peerTrusted ? headers['x-forwarded-for'] : undefined;
-  out += `x-forwarded-for: ${priorFor === undefined ? context.peerIp : `${joinValue(priorFor)}, ${context.peerIp}`}\r\n`;
-  const priorProto = context.peerTrusted ? headers['x-forwarded-proto'] : undefined;
-  out += `x-forwarded-proto: ${priorProto === undefined ? context.proto : joinValue(priorProto)}\r\n`;
-  const priorHost = context.peerTrusted ? headers['x-forwarded-host'] : undefined;
-  const host = priorHost ?? headers.host;
-  if (host !== undefined) out += `x-forwarded-host: ${joinValue(host)}\r\n`;
+  const forwarded = forwardedValues(headers, context);
+  out += `x-forwarded-for: ${forwarded.for}\r\nx-forwarded-proto: ${forwarded.proto}\r\n`;
+  if (forwarded.host !== undefined) out += `x-forwarded-host: ${forwarded.host}\r\n`;
+  return out;
+}
+
+/** Field lines (`name: value` CRLF) from a flat name, value list. */
+export function fieldLines(fields: readonly string[]): string {
+  let out = '';
+  for (let i = 0; i + 1 < fields.length; i += 2)
+    out += `${fields[i] ?? ''}: ${fields[i + 1] ?? ''}\r\n`;
   return out;
 }
 

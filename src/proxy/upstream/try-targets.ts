@@ -1,37 +1,51 @@
-import { noTarget, type GwError } from '../../shared/errors.js';
-import type { Exchange } from '../pipeline/types.js';
+import { noTarget, type GwError, type GwErrorCode } from '../../shared/errors.js';
+import type { BaseExchange } from '../pipeline/types.js';
 import { hashKeyOf, type KeySource } from './hash-key.js';
-import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
-
-/** How one protocol sends an exchange to one target. */
-export interface Attempt {
-  /** Sends to `target`; throws on failure (any error). */
-  send(target: TargetRuntime): Promise<void>;
-  /** Maps what `send` threw into the gateway's error. */
-  mapError(err: unknown, target: TargetRuntime): GwError;
-  /** True when the failure left nothing sent, and the exchange may go to another target. */
-  mayRetry(error: GwError, err: unknown): boolean;
-  /** True once the client has gone: nobody is left to answer, so there is no retry. */
-  clientGone(): boolean;
-}
-
-/** At most this many targets per exchange: the first, and one retry elsewhere. */
-const MAX_ATTEMPTS = 2;
+import type { AttemptOutcome, TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
 
 /**
- * Chooses a target with the upstream's balancer (hashing on the configured
- * key when the balance is `hash`), counts it busy while `send` runs, and on a
- * retryable failure tries one different target, while the client is still there. When no target is left the
- * last failure is thrown (or GW_ERR_NO_TARGET when there never was one).
+ * How one protocol sends its exchanges to a target: built once (a module
+ * constant per protocol), so an attempt allocates no closures. The exchange
+ * is passed to every method instead.
  */
-export async function tryTargets(
+export interface Forwarder<E extends BaseExchange & KeySource> {
+  /**
+   * Targets one exchange may try: 2 (the first and one retry) for requests;
+   * a TCP connection tries each target once, as nothing was sent before it connected.
+   */
+  readonly maxAttempts: number;
+  /** Sends `ex` to `target`; resolves when the exchange is over, rejects on failure (any error). */
+  send(ex: E, target: TargetRuntime, upstream: UpstreamRuntime): Promise<void>;
+  /** Maps what `send` threw into the gateway's error. */
+  mapError(ex: E, err: unknown, target: TargetRuntime, upstream: UpstreamRuntime): GwError;
+  /** True when the failure left nothing sent, and the exchange may go to another target. */
+  mayRetry(ex: E, error: GwError, err: unknown): boolean;
+  /** True once the client has gone: nobody is left to answer, so there is no retry. */
+  clientGone(ex: E): boolean;
+  /** True when the target answered, but with a failure (HTTP 5xx, gRPC UNAVAILABLE). */
+  answeredFailure(ex: E): boolean;
+}
+
+/** At most this many targets per request: the first, and one retry elsewhere. */
+export const MAX_ATTEMPTS = 2;
+
+/**
+ * The one attempt path of every protocol. Chooses a target with the
+ * upstream's balancer (hashing on the configured key when the balance is
+ * `hash`), counts it busy while `send` runs, ends every attempt with one
+ * outcome record for the upstream's observers, and on a retryable failure
+ * tries a different target (up to the forwarder's `maxAttempts`) while the
+ * client is still there. When no target
+ * is left the last failure is thrown (or GW_ERR_NO_TARGET when there never
+ * was one).
+ */
+export async function tryTargets<E extends BaseExchange & KeySource>(
   upstream: UpstreamRuntime,
-  ex: Exchange,
-  keySource: KeySource,
-  attempt: Attempt,
+  ex: E,
+  forwarder: Forwarder<E>,
 ): Promise<void> {
   const { config } = upstream;
-  const key = config.balance === 'hash' ? hashKeyOf(config.hashKey, keySource) : undefined;
+  const key = config.balance === 'hash' ? hashKeyOf(config.hashKey, ex) : undefined;
   let exclude: Set<string> | undefined;
   let lastError: GwError | undefined;
   for (;;) {
@@ -42,12 +56,16 @@ export async function tryTargets(
     ex.attempts++;
     target.active++;
     target.served++;
+    const startMs = performance.now();
     try {
-      await attempt.send(target);
+      await forwarder.send(ex, target, upstream);
+      record(upstream, ex, target, startMs, forwarder.answeredFailure(ex) ? 'status-5xx' : 'ok');
       return;
     } catch (err) {
-      const error = attempt.mapError(err, target);
-      if (ex.attempts < MAX_ATTEMPTS && !attempt.clientGone() && attempt.mayRetry(error, err)) {
+      const error = forwarder.mapError(ex, err, target, upstream);
+      const gone = forwarder.clientGone(ex);
+      record(upstream, ex, target, startMs, gone ? 'aborted' : outcomeOf(error.code), error);
+      if (ex.attempts < forwarder.maxAttempts && !gone && forwarder.mayRetry(ex, error, err)) {
         (exclude ??= new Set()).add(target.id);
         lastError = error;
         continue;
@@ -55,6 +73,45 @@ export async function tryTargets(
       throw error;
     } finally {
       target.active--;
+      if (target.drained) target.afterExchange();
     }
   }
+}
+
+/** The outcome a failure counts as, by the error's code. */
+export function outcomeOf(code: GwErrorCode): AttemptOutcome {
+  switch (code) {
+    case 'GW_ERR_UPSTREAM_CONNECT':
+    case 'GW_ERR_NO_TARGET':
+      return 'connect-failed';
+    case 'GW_ERR_UPSTREAM_TIMEOUT':
+      return 'timeout';
+    case 'GW_ERR_UPSTREAM_RESET':
+      return 'reset';
+    default:
+      // The request was refused or the client failed it (a bad body, too large, too slow).
+      return 'aborted';
+  }
+}
+
+/** Tells the upstream's observers how an attempt ended (nothing is made when none listen). */
+function record(
+  upstream: UpstreamRuntime,
+  ex: BaseExchange,
+  target: TargetRuntime,
+  startMs: number,
+  outcome: AttemptOutcome,
+  error?: GwError,
+): void {
+  const { observers } = upstream.state;
+  if (observers.length === 0) return;
+  const entry = {
+    upstream: upstream.config.name,
+    target,
+    exchange: ex,
+    outcome,
+    durationMs: performance.now() - startMs,
+    error,
+  };
+  for (const observer of observers) observer(entry);
 }

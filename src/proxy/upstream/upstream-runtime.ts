@@ -1,252 +1,181 @@
-import net, { isIP, type Socket } from 'node:net';
-import tls from 'node:tls';
-import { upstreamConnect, upstreamTimeout } from '../../shared/errors.js';
+import type { GwError } from '../../shared/errors.js';
 import { createBalancer } from '../balancers/index.js';
 import type { Balancer } from '../balancers/types.js';
-import type { HostPort, TargetConfig, UpstreamConfig } from '../config/types.js';
-import { H2Connection } from '../h2/connection.js';
-import { H1Pool } from '../h1/upstream-pool.js';
+import type { BalanceName, TargetConfig, UpstreamConfig } from '../config/types.js';
+import { sourceFor, type UpstreamSource } from '../discovery/upstream-source.js';
+import type { H1Pool } from '../h1/upstream-pool.js';
+import type { H2Connection } from '../h2/connection.js';
+import type { BaseExchange } from '../pipeline/types.js';
+import { TargetRuntime, type PoolSettings } from './target-runtime.js';
 
-/** How long an unused upstream HTTP/1.1 connection is kept (undici's default, under most servers' 5 s). */
-const KEEP_ALIVE_MS = 4_000;
+export { TargetRuntime } from './target-runtime.js';
+
 /**
- * HTTP/2 sockets towards one target, open or closing, at most: a target that
- * keeps refusing (GOAWAY at once) or limits its streams cannot make the pool
- * open connections without end. Closing ones count until destroyed (their
- * destroy deadline bounds that, see CLOSE_GRACE_MS in h2/connection.ts).
+ * How one attempt (one target tried for one exchange) ended. `ok`: the
+ * target answered; `status-5xx`: it answered with a failure (HTTP 5xx, gRPC
+ * UNAVAILABLE); `connect-failed`, `timeout` and `reset` are failures of the
+ * target or the path to it; `aborted`: the client left or its request was
+ * refused, which says nothing about the target.
  */
-const MAX_H2_SOCKETS_PER_TARGET = 64;
+export type AttemptOutcome =
+  'ok' | 'status-5xx' | 'connect-failed' | 'timeout' | 'reset' | 'aborted';
 
-/** A target with its live state: requests in flight and its connection pool. */
-export interface TargetRuntime {
-  readonly id: string;
-  readonly weight: number;
-  readonly address: HostPort;
-  /** Requests (or connections, or calls) in flight now. */
-  active: number;
-  /** Total exchanges sent to it, for status and tests. */
-  served: number;
+/** One attempt's record, where passive health, the breaker and metrics hook in. */
+export interface AttemptRecord {
+  readonly upstream: string;
+  readonly target: TargetRuntime;
+  readonly exchange: BaseExchange;
+  readonly outcome: AttemptOutcome;
+  /** From the attempt's start to its end. */
+  readonly durationMs: number;
+  /** What the attempt failed with; undefined for `ok` and `status-5xx`. */
+  readonly error: GwError | undefined;
+}
+
+export type AttemptObserver = (record: AttemptRecord) => void;
+
+/**
+ * One upstream's state across config loads: its targets (each a
+ * {@link TargetRuntime} that keeps its counts and connections), its balancer
+ * (kept while `balance` is unchanged, so rotation and weights carry over), its
+ * source of targets, and who hears of every attempt. Owned by the
+ * {@link TargetRegistry}; exchanges see it through an {@link UpstreamRuntime}.
+ */
+export class UpstreamState {
+  readonly name: string;
+  targets: readonly TargetRuntime[] = [];
+  balancer: Balancer<TargetRuntime>;
+  /** Hear of every attempt's outcome (passive health, breakers, metrics). */
+  readonly observers: AttemptObserver[] = [];
+  private readonly byId = new Map<string, TargetRuntime>();
+  private balance: BalanceName;
+  private settings: PoolSettings;
+  private source: UpstreamSource | undefined;
+  private unwatch: (() => void) | undefined;
+
+  constructor(config: UpstreamConfig) {
+    this.name = config.name;
+    this.balance = config.balance;
+    this.settings = poolSettings(config);
+    this.balancer = this.newBalancer();
+  }
+
+  /**
+   * Takes a config's settings for this upstream: balancer, connection
+   * settings, source. Resolves once the targets it dropped have drained.
+   */
+  configure(config: UpstreamConfig): Promise<void> {
+    this.settings = poolSettings(config);
+    if (config.balance !== this.balance) {
+      this.balance = config.balance;
+      this.balancer = this.newBalancer();
+    }
+    this.unwatch?.();
+    void this.source?.close();
+    const source = sourceFor(config);
+    this.source = source;
+    this.unwatch = source.watch((targets) => void this.setTargets(targets));
+    return this.setTargets(source.list());
+  }
+
+  /**
+   * Replaces the target set: a target whose id remains keeps its object (and
+   * with it its in-flight count and connections) and takes its new weight;
+   * a new one is added; one that is gone is drained (the promise resolves
+   * once its connections have closed).
+   */
+  setTargets(configs: readonly TargetConfig[]): Promise<void> {
+    const next: TargetRuntime[] = [];
+    const seen = new Set<string>();
+    for (const config of configs) {
+      let target = this.byId.get(config.id);
+      if (target === undefined) {
+        target = new TargetRuntime(config.id, config.address, config.weight, this.settings);
+        this.byId.set(config.id, target);
+      } else target.configure(config.weight, this.settings);
+      seen.add(config.id);
+      next.push(target);
+    }
+    const drains: Promise<void>[] = [];
+    for (const [id, target] of this.byId) {
+      if (seen.has(id)) continue;
+      this.byId.delete(id);
+      drains.push(target.drain());
+    }
+    this.targets = next;
+    this.balancer.update(next);
+    return Promise.allSettled(drains).then(() => undefined);
+  }
+
+  /** Drains every target: the upstream left the config. */
+  async drain(): Promise<void> {
+    this.unwatch?.();
+    await this.source?.close();
+    const targets = [...this.byId.values()];
+    this.byId.clear();
+    this.targets = [];
+    await Promise.allSettled(targets.map((t) => t.drain()));
+  }
+
+  /** Closes every connection (shutting down); busy HTTP/2 ones are cut after `forceAfterMs`. */
+  async close(forceAfterMs?: number): Promise<void> {
+    this.unwatch?.();
+    await this.source?.close();
+    await Promise.allSettled([...this.byId.values()].map((t) => t.closeConnections(forceAfterMs)));
+  }
+
+  private newBalancer(): Balancer<TargetRuntime> {
+    return createBalancer(this.balance, this.targets, {
+      load: (id) => this.byId.get(id)?.active ?? 0,
+    });
+  }
+}
+
+function poolSettings(config: UpstreamConfig): PoolSettings {
+  return { tls: config.tls, timeouts: config.timeouts };
 }
 
 /**
- * One upstream as the data plane uses it: its targets, its balancer, and the
- * keep-alive HTTP pools towards each target (created on first use). Built
- * once per config load; `close` drains it after a reload swapped it out.
+ * One upstream as one config load sees it: that load's settings (balance,
+ * hash key, timeouts) over the upstream's lasting state. An exchange pins the
+ * runtime of the config it was routed with, so it finishes on that config even
+ * when a reload comes while it waits (in a middleware, or for a target).
  */
 export class UpstreamRuntime {
   readonly config: UpstreamConfig;
-  readonly targets: readonly TargetRuntime[];
-  private readonly balancer: Balancer<TargetRuntime>;
-  private readonly byId: Map<string, TargetRuntime>;
-  private readonly pools = new Map<string, H1Pool>();
-  /** HTTP/2 connections per target: more than one when the target limits its streams. */
-  private readonly h2 = new Map<string, H2Entry[]>();
-  private readonly connections = new Set<H2Connection>();
-  /** HTTP/2 sockets per target id from connect until closed. */
-  private readonly h2Sockets = new Map<string, number>();
+  readonly state: UpstreamState;
 
-  constructor(config: UpstreamConfig) {
+  constructor(config: UpstreamConfig, state: UpstreamState) {
     this.config = config;
-    this.targets = config.targets.map(toRuntime);
-    this.byId = new Map(this.targets.map((t) => [t.id, t]));
-    this.balancer = createBalancer(config.balance, this.targets, {
-      load: (id) => this.byId.get(id)?.active ?? 0,
-    });
+    this.state = state;
+  }
+
+  /** The targets in service now. */
+  get targets(): readonly TargetRuntime[] {
+    return this.state.targets;
   }
 
   /** Chooses a target for one exchange, skipping those in `exclude`. */
   pick(key: string | undefined, exclude?: ReadonlySet<string>): TargetRuntime | undefined {
-    return this.balancer.pick(key === undefined ? {} : { key }, exclude);
+    return this.state.balancer.pick(key === undefined ? {} : { key }, exclude);
   }
 
   /** The keep-alive HTTP/1.1 pool towards a target. */
   h1Pool(target: TargetRuntime): H1Pool {
-    let pool = this.pools.get(target.id);
-    if (pool === undefined) {
-      const { timeouts } = this.config;
-      pool = new H1Pool({
-        host: target.address.host,
-        port: target.address.port,
-        tls: this.config.tls,
-        connectMs: timeouts.connectMs,
-        headerMs: timeouts.headerMs,
-        idleMs: timeouts.idleMs,
-        keepAliveMs: KEEP_ALIVE_MS,
-      });
-      this.pools.set(target.id, pool);
-    }
-    return pool;
+    return target.h1Pool();
   }
 
-  /**
-   * A connected HTTP/2 connection towards a target (prior knowledge h2c, or
-   * TLS with ALPN h2), shared by every gRPC call to it. A connection that
-   * closes, receives GOAWAY or runs out of streams is replaced for the next
-   * call. Rejects with GW_ERR_UPSTREAM_CONNECT or a connect timeout.
-   */
-  async h2Connection(target: TargetRuntime): Promise<H2Connection> {
-    let list = this.h2.get(target.id);
-    if (list === undefined) {
-      list = [];
-      this.h2.set(target.id, list);
-    }
-    let pending: H2Entry | undefined;
-    for (const entry of list) {
-      const connection = entry.connection;
-      if (connection === undefined) pending ??= entry;
-      else if (connection.canOpen) return connection;
-      else if (connection.exhausted) connection.goaway();
-    }
-    if (pending !== undefined) return pending.ready;
-    // Every connection is busy up to the target's stream limit (or there is none): one more.
-    if (this.h2SocketCount(target.id) >= MAX_H2_SOCKETS_PER_TARGET) {
-      throw upstreamConnect(
-        target.id,
-        new Error(`${MAX_H2_SOCKETS_PER_TARGET} HTTP/2 connections to it are open or closing`),
-      );
-    }
-    return this.newH2Entry(target, list).ready;
+  /** A connected HTTP/2 connection towards a target (see TargetRuntime.h2Connection). */
+  h2Connection(target: TargetRuntime): Promise<H2Connection> {
+    return target.h2Connection();
   }
 
   /** HTTP/2 sockets towards a target (or all targets) now, open or closing. */
   h2SocketCount(targetId?: string): number {
-    if (targetId !== undefined) return this.h2Sockets.get(targetId) ?? 0;
     let n = 0;
-    for (const count of this.h2Sockets.values()) n += count;
+    for (const target of this.state.targets) {
+      if (targetId === undefined || target.id === targetId) n += target.h2SocketCount;
+    }
     return n;
   }
-
-  private countH2Socket(targetId: string, delta: number): void {
-    const n = (this.h2Sockets.get(targetId) ?? 0) + delta;
-    if (n > 0) this.h2Sockets.set(targetId, n);
-    else this.h2Sockets.delete(targetId);
-  }
-
-  private newH2Entry(target: TargetRuntime, list: H2Entry[]): H2Entry {
-    const entry: H2Entry = {
-      ready: this.connectH2(target, () => {
-        const at = list.indexOf(entry);
-        if (at >= 0) list.splice(at, 1);
-      }),
-    };
-    void entry.ready.then(
-      (connection) => {
-        entry.connection = connection;
-      },
-      () => undefined,
-    );
-    list.push(entry);
-    return entry;
-  }
-
-  private connectH2(target: TargetRuntime, forget: () => void): Promise<H2Connection> {
-    const { connectMs } = this.config.timeouts;
-    const { host, port } = target.address;
-    const secure = this.config.tls;
-    return new Promise((resolve, reject) => {
-      const secureSocket = secure
-        ? tls.connect({
-            host,
-            port,
-            ALPNProtocols: ['h2'],
-            ...(isIP(host) === 0 ? { servername: host } : {}),
-          })
-        : undefined;
-      const socket: Socket = secureSocket ?? net.connect({ host, port });
-      this.countH2Socket(target.id, 1);
-      socket.once('close', () => this.countH2Socket(target.id, -1));
-      socket.setNoDelay(true);
-      // An idle connection must not keep the process alive.
-      socket.unref();
-      const timer = setTimeout(() => {
-        forget();
-        socket.destroy();
-        reject(upstreamTimeout(target.id, 'connect', connectMs));
-      }, connectMs);
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        forget();
-        reject(upstreamConnect(target.id, err));
-      });
-      socket.once(secure ? 'secureConnect' : 'connect', () => {
-        if (secureSocket !== undefined && secureSocket.alpnProtocol !== 'h2') {
-          clearTimeout(timer);
-          forget();
-          socket.destroy();
-          reject(
-            upstreamConnect(target.id, new Error('the target did not agree to HTTP/2 (ALPN h2)')),
-          );
-          return;
-        }
-        const connection = new H2Connection(socket, {
-          role: 'client',
-          onClose: (c) => {
-            forget();
-            this.connections.delete(c);
-          },
-          onGoaway: forget,
-        });
-        this.connections.add(connection);
-        // Ready once the target's SETTINGS came: its stream limit is known before calls go out.
-        connection.onSettled = () => {
-          clearTimeout(timer);
-          resolve(connection);
-        };
-        // A target that closes before its SETTINGS refused the connection: another may be tried.
-        socket.once('close', () => {
-          if (connection.settled) return;
-          clearTimeout(timer);
-          reject(upstreamConnect(target.id, new Error('the target closed the connection at once')));
-        });
-      });
-    });
-  }
-
-  /**
-   * Closes every pool and connection, letting exchanges in flight finish;
-   * with `forceAfterMs` (shutting down), HTTP/2 connections still busy then are cut.
-   */
-  async close(forceAfterMs?: number): Promise<void> {
-    const pools = [...this.pools.values()];
-    const pending = [...this.h2.values()].flat();
-    this.pools.clear();
-    this.h2.clear();
-    // Connections still being made are closed as soon as they are up.
-    await Promise.allSettled(pending.map((e) => e.ready));
-    const connections = [...this.connections];
-    await Promise.allSettled([
-      ...pools.map((p) => p.close()),
-      ...connections.map(
-        (connection) =>
-          new Promise<void>((resolve) => {
-            if (connection.closed) {
-              resolve();
-              return;
-            }
-            connection.socket.once('close', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            // GOAWAY: calls in flight finish (a config swap), then the connection ends.
-            const timer =
-              forceAfterMs === undefined
-                ? undefined
-                : setTimeout(
-                    () => connection.destroy('the gateway is shutting down'),
-                    forceAfterMs,
-                  );
-            connection.goaway();
-          }),
-      ),
-    ]);
-  }
-}
-
-interface H2Entry {
-  readonly ready: Promise<H2Connection>;
-  connection?: H2Connection;
-}
-
-function toRuntime(target: TargetConfig): TargetRuntime {
-  return { id: target.id, weight: target.weight, address: target.address, active: 0, served: 0 };
 }

@@ -20,7 +20,9 @@ describe('parseConfig: defaults and resolution', () => {
         protocol: 'http',
         listen: { host: '127.0.0.1', port: 8080 },
         timeouts: { idleMs: 60_000, headerMs: 10_000, bodyMs: 30_000, bodyMinBytesPerSecond: 100 },
-        routes: [{ name: 'route-1', match: {}, upstream: 'app', stripPrefix: false }],
+        routes: [
+          { name: 'route-1', match: {}, upstream: 'app', stripPrefix: false, features: new Map() },
+        ],
         limits: { maxHeaderBytes: 16_384, maxBodyBytes: 10 * 1024 * 1024, bufferBodyBytes: 16_384 },
         trustedProxies: [],
         accessLog: true,
@@ -153,6 +155,7 @@ describe('parseConfig: defaults and resolution', () => {
       listen: { host: '0.0.0.0', port: 9000 },
       timeouts: { idleMs: 60_000, headerMs: 10_000, bodyMs: 30_000, bodyMinBytesPerSecond: 100 },
       upstream: 'app',
+      features: new Map(),
     });
     assert.equal(grpc?.protocol, 'grpc');
     assert.deepEqual(grpc.listen, { host: '::', port: 50051 });

@@ -1,18 +1,22 @@
-import type { Exchange, Middleware } from '../../pipeline/types.js';
+import type { BaseExchange, Exchange, L4Exchange, Middleware } from '../../pipeline/types.js';
 
 /** Where access-log lines go. */
 export type LineSink = (line: string) => void;
 
 /**
  * Access logging as middleware: one line per exchange once it is finished,
- * whatever the outcome (the error path included). Built once per config.
+ * whatever the outcome (the error path included). Built once per config;
+ * the outermost middleware of every chain, so it logs the final status.
  */
-export function accessLog<E extends Exchange>(sink: LineSink): Middleware<E> {
+export function accessLog<E extends BaseExchange>(
+  sink: LineSink,
+  format: (exchange: E, nowMs: number) => string,
+): Middleware<E> {
   return (next) => async (exchange) => {
     try {
       await next(exchange);
     } finally {
-      sink(formatAccessLine(exchange, performance.now()));
+      sink(format(exchange, performance.now()));
     }
   };
 }
@@ -26,5 +30,17 @@ export function formatAccessLine(exchange: Exchange, nowMs: number): string {
   let line = `${exchange.clientIp} ${exchange.listener} ${exchange.kind === 'http' ? '' : `${exchange.kind} `}${exchange.method} ${exchange.url} ${exchange.status} ${exchange.upstream || '-'} ${exchange.target || '-'} ${ms}ms`;
   if (exchange.errorCode !== '') line += ` ${exchange.errorCode}`;
   if (exchange.attempts > 1) line += ` attempts=${exchange.attempts}`;
+  return line;
+}
+
+/**
+ * A TCP session's line: `127.0.0.1 raw tcp echo 127.0.0.1:9301 up=5 down=5
+ * 3.10ms closed`, the outcome being `closed`, `reset`, `idle-timeout` or the
+ * GW_ERR_* code the connection was refused with.
+ */
+export function formatTcpLine(s: L4Exchange, nowMs: number): string {
+  const ms = (nowMs - s.startMs).toFixed(2);
+  let line = `${s.clientIp} ${s.listener} tcp ${s.upstream} ${s.target || '-'} up=${s.bytesUp} down=${s.bytesDown} ${ms}ms ${s.outcome}`;
+  if (s.attempts > 1) line += ` attempts=${s.attempts}`;
   return line;
 }

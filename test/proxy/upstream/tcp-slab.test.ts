@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Slab } from '../../../src/proxy/listeners/tcp-listener.js';
+import { Slab } from '../../../src/proxy/upstream/pipe-tcp.js';
 
 /** Feeds `total` bytes through a slab in reads of at most `readBytes`; returns the slab sizes seen. */
 function feed(slab: Slab, readBytes: number, total: number): Set<number> {

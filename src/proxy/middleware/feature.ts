@@ -1,0 +1,51 @@
+/**
+ * What a gateway feature is: one folder under `middleware/`, with the schema
+ * of its setting, a pure core, any store or I/O, and an `index.ts` exporting
+ * one {@link Feature}. Registering it in `features.ts` is the only line
+ * outside its folder: the config schema takes its key where it may be
+ * written, and the chain builder builds it once per config load wherever it
+ * is set.
+ */
+import type { z } from 'zod';
+import type { Clock } from '../../shared/clock.js';
+import type { Sweeper } from '../../shared/sweeper.js';
+import type { L4Exchange, Middleware } from '../pipeline/types.js';
+
+/** Where a feature's key may be written: on routes (HTTP, WebSocket, gRPC) or on tcp listeners. */
+export type FeaturePlace = 'route' | 'tcp';
+
+/** What a feature's build may use: the shared clock and sweeper, and where it is. */
+export interface FeatureDeps {
+  readonly clock: Clock;
+  readonly sweeper: Sweeper;
+  /** Where the setting is, for messages: `listener web, route api`. */
+  readonly where: string;
+}
+
+/** The middleware a feature builds for one place. */
+export interface FeatureMiddleware {
+  /** For a route: every HTTP request, WebSocket upgrade and gRPC call on it. */
+  readonly route?: Middleware;
+  /** For a tcp listener: every connection. */
+  readonly tcp?: Middleware<L4Exchange>;
+}
+
+export interface Feature<S = unknown> {
+  /** The config key (`allowFrom`), the same at every place. */
+  readonly key: string;
+  readonly places: readonly FeaturePlace[];
+  /** Validates the setting as written; its output is what `build` gets. */
+  readonly schema: z.ZodType<S>;
+  /** Builds the middleware for one place, once per config load. */
+  build(settings: S, deps: FeatureDeps): FeatureMiddleware;
+}
+
+/** A feature with its settings type forgotten, for lists of features. */
+export type AnyFeature = Feature<never> & {
+  build(settings: unknown, deps: FeatureDeps): FeatureMiddleware;
+};
+
+/** Keeps a feature's settings type checked where it is defined, and erases it for the list. */
+export function defineFeature<S>(feature: Feature<S>): AnyFeature {
+  return feature as unknown as AnyFeature;
+}
