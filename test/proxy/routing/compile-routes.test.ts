@@ -195,22 +195,13 @@ describe('CompiledRoute.matches', () => {
       );
     });
 
-    // BUG (src/proxy/routing/compile-routes.ts:80 with src/proxy/config/schema.ts:88-95): the
-    // config refuses a bare IPv6 host ("::1": "the port is not part of a host match") and accepts
-    // only the bracketed "[::1]", which it stores with its brackets; hostOf gives the request's
-    // host without them ("[::1]:8080" → "::1"), so hostCheck compares "::1" === "[::1]" and a
-    // route with an IPv6 host never matches anything.
-    it(
-      'matches an IPv6 host written "[::1]" for Host "[::1]:8080" (actual: never matches)',
-      { todo: 'known bug, see the comment above' },
-      () => {
-        assert.equal(matches({ match: { host: '[::1]' } }, { host: hostOf('[::1]:8080') }), true);
-        assert.equal(
-          matches({ match: { host: '[2001:DB8::1]' } }, { host: hostOf('[2001:db8::1]') }),
-          true,
-        );
-      },
-    );
+    it('matches an IPv6 host written "[::1]" for Host "[::1]:8080"', () => {
+      assert.equal(matches({ match: { host: '[::1]' } }, { host: hostOf('[::1]:8080') }), true);
+      assert.equal(
+        matches({ match: { host: '[2001:DB8::1]' } }, { host: hostOf('[2001:db8::1]') }),
+        true,
+      );
+    });
 
     it('matches "*.example.test" for exactly one more label', () => {
       const raw = { match: { host: '*.example.test' } };
@@ -416,44 +407,21 @@ describe('CompiledRoute.rewrite', () => {
     assert.equal(r.rewrite('/api/'), '/v2/');
   });
 
-  // BUG (src/proxy/routing/compile-routes.ts:110-115, rewriter): the replacement and the rest of
-  // the path are concatenated without looking at the slash between them. cross-checks.ts:174
-  // documents "rewritePrefix: / strips too", and the README promises the target receives the
-  // normalised path (no "//"), but with pathPrefix /api and rewritePrefix / the URL /api/users
-  // is forwarded as //users (a network-path reference to many servers), not /users.
-  it(
-    'rewritePrefix "/" strips like stripPrefix: /api/users → /users (actual: //users)',
-    { todo: 'known bug, see the comment above' },
-    () => {
-      const r = route({ match: { pathPrefix: '/api' }, rewritePrefix: '/' });
-      assert.equal(r.rewrite('/api/users?x=1'), '/users?x=1');
-      assert.equal(r.rewrite('/api'), '/');
-    },
-  );
+  it('rewritePrefix "/" strips like stripPrefix: /api/users → /users', () => {
+    const r = route({ match: { pathPrefix: '/api' }, rewritePrefix: '/' });
+    assert.equal(r.rewrite('/api/users?x=1'), '/users?x=1');
+    assert.equal(r.rewrite('/api'), '/');
+  });
 
-  // BUG (same place): a replacement ending in "/" for a prefix that does not end in one doubles
-  // the slash. pathPrefix /api, rewritePrefix /v2/: /api/users is forwarded as /v2//users.
-  it(
-    'rewritePrefix "/v2/" for prefix "/api": /api/users → /v2/users (actual: /v2//users)',
-    { todo: 'known bug, see the comment above' },
-    () => {
-      const r = route({ match: { pathPrefix: '/api' }, rewritePrefix: '/v2/' });
-      assert.equal(r.rewrite('/api/users'), '/v2/users');
-    },
-  );
+  it('rewritePrefix "/v2/" for prefix "/api": /api/users → /v2/users', () => {
+    const r = route({ match: { pathPrefix: '/api' }, rewritePrefix: '/v2/' });
+    assert.equal(r.rewrite('/api/users'), '/v2/users');
+  });
 
-  // BUG (same place): a prefix ending in "/" (or the prefix "/") with a replacement that does
-  // not end in one glues the first remaining segment onto the replacement's last. pathPrefix /
-  // with rewritePrefix /v2 ("put everything under /v2") forwards /users as /v2users;
-  // pathPrefix /api/ with rewritePrefix /v2 forwards /api/users as /v2users.
-  it(
-    'rewritePrefix "/v2" for prefix "/" or "/api/": → /v2/users (actual: /v2users)',
-    { todo: 'known bug, see the comment above' },
-    () => {
-      const root = route({ match: { pathPrefix: '/' }, rewritePrefix: '/v2' });
-      assert.equal(root.rewrite('/users?x=1'), '/v2/users?x=1');
-      const slash = route({ match: { pathPrefix: '/api/' }, rewritePrefix: '/v2' });
-      assert.equal(slash.rewrite('/api/users'), '/v2/users');
-    },
-  );
+  it('rewritePrefix "/v2" for prefix "/" or "/api/": → /v2/users', () => {
+    const root = route({ match: { pathPrefix: '/' }, rewritePrefix: '/v2' });
+    assert.equal(root.rewrite('/users?x=1'), '/v2/users?x=1');
+    const slash = route({ match: { pathPrefix: '/api/' }, rewritePrefix: '/v2' });
+    assert.equal(slash.rewrite('/api/users'), '/v2/users');
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { trustChecker } from '../../../src/proxy/runtime.js';
+import { cidrMatcher } from '../../../src/shared/cidr-matcher.js';
 import {
   clientResponseHeaders,
   forwardableTrailers,
@@ -473,7 +473,7 @@ describe('forwardableTrailers', () => {
 });
 
 describe('trustedClientIp', () => {
-  const isTrusted = trustChecker(['10.0.0.0/8', '2001:db8::/32']);
+  const isTrusted = cidrMatcher(['10.0.0.0/8', '2001:db8::/32']);
 
   it('uses a checker that trusts the CIDRs, IPv6 and mapped IPv4 included (precondition)', () => {
     assert.equal(isTrusted('10.1.2.3'), true);
