@@ -170,6 +170,7 @@ describe('CompiledRoute.matches', () => {
         name: 'direct',
         upstream: 'app',
         stripPrefix: false,
+        features: new Map(),
         match: { host: 'Example.TEST' },
       };
       const [compiled] = compileRoutes([direct]);
@@ -351,6 +352,7 @@ describe('CompiledRoute.rewrite', () => {
         name: 'r',
         upstream: 'app',
         stripPrefix: true,
+        features: new Map(),
         rewritePrefix: '/v2',
         match: { path: '/a' },
       },
