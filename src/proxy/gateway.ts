@@ -6,7 +6,7 @@ import { startHttpListener } from './listeners/http-listener.js';
 import type { RunningListener } from './listeners/listen.js';
 import { startTcpListener } from './listeners/tcp-listener.js';
 import type { LineSink } from './middleware/access-log/access-log.js';
-import type { Middleware } from './pipeline/types.js';
+import type { L4Exchange, Middleware } from './pipeline/types.js';
 import type { RouteConfig } from './config/types.js';
 import { GatewayRuntime, type RuntimeDeps, type RuntimeRef } from './runtime.js';
 import { TargetRegistry } from './upstream/target-registry.js';
@@ -26,6 +26,8 @@ export interface GatewayOptions {
    * each time a config is loaded.
    */
   readonly routeMiddleware?: (listener: string, route: RouteConfig) => Middleware | undefined;
+  /** Extra middleware for a tcp listener's connections, after its features (see routeMiddleware). */
+  readonly tcpMiddleware?: (listener: string) => Middleware<L4Exchange> | undefined;
 }
 
 function configPortHint(port: number, listener: string): string {
@@ -65,6 +67,7 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
     sink: options.accessLog,
     registry,
     ...(options.routeMiddleware === undefined ? {} : { routeMiddleware: options.routeMiddleware }),
+    ...(options.tcpMiddleware === undefined ? {} : { tcpMiddleware: options.tcpMiddleware }),
   };
   const ref: RuntimeRef = { current: new GatewayRuntime(config, deps) };
   const listeners: RunningListener[] = [];

@@ -70,6 +70,8 @@ export interface RuntimeDeps {
    * route per config load.
    */
   readonly routeMiddleware?: (listener: string, route: RouteConfig) => Middleware | undefined;
+  /** Extra middleware for a tcp listener's connections, after its features. */
+  readonly tcpMiddleware?: (listener: string) => Middleware<L4Exchange> | undefined;
 }
 
 /**
@@ -183,7 +185,10 @@ function buildFeatures(listener: ListenerConfig, deps: RuntimeDeps): BuiltFeatur
   if (listener.protocol === 'tcp') {
     const where = `listener ${listener.name}`;
     const built = buildEach(listener.features, { ...base, where }, FEATURES);
-    return { routes: [], tcp: built.flatMap((m) => (m.tcp ? [m.tcp] : [])) };
+    const tcp = built.flatMap((m) => (m.tcp ? [m.tcp] : []));
+    const extra = deps.tcpMiddleware?.(listener.name);
+    if (extra !== undefined) tcp.push(extra);
+    return { routes: [], tcp };
   }
   const routes = listener.routes.map((route) => {
     const where = `listener ${listener.name}, route ${route.name}`;

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { ServerHttp2Stream } from 'node:http2';
 import { join } from 'node:path';
-import { startGateway, type Gateway } from '../../src/proxy/gateway.js';
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/proxy/gateway.js';
 import { parseConfigText } from '../../src/proxy/config/load.js';
 import { startBackend } from '../../src/backend/start-backend.js';
 import type { RunningBackend } from '../../src/backend/backend-options.js';
@@ -37,10 +37,13 @@ export function targets(backends: readonly { port: number }[]): string {
 }
 
 /** Starts a gateway from YAML (listeners on port 0), collecting access-log lines. */
-export async function startTestGateway(yaml: string): Promise<TestGateway> {
+export async function startTestGateway(
+  yaml: string,
+  options: Pick<GatewayOptions, 'routeMiddleware' | 'tcpMiddleware'> = {},
+): Promise<TestGateway> {
   const config = parseConfigText(yaml, 'test.yaml');
   const log: string[] = [];
-  const gateway = await startGateway(config, { accessLog: (line) => log.push(line) });
+  const gateway = await startGateway(config, { ...options, accessLog: (line) => log.push(line) });
   return {
     gateway,
     log,
