@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
 import { badRequest } from '../../shared/errors.js';
+import { sweeper } from '../../shared/sweeper.js';
 import type { GrpcListenerConfig } from '../config/types.js';
 import { H2_ERROR } from '../h2/frames.js';
 import { H2Connection, type H2Stream } from '../h2/connection.js';
@@ -77,11 +78,9 @@ export async function startGrpcListener(
     connections.add(connection);
   };
   // One timer for every connection of the listener: preface, header-block and idle timeouts.
-  const sweeper = setInterval(() => {
-    const now = performance.now();
+  const stopSweep = sweeper.every(sweepPeriodMs(config.timeouts), (now) => {
     for (const connection of connections) connection.checkTimers(now);
-  }, sweepPeriodMs(config.timeouts));
-  sweeper.unref();
+  });
 
   let server: net.Server;
   if (config.tls) {
@@ -106,12 +105,12 @@ export async function startGrpcListener(
     config.name,
     config.listen,
     () => {
-      clearInterval(sweeper);
+      stopSweep();
       for (const connection of connections) connection.goaway();
     },
     limit,
   );
-  listening.catch(() => clearInterval(sweeper));
+  listening.catch(() => stopSweep());
   return listening;
 }
 

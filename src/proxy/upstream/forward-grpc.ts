@@ -7,6 +7,7 @@ import {
   upstreamReset,
   upstreamTimeout,
 } from '../../shared/errors.js';
+import { sweeper, type StopSweep } from '../../shared/sweeper.js';
 import { encodeGrpcMessage } from './grpc-message.js';
 import type { H2Connection, H2Stream, StreamHandler } from '../h2/connection.js';
 import { H2_ERROR } from '../h2/frames.js';
@@ -581,22 +582,19 @@ export class GrpcCall implements StreamHandler {
   }
 }
 
-/** Calls being relayed, checked for deadline and idleness by one timer. */
+/** Calls being relayed, checked for deadline and idleness by the process's one sweeper. */
 const active = new Set<GrpcCall>();
-let sweeper: NodeJS.Timeout | undefined;
+let stopSweep: StopSweep | undefined;
 const SWEEP_MS = 25;
 
 function startSweeper(): void {
-  if (sweeper !== undefined) return;
-  sweeper = setInterval(() => {
-    const now = performance.now();
+  stopSweep ??= sweeper.every(SWEEP_MS, (now) => {
     for (const call of active) call.check(now);
     if (active.size === 0) {
-      clearInterval(sweeper);
-      sweeper = undefined;
+      stopSweep?.();
+      stopSweep = undefined;
     }
-  }, SWEEP_MS);
-  sweeper.unref();
+  });
 }
 
 /** Response headers or trailers without connection-specific fields. */
