@@ -1,7 +1,9 @@
 import { formatHostPort } from '../../shared/format.js';
 import { formatBytes } from '../../shared/format.js';
 import { formatHashKey } from './parse-hash-key.js';
+import { FEATURES } from '../middleware/features.js';
 import type {
+  FeatureSettings,
   HostPort,
   ListenerConfig,
   ListenerTimeouts,
@@ -66,7 +68,8 @@ export function routingTable(config: ProxyConfig): string[] {
 function listenerDetails(listener: ListenerConfig, config: ProxyConfig): string {
   const parts: string[] = [];
   if (listener.protocol === 'tcp') {
-    parts.push(`→ ${listener.upstream} (${upstreamBalance(config, listener.upstream)})`);
+    const notes = [upstreamBalance(config, listener.upstream), ...featureNotes(listener.features)];
+    parts.push(`→ ${listener.upstream} (${notes.join('; ')})`);
   }
   // A tcp listener has no request head, so only its idle timeout applies.
   parts.push(
@@ -95,7 +98,11 @@ function listenerDetails(listener: ListenerConfig, config: ProxyConfig): string 
 
 function routeLines(routes: readonly RouteConfig[], config: ProxyConfig): string[] {
   const rows = routes.map((route) => {
-    const notes = [upstreamBalance(config, route.upstream), ...rewriteNotes(route)];
+    const notes = [
+      upstreamBalance(config, route.upstream),
+      ...rewriteNotes(route),
+      ...featureNotes(route.features),
+    ];
     return ['  ' + route.name, matchText(route.match), `→ ${route.upstream} (${notes.join('; ')})`];
   });
   return align(rows);
@@ -113,6 +120,19 @@ export function matchText(match: RouteMatch): string {
     parts.push(`header:${name}=${quote(value)}`);
   }
   return parts.length === 0 ? 'any request' : parts.join(' ');
+}
+
+/** One note per feature set at a place, in the order they run. */
+function featureNotes(settings: FeatureSettings): string[] {
+  return FEATURES.filter((f) => settings.has(f.key)).map((f) => f.describe(settings.get(f.key)));
+}
+
+/** The features set at a place, as written, for JSON; undefined when there are none. */
+function featuresJson(settings: FeatureSettings): Record<string, unknown> | undefined {
+  if (settings.size === 0) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const f of FEATURES) if (settings.has(f.key)) out[f.key] = f.toJson(settings.get(f.key));
+  return out;
 }
 
 function rewriteNotes(route: RouteConfig): string[] {
@@ -203,6 +223,8 @@ export interface ListenerJson {
   readonly maxConnections?: number;
   /** tcp only. */
   readonly upstream?: string;
+  /** tcp only: the L4 features set on the listener, by key (absent when none). */
+  readonly features?: Readonly<Record<string, unknown>>;
   /** http and grpc. */
   readonly routes?: readonly RouteJson[];
   readonly tls?: { readonly cert: string; readonly key: string };
@@ -221,6 +243,8 @@ export interface RouteJson {
   readonly upstream: string;
   readonly stripPrefix: boolean;
   readonly rewritePrefix?: string;
+  /** The features set on the route, by key, as written (absent when none). */
+  readonly features?: Readonly<Record<string, unknown>>;
 }
 
 /** One upstream in {@link RoutingTableJson}, with the listeners and routes that use it. */
@@ -238,6 +262,10 @@ export interface UpstreamJson {
   readonly tls: boolean;
   /** Listener names (tcp) and `listener/route` names that send traffic here. */
   readonly usedBy: readonly string[];
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 /** The same table as {@link routingTable}, as a JSON-able object (no Maps, addresses as strings). */
@@ -273,7 +301,10 @@ function listenerJson(l: ListenerConfig): ListenerJson {
     timeouts: { ...l.timeouts },
     ...(l.maxConnections === undefined ? {} : { maxConnections: l.maxConnections }),
   };
-  if (l.protocol === 'tcp') return { ...base, upstream: l.upstream };
+  if (l.protocol === 'tcp') {
+    const features = featuresJson(l.features);
+    return { ...base, upstream: l.upstream, ...(features === undefined ? {} : { features }) };
+  }
   const routes = l.routes.map((r): RouteJson => ({
     name: r.name,
     // Plain objects for JSON; fromEntries keeps a `__proto__` header as a key.
@@ -286,6 +317,7 @@ function listenerJson(l: ListenerConfig): ListenerJson {
     upstream: r.upstream,
     stripPrefix: r.stripPrefix,
     ...(r.rewritePrefix === undefined ? {} : { rewritePrefix: r.rewritePrefix }),
+    ...optional('features', featuresJson(r.features)),
   }));
   const tls = l.tls === undefined ? {} : { tls: { cert: l.tls.cert, key: l.tls.key } };
   if (l.protocol === 'grpc') return { ...base, routes, ...tls, accessLog: l.accessLog };

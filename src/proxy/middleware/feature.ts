@@ -38,14 +38,23 @@ export interface Feature<S = unknown> {
   readonly schema: z.ZodType<S>;
   /** Builds the middleware for one place, once per config load. */
   build(settings: S, deps: FeatureDeps): FeatureMiddleware;
+  /** A short note for `gw proxy --check`'s table (`allow 10.0.0.0/8`). */
+  describe(settings: S): string;
+  /** The settings for `gw proxy --check --json`, as a user would write them. */
+  toJson(settings: S): unknown;
 }
 
-/** A feature with its settings type forgotten, for lists of features. */
-export type AnyFeature = Feature<never> & {
+/** A feature with its settings type forgotten, for lists of features (settings come validated). */
+export interface AnyFeature {
+  readonly key: string;
+  readonly places: readonly FeaturePlace[];
+  readonly schema: z.ZodType;
   build(settings: unknown, deps: FeatureDeps): FeatureMiddleware;
-};
+  describe(settings: unknown): string;
+  toJson(settings: unknown): unknown;
+}
 
 /** Keeps a feature's settings type checked where it is defined, and erases it for the list. */
 export function defineFeature<S>(feature: Feature<S>): AnyFeature {
-  return feature as unknown as AnyFeature;
+  return feature;
 }

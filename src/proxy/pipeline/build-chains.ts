@@ -43,8 +43,15 @@ export function buildChain<F extends BaseExchange, E extends F>(
   end: ProtocolEnd<E>,
 ): Handler<E> {
   const answer = end.answer;
-  const answering: Middleware<E> = (next) => (ex) =>
-    next(ex).catch((err: unknown) => answer(ex, err));
+  const answering: Middleware<E> = (next) => (ex) => {
+    try {
+      return next(ex).catch((err: unknown) => answer(ex, err));
+    } catch (err) {
+      // A middleware that throws before it returns a promise is answered the same way.
+      answer(ex, err);
+      return Promise.resolve();
+    }
+  };
   return compose<E>(
     [...forProtocol<F, E>(front), answering, ...forProtocol<F, E>(route)],
     end.terminal,

@@ -24,4 +24,6 @@ export const allowFrom = defineFeature<AllowFromSettings>({
     };
     return { route: middleware, tcp: middleware };
   },
+  describe: (settings) => `allow ${settings.join(',')}`,
+  toJson: (settings) => [...settings],
 });

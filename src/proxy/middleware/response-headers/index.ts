@@ -12,6 +12,12 @@ export const responseHeaders = defineFeature<ResponseHeaderFields>({
   key: 'responseHeaders',
   places: ['route'],
   schema: responseHeadersSchema,
+  describe: (fields) => `+headers ${fields.filter((_, i) => i % 2 === 0).join(',')}`,
+  toJson: (fields) => {
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i] ?? ''] = fields[i + 1] ?? '';
+    return out;
+  },
   build(fields) {
     return {
       route:
