@@ -160,11 +160,11 @@ export async function startGw(
   ctx: Context,
   protocol: Protocol,
   backendPort: number,
-  name: 'gw' | 'gw-base' = 'gw',
+  name: 'gw' | 'gw-base' | 'gw-feat' = 'gw',
 ): Promise<Candidate> {
-  const bin = name === 'gw' ? GW_BIN : (ctx.gwBaseline ?? GW_BIN);
+  const bin = name === 'gw-base' ? (ctx.gwBaseline ?? GW_BIN) : GW_BIN;
   const conf = path.join(folder(ctx, `${name}-${protocol}`), 'gw.json');
-  writeFileSync(conf, gwConfig(protocol, backendPort));
+  writeFileSync(conf, gwConfig(protocol, backendPort, name === 'gw-feat'));
   const check = spawnSync(process.execPath, [bin, 'proxy', '--config', conf, '--check'], {
     encoding: 'utf8',
     cwd: ROOT,
@@ -290,6 +290,21 @@ export async function startSocat(ctx: Context, backendPort: number): Promise<Can
   const proc = ctx.procs.start('socat', 'socat', args, { side: 'proxy' });
   await waitForPort(proc, port);
   return { name: 'socat', port, proc };
+}
+
+/**
+ * gw with route features configured (allowFrom, responseHeaders: see
+ * configs.ts), as candidate `gw-feat`: what a configured feature costs, side
+ * by side with plain gw. Started only when `--candidates` names it.
+ */
+export async function withFeatures(
+  ctx: Context,
+  skipped: Skipped[],
+  protocol: Protocol,
+  backendPort: number,
+): Promise<Candidate | undefined> {
+  if (ctx.only === undefined || !ctx.only.has('gw-feat')) return undefined;
+  return reference(ctx, 'gw-feat', skipped, () => startGw(ctx, protocol, backendPort, 'gw-feat'));
 }
 
 /** The baseline gw (`--baseline DIR`) as candidate `gw-base`, or undefined when none was given. */

@@ -12,8 +12,20 @@ import { HOST } from './procs.js';
 
 export type Protocol = 'http' | 'ws' | 'grpc' | 'tcp';
 
-/** gw's config: one listener with one route, round-robin over ONE target. */
-export function gwConfig(protocol: Protocol, backendPort: number): string {
+/**
+ * Route features the `gw-feat` candidate configures, chosen to let every
+ * request through: the cost of a configured feature, not of refusals.
+ */
+const BENCH_FEATURES = {
+  allowFrom: ['0.0.0.0/0', '::/0'],
+  responseHeaders: { 'x-bench': 'features' },
+};
+
+/**
+ * gw's config: one listener with one route, round-robin over ONE target;
+ * with `features`, the route (or tcp listener) carries BENCH_FEATURES.
+ */
+export function gwConfig(protocol: Protocol, backendPort: number, features = false): string {
   const upstream = {
     name: 'be',
     balance: 'round-robin',
@@ -21,14 +33,27 @@ export function gwConfig(protocol: Protocol, backendPort: number): string {
   };
   const listener =
     protocol === 'tcp'
-      ? { name: 'bench', protocol: 'tcp', listen: `${HOST}:0`, upstream: 'be' }
+      ? {
+          name: 'bench',
+          protocol: 'tcp',
+          listen: `${HOST}:0`,
+          upstream: 'be',
+          ...(features ? { allowFrom: BENCH_FEATURES.allowFrom } : {}),
+        }
       : {
           name: 'bench',
           // WebSocket upgrades go through an http listener's routes.
           protocol: protocol === 'grpc' ? 'grpc' : 'http',
           listen: `${HOST}:0`,
           accessLog: true,
-          routes: [{ name: 'all', match: { pathPrefix: '/' }, upstream: 'be' }],
+          routes: [
+            {
+              name: 'all',
+              match: { pathPrefix: '/' },
+              upstream: 'be',
+              ...(features ? BENCH_FEATURES : {}),
+            },
+          ],
         };
   return `${JSON.stringify({ listeners: [listener], upstreams: [upstream] }, null, 2)}\n`;
 }

@@ -51,9 +51,15 @@ function medianOrNull(values: readonly (number | null)[]): number | null {
   return present.length === 0 ? null : median(present);
 }
 
-/** The section's references, and the baseline gw when it ran (`--baseline`). */
+/**
+ * The section's references, the baseline gw when it ran (`--baseline`), and
+ * plain gw when gw with features ran beside it (`--candidates gw-feat`).
+ */
 function referencesOf(spec: SectionSpec, names: readonly string[]): string[] {
-  return names.includes('gw-base') ? [...spec.references, 'gw-base'] : [...spec.references];
+  const refs = [...spec.references];
+  if (names.includes('gw-base')) refs.push('gw-base');
+  if (names.includes('gw-feat') && !refs.includes('gw')) refs.push('gw');
+  return refs;
 }
 
 export function summarize(spec: SectionSpec, measured: readonly Measured[]): Summary[] {

@@ -6,6 +6,7 @@
 import { countLines, HOST, runToEnd, type Managed } from './procs.js';
 import {
   baseline,
+  withFeatures,
   reference,
   startGw,
   startGwBackend,
@@ -85,6 +86,7 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
     direct,
     await startGw(ctx, 'http', backend.port),
     await baseline(ctx, skipped, 'http', backend.port),
+    await withFeatures(ctx, skipped, 'http', backend.port),
     await reference(ctx, 'nginx', skipped, () => startNginx(ctx, 'http', backend.port)),
     await reference(ctx, 'haproxy', skipped, () => startHaproxy(ctx, 'http', backend.port)),
     await reference(ctx, 'undici-min', skipped, () => startUndiciMin(ctx, backend.port)),
@@ -96,7 +98,7 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
     // Check the answer once: a proxy answering errors fast must not pass as fast.
     const problem = await checkHttp(c, backend.path, bytes);
     if (problem === undefined) candidates.push(c);
-    else if (c.name === 'gw' || c.name === 'gw-base' || c.name === 'direct')
+    else if (c.name === 'gw' || c.name === 'gw-base' || c.name === 'gw-feat' || c.name === 'direct')
       throw new Error(`${c.name}: ${problem}`);
     else skipped.push({ name: c.name, reason: problem });
   }
