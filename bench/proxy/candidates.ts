@@ -303,7 +303,7 @@ export async function withFeatures(
   protocol: Protocol,
   backendPort: number,
 ): Promise<Candidate | undefined> {
-  if (ctx.only === undefined || !ctx.only.has('gw-feat')) return undefined;
+  if (!ctx.only?.has('gw-feat')) return undefined;
   return reference(ctx, 'gw-feat', skipped, () => startGw(ctx, protocol, backendPort, 'gw-feat'));
 }
 

@@ -18,11 +18,15 @@ export function cidrMatcher(cidrs: readonly string[]): (ip: string) => boolean {
   if (cidrs.length === 0) return () => false;
   const blocks: Block[] = [];
   for (const cidr of cidrs) {
-    const [address = '', prefix] = cidr.split('/');
-    const bytes = addressBytes(address);
-    if (bytes !== undefined) {
-      blocks.push({ bytes, prefix: prefix === undefined ? bytes.length * 8 : Number(prefix) });
-    }
+    const [address = '', prefixText] = cidr.split('/');
+    const parsed = parseIp(address);
+    if (parsed === undefined) continue;
+    const prefix = prefixText === undefined ? parsed.bytes.length * 8 : Number(prefixText);
+    // A block of IPv4-mapped addresses (::ffff:10.0.0.0/104) is the IPv4 block it maps
+    // (10.0.0.0/8), since clients' mapped addresses are matched as IPv4.
+    if (parsed.bytes.length === 16 && isMapped(parsed.bytes) && prefix >= 96) {
+      blocks.push({ bytes: parsed.bytes.subarray(12), prefix: prefix - 96 });
+    } else blocks.push({ bytes: parsed.bytes, prefix });
   }
   return (ip) => {
     const bytes = addressBytes(ip);

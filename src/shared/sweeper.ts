@@ -10,6 +10,7 @@ export type StopSweep = () => void;
 const MIN_PERIOD_MS = 10;
 
 interface Entry {
+  readonly task: SweepTask;
   readonly periodMs: number;
   dueMs: number;
 }
@@ -22,7 +23,8 @@ interface Entry {
  * each task when it is due, so it never holds the process open.
  */
 export class Sweeper {
-  private readonly tasks = new Map<SweepTask, Entry>();
+  /** One entry per registration: the same function registered twice runs twice, stops apart. */
+  private readonly tasks = new Set<Entry>();
   private timer: NodeJS.Timeout | undefined;
   private tickMs = Number.POSITIVE_INFINITY;
   private readonly clock: Clock;
@@ -34,10 +36,11 @@ export class Sweeper {
   /** Runs `task` about every `periodMs` (at least 10 ms) until the returned stop is called. */
   every(periodMs: number, task: SweepTask): StopSweep {
     const period = Math.max(MIN_PERIOD_MS, Math.floor(periodMs));
-    this.tasks.set(task, { periodMs: period, dueMs: this.clock.nowMs() + period });
+    const entry: Entry = { task, periodMs: period, dueMs: this.clock.nowMs() + period };
+    this.tasks.add(entry);
     if (period < this.tickMs) this.restart();
     return () => {
-      if (!this.tasks.delete(task)) return;
+      if (!this.tasks.delete(entry)) return;
       if (this.tasks.size === 0) this.stopTimer();
       else if (period === this.tickMs) this.restart();
     };
@@ -51,17 +54,17 @@ export class Sweeper {
   /** Runs every due task once (the interval calls it; tests may too). */
   tick(): void {
     const now = this.clock.nowMs();
-    for (const [task, entry] of this.tasks) {
+    for (const entry of this.tasks) {
       if (entry.dueMs > now) continue;
       entry.dueMs = now + entry.periodMs;
-      task(now);
+      entry.task(now);
     }
   }
 
   private restart(): void {
     this.stopTimer();
     let tick = Number.POSITIVE_INFINITY;
-    for (const entry of this.tasks.values()) tick = Math.min(tick, entry.periodMs);
+    for (const entry of this.tasks) tick = Math.min(tick, entry.periodMs);
     if (tick === Number.POSITIVE_INFINITY) return;
     this.tickMs = tick;
     this.timer = setInterval(() => this.tick(), tick);

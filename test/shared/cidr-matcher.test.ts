@@ -76,17 +76,11 @@ describe('cidrMatcher', () => {
     check(['::ffff:10.0.0.1/128'], ['10.0.0.1'], ['10.0.0.2']);
   });
 
-  it(
-    'reads the prefix of an IPv4-mapped block as an IPv6 prefix (/104 is the IPv4 /8)',
-    {
-      todo: 'cidr-matcher.ts cidrMatcher: a mapped block keeps its IPv6 prefix on its 4 IPv4 bytes',
-    },
-    () => {
-      // What parseCidr keeps for `::ffff:10.0.0.0/104` and `::ffff:0:0/96`.
-      check(['::ffff:a00:0/104'], ['10.1.2.3', '::ffff:10.9.9.9'], ['11.0.0.1']);
-      check(['::ffff:0:0/96'], ['10.1.2.3', '192.0.2.1'], ['::1']);
-    },
-  );
+  it('reads the prefix of an IPv4-mapped block as an IPv6 prefix (/104 is the IPv4 /8)', () => {
+    // What parseCidr keeps for `::ffff:10.0.0.0/104` and `::ffff:0:0/96`.
+    check(['::ffff:a00:0/104'], ['10.1.2.3', '::ffff:10.9.9.9'], ['11.0.0.1']);
+    check(['::ffff:0:0/96'], ['10.1.2.3', '192.0.2.1'], ['::1']);
+  });
 
   it('is false for input that is not an IP address', () => {
     check(

@@ -1,4 +1,4 @@
-import { toGwError } from '../../shared/errors.js';
+import { replyOf } from './local-reply.js';
 import { answerStatus, type GrpcExchange } from '../upstream/forward-grpc.js';
 
 /**
@@ -10,11 +10,11 @@ import { answerStatus, type GrpcExchange } from '../upstream/forward-grpc.js';
  * exchange's reply fields. gRPC clients read the status, never an HTTP page.
  */
 export function answerGrpc(ex: GrpcExchange, err: unknown): void {
-  const error = toGwError(err);
-  if (error.httpStatus === 405) {
+  const reply = replyOf(err);
+  if (reply.httpStatus === 405) {
     // gRPC over HTTP/2: a client reads a bare 405 as UNKNOWN; with the status it learns why.
-    answerStatus(ex, error.grpcStatus, error, '405', ['allow', 'POST']);
+    answerStatus(ex, reply.grpcStatus, reply, '405', ['allow', 'POST']);
     return;
   }
-  answerStatus(ex, error.grpcStatus, error);
+  answerStatus(ex, reply.grpcStatus, reply);
 }

@@ -1,11 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { toGwError } from '../../shared/errors.js';
 import type { H1ServerConnection } from '../h1/server-connection.js';
 import type { LocalReply } from '../pipeline/types.js';
 import type { WsExchange } from '../upstream/bridge-ws.js';
 import type { HttpExchange } from '../upstream/forward-http.js';
 import { fieldLines } from '../upstream/http-headers.js';
+import { replyOf } from './local-reply.js';
 
 /**
  * The http listener's local reply for a request: the reply's status with its
@@ -66,10 +66,6 @@ export function writeRawReply(socket: Duplex, reply: LocalReply, extra?: readonl
     );
   }
   setTimeout(() => socket.destroy(), 1000).unref();
-}
-
-function replyOf(err: unknown): LocalReply {
-  return toGwError(err);
 }
 
 /**

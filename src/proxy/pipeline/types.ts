@@ -99,6 +99,22 @@ export interface LocalReply {
   readonly contentType?: string;
 }
 
+/**
+ * What a thrown value answers with: itself when it is a LocalReply (every
+ * GwError is one; so is a configured reply), undefined otherwise (the
+ * listener makes a GW_ERR_INTERNAL of it).
+ */
+export function asLocalReply(err: unknown): LocalReply | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const r = err as Partial<Record<keyof LocalReply, unknown>>;
+  return typeof r.code === 'string' &&
+    typeof r.httpStatus === 'number' &&
+    typeof r.grpcStatus === 'number' &&
+    typeof r.message === 'string'
+    ? (err as LocalReply)
+    : undefined;
+}
+
 /** A step that handles an exchange completely (the terminal handler) or passes it on. */
 export type Handler<E extends BaseExchange = Exchange> = (exchange: E) => Promise<void>;
 

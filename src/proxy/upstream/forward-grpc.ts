@@ -629,7 +629,7 @@ function statusOf(fields: readonly string[]): number | undefined {
 export function answerStatus(
   ex: GrpcExchange,
   status: number,
-  error: GwError,
+  error: { readonly code: string; readonly message: string },
   httpStatus = '200',
   extra: readonly string[] = [],
 ): void {
@@ -637,23 +637,20 @@ export function answerStatus(
   ex.errorCode = error.code;
   const stream = ex.call.down;
   if (stream.closed || stream.localClosed) return;
-  stream.sendHeaders(
-    [
-      ':status',
-      httpStatus,
-      ...extra,
-      ...(ex.replyFields ?? []),
-      'content-type',
-      'application/grpc',
-      'grpc-status',
-      String(status),
-      'grpc-message',
-      encodeGrpcMessage(error.message),
-      'x-gw-error',
-      error.code,
-    ],
-    true,
-  );
+  const fields = [
+    ':status',
+    httpStatus,
+    ...extra,
+    ...(ex.replyFields ?? []),
+    'content-type',
+    'application/grpc',
+    'grpc-status',
+    String(status),
+    'grpc-message',
+    encodeGrpcMessage(error.message),
+  ];
+  if (error.code !== '') fields.push('x-gw-error', error.code);
+  stream.sendHeaders(fields, true);
   // The client may still be sending: end its side too (RFC 9113 §8.1).
   if (stream.peerSending()) stream.reset(H2_ERROR.NO_ERROR);
 }

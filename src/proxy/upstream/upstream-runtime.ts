@@ -110,11 +110,15 @@ export class UpstreamState {
   /** Drains every target: the upstream left the config. */
   async drain(): Promise<void> {
     this.unwatch?.();
-    await this.source?.close();
     const targets = [...this.byId.values()];
     this.byId.clear();
     this.targets = [];
-    await Promise.allSettled(targets.map((t) => t.drain()));
+    // The balancer keeps them: an exchange pinned to the config that had this upstream (one
+    // waiting in a middleware when the reload came) still finishes on it. Targets are live
+    // state, though: one dropped from an upstream that remains is gone for pinned exchanges too.
+    const drains = targets.map((t) => t.drain());
+    await this.source?.close();
+    await Promise.allSettled(drains);
   }
 
   /** Closes every connection (shutting down); busy HTTP/2 ones are cut after `forceAfterMs`. */

@@ -218,27 +218,21 @@ describe('answerWs', () => {
     assert.equal(ex.errorCode, 'GW_ERR_FORBIDDEN');
   });
 
-  it(
-    'answers a thrown LocalReply that is not a GwError with its own status and body',
-    {
-      todo: 'http-answer.ts replyOf: toGwError turns any LocalReply that is not a GwError into 500',
-    },
-    async () => {
-      const socket = new PassThrough();
-      const read = readAll(socket);
-      const reply: LocalReply = {
-        code: '',
-        httpStatus: 503,
-        grpcStatus: 14,
-        message: 'degraded',
-        body: 'later',
-      };
-      answerWs(wsExchange(socket), reply);
-      const parsed = parseReply(await read);
-      assert.equal(parsed.statusLine, 'HTTP/1.1 503 Service Unavailable');
-      assert.equal(parsed.body.toString(), 'later');
-    },
-  );
+  it('answers a thrown LocalReply that is not a GwError with its own status and body', async () => {
+    const socket = new PassThrough();
+    const read = readAll(socket);
+    const reply: LocalReply = {
+      code: '',
+      httpStatus: 503,
+      grpcStatus: 14,
+      message: 'degraded',
+      body: 'later',
+    };
+    answerWs(wsExchange(socket), reply);
+    const parsed = parseReply(await read);
+    assert.equal(parsed.statusLine, 'HTTP/1.1 503 Service Unavailable');
+    assert.equal(parsed.body.toString(), 'later');
+  });
 });
 
 describe('answerTcp', () => {
