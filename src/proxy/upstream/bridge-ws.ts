@@ -1,14 +1,7 @@
-import http, { STATUS_CODES, type IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  badRequest,
-  GwError,
-  routeNotFound,
-  toGwError,
-  upstreamConnect,
-  upstreamTimeout,
-} from '../../shared/errors.js';
+import { badRequest, routeNotFound, toGwError, type GwError } from '../../shared/errors.js';
+import { formatHostPort } from '../../shared/format.js';
 import type { HttpListenerConfig } from '../config/types.js';
 import type { RequestHead } from '../h1/head.js';
 import { L7Exchange, type ExchangeStart } from '../pipeline/types.js';
@@ -16,14 +9,10 @@ import { hostOf } from '../routing/host-of.js';
 import { normalizePath } from '../routing/normalize-path.js';
 import { splitTarget } from '../routing/request-target.js';
 import { routeFor, type ListenerRuntime, type RouteEntry } from '../runtime.js';
-import {
-  clientResponseHeaders,
-  trustedClientIp,
-  upstreamRequestHeaders,
-  type HeaderMap,
-} from './http-headers.js';
+import { fieldLines, requestFieldLines, trustedClientIp, type HeaderMap } from './http-headers.js';
 import { MAX_ATTEMPTS, tryTargets, type Forwarder } from './try-targets.js';
 import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
+import { askUpgrade, reasonOf, relayRefusal, type Handshake } from './ws-handshake.js';
 
 /** What the http listener hands over for an upgrade request. */
 export interface UpgradeRequest {
@@ -41,7 +30,7 @@ interface WsStart extends ExchangeStart {
   readonly early: Buffer;
   readonly headers: HeaderMap;
   readonly forwardUrl: string;
-  readonly forwardHeaders: HeaderMap;
+  readonly fields: string;
   readonly idleMs: number;
   readonly upstreamRuntime: UpstreamRuntime | undefined;
   readonly refusal: GwError | undefined;
@@ -56,8 +45,12 @@ export class WsExchange extends L7Exchange {
   readonly headers: HeaderMap;
   /** Path and query to send upstream (after prefix strip/rewrite). */
   readonly forwardUrl: string;
-  /** The handshake's fields for the target (hop-by-hop removed, X-Forwarded-* set). */
-  readonly forwardHeaders: HeaderMap;
+  /**
+   * The handshake's field lines for the target, from the client's as received
+   * (names, order and repeats kept; hop-by-hop removed, X-Forwarded-* set).
+   * Connection, Upgrade and (when the client sent none) Host are added per attempt.
+   */
+  readonly fields: string;
   /** The tunnel closes after this long with no bytes either way (the listener's idleMs). */
   readonly idleMs: number;
   readonly upstreamRuntime: UpstreamRuntime | undefined;
@@ -72,7 +65,7 @@ export class WsExchange extends L7Exchange {
     this.early = start.early;
     this.headers = start.headers;
     this.forwardUrl = start.forwardUrl;
-    this.forwardHeaders = start.forwardHeaders;
+    this.fields = start.fields;
     this.idleMs = start.idleMs;
     this.upstreamRuntime = start.upstreamRuntime;
     this.refusal = start.refusal;
@@ -100,15 +93,14 @@ export function upgradeExchange(
   const { method } = head;
   const routed = typeof read !== 'string';
   const headers = routed ? read.headers : head.headers;
+  const raw = routed ? read.raw : head.raw;
   const host = routed ? read.host : hostOf(head.headers.host as string | undefined);
   const route = routed
     ? routeFor(listener, { method, host, path: read.path, headers })
     : listener.notFound;
   const peerIp = socket.remoteAddress ?? '';
   const peerTrusted = listener.isTrusted(peerIp);
-  const forwardHeaders = upstreamRequestHeaders(headers, { peerIp, peerTrusted, proto: req.proto });
-  forwardHeaders.connection = 'Upgrade';
-  forwardHeaders.upgrade = 'websocket';
+  const fields = requestFieldLines(raw, headers, { peerIp, peerTrusted, proto: req.proto });
   const ex = new WsExchange({
     kind: 'ws',
     listener: config.name,
@@ -123,7 +115,7 @@ export function upgradeExchange(
     early: req.early,
     headers,
     forwardUrl: routed && route.compiled !== undefined ? route.compiled.rewrite(read.url) : '',
-    forwardHeaders,
+    fields,
     idleMs: config.timeouts.idleMs,
     upstreamRuntime: route.upstream,
     refusal: routed ? undefined : badRequest(read),
@@ -134,7 +126,8 @@ export function upgradeExchange(
 /**
  * The terminal handler for WebSocket upgrades (RFC 6455 §4): balanced,
  * counted busy and retried once after a refused connect, as HTTP requests
- * are; the handshake is replayed to the chosen target, and on `101` the two
+ * are; the handshake is replayed to the chosen target (over TLS when the
+ * upstream has `tls`; see ws-handshake.ts), and on `101` the two
  * connections are spliced so frames (close, ping and pong included) flow
  * untouched both ways. A target that refuses the upgrade has its response
  * relayed and both connections closed. Either side closing, erroring or
@@ -173,6 +166,8 @@ interface UpgradeTarget {
   readonly url: string;
   /** The fields to forward: Host replaced by the authority of an absolute-form target. */
   readonly headers: HeaderMap;
+  /** The same fields as received (flat name, value list), with that Host. */
+  readonly raw: readonly string[];
 }
 
 /**
@@ -207,17 +202,19 @@ function readUpgrade(req: RequestHead): UpgradeTarget | string {
       path,
       url,
       headers: req.headers,
+      raw: req.raw,
     };
   }
   const headers = { ...req.headers, host: target.authority };
-  return { host: hostOf(target.authority), path, url, headers };
+  const raw: string[] = [];
+  for (let i = 0; i + 1 < req.raw.length; i += 2) {
+    const name = req.raw[i] ?? '';
+    if (name.toLowerCase() !== 'host') raw.push(name, req.raw[i + 1] ?? '');
+  }
+  raw.push('Host', target.authority);
+  return { host: hostOf(target.authority), path, url, headers, raw };
 }
 
-/**
- * Asks `target` for the upgrade. Rejects with a GwError when it cannot be
- * reached; otherwise resolves once the exchange is over: the spliced tunnel
- * closed, or the target's refusal was relayed.
- */
 /** Bytes a client may send before its upgrade is answered (it should send none). */
 const MAX_EARLY_BYTES = 64 * 1024;
 
@@ -267,80 +264,60 @@ function watchClient(socket: Duplex): ClientWatch {
   return watch;
 }
 
-function connectUpstream(
+/**
+ * Asks `target` for the upgrade over the gateway's own HTTP/1.1 (see
+ * ws-handshake.ts). Rejects with a GwError when no answer came; otherwise
+ * resolves once the exchange is over: the spliced tunnel closed, or the
+ * target's refusal was relayed.
+ */
+async function connectUpstream(
   ex: WsExchange,
   upstream: UpstreamRuntime,
   target: TargetRuntime,
 ): Promise<void> {
-  const { timeouts } = upstream.config;
-  const watch = ex.watch;
-  return new Promise((resolve, reject) => {
-    const upReq = http.request({
-      host: target.address.host,
-      port: target.address.port,
-      method: 'GET',
-      path: ex.forwardUrl,
-      headers: ex.forwardHeaders as http.OutgoingHttpHeaders,
-      agent: false,
-      timeout: timeouts.connectMs,
-    });
-    let settled = false;
-    // The client leaving while the target is asked ends the attempt (no tunnel is left open).
-    if (watch !== undefined) {
-      watch.onGone = () => upReq.destroy(new Error('client closed the connection'));
-      if (watch.gone) watch.onGone();
-    }
-    upReq.on('timeout', () => {
-      upReq.destroy(upstreamTimeout(target.id, 'connect', timeouts.connectMs));
-    });
-    upReq.on('error', (err) => {
-      if (settled) return;
-      settled = true;
-      reject(err instanceof GwError ? err : upstreamConnect(target.id, err));
-    });
-    upReq.on('upgrade', (res: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
-      settled = true;
-      if (watch !== undefined) watch.onGone = undefined;
-      ex.status = 101;
-      // The bridge is the client's connection now: it idles out on the listener's idleMs.
-      splice(ex, res, upSocket, upHead, resolve);
-    });
-    upReq.on('response', (res: IncomingMessage) => {
-      settled = true;
-      if (watch !== undefined) watch.onGone = undefined;
-      // The target refused the upgrade: relay its answer, then close both sides.
-      ex.status = res.statusCode ?? 502;
-      relayRefusal(ex, res);
-      resolve();
-    });
-    upReq.end();
+  // An HTTP/1.0 request may come without Host: the target gets its own address.
+  const host =
+    ex.headers.host === undefined
+      ? `host: ${formatHostPort(target.address.host, target.address.port)}\r\n`
+      : '';
+  const requestHead =
+    `GET ${ex.forwardUrl} HTTP/1.1\r\n${ex.fields}${host}` +
+    'connection: Upgrade\r\nupgrade: websocket\r\n\r\n';
+  const shake = await askUpgrade(upstream.config, target, requestHead, ex.watch);
+  ex.status = shake.response.status;
+  if (ex.status !== 101) {
+    // The target refused the upgrade: relay its answer, then close both sides.
+    await relayRefusal(ex.socket, shake, ex.replyFields, ex.watch, upstream.config.timeouts.idleMs);
+    return;
+  }
+  // The bridge is the client's connection now: it idles out on the listener's idleMs.
+  await new Promise<void>((resolve) => {
+    splice(ex, shake, resolve);
   });
 }
 
-function splice(
-  ex: WsExchange,
-  res: IncomingMessage,
-  upSocket: Socket,
-  upHead: Buffer,
-  ended: () => void,
-): void {
+/**
+ * Answers the client's upgrade with the target's 101 and splices the two
+ * connections. The head parser drops hop-by-hop fields, so Connection and
+ * Upgrade are written again (a client checks both: RFC 6455 §4.1); the
+ * target's other fields (Sec-WebSocket-Accept, -Protocol, -Extensions…) pass
+ * as sent, then the exchange's reply fields.
+ */
+function splice(ex: WsExchange, shake: Handshake, ended: () => void): void {
   const client = ex.socket;
   const watch = ex.watch;
-  let head = 'HTTP/1.1 101 Switching Protocols\r\n';
-  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
-    head += `${res.rawHeaders[i] ?? ''}: ${res.rawHeaders[i + 1] ?? ''}\r\n`;
-  }
-  const extra = ex.replyFields;
-  if (extra !== undefined) {
-    for (let i = 0; i + 1 < extra.length; i += 2)
-      head += `${extra[i] ?? ''}: ${extra[i + 1] ?? ''}\r\n`;
-  }
-  client.write(`${head}\r\n`);
-  if (upHead.length > 0) client.write(upHead);
+  const { socket: upSocket, response, rest } = shake;
+  const extra = ex.replyFields === undefined ? '' : fieldLines(ex.replyFields);
+  client.write(
+    `HTTP/1.1 101 ${reasonOf(response)}\r\nconnection: Upgrade\r\nupgrade: websocket\r\n` +
+      `${response.fields}${extra}\r\n`,
+    'latin1',
+  );
+  // Bytes after the 101 are the target's first frames.
+  if (rest.length > 0) client.write(rest);
   watch?.stop();
   if (ex.early.length > 0) upSocket.write(ex.early);
   for (const chunk of watch?.early ?? []) upSocket.write(chunk);
-  upSocket.setNoDelay(true);
   if (client instanceof Socket) client.setNoDelay(true);
   let closed = false;
   const close = (): void => {
@@ -358,21 +335,4 @@ function splice(
   client.pipe(upSocket);
   upSocket.pipe(client);
   if (watch?.gone === true) close(); // gone already: its 'close' came before these listeners
-}
-
-function relayRefusal(ex: WsExchange, res: IncomingMessage): void {
-  const client = ex.socket;
-  const status = res.statusCode ?? 502;
-  const headers = clientResponseHeaders(res.headers);
-  const extra = ex.replyFields ?? [];
-  for (let i = 0; i + 1 < extra.length; i += 2) headers[extra[i] ?? ''] = extra[i + 1] ?? '';
-  delete headers['content-length'];
-  let head = `HTTP/1.1 ${status} ${res.statusMessage ?? STATUS_CODES[status] ?? ''}\r\n`;
-  for (const [name, value] of Object.entries(headers)) {
-    for (const v of Array.isArray(value) ? value : [value ?? '']) head += `${name}: ${v}\r\n`;
-  }
-  client.write(`${head}connection: close\r\n\r\n`);
-  res.pipe(client);
-  res.on('end', () => client.end());
-  res.on('error', () => client.destroy());
 }

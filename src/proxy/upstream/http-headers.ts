@@ -55,28 +55,7 @@ export interface ForwardedContext {
   readonly proto: string;
 }
 
-/**
- * The request headers to send upstream: hop-by-hop removed, `Expect` removed
- * (the gateway answers 100-continue itself), Host preserved, and
- * X-Forwarded-For appended (or, from an untrusted peer, replaced) so a client
- * cannot forge its address. Copies the headers once.
- */
-export function upstreamRequestHeaders(headers: HeaderMap, context: ForwardedContext): HeaderMap {
-  const named = connectionTokens(headers.connection);
-  const out: HeaderMap = {};
-  for (const name in headers) {
-    if (isHopByHop(name, named) || name === 'expect') continue;
-    out[name] = headers[name];
-  }
-  const forwarded = forwardedValues(headers, context);
-  out['x-forwarded-for'] = forwarded.for;
-  out['x-forwarded-proto'] = forwarded.proto;
-  if (forwarded.host === undefined) delete out['x-forwarded-host'];
-  else out['x-forwarded-host'] = forwarded.host;
-  return out;
-}
-
-/** The X-Forwarded-* values to send: see {@link upstreamRequestHeaders}. */
+/** The X-Forwarded-* values to send: see {@link requestFieldLines}. */
 interface Forwarded {
   readonly for: string;
   readonly proto: string;
@@ -102,9 +81,12 @@ function forwardedValues(headers: HeaderMap, context: ForwardedContext): Forward
 
 /**
  * The request's field lines for the target, straight from the fields as
- * received (flat name, value list): the rules of {@link upstreamRequestHeaders},
- * without building a header map, with names, order and repeats kept.
- * Content-Length is left out: the caller writes the framing it read.
+ * received (flat name, value list), with names, order and repeats kept:
+ * hop-by-hop fields removed (and those Connection names), `Expect` removed
+ * (the gateway answers 100-continue itself), Host preserved, and
+ * X-Forwarded-For appended (or, from an untrusted peer, replaced, so a client
+ * cannot forge its address), X-Forwarded-Proto and -Host set. Content-Length
+ * is left out: the caller writes the framing it read.
  */
 export function requestFieldLines(
   raw: readonly string[],
