@@ -123,22 +123,6 @@ export function fieldLines(fields: readonly string[]): string {
   return out;
 }
 
-/** The response headers to send to the client: hop-by-hop removed. */
-export function clientResponseHeaders(headers: HeaderMap): HeaderMap {
-  const named = connectionTokens(headers.connection);
-  const out: HeaderMap = {};
-  for (const name in headers) {
-    if (isHopByHop(name, named)) continue;
-    out[name] = headers[name];
-  }
-  return out;
-}
-
-/** Trailers pass with the same rule (a trailer can never be hop-by-hop). */
-export function forwardableTrailers(trailers: HeaderMap): HeaderMap {
-  return clientResponseHeaders(trailers);
-}
-
 function joinValue(value: string | string[]): string {
   return Array.isArray(value) ? value.join(', ') : value;
 }

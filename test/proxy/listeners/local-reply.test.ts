@@ -165,7 +165,7 @@ function wsExchange(socket: Duplex): WsExchange {
     early: Buffer.alloc(0),
     headers: {},
     forwardUrl: '/chat',
-    forwardHeaders: {},
+    fields: '',
     idleMs: 60_000,
     upstreamRuntime: undefined,
     refusal: undefined,

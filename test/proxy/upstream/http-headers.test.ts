@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cidrMatcher } from '../../../src/shared/cidr-matcher.js';
 import {
-  clientResponseHeaders,
-  forwardableTrailers,
   requestFieldLines,
   trustedClientIp,
   type ForwardedContext,
@@ -14,27 +12,8 @@ import {
 // with ", " (set-cookie an array). Raw field lines are the flat [name, value, ...] list as
 // received, names in the client's case.
 
-/** Every name that is hop-by-hop whatever Connection says (RFC 9110 §7.6.1 and legacy). */
-const FIXED_HOP_BY_HOP = [
-  'connection',
-  'keep-alive',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'http2-settings',
-];
-
 const untrusted: ForwardedContext = { peerIp: '203.0.113.9', peerTrusted: false, proto: 'http' };
 const trusted: ForwardedContext = { peerIp: '10.0.0.2', peerTrusted: true, proto: 'https' };
-
-/** A header map with a value for each of `names`. */
-function withEach(names: readonly string[], extra: HeaderMap = {}): HeaderMap {
-  return { ...Object.fromEntries(names.map((n) => [n, `v-${n}`])), ...extra };
-}
 
 /** The field lines as [name, value] pairs, in order. */
 function lines(fields: string): [string, string][] {
@@ -257,55 +236,6 @@ describe('requestFieldLines', () => {
       ['x-forwarded-proto', 'http'],
       ['x-forwarded-host', 'a.test'],
     ]);
-  });
-});
-
-describe('clientResponseHeaders', () => {
-  it('removes the fixed hop-by-hop headers and proxy-*, keeping the rest as they are', () => {
-    const endToEnd: HeaderMap = {
-      'content-type': 'text/plain',
-      'content-length': '2',
-      'set-cookie': ['a=1', 'b=2'],
-      'cache-control': 'no-store',
-    };
-    const out = clientResponseHeaders(withEach([...FIXED_HOP_BY_HOP, 'proxy-x'], endToEnd));
-    assert.deepEqual(out, endToEnd);
-  });
-
-  it('removes the headers Connection names, but never Content-Length', () => {
-    const out = clientResponseHeaders({
-      connection: 'X-Internal, content-length, Keep-Alive',
-      'x-internal': 'secret',
-      'keep-alive': 'timeout=5',
-      'content-length': '10',
-      etag: '"x"',
-    });
-    assert.deepEqual(out, { 'content-length': '10', etag: '"x"' });
-  });
-
-  it('does not change its input', () => {
-    const input: HeaderMap = { connection: 'close', date: 'today' };
-    const out = clientResponseHeaders(input);
-    assert.deepEqual(input, { connection: 'close', date: 'today' });
-    assert.deepEqual(out, { date: 'today' });
-  });
-});
-
-describe('forwardableTrailers', () => {
-  it('passes trailers by the response rule: hop-by-hop removed, the rest kept', () => {
-    const out = forwardableTrailers({
-      'grpc-status': '0',
-      'grpc-message': 'ok',
-      'x-checksum': 'abc',
-      'transfer-encoding': 'chunked',
-      'keep-alive': 'x',
-      'proxy-y': 'y',
-    });
-    assert.deepEqual(out, { 'grpc-status': '0', 'grpc-message': 'ok', 'x-checksum': 'abc' });
-  });
-
-  it('gives no trailers for none', () => {
-    assert.deepEqual(forwardableTrailers({}), {});
   });
 });
 
