@@ -62,7 +62,7 @@ const UPSTREAM_CLOSE_MS = 1000;
  * thrown: the gateway runs whole or not at all.
  */
 export async function startGateway(config: ProxyConfig, options: GatewayOptions): Promise<Gateway> {
-  const registry = new TargetRegistry();
+  const registry = new TargetRegistry(options.accessLog);
   const deps: RuntimeDeps = {
     sink: options.accessLog,
     registry,

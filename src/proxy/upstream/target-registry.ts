@@ -18,6 +18,12 @@ export interface Reconciled {
  */
 export class TargetRegistry {
   private readonly states = new Map<string, UpstreamState>();
+  /** Where state changes are told (health verdicts, ejections, discovery): one line each. */
+  readonly log: (line: string) => void;
+
+  constructor(log: (line: string) => void = () => undefined) {
+    this.log = log;
+  }
 
   /** Applies a config's upstreams; returns their runtimes for that config. */
   reconcile(configs: ReadonlyMap<string, UpstreamConfig>): Reconciled {
@@ -26,7 +32,7 @@ export class TargetRegistry {
     for (const config of configs.values()) {
       let state = this.states.get(config.name);
       if (state === undefined) {
-        state = new UpstreamState(config);
+        state = new UpstreamState(config, this.log);
         this.states.set(config.name, state);
       }
       dropped.push(state.configure(config));

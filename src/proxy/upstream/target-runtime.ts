@@ -50,6 +50,13 @@ export class TargetRuntime {
   served = 0;
   /** Removed from its upstream: it finishes what it has and gets nothing new. */
   drained = false;
+  /**
+   * Active health checks' verdict: true until a checker says otherwise (an
+   * upstream without checks keeps every target healthy).
+   */
+  healthy = true;
+  /** Passive ejection (outlier detection): out of service until this time (monotonic ms); 0 when not ejected. */
+  ejectedUntilMs = 0;
   private settings: PoolSettings;
   private pool: H1Pool | undefined;
   /** HTTP/2 connections: more than one when the target limits its streams. */
@@ -63,6 +70,14 @@ export class TargetRuntime {
     this.address = address;
     this.weight = weight;
     this.settings = settings;
+  }
+
+  /**
+   * May get new exchanges: healthy and not ejected at `nowMs`. Whether it does
+   * is the upstream's call (`UpstreamState.refreshAvailability`, panic mode).
+   */
+  availableAt(nowMs: number): boolean {
+    return this.healthy && this.ejectedUntilMs <= nowMs;
   }
 
   /**

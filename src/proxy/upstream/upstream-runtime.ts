@@ -47,14 +47,27 @@ export class UpstreamState {
   balancer: Balancer<TargetRuntime>;
   /** Hear of every attempt's outcome (passive health, breakers, metrics). */
   readonly observers: AttemptObserver[] = [];
+  /**
+   * Serve from every target when fewer than this share are available (Envoy's
+   * panic mode): better to try them all than refuse every request. 0 turns it off.
+   */
+  panicThreshold = 0.5;
+  /** The targets the balancer picks from now (all of them in panic). */
+  private inService: readonly TargetRuntime[] = [];
+  /** In panic mode now (fewer than panicThreshold of the targets available). */
+  panicking = false;
   private readonly byId = new Map<string, TargetRuntime>();
   private balance: BalanceName;
   private settings: PoolSettings;
   private source: UpstreamSource | undefined;
   private unwatch: (() => void) | undefined;
 
-  constructor(config: UpstreamConfig) {
+  /** Where this upstream's state changes are told, one line each. */
+  readonly log: (line: string) => void;
+
+  constructor(config: UpstreamConfig, log: (line: string) => void = () => undefined) {
     this.name = config.name;
+    this.log = log;
     this.balance = config.balance;
     this.settings = poolSettings(config);
     this.balancer = this.newBalancer();
@@ -103,8 +116,32 @@ export class UpstreamState {
       drains.push(target.drain());
     }
     this.targets = next;
-    this.balancer.update(next);
+    this.refreshAvailability(performance.now(), true);
     return Promise.allSettled(drains).then(() => undefined);
+  }
+
+  /**
+   * Recomputes which targets the balancer picks from, after a health verdict,
+   * an ejection or its end, or a new target set: the available ones, or all of
+   * them in panic mode. The balancer is updated only when that set changed
+   * (`force` after a new target set), so the rotation and hash ring stay put
+   * otherwise. Returns true when the set changed.
+   */
+  refreshAvailability(nowMs: number, force = false): boolean {
+    const all = this.targets;
+    const available = all.filter((t) => t.availableAt(nowMs));
+    const panicking = all.length > 0 && available.length < all.length * this.panicThreshold;
+    const next = panicking || available.length === all.length ? all : available;
+    this.panicking = panicking;
+    if (!force && sameTargets(next, this.inService)) return false;
+    this.inService = next;
+    this.balancer.update(next);
+    return true;
+  }
+
+  /** The targets the balancer picks from now. */
+  get serving(): readonly TargetRuntime[] {
+    return this.inService;
   }
 
   /** Drains every target: the upstream left the config. */
@@ -129,10 +166,16 @@ export class UpstreamState {
   }
 
   private newBalancer(): Balancer<TargetRuntime> {
-    return createBalancer(this.balance, this.targets, {
+    return createBalancer(this.balance, this.inService, {
       load: (id) => this.byId.get(id)?.active ?? 0,
     });
   }
+}
+
+function sameTargets(a: readonly TargetRuntime[], b: readonly TargetRuntime[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function poolSettings(config: UpstreamConfig): PoolSettings {
