@@ -19,7 +19,11 @@ export async function startTcpListener(
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
     client.on('error', () => undefined);
     const tcp = ref.current.listener(config.name).tcp;
-    if (tcp === undefined) throw new Error(`listener ${config.name} is not a tcp listener`);
+    // A validated config always has it; never let a connection take the process down.
+    if (tcp === undefined) {
+      client.resetAndDestroy();
+      return;
+    }
     const ex = new TcpExchange({
       listener: config.name,
       client,
