@@ -134,17 +134,10 @@ export function nextExchangeId(): number {
 }
 
 /** What identifies an L7 exchange when it starts. */
-export interface ExchangeStart {
-  readonly kind: 'http' | 'ws' | 'grpc';
-  readonly listener: string;
-  readonly clientIp: string;
-  readonly method: string;
-  readonly host: string;
-  readonly url: string;
-  readonly path: string;
-  readonly route: string;
-  readonly upstream: string;
-}
+export type ExchangeStart = Pick<
+  Exchange,
+  'kind' | 'listener' | 'clientIp' | 'method' | 'host' | 'url' | 'path' | 'route' | 'upstream'
+>;
 
 /**
  * The fields every L7 exchange starts with; the protocol's exchange class

@@ -25,16 +25,18 @@ export interface UpgradeRequest {
   readonly proto: string;
 }
 
-interface WsStart extends ExchangeStart {
-  readonly socket: Duplex;
-  readonly early: Buffer;
-  readonly headers: HeaderMap;
-  readonly forwardUrl: string;
-  readonly fields: string;
-  readonly idleMs: number;
-  readonly upstreamRuntime: UpstreamRuntime | undefined;
-  readonly refusal: GwError | undefined;
-}
+type WsStart = ExchangeStart &
+  Pick<
+    WsExchange,
+    | 'socket'
+    | 'early'
+    | 'headers'
+    | 'forwardUrl'
+    | 'fields'
+    | 'idleMs'
+    | 'upstreamRuntime'
+    | 'refusal'
+  >;
 
 /** A WebSocket upgrade on its way through the gateway: one exchange for the whole session. */
 export class WsExchange extends L7Exchange {

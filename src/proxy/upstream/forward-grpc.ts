@@ -27,16 +27,18 @@ export const GRPC_STATUS = {
   UNAUTHENTICATED: 16,
 } as const;
 
-interface GrpcStart extends ExchangeStart {
-  readonly call: GrpcCall;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly fields: readonly string[];
-  readonly forwardPath: string;
-  readonly deadlineMs: number | undefined;
-  readonly idleMs: number;
-  readonly upstreamRuntime: UpstreamRuntime | undefined;
-  readonly refusal: GwError | undefined;
-}
+type GrpcStart = ExchangeStart &
+  Pick<
+    GrpcExchange,
+    | 'call'
+    | 'headers'
+    | 'fields'
+    | 'forwardPath'
+    | 'deadlineMs'
+    | 'idleMs'
+    | 'upstreamRuntime'
+    | 'refusal'
+  >;
 
 /** One gRPC call on its way through the gateway. */
 export class GrpcExchange extends L7Exchange {

@@ -31,18 +31,20 @@ import { fieldLines, requestFieldLines } from './http-headers.js';
 import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
 
 /** What the listener knows of an HTTP request when it builds its exchange. */
-export interface HttpRequestStart extends ExchangeStart {
-  readonly conn: H1ServerConnection;
-  readonly head: RequestHead;
-  readonly forwardUrl: string;
-  readonly peerIp: string;
-  readonly peerTrusted: boolean;
-  readonly proto: string;
-  readonly maxBodyBytes: number;
-  readonly bufferBodyBytes: number;
-  readonly upstreamRuntime: UpstreamRuntime | undefined;
-  readonly refusal: GwError | undefined;
-}
+export type HttpRequestStart = ExchangeStart &
+  Pick<
+    HttpExchange,
+    | 'conn'
+    | 'head'
+    | 'forwardUrl'
+    | 'peerIp'
+    | 'peerTrusted'
+    | 'proto'
+    | 'maxBodyBytes'
+    | 'bufferBodyBytes'
+    | 'upstreamRuntime'
+    | 'refusal'
+  >;
 
 /** An HTTP request on its way through the gateway. */
 export class HttpExchange extends L7Exchange {
