@@ -125,7 +125,9 @@ export class OutlierDetector<K> {
       state.capped = true;
       return { kind: 'capped', ejected: ejectedNow, limit, reason };
     }
-    const ejection = this.ejectionsAt(state, nowMs) + 1;
+    // Beyond the count that reaches the cap, more ejections change nothing.
+    const most = Math.ceil(settings.maxEjectionMs / settings.baseEjectionMs);
+    const ejection = Math.min(most, this.ejectionsAt(state, nowMs) + 1);
     const durationMs = ejectionMs(settings, ejection);
     state.ejections = ejection;
     state.ejectedUntilMs = nowMs + durationMs;
@@ -182,7 +184,7 @@ export class OutlierDetector<K> {
   private ejectionsAt(state: TargetOutliers, nowMs: number): number {
     const { baseEjectionMs, maxEjectionMs } = this.settings;
     const forgiven = Math.floor(Math.max(0, nowMs - state.returnedAtMs) / maxEjectionMs);
-    // Beyond the count that reaches the cap, more ejections change nothing.
+    // Settings may have changed since (a reload): never above what reaches the cap.
     const most = Math.ceil(maxEjectionMs / baseEjectionMs);
     return Math.min(most, Math.max(0, state.ejections - forgiven));
   }
