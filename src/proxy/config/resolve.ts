@@ -147,5 +147,6 @@ function resolveUpstream(u: FileUpstream): UpstreamConfig {
       idleMs: u.timeouts?.idleMs ?? defaults.idleMs,
     },
     tls: u.tls ?? CONFIG_DEFAULTS.upstreamTls,
+    ...(u.outlierDetection === undefined ? {} : { outlierDetection: u.outlierDetection }),
   };
 }

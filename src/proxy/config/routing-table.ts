@@ -1,4 +1,5 @@
 import { formatHostPort } from '../../shared/format.js';
+import { outlierText, type OutlierSettings } from '../health/outlier-schema.js';
 import { formatBytes } from '../../shared/format.js';
 import { formatHashKey } from './parse-hash-key.js';
 import { FEATURES } from '../middleware/features.js';
@@ -60,6 +61,8 @@ export function routingTable(config: ProxyConfig): string[] {
   );
   upstreams.forEach((upstream, i) => {
     lines.push(upstreamRows[i] ?? '');
+    if (upstream.outlierDetection !== undefined)
+      lines.push(`  ${outlierText(upstream.outlierDetection)}`);
     appendAll(lines, targetLines(upstream));
   });
   return lines;
@@ -260,6 +263,8 @@ export interface UpstreamJson {
   }[];
   readonly timeouts: UpstreamTimeouts;
   readonly tls: boolean;
+  /** Passive checks, defaults filled in; absent when off. */
+  readonly outlierDetection?: OutlierSettings;
   /** Listener names (tcp) and `listener/route` names that send traffic here. */
   readonly usedBy: readonly string[];
 }
@@ -343,6 +348,9 @@ function upstreamJson(
     targets: u.targets.map((t) => ({ id: t.id, address: address(t.address), weight: t.weight })),
     timeouts: { ...u.timeouts },
     tls: u.tls,
+    ...(u.outlierDetection === undefined
+      ? {}
+      : { outlierDetection: { ...u.outlierDetection, on: [...u.outlierDetection.on] } }),
     usedBy,
   };
 }

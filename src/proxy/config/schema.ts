@@ -24,6 +24,7 @@ import { resolveConfig } from './resolve.js';
 import { BALANCE_NAMES, type ProxyConfig } from './types.js';
 import type { Locator } from './yaml-locator.js';
 import { zodIssues } from './zod-issues.js';
+import { outlierSchema } from '../health/outlier-schema.js';
 
 /** Node's timers fire at once for delays above 2^31 − 1 ms, so no timeout may exceed it. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -274,6 +275,7 @@ const upstreamSchema = z.strictObject({
     })
     .optional(),
   tls: z.boolean().optional(),
+  outlierDetection: outlierSchema.optional(),
   healthCheck: notYet('active health checks'),
   circuitBreaker: notYet('circuit breaking'),
   discovery: notYet('service discovery'),

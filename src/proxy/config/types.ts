@@ -9,6 +9,7 @@
  * auth, degradation) extend these interfaces; the schema rejects them until
  * they are implemented, so no setting is ever silently ignored.
  */
+import type { OutlierSettings } from '../health/outlier-schema.js';
 
 /** A parsed `host:port` (`[::1]:8080` for IPv6). */
 export interface HostPort {
@@ -63,6 +64,8 @@ export interface UpstreamConfig {
   readonly timeouts: UpstreamTimeouts;
   /** Speak TLS to the targets (HTTP and gRPC). Default false. */
   readonly tls: boolean;
+  /** Passive checks: eject targets whose attempts keep failing (health/outlier-schema.ts). */
+  readonly outlierDetection?: OutlierSettings;
 }
 
 /** How a route recognises a request. All given conditions must hold. */

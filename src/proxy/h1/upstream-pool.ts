@@ -205,6 +205,8 @@ export class UpstreamRequest {
   retried = false;
   /** @internal Over: answered, failed or aborted. */
   done = false;
+  /** Its head went out on some connection: something may have reached the target. */
+  sent = false;
 
   constructor(
     pool: H1Pool,
@@ -253,6 +255,19 @@ export class UpstreamRequest {
     if (this.done) return;
     this.done = true;
     this.connection?.socket.destroy();
+  }
+
+  /**
+   * The body bytes it took and never sent, once it failed before sending
+   * anything (a failed connect): they may go to another target. Undefined
+   * when its head went out (or it is not over).
+   */
+  takeUnsent(): Buffer[] | undefined {
+    if (this.sent || !this.done) return undefined;
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    return held;
   }
 
   /** @internal Hands the held body bytes to the socket. */
@@ -373,6 +388,7 @@ class UpstreamConnection {
     this.deadline = deadlineIn(this.pool.options.headerMs);
     if (this.paused) this.resumeReading();
     this.headWritten = true;
+    request.sent = true;
     if (request.held.length === 0) {
       socket.write(request.head, 'latin1');
       return;

@@ -71,8 +71,11 @@ export class HttpExchange extends L7Exchange {
   /** The whole body when it was read first; undefined when it streams or there is none. */
   body: readonly Buffer[] | undefined = undefined;
   hasBody = false;
-  /** A failed connect may go to another target (idempotent, no body). */
-  retryable = false;
+  /**
+   * A streamed body's bytes that a failed connect left unsent (the pool held
+   * them until the connection was up): the next target gets them first.
+   */
+  unsent: UnsentBody | undefined = undefined;
 
   constructor(start: HttpRequestStart) {
     super(start);
@@ -94,15 +97,30 @@ export class HttpExchange extends L7Exchange {
   }
 }
 
-/** Methods that may be sent twice (RFC 9110 §9.2.2), so a failed connect is retried. */
+/** What a streamed request body had given when a connect failed, and what came after. */
+export interface UnsentBody {
+  readonly chunks: Buffer[];
+  /** The client's body is complete. */
+  ended: boolean;
+  /** The client's body failed meanwhile (undefined: the client left); false: it did not. */
+  failed: H1Error | undefined | false;
+}
+
+/**
+ * Methods that may be sent twice (RFC 9110 §9.2.2): only they are sent again
+ * after a reused keep-alive connection closed under them (upstream-pool.ts).
+ */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /**
  * The terminal handler for HTTP: chooses a target with the upstream's
  * balancer, sends the request over the target's keep-alive pool with its
  * body streamed, and streams the response back (trailers included), with
- * backpressure both ways. A failed connect of an idempotent request without
- * a body is retried once on a different target. Throws GwErrors mapped to
+ * backpressure both ways. A request whose connect failed (refused, timed out)
+ * is retried once on a different target whatever its method: nothing of it
+ * reached the target (nginx does the same). Its body goes again: a body read
+ * whole first is resent, a streamed one starts with the bytes the pool held
+ * back while connecting (see {@link HTTP_FORWARDER}'s mayRetry). Throws GwErrors mapped to
  * 502/503/504 (and 400/413 for a bad or oversized body, 408 for one that
  * went silent). With `bufferBodyBytes`, a Content-Length body up to that size
  * is read whole first, so a client that trickles it holds no target connection.
@@ -123,7 +141,6 @@ export async function forwardHttp(ex: HttpExchange): Promise<void> {
   }
   ex.hasBody = hasBody;
   ex.fields = requestFields(ex);
-  ex.retryable = !hasBody && IDEMPOTENT.has(ex.method);
   await tryTargets(upstream, ex, HTTP_FORWARDER);
 }
 
@@ -133,11 +150,13 @@ const HTTP_FORWARDER: Forwarder<HttpExchange> = {
   send: (ex, target) => relay(target.h1Pool(), ex, target),
   mapError: (_ex, err, target, upstream) => mapUpstreamError(err, target, upstream.config.timeouts),
   clientGone: (ex) => ex.conn.destroyed,
+  // Only a failed connect: nothing reached the target, so any method may go elsewhere, with its
+  // body when the gateway still has all of it (read whole first, or held back by the pool).
   mayRetry: (ex, _error, err) =>
-    ex.retryable &&
     !ex.conn.headersSent &&
     err instanceof UpstreamFailure &&
-    (err.kind === 'connect' || err.kind === 'connect-timeout'),
+    (err.kind === 'connect' || err.kind === 'connect-timeout') &&
+    (!ex.hasBody || ex.body !== undefined || ex.unsent !== undefined),
   answeredFailure: (ex) => ex.status >= 500,
 };
 
@@ -181,6 +200,8 @@ class HttpRelay implements ResponseHandler, BodyConsumer, ExchangeEvents {
   private readonly resolve: () => void;
   private readonly reject: (err: unknown) => void;
   private request: UpstreamRequest | undefined;
+  /** Set once its connect failed with the body unsent: the body goes there from then on. */
+  private unsent: UnsentBody | undefined;
 
   constructor(ex: HttpExchange, resolve: () => void, reject: (err: unknown) => void) {
     this.ex = ex;
@@ -201,9 +222,17 @@ class HttpRelay implements ResponseHandler, BodyConsumer, ExchangeEvents {
     );
     this.request = request;
     ex.conn.exchange = this;
+    const unsent = ex.unsent;
+    ex.unsent = undefined;
     if (body !== undefined) {
       for (const chunk of body) request.write(chunk);
       request.end();
+    } else if (unsent !== undefined) {
+      // A previous target's connect failed: what it held back comes first, then the rest.
+      for (const chunk of unsent.chunks) request.write(chunk);
+      if (unsent.failed !== false) this.fail(unsent.failed);
+      else if (unsent.ended) request.end();
+      else ex.conn.consumeBody(this);
     } else if (hasBody) ex.conn.consumeBody(this);
   }
 
@@ -241,6 +270,20 @@ class HttpRelay implements ResponseHandler, BodyConsumer, ExchangeEvents {
   }
 
   error(failure: UpstreamFailure): void {
+    const { ex } = this;
+    if (
+      (failure.kind === 'connect' || failure.kind === 'connect-timeout') &&
+      ex.hasBody &&
+      ex.body === undefined
+    ) {
+      // Nothing was sent: keep the body bytes the pool took, and what comes until another
+      // target takes over, so the request may go there whole.
+      const chunks = this.request?.takeUnsent();
+      if (chunks !== undefined) {
+        this.unsent = { chunks, ended: this.request?.bodyEnded ?? false, failed: false };
+        ex.unsent = this.unsent;
+      }
+    }
     this.reject(failure);
   }
 
@@ -251,14 +294,25 @@ class HttpRelay implements ResponseHandler, BodyConsumer, ExchangeEvents {
   // The request body, from the client.
 
   write(chunk: Buffer): boolean {
+    const unsent = this.unsent;
+    if (unsent !== undefined) {
+      // Kept for the next target; the client waits (paused) until one takes over.
+      unsent.chunks.push(chunk);
+      return false;
+    }
     return this.request?.write(chunk) ?? true;
   }
 
   finish(): void {
-    this.request?.end();
+    if (this.unsent !== undefined) this.unsent.ended = true;
+    else this.request?.end();
   }
 
   fail(error: H1Error | undefined): void {
+    if (this.unsent !== undefined) {
+      this.unsent.failed = error;
+      return;
+    }
     this.request?.abort();
     this.reject(clientBodyFailure(error, this.ex));
   }

@@ -5,6 +5,7 @@ import type { BalanceName, TargetConfig, UpstreamConfig } from '../config/types.
 import { sourceFor, type UpstreamSource } from '../discovery/upstream-source.js';
 import type { H1Pool } from '../h1/upstream-pool.js';
 import type { H2Connection } from '../h2/connection.js';
+import { configureOutliers } from '../health/outlier-monitor.js';
 import type { BaseExchange } from '../pipeline/types.js';
 import { TargetRuntime, type PoolSettings } from './target-runtime.js';
 
@@ -79,6 +80,7 @@ export class UpstreamState {
    */
   configure(config: UpstreamConfig): Promise<void> {
     this.settings = poolSettings(config);
+    configureOutliers(this, config.outlierDetection);
     if (config.balance !== this.balance) {
       this.balance = config.balance;
       this.balancer = this.newBalancer();
