@@ -10,6 +10,7 @@ import { normalizePath } from '../routing/normalize-path.js';
 import { splitTarget } from '../routing/request-target.js';
 import { routeFor, type ListenerRuntime, type RouteEntry } from '../runtime.js';
 import { fieldLines, requestFieldLines, trustedClientIp, type HeaderMap } from './http-headers.js';
+import { ConnectFailure } from './connect-failure.js';
 import { MAX_ATTEMPTS, tryTargets, type Forwarder } from './try-targets.js';
 import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
 import { askUpgrade, reasonOf, relayRefusal, type Handshake } from './ws-handshake.js';
@@ -153,7 +154,8 @@ const WS_FORWARDER: Forwarder<WsExchange> = {
   maxAttempts: MAX_ATTEMPTS,
   send: (ex, target, upstream) => connectUpstream(ex, upstream, target),
   mapError: (_ex, err) => toGwError(err),
-  mayRetry: (_ex, error) => error.code === 'GW_ERR_UPSTREAM_CONNECT',
+  // Refused or not connected in time: nothing reached the target.
+  mayRetry: (_ex, _error, err) => err instanceof ConnectFailure,
   clientGone: (ex) => ex.watch?.gone ?? false,
   answeredFailure: (ex) => ex.status >= 500,
 };

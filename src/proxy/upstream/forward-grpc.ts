@@ -159,8 +159,9 @@ const GRPC_FORWARDER: Forwarder<GrpcExchange> = {
   // Nothing was sent when no connection could be had: another target may take the call.
   mayRetry: () => true,
   clientGone: (ex) => ex.call.gone,
-  answeredFailure: (ex) =>
-    ex.status === GRPC_STATUS.UNAVAILABLE || ex.status === GRPC_STATUS.DEADLINE_EXCEEDED,
+  // UNAVAILABLE is the target's failure; DEADLINE_EXCEEDED is the client's own deadline, which
+  // says more about the client's patience than the target's health.
+  answeredFailure: (ex) => ex.status === GRPC_STATUS.UNAVAILABLE,
 };
 
 /** Opens the call's stream on a connection to `target`; resolves when the call is over. */

@@ -8,6 +8,7 @@ import {
 } from '../../shared/errors.js';
 import type { L4Exchange } from '../pipeline/types.js';
 import { nextExchangeId } from '../pipeline/types.js';
+import { ConnectFailure } from './connect-failure.js';
 import { tryTargets, type Forwarder } from './try-targets.js';
 import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
 
@@ -95,9 +96,6 @@ export function answerTcp(ex: TcpExchange, err: unknown): void {
   ex.client.resetAndDestroy();
 }
 
-/** A connect that failed: distinguished from a failure after the splice started. */
-class ConnectFailure extends GwError {}
-
 /** The first slab of a connection, and the largest a busy one grows to. */
 const FIRST_SLAB_BYTES = 16 * 1024;
 const MAX_SLAB_BYTES = 4 * 1024 * 1024;
@@ -178,9 +176,7 @@ function connectAndSplice(
     const onError = (err: Error): void => {
       clearTimeout(timer);
       const error = err instanceof GwError ? err : upstreamConnect(target.id, err);
-      reject(
-        new ConnectFailure(error.code, error.message, { cause: err, httpStatus: error.httpStatus }),
-      );
+      reject(new ConnectFailure(error, err));
     };
     up.once('error', onError);
     up.once('connect', () => {

@@ -3,6 +3,7 @@ import net, { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { GwError, upstreamConnect, upstreamReset, upstreamTimeout } from '../../shared/errors.js';
+import { ConnectFailure } from './connect-failure.js';
 import type { UpstreamConfig } from '../config/types.js';
 import { ChunkedDecoder } from '../h1/chunked.js';
 import { findHeadEnd, parseResponseHead, resumeAt, type ResponseHead } from '../h1/head.js';
@@ -69,15 +70,23 @@ export function askUpgrade(
       socket.destroy();
       reject(error);
     };
+    // Before the connection is up nothing was sent: a ConnectFailure may go to another target.
     const onError = (err: Error): void =>
-      fail(connected ? upstreamReset(target.id, err) : upstreamConnect(target.id, err));
+      fail(
+        connected
+          ? upstreamReset(target.id, err)
+          : new ConnectFailure(upstreamConnect(target.id, err), err),
+      );
     const closed = (): void =>
       fail(
         connected
           ? upstreamReset(target.id, new Error('closed before the response head'))
-          : upstreamConnect(target.id, new Error('closed while connecting')),
+          : new ConnectFailure(upstreamConnect(target.id, new Error('closed while connecting'))),
       );
-    let timer = setTimeout(() => fail(upstreamTimeout(target.id, 'connect', connectMs)), connectMs);
+    let timer = setTimeout(
+      () => fail(new ConnectFailure(upstreamTimeout(target.id, 'connect', connectMs))),
+      connectMs,
+    );
     const onData = (chunk: Buffer): void => {
       headBytes += chunk.length;
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
