@@ -1,6 +1,7 @@
 import { formatHostPort } from '../../shared/format.js';
 import { formatBytes } from '../../shared/format.js';
 import { formatHashKey } from './parse-hash-key.js';
+import { describeDiscovery, type DiscoveryConfig } from '../discovery/types.js';
 import { FEATURES } from '../middleware/features.js';
 import type {
   FeatureSettings,
@@ -142,6 +143,10 @@ function rewriteNotes(route: RouteConfig): string[] {
 }
 
 function targetLines(upstream: UpstreamConfig): string[] {
+  // Discovered targets are known only at run time: say where they come from.
+  if (upstream.discovery !== undefined) {
+    return [`  targets from ${describeDiscovery(upstream.discovery)}`];
+  }
   const total = upstream.targets.reduce((sum, t) => sum + t.weight, 0);
   const rows = upstream.targets.map((target) => {
     const resolved = address(target.address);
@@ -258,6 +263,10 @@ export interface UpstreamJson {
     readonly address: string;
     readonly weight: number;
   }[];
+  /** Where the targets come from: `static` (the list above) or a discovery source. */
+  readonly source: 'static' | DiscoveryConfig['type'];
+  /** The discovery settings (file path as written and resolved, DNS name, etcd prefix). */
+  readonly discovery?: DiscoveryConfig;
   readonly timeouts: UpstreamTimeouts;
   readonly tls: boolean;
   /** Listener names (tcp) and `listener/route` names that send traffic here. */
@@ -341,8 +350,11 @@ function upstreamJson(
     balance: u.balance,
     ...(u.balance === 'hash' ? { hashKey: formatHashKey(u.hashKey) } : {}),
     targets: u.targets.map((t) => ({ id: t.id, address: address(t.address), weight: t.weight })),
+    source: u.discovery?.type ?? 'static',
+    ...(u.discovery === undefined ? {} : { discovery: u.discovery }),
     timeouts: { ...u.timeouts },
     tls: u.tls,
     usedBy,
   };
 }
+
