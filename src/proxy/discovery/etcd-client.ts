@@ -24,11 +24,3 @@ export function etcdClient(endpoints: readonly string[]): Etcd3 {
     },
   });
 }
-
-/** `etcd://host:port/prefix` as endpoints and prefix (for `--register`). */
-export function parseEtcdUrl(url: string): { endpoint: string; prefix: string } | string {
-  const match = /^etcd:\/\/([^/\s]+)(\/\S*)?$/.exec(url);
-  if (match === null) return 'not an etcd URL (allowed: etcd://HOST:PORT/PREFIX)';
-  const prefix = match[2] ?? '/';
-  return { endpoint: `http://${match[1] ?? ''}`, prefix };
-}

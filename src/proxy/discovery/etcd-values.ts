@@ -5,7 +5,7 @@
  * `host:port`; the address is checked as the config's targets are. A key
  * whose value is invalid is skipped and reported; the rest are used. Pure.
  */
-import { targetSchema } from '../config/schema.js';
+import { parseHostPort } from '../config/parse-host-port.js';
 import type { TargetConfig } from '../config/types.js';
 
 export interface EtcdTargets {
@@ -33,26 +33,33 @@ export function etcdTargets(values: Readonly<Record<string, string>>): EtcdTarge
 /** One value as a target, or what is wrong with it. */
 export function parseEtcdValue(value: string): TargetConfig | string {
   const text = value.trim();
-  let candidate: unknown = text;
-  if (text.startsWith('{')) {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      return `not valid JSON (${err instanceof Error ? err.message : String(err)})`;
-    }
-    if (typeof json !== 'object' || json === null) return 'not a JSON object';
-    const { address, weight, metadata } = json as Record<string, unknown>;
-    const extra = Object.keys(json).filter((k) => !['address', 'weight', 'metadata'].includes(k));
-    if (extra.length > 0) return `unknown field ${extra.join(', ')} (allowed: address, weight, metadata)`;
-    if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null)) {
-      return 'metadata must be a JSON object';
-    }
-    candidate = weight === undefined ? { address } : { address, weight };
+  if (!text.startsWith('{')) return targetOf(text, 1);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return `not valid JSON (${err instanceof Error ? err.message : String(err)})`;
   }
-  const result = targetSchema.safeParse(candidate);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
-  return `${where}${issue?.message ?? 'invalid'} (allowed: { "address": "host:port", "weight": N })`;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return 'not a JSON object';
+  const { address, weight, metadata } = json as Record<string, unknown>;
+  const extra = Object.keys(json).filter((k) => !['address', 'weight', 'metadata'].includes(k));
+  if (extra.length > 0) {
+    return `unknown field ${extra.join(', ')} (allowed: address, weight, metadata)`;
+  }
+  if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null)) {
+    return 'metadata must be a JSON object';
+  }
+  if (typeof address !== 'string') return 'address: missing or not a string (allowed: "host:port")';
+  const w = weight ?? 1;
+  if (typeof w !== 'number' || !Number.isInteger(w) || w < 1 || w > 1_000_000) {
+    return `weight: ${JSON.stringify(w)} (allowed: a whole number 1–1000000)`;
+  }
+  return targetOf(address, w);
+}
+
+/** The address checked as the config's targets are; its text as written is the id. */
+function targetOf(id: string, weight: number): TargetConfig | string {
+  const address = parseHostPort(id, { allowPortZero: false });
+  if (!address.ok) return `address ${JSON.stringify(id)}: ${address.problem} (allowed: host:port)`;
+  return { id, address: address.value, weight };
 }
