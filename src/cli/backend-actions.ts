@@ -60,7 +60,9 @@ async function register(parsed: EtcdUrl, backend: RunningBackend, json: boolean)
     name: backend.name,
     address,
     log: (line) => {
-      const text = json ? JSON.stringify({ type: 'registry', backend: backend.name, message: line }) : `${backend.name}: ${line}`;
+      const text = json
+        ? JSON.stringify({ type: 'registry', backend: backend.name, message: line })
+        : `${backend.name}: ${line}`;
       process.stdout.write(`${text}\n`);
     },
   });

@@ -28,19 +28,21 @@ export async function waitFor(
   const start = performance.now();
   for (;;) {
     if (await check()) return performance.now() - start;
-    if (performance.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (performance.now() - start > ms)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** Stops a child by pid: SIGTERM (or `signal`), then waits for its exit. */
 export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
+  const pid = child.pid;
+  if (child.exitCode !== null || child.signalCode !== null || pid === undefined) {
     return Promise.resolve();
   }
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
-    process.kill(child.pid as number, signal);
+    process.kill(pid, signal);
   });
 }
 

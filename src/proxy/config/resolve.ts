@@ -42,7 +42,9 @@ type FileUpstream = ConfigFile['upstreams'][number];
  * Pure (path arithmetic only, no file access).
  */
 export function resolveConfig(file: ConfigFile, source: string): ProxyConfig {
-  const upstreams = new Map(file.upstreams.map((u) => [u.name, resolveUpstream(u, source)] as const));
+  const upstreams = new Map(
+    file.upstreams.map((u) => [u.name, resolveUpstream(u, source)] as const),
+  );
   return { source, listeners: file.listeners.map((l) => resolveListener(l, source)), upstreams };
 }
 

@@ -357,4 +357,3 @@ function upstreamJson(
     usedBy,
   };
 }
-

@@ -40,4 +40,3 @@ export function sameTargetSet(a: readonly TargetConfig[], b: readonly TargetConf
   const weights = new Map(a.map((t) => [t.id, t.weight]));
   return b.every((t) => weights.get(t.id) === t.weight);
 }
-

@@ -2,12 +2,7 @@ import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { formatHostPort } from '../../shared/format.js';
 import type { TargetConfig } from '../config/types.js';
-import {
-  addressTargets,
-  nextDelayMs,
-  srvTargets,
-  type AddressRecord,
-} from './dns-records.js';
+import { addressTargets, nextDelayMs, srvTargets, type AddressRecord } from './dns-records.js';
 import type { DnsDiscovery } from './types.js';
 import { ChangingSource } from './changing-source.js';
 
@@ -92,7 +87,10 @@ export class DnsSource extends ChangingSource {
             if (isIP(host) !== 0) return;
             const found = await this.addresses(host, 'A+AAAA');
             if (found.length === 0) return;
-            addresses.set(host, found.map((r) => r.address));
+            addresses.set(
+              host,
+              found.map((r) => r.address),
+            );
             ttls.push(...found.map((r) => r.ttl));
           }),
         );
@@ -121,7 +119,8 @@ export class DnsSource extends ChangingSource {
     const failures = settled.filter((s) => s.status === 'rejected');
     // NODATA (the name has other record types only) is an empty answer, not a failure.
     const real = failures.filter((s) => (s.reason as { code?: string }).code !== 'ENODATA');
-    if (strict && found.length === 0 && real.length > 0) throw (real[0] as PromiseRejectedResult).reason;
+    const [first] = real;
+    if (strict && found.length === 0 && first !== undefined) throw first.reason;
     return found;
   }
 }

@@ -109,7 +109,8 @@ export class EtcdSource extends ChangingSource {
     this.down = undefined;
     const { targets, problems } = etcdTargets(values);
     const report = problems.join('; ');
-    if (report !== this.lastProblems && report !== '') this.log(`skipped invalid values: ${report}`);
+    if (report !== this.lastProblems && report !== '')
+      this.log(`skipped invalid values: ${report}`);
     this.lastProblems = report;
     this.publish(targets);
     this.firstAnswer?.();

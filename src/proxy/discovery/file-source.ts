@@ -47,7 +47,9 @@ export class FileSource extends ChangingSource {
       });
       this.watcher.on('error', () => undefined);
     } catch (err) {
-      this.problem(`cannot watch ${dirname(this.config.path)} (${errnoOf(err) ?? String(err)}); reading it every ${FILE_POLL_MS} ms`);
+      this.problem(
+        `cannot watch ${dirname(this.config.path)} (${errnoOf(err) ?? String(err)}); reading it every ${FILE_POLL_MS} ms`,
+      );
     }
     this.poll = setInterval(() => void this.read(), FILE_POLL_MS).unref();
     await this.read();
@@ -110,7 +112,9 @@ export class FileSource extends ChangingSource {
 
   private keeping(): string {
     const n = this.list().length;
-    return this.answered ? `keeping the last good list (${n} target${n === 1 ? '' : 's'})` : 'no targets yet';
+    return this.answered
+      ? `keeping the last good list (${n} target${n === 1 ? '' : 's'})`
+      : 'no targets yet';
   }
 
   private problem(line: string): void {

@@ -64,7 +64,8 @@ export function registerInEtcd(options: RegisterOptions): Registration {
           firstDone = undefined;
         },
         (err: unknown) => {
-          if (!down) options.log(`cannot register in etcd (${String(err).split('\n')[0] ?? ''}); retrying`);
+          if (!down)
+            options.log(`cannot register in etcd (${String(err).split('\n')[0] ?? ''}); retrying`);
           down = true;
           // The lease emits 'lost' when its grant failed; grant again from there.
         },

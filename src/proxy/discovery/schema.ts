@@ -123,7 +123,7 @@ export function discoveryCrossChecks(u: Fields, at: readonly PropertyKey[], add:
   if (recordType !== 'SRV' && discovery.port === undefined) {
     add([...at, 'discovery', 'port'], `DNS ${recordType} records carry no port`, {
       kind: 'missing',
-      allowed: 'port: the targets\' port (or recordType: SRV, whose records carry one)',
+      allowed: "port: the targets' port (or recordType: SRV, whose records carry one)",
     });
   }
   if (recordType === 'SRV' && discovery.port !== undefined) {

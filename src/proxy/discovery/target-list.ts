@@ -20,7 +20,9 @@ export type TargetList =
   | { readonly ok: true; readonly targets: readonly TargetConfig[] }
   | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
-const listSchema = z.array(targetSchema).describe('a list of targets, "host:port" or { address, weight }');
+const listSchema = z
+  .array(targetSchema)
+  .describe('a list of targets, "host:port" or { address, weight }');
 const fileSchema = z.union([listSchema, z.strictObject({ targets: listSchema })]);
 
 /** Parses a discovery file's text; `source` names it in problems. */

@@ -151,7 +151,9 @@ export class UpstreamState {
     const n = configs.length;
     const what = changes.length === 0 ? '' : ` (${changes.join(', ')})`;
     const empty = n === 0 ? '; requests get 503 GW_ERR_NO_TARGET until one appears' : '';
-    this.log(`upstream ${this.name}: ${n} target${n === 1 ? '' : 's'} from ${source.label}${what}${empty}`);
+    this.log(
+      `upstream ${this.name}: ${n} target${n === 1 ? '' : 's'} from ${source.label}${what}${empty}`,
+    );
     void this.setTargets(configs);
   }
 

@@ -23,7 +23,7 @@ describe('discovery config', () => {
       written: 'targets.yaml',
       path: '/etc/gw/targets.yaml',
     });
-    assert.deepEqual(app?.targets, []);
+    assert.deepEqual(app.targets, []);
     const abs = parseConfig(
       withUpstream({ discovery: { type: 'file', path: '/srv/t.json' } }),
       '/etc/gw/gw.yaml',
@@ -114,7 +114,7 @@ upstreams:
     assert.equal(issues[1]?.line, 7);
   });
 
-  it('--check names each upstream\'s source instead of target rows (text and JSON)', () => {
+  it("--check names each upstream's source instead of target rows (text and JSON)", () => {
     const raw = minimalRaw();
     raw.upstreams = [
       { name: 'app', discovery: { type: 'file', path: 'x.yaml' } },

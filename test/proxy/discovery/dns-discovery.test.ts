@@ -32,7 +32,13 @@ describe('DNS discovery against a real dnsmasq', () => {
     srvBackends = await startBackends('http', 's', 3);
     const srv = (i: number) => `_api._tcp.test,s${i}.test,${srvBackends[i - 1]?.port ?? 0},0,${i}`;
     dns = await startDnsmasq(
-      ['127.0.0.1 api.test', '127.0.0.2 api.test', '127.0.0.1 s1.test', '127.0.0.1 s2.test', '127.0.0.1 s3.test'],
+      [
+        '127.0.0.1 api.test',
+        '127.0.0.2 api.test',
+        '127.0.0.1 s1.test',
+        '127.0.0.1 s2.test',
+        '127.0.0.1 s3.test',
+      ],
       [srv(1), srv(2)],
       // Answers live 1 s: the A-record upstream below asks every 60 s, so only the TTL
       // can make it see a change within the test.
@@ -65,20 +71,46 @@ upstreams:
   it('sees a changed A record within its TTL (sooner than intervalMs), under load with no failures', async () => {
     const load = startLoad(gw.port('web'));
     await waitFor(() => load.samples.length > 50, 5000, 'load to run');
-    await dns.setHosts(['127.0.0.2 api.test', '127.0.0.3 api.test', '127.0.0.1 s1.test', '127.0.0.1 s2.test', '127.0.0.1 s3.test']);
-    await waitFor(() => load.samples.some((s) => s.backend === 'a-3'), 4000, 'the new address to get traffic');
+    await dns.setHosts([
+      '127.0.0.2 api.test',
+      '127.0.0.3 api.test',
+      '127.0.0.1 s1.test',
+      '127.0.0.1 s2.test',
+      '127.0.0.1 s3.test',
+    ]);
+    await waitFor(
+      () => load.samples.some((s) => s.backend === 'a-3'),
+      4000,
+      'the new address to get traffic',
+    );
     await load.stop();
     assert.deepEqual(ids(gw, 'a'), [`127.0.0.2:${port}`, `127.0.0.3:${port}`]);
     assert.deepEqual(failures(load.samples), []);
-    assert.ok(gw.log.some((l) => l.includes(`upstream a: 2 targets from dns api.test A (+127.0.0.3:${port}, -127.0.0.1:${port})`)), gw.log.join('\n'));
+    assert.ok(
+      gw.log.some((l) =>
+        l.includes(
+          `upstream a: 2 targets from dns api.test A (+127.0.0.3:${port}, -127.0.0.1:${port})`,
+        ),
+      ),
+      gw.log.join('\n'),
+    );
   });
 
   it('keeps the last good answer while the server is down, logs it once, and follows it when back', async () => {
     const before = gw.log.length;
     await dns.stop();
-    await waitFor(() => gw.log.slice(before).some((l) => l.includes('upstream srv: dns _api._tcp.test SRV: lookup failed')), 5000, 'the failure to be logged');
+    await waitFor(
+      () =>
+        gw.log
+          .slice(before)
+          .some((l) => l.includes('upstream srv: dns _api._tcp.test SRV: lookup failed')),
+      5000,
+      'the failure to be logged',
+    );
     await new Promise((r) => setTimeout(r, 1000)); // several more failed rounds
-    const failed = gw.log.slice(before).filter((l) => l.includes('upstream srv') && l.includes('lookup failed'));
+    const failed = gw.log
+      .slice(before)
+      .filter((l) => l.includes('upstream srv') && l.includes('lookup failed'));
     assert.equal(failed.length, 1, failed.join('\n'));
     assert.match(failed[0] ?? '', /keeping the last good answer \(2 targets\)/);
     assert.equal(ids(gw, 'srv').length, 2);
@@ -88,8 +120,19 @@ upstreams:
     // Back with other SRV records: s3 in, s1 out.
     const srv = (i: number) => `_api._tcp.test,s${i}.test,${srvBackends[i - 1]?.port ?? 0},0,1`;
     await dns.setSrv([srv(2), srv(3)]);
-    await waitFor(() => ids(gw, 'srv').includes(`127.0.0.1:${srvBackends[2]?.port}`), 3000, 'the new SRV set');
-    assert.deepEqual(ids(gw, 'srv'), [`127.0.0.1:${srvBackends[1]?.port}`, `127.0.0.1:${srvBackends[2]?.port}`].sort());
-    assert.ok(gw.log.slice(before).some((l) => l.includes('upstream srv: dns _api._tcp.test SRV: answering again')));
+    await waitFor(
+      () => ids(gw, 'srv').includes(`127.0.0.1:${srvBackends[2]?.port}`),
+      3000,
+      'the new SRV set',
+    );
+    assert.deepEqual(
+      ids(gw, 'srv'),
+      [`127.0.0.1:${srvBackends[1]?.port}`, `127.0.0.1:${srvBackends[2]?.port}`].sort(),
+    );
+    assert.ok(
+      gw.log
+        .slice(before)
+        .some((l) => l.includes('upstream srv: dns _api._tcp.test SRV: answering again')),
+    );
   });
 });

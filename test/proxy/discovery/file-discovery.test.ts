@@ -38,12 +38,15 @@ upstreams:
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts with the file\'s targets and logs them once', () => {
+  it("starts with the file's targets and logs them once", () => {
     const state = gw.gateway.registry.state('api');
     assert.deepEqual(state?.targets.map((t) => t.id).sort(), [addr(0), addr(1)].sort());
     const lines = gw.log.filter((l) => l.startsWith('upstream api: 2 targets'));
     assert.equal(lines.length, 1, gw.log.join('\n'));
-    assert.match(lines[0] ?? '', /from file .*targets\.yaml \(\+127\.0\.0\.1:\d+, \+127\.0\.0\.1:\d+\)/);
+    assert.match(
+      lines[0] ?? '',
+      /from file .*targets\.yaml \(\+127\.0\.0\.1:\d+, \+127\.0\.0\.1:\d+\)/,
+    );
   });
 
   it('applies a change within one second under load, with no failed requests', async () => {
@@ -63,20 +66,36 @@ upstreams:
     // Nothing started a second after the change went to the removed target.
     const late = load.samples.filter((s) => s.startMs > changedAt + 1000);
     assert.ok(late.length > 20);
-    assert.deepEqual(late.filter((s) => s.backend === 'f-1'), []);
-    assert.ok(gw.log.some((l) => /upstream api: 2 targets from file .*\(.*\+127.*-127/.test(l)), gw.log.join('\n'));
+    assert.deepEqual(
+      late.filter((s) => s.backend === 'f-1'),
+      [],
+    );
+    assert.ok(
+      gw.log.some((l) => /upstream api: 2 targets from file .*\(.*\+127.*-127/.test(l)),
+      gw.log.join('\n'),
+    );
   });
 
   it('keeps the last good list when the file turns invalid, logging the place once', async () => {
     const before = gw.log.length;
     write(`- ${addr(1)}\n- { address: 127.0.0.1:99999 }\n`);
-    await waitFor(() => gw.log.slice(before).some((l) => l.includes('invalid target list')), 2000, 'the problem to be logged');
+    await waitFor(
+      () => gw.log.slice(before).some((l) => l.includes('invalid target list')),
+      2000,
+      'the problem to be logged',
+    );
     await new Promise((r) => setTimeout(r, 1100)); // a few polls: still one line
     const problems = gw.log.slice(before).filter((l) => l.includes('invalid target list'));
     assert.equal(problems.length, 1, problems.join('\n'));
-    assert.match(problems[0] ?? '', /targets\.yaml:2:14: \[1\]\.address: .*keeping the last good list \(2 targets\)/);
+    assert.match(
+      problems[0] ?? '',
+      /targets\.yaml:2:14: \[1\]\.address: .*keeping the last good list \(2 targets\)/,
+    );
     assert.deepEqual(
-      gw.gateway.registry.state('api')?.targets.map((t) => t.id).sort(),
+      gw.gateway.registry
+        .state('api')
+        ?.targets.map((t) => t.id)
+        .sort(),
       [addr(1), addr(2)].sort(),
     );
   });
@@ -88,13 +107,21 @@ upstreams:
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('x-gw-error'), 'GW_ERR_NO_TARGET');
     await res.text();
-    assert.ok(gw.log.some((l) => /upstream api: 0 targets from file .*requests get 503 GW_ERR_NO_TARGET/.test(l)), gw.log.join('\n'));
+    assert.ok(
+      gw.log.some((l) =>
+        /upstream api: 0 targets from file .*requests get 503 GW_ERR_NO_TARGET/.test(l),
+      ),
+      gw.log.join('\n'),
+    );
     write(`- ${addr(0)}\n`);
     await waitFor(() => gw.gateway.registry.state('api')?.targets.length === 1, 2000, 'a target');
-    assert.equal((await fetch(`http://127.0.0.1:${gw.port('web')}/`)).headers.get('x-backend'), 'f-1');
+    assert.equal(
+      (await fetch(`http://127.0.0.1:${gw.port('web')}/`)).headers.get('x-backend'),
+      'f-1',
+    );
   });
 
-  it('keeps the source (and its targets\' objects) across a reload with the same settings', async () => {
+  it("keeps the source (and its targets' objects) across a reload with the same settings", async () => {
     const state = gw.gateway.registry.state('api');
     const target = state?.targets[0];
     await gw.gateway.swap(gw.gateway.ref.current.config);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { ConfigIssue } from '../../../src/shared/errors.js';
 import type { TargetConfig } from '../../../src/proxy/config/types.js';
 import {
   addressTargets,
@@ -13,6 +14,12 @@ import {
   parseTargetList,
 } from '../../../src/proxy/discovery/target-list.js';
 import { sameTargetSet, targetChanges } from '../../../src/proxy/discovery/upstream-source.js';
+
+function problemsOf(text: string): readonly ConfigIssue[] {
+  const parsed = parseTargetList(text);
+  if (parsed.ok) assert.fail(`expected problems in ${text}`);
+  return parsed.issues;
+}
 
 const ids = (targets: readonly TargetConfig[]) => targets.map((t) => `${t.id}*${t.weight}`);
 
@@ -37,29 +44,25 @@ describe('parseTargetList (discovery files)', () => {
   });
 
   it('places each problem at its line and column, as config errors are', () => {
-    const parsed = parseTargetList('- 127.0.0.1:9001\n- { address: 127.0.0.1:99999 }\n- { address: 127.0.0.1:1, wieght: 2 }\n');
-    assert.equal(parsed.ok, false);
-    if (parsed.ok) return;
-    const text = formatTargetListIssues('t.yaml', parsed.issues);
+    const issues = problemsOf(
+      '- 127.0.0.1:9001\n- { address: 127.0.0.1:99999 }\n- { address: 127.0.0.1:1, wieght: 2 }\n',
+    );
+    const text = formatTargetListIssues('t.yaml', issues);
     assert.match(text, /^t\.yaml:2:14: \[1\]\.address: /);
     assert.match(text, /t\.yaml:3:27: \[2\]\.wieght: unknown setting/);
   });
 
   it('reports YAML syntax errors with their place, and duplicates, and a mapping that is no list', () => {
-    const syntax = parseTargetList('- 127.0.0.1:9001\n- [unclosed\n');
-    assert.equal(syntax.ok, false);
-    if (!syntax.ok) {
-      assert.equal(syntax.issues[0]?.kind, 'syntax');
-      assert.ok((syntax.issues[0]?.line ?? 0) >= 2);
-    }
-    const dup = parseTargetList('- 127.0.0.1:9001\n- { address: 127.0.0.1:9001, weight: 2 }\n');
-    assert.equal(dup.ok, false);
-    if (!dup.ok) {
-      assert.match(formatTargetListIssues('t.yaml', dup.issues), /t\.yaml:2:3: \[1\]: the same target as \[0\]/);
-    }
-    const scalar = parseTargetList('just text\n');
-    assert.equal(scalar.ok, false);
-    if (!scalar.ok) assert.match(scalar.issues[0]?.problem ?? '', /not a list of targets/);
+    const syntax = problemsOf('- 127.0.0.1:9001\n- [unclosed\n');
+    assert.equal(syntax[0]?.kind, 'syntax');
+    assert.ok((syntax[0].line ?? 0) >= 2);
+    const dup = problemsOf('- 127.0.0.1:9001\n- { address: 127.0.0.1:9001, weight: 2 }\n');
+    assert.match(
+      formatTargetListIssues('t.yaml', dup),
+      /t\.yaml:2:3: \[1\]: the same target as \[0\]/,
+    );
+    const scalar = problemsOf('just text\n');
+    assert.match(scalar[0]?.problem ?? '', /not a list of targets/);
   });
 });
 
