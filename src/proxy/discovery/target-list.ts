@@ -23,9 +23,8 @@ export type TargetList =
 const listSchema = z
   .array(targetSchema)
   .describe('a list of targets, "host:port" or { address, weight }');
-const fileSchema = z.union([listSchema, z.strictObject({ targets: listSchema })]);
 
-/** Parses a discovery file's text; `source` names it in problems. */
+/** Parses a discovery file's text (problems carry line and column; see {@link formatTargetListIssues}). */
 export function parseTargetList(text: string): TargetList {
   const lineCounter = new LineCounter();
   const doc = parseYamlDocument(text, lineCounter);
@@ -99,5 +98,3 @@ function fail(issue: ConfigIssue): TargetList {
 function pos(excess: { line: number; column: number }): { line: number; column: number } {
   return { line: excess.line, column: excess.column };
 }
-
-export { fileSchema as targetFileSchema };
