@@ -1,5 +1,4 @@
 import type { Etcd3, Watcher } from 'etcd3';
-import { etcdClient } from './etcd-client.js';
 import { etcdTargets } from './etcd-values.js';
 import type { EtcdDiscovery } from './types.js';
 import { ChangingSource } from './changing-source.js';
@@ -36,9 +35,11 @@ export class EtcdSource extends ChangingSource {
     this.log = log;
   }
 
-  start(): Promise<void> {
-    const client = etcdClient(this.config.endpoints);
-    this.client = client;
+  async start(): Promise<void> {
+    // Loaded only when an upstream uses etcd: the client brings gRPC and protobuf with it.
+    const { etcdClient } = await import('./etcd-client.js');
+    if (this.closed) return;
+    this.client = etcdClient(this.config.endpoints);
     const first = new Promise<void>((resolve) => (this.firstAnswer = resolve));
     this.watchPrefix();
     this.resync();
