@@ -1,7 +1,10 @@
 import { describeBackendEvent, type BackendEvent } from '../backend/backend-event.js';
 import { NAME_PATTERN, type BackendKind } from '../backend/backend-options.js';
 import { startBackend } from '../backend/start-backend.js';
+import type { RunningBackend } from '../backend/backend-options.js';
 import { invalidArgument } from '../shared/errors.js';
+import { formatHostPort } from '../shared/format.js';
+import { parseEtcdUrl, type EtcdUrl } from '../proxy/discovery/etcd-url.js';
 import type { BackendFlags } from './backend.js';
 import { untilSignal } from './commander-setup.js';
 import { parsePort } from './parse-port.js';
@@ -30,9 +33,39 @@ export async function runBackend(kind: BackendKind, flags: BackendFlags): Promis
   };
   // Listen for signals before the listening line is printed: a supervisor may stop us at once.
   const stopped = untilSignal();
+  const etcd = flags.register === undefined ? undefined : parseRegister(flags.register);
   const backend = await startBackend(kind, options);
+  const registration = etcd === undefined ? undefined : await register(etcd, backend, json);
   await stopped;
+  // Deregister first: the gateway stops sending new work before the port closes.
+  await registration?.close();
   await backend.close();
+}
+
+/** `--register etcd://HOST:PORT/PREFIX`: the backend's address under PREFIX+name, with a lease. */
+function parseRegister(url: string): EtcdUrl {
+  const parsed = parseEtcdUrl(url);
+  if (typeof parsed === 'string') throw invalidArgument('--register', url, parsed);
+  return parsed;
+}
+
+async function register(parsed: EtcdUrl, backend: RunningBackend, json: boolean) {
+  const { registerInEtcd } = await import('../proxy/discovery/register.js');
+  // A wildcard listen address is no address to connect to: register loopback instead.
+  const host = ['0.0.0.0', '::', ''].includes(backend.host) ? '127.0.0.1' : backend.host;
+  const address = formatHostPort(host, backend.port);
+  return registerInEtcd({
+    endpoint: parsed.endpoint,
+    prefix: parsed.prefix,
+    name: backend.name,
+    address,
+    log: (line) => {
+      const text = json
+        ? JSON.stringify({ type: 'registry', backend: backend.name, message: line })
+        : `${backend.name}: ${line}`;
+      process.stdout.write(`${text}\n`);
+    },
+  });
 }
 
 function parseName(value: string): string {

@@ -54,6 +54,7 @@ export interface BackendFlags {
   json?: boolean;
   quiet?: boolean;
   banner?: boolean;
+  register?: string;
 }
 
 const DESCRIPTIONS: Record<BackendKind, string> = {
@@ -95,6 +96,10 @@ function addCommonOptions(command: Command): void {
     .option('--name <name>', 'name echoed in every reply (default backend-<port>)')
     .option('--latency-ms <ms>', 'delay before each reply, in milliseconds', '0')
     .option('--fail-rate <share>', 'share of requests to fail, 0 to 1', '0')
+    .option(
+      '--register <url>',
+      'register in etcd as etcd://HOST:PORT/PREFIX (key PREFIX+name, lease 5 s, removed on exit)',
+    )
     .option('--json', 'print events as NDJSON')
     .option('--quiet', 'print only the listening line and errors');
 }

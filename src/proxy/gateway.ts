@@ -70,6 +70,8 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
     ...(options.tcpMiddleware === undefined ? {} : { tcpMiddleware: options.tcpMiddleware }),
   };
   const ref: RuntimeRef = { current: new GatewayRuntime(config, deps) };
+  // Discovered targets before the first request (each source's wait is bounded).
+  await registry.ready();
   const listeners: RunningListener[] = [];
   try {
     for (const listener of config.listeners) {

@@ -1,4 +1,5 @@
 import { formatHostPort } from '../../shared/format.js';
+import { discoveryCrossChecks } from '../discovery/schema.js';
 import { FEATURES } from '../middleware/features.js';
 import { parseHostPort } from './parse-host-port.js';
 import { fields, text, type Fields } from './raw-fields.js';
@@ -228,6 +229,7 @@ function checkReference(
 }
 
 function checkUpstream(u: Fields, at: readonly PropertyKey[], add: Add): void {
+  discoveryCrossChecks(u, at, add);
   const balance = u.balance === undefined ? 'round-robin' : text(u.balance);
   if (u.hashKey !== undefined && balance !== undefined && balance !== 'hash') {
     add(

@@ -1,4 +1,5 @@
 import { dirname, isAbsolute, join } from 'node:path';
+import { resolveDiscovery } from '../discovery/schema.js';
 import { FEATURES } from '../middleware/features.js';
 import type { FeaturePlace } from '../middleware/feature.js';
 import type { ConfigFile } from './schema.js';
@@ -41,7 +42,9 @@ type FileUpstream = ConfigFile['upstreams'][number];
  * Pure (path arithmetic only, no file access).
  */
 export function resolveConfig(file: ConfigFile, source: string): ProxyConfig {
-  const upstreams = new Map(file.upstreams.map((u) => [u.name, resolveUpstream(u)] as const));
+  const upstreams = new Map(
+    file.upstreams.map((u) => [u.name, resolveUpstream(u, source)] as const),
+  );
   return { source, listeners: file.listeners.map((l) => resolveListener(l, source)), upstreams };
 }
 
@@ -133,14 +136,15 @@ function resolveTls(tls: { cert: string; key: string }, source: string): TlsFile
   return { cert: resolve(tls.cert), key: resolve(tls.key) };
 }
 
-function resolveUpstream(u: FileUpstream): UpstreamConfig {
+function resolveUpstream(u: FileUpstream, source: string): UpstreamConfig {
   const defaults = CONFIG_DEFAULTS.upstreamTimeouts;
   return {
     name: u.name,
     balance: u.balance ?? CONFIG_DEFAULTS.balance,
     hashKey: u.hashKey ?? CONFIG_DEFAULTS.hashKey,
     ...(u.balance === 'hash' && u.hashKey === undefined ? { hashKeyDefaulted: true } : {}),
-    targets: u.targets,
+    targets: u.targets ?? [],
+    ...(u.discovery === undefined ? {} : { discovery: resolveDiscovery(u.discovery, source) }),
     timeouts: {
       connectMs: u.timeouts?.connectMs ?? defaults.connectMs,
       headerMs: u.timeouts?.headerMs ?? defaults.headerMs,

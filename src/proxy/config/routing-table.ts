@@ -2,6 +2,7 @@ import { formatHostPort } from '../../shared/format.js';
 import { outlierText, type OutlierSettings } from '../health/outlier-schema.js';
 import { formatBytes } from '../../shared/format.js';
 import { formatHashKey } from './parse-hash-key.js';
+import { describeDiscovery, type DiscoveryConfig } from '../discovery/types.js';
 import { FEATURES } from '../middleware/features.js';
 import type {
   FeatureSettings,
@@ -145,6 +146,10 @@ function rewriteNotes(route: RouteConfig): string[] {
 }
 
 function targetLines(upstream: UpstreamConfig): string[] {
+  // Discovered targets are known only at run time: say where they come from.
+  if (upstream.discovery !== undefined) {
+    return [`  targets from ${describeDiscovery(upstream.discovery)}`];
+  }
   const total = upstream.targets.reduce((sum, t) => sum + t.weight, 0);
   const rows = upstream.targets.map((target) => {
     const resolved = address(target.address);
@@ -261,6 +266,10 @@ export interface UpstreamJson {
     readonly address: string;
     readonly weight: number;
   }[];
+  /** Where the targets come from: `static` (the list above) or a discovery source. */
+  readonly source: 'static' | DiscoveryConfig['type'];
+  /** The discovery settings (file path as written and resolved, DNS name, etcd prefix). */
+  readonly discovery?: DiscoveryConfig;
   readonly timeouts: UpstreamTimeouts;
   readonly tls: boolean;
   /** Passive checks, defaults filled in; absent when off. */
@@ -346,6 +355,8 @@ function upstreamJson(
     balance: u.balance,
     ...(u.balance === 'hash' ? { hashKey: formatHashKey(u.hashKey) } : {}),
     targets: u.targets.map((t) => ({ id: t.id, address: address(t.address), weight: t.weight })),
+    source: u.discovery?.type ?? 'static',
+    ...(u.discovery === undefined ? {} : { discovery: u.discovery }),
     timeouts: { ...u.timeouts },
     tls: u.tls,
     ...(u.outlierDetection === undefined

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { configError } from '../../shared/errors.js';
+import { discoverySchema } from '../discovery/schema.js';
 import { crossChecks } from './cross-checks.js';
 import { isHttpToken } from './http-token.js';
 import { laterSettings, notYet } from './not-yet.js';
@@ -241,7 +242,8 @@ const targetAddress = parsed((id) => {
   return address.ok ? { ok: true, value: { id, address: address.value } } : address;
 }).describe('host:port or [IPv6]:port, port 1–65535');
 
-const targetSchema = z
+/** One target: `host:port` or `{ address, weight }` (also the entries of a discovery file). */
+export const targetSchema = z
   .union([
     targetAddress.transform((target) => ({ ...target, weight: 1 })),
     z
@@ -266,7 +268,8 @@ const upstreamSchema = z.strictObject({
   targets: z
     .array(targetSchema)
     .min(1)
-    .describe('a list of one or more targets, "host:port" or { address, weight }'),
+    .describe('a list of one or more targets, "host:port" or { address, weight }')
+    .optional(),
   timeouts: z
     .strictObject({
       connectMs: millis.optional(),
@@ -278,7 +281,7 @@ const upstreamSchema = z.strictObject({
   outlierDetection: outlierSchema.optional(),
   healthCheck: notYet('active health checks'),
   circuitBreaker: notYet('circuit breaking'),
-  discovery: notYet('service discovery'),
+  discovery: discoverySchema.optional(),
   ...laterSettings,
 });
 

@@ -10,6 +10,7 @@
  * they are implemented, so no setting is ever silently ignored.
  */
 import type { OutlierSettings } from '../health/outlier-schema.js';
+import type { DiscoveryConfig } from '../discovery/types.js';
 
 /** A parsed `host:port` (`[::1]:8080` for IPv6). */
 export interface HostPort {
@@ -60,7 +61,10 @@ export interface UpstreamConfig {
   readonly hashKey: HashKey;
   /** True when `balance` is `hash` and the config left `hashKey` out (so it is client-ip). */
   readonly hashKeyDefaulted?: boolean;
+  /** The targets written in the config; empty when `discovery` finds them. */
   readonly targets: readonly TargetConfig[];
+  /** Where the targets come from when the config does not list them. */
+  readonly discovery?: DiscoveryConfig;
   readonly timeouts: UpstreamTimeouts;
   /** Speak TLS to the targets (HTTP and gRPC). Default false. */
   readonly tls: boolean;

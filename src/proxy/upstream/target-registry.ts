@@ -46,6 +46,14 @@ export class TargetRegistry {
     return { upstreams, drained: Promise.allSettled(dropped).then(() => undefined) };
   }
 
+  /**
+   * Resolves once every upstream's discovery source has given its first
+   * answer or the bounded wait for it ran out (DISCOVERY_START_WAIT_MS).
+   */
+  async ready(): Promise<void> {
+    await Promise.allSettled([...this.states.values()].map((s) => s.starting));
+  }
+
   /** The lasting state of an upstream in the current config. */
   state(name: string): UpstreamState | undefined {
     return this.states.get(name);

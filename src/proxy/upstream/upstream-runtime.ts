@@ -2,7 +2,12 @@ import type { GwError } from '../../shared/errors.js';
 import { createBalancer } from '../balancers/index.js';
 import type { Balancer } from '../balancers/types.js';
 import type { BalanceName, TargetConfig, UpstreamConfig } from '../config/types.js';
-import { sourceFor, type UpstreamSource } from '../discovery/upstream-source.js';
+import {
+  sourceFor,
+  sourceKey,
+  targetChanges,
+  type UpstreamSource,
+} from '../discovery/upstream-source.js';
 import type { H1Pool } from '../h1/upstream-pool.js';
 import type { H2Connection } from '../h2/connection.js';
 import { configureOutliers } from '../health/outlier-monitor.js';
@@ -36,6 +41,15 @@ export interface AttemptRecord {
 export type AttemptObserver = (record: AttemptRecord) => void;
 
 /**
+ * How long a gateway start (or reload) waits for a discovery source's first
+ * answer. A source that has none by then (etcd down, DNS not answering)
+ * leaves the upstream with the targets it had (none at a first start: 503
+ * GW_ERR_NO_TARGET) and applies its answer when it comes; the gateway never
+ * waits forever on a dead registry.
+ */
+export const DISCOVERY_START_WAIT_MS = 3000;
+
+/**
  * One upstream's state across config loads: its targets (each a
  * {@link TargetRuntime} that keeps its counts and connections), its balancer
  * (kept while `balance` is unchanged, so rotation and weights carry over), its
@@ -61,7 +75,12 @@ export class UpstreamState {
   private balance: BalanceName;
   private settings: PoolSettings;
   private source: UpstreamSource | undefined;
+  private sourceKey: string | undefined;
   private unwatch: (() => void) | undefined;
+  /** Resolves once the current source answered first, or gave up waiting for it. */
+  starting: Promise<void> = Promise.resolve();
+  /** The target set last applied, as configs (re-applied when only settings change). */
+  private applied: readonly TargetConfig[] = [];
 
   /** Where this upstream's state changes are told, one line each. */
   readonly log: (line: string) => void;
@@ -85,12 +104,59 @@ export class UpstreamState {
       this.balance = config.balance;
       this.balancer = this.newBalancer();
     }
-    this.unwatch?.();
-    void this.source?.close();
-    const source = sourceFor(config);
+    const key = sourceKey(config);
+    if (config.discovery === undefined || key !== this.sourceKey) {
+      this.unwatch?.();
+      this.unwatch = undefined;
+      void this.source?.close();
+      this.source = undefined;
+      this.sourceKey = key;
+    }
+    // Targets written in the config apply at once, as they are.
+    if (config.discovery === undefined) return this.setTargets(config.targets);
+    // The same discovery settings: the source (its watch, timers, connections) carries on.
+    if (this.source !== undefined) return this.setTargets(this.applied);
+    const source = sourceFor(config, this.log);
     this.source = source;
-    this.unwatch = source.watch((targets) => void this.setTargets(targets));
-    return this.setTargets(source.list());
+    this.unwatch = source.watch((targets) => this.discovered(source, targets));
+    this.starting = this.startSource(source);
+    return Promise.resolve();
+  }
+
+  /** Starts a discovery source, waiting at most {@link DISCOVERY_START_WAIT_MS} for its first answer. */
+  private async startSource(source: UpstreamSource): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), DISCOVERY_START_WAIT_MS).unref();
+    });
+    const started = source.start().then(
+      () => 'started' as const,
+      (err: unknown) => {
+        this.log(`upstream ${this.name}: ${source.label}: cannot start: ${String(err)}`);
+        return 'failed' as const;
+      },
+    );
+    const outcome = await Promise.race([started, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'started' || this.source !== source) return;
+    const n = this.targets.length;
+    const serving = n === 0 ? 'requests get 503 GW_ERR_NO_TARGET' : `keeping its ${n} targets`;
+    this.log(
+      `upstream ${this.name}: no answer from ${source.label} within ${DISCOVERY_START_WAIT_MS} ms; ${serving} until it answers`,
+    );
+  }
+
+  /** A discovery source's new set: logged once (with what changed), then applied. */
+  private discovered(source: UpstreamSource, configs: readonly TargetConfig[]): void {
+    if (this.source !== source) return;
+    const changes = targetChanges(this.targets, configs);
+    const n = configs.length;
+    const what = changes.length === 0 ? '' : ` (${changes.join(', ')})`;
+    const empty = n === 0 ? '; requests get 503 GW_ERR_NO_TARGET until one appears' : '';
+    this.log(
+      `upstream ${this.name}: ${n} target${n === 1 ? '' : 's'} from ${source.label}${what}${empty}`,
+    );
+    void this.setTargets(configs);
   }
 
   /**
@@ -100,6 +166,7 @@ export class UpstreamState {
    * once its connections have closed).
    */
   setTargets(configs: readonly TargetConfig[]): Promise<void> {
+    this.applied = configs;
     const next: TargetRuntime[] = [];
     const seen = new Set<string>();
     for (const config of configs) {
@@ -149,6 +216,8 @@ export class UpstreamState {
   /** Drains every target: the upstream left the config. */
   async drain(): Promise<void> {
     this.unwatch?.();
+    const source = this.source;
+    this.source = undefined;
     const targets = [...this.byId.values()];
     this.byId.clear();
     this.targets = [];
@@ -156,7 +225,7 @@ export class UpstreamState {
     // waiting in a middleware when the reload came) still finishes on it. Targets are live
     // state, though: one dropped from an upstream that remains is gone for pinned exchanges too.
     const drains = targets.map((t) => t.drain());
-    await this.source?.close();
+    await source?.close();
     await Promise.allSettled(drains);
   }
 

@@ -211,7 +211,6 @@ describe('parseConfig: strict keys', () => {
       ...raw.upstreams[0],
       healthCheck: { type: 'http' },
       circuitBreaker: { failureRate: 0.5 },
-      discovery: { type: 'dns' },
     };
     assert.deepEqual(kindsAndPaths(issuesOf(() => parseConfig(raw, 'gw.yaml'))).sort(), [
       'not-supported-yet admin',
@@ -222,7 +221,6 @@ describe('parseConfig: strict keys', () => {
       'not-supported-yet listeners[0].routes[0].rateLimit',
       'not-supported-yet store',
       'not-supported-yet upstreams[0].circuitBreaker',
-      'not-supported-yet upstreams[0].discovery',
       'not-supported-yet upstreams[0].healthCheck',
     ]);
   });
