@@ -2,6 +2,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { FEATURES } from '../middleware/features.js';
 import type { FeaturePlace } from '../middleware/feature.js';
 import type { ConfigFile } from './schema.js';
+import { HEALTH_DEFAULTS, resolveHealthCheck } from '../health/schema.js';
 import type {
   FeatureSettings,
   ListenerConfig,
@@ -147,5 +148,7 @@ function resolveUpstream(u: FileUpstream): UpstreamConfig {
       idleMs: u.timeouts?.idleMs ?? defaults.idleMs,
     },
     tls: u.tls ?? CONFIG_DEFAULTS.upstreamTls,
+    ...(u.healthCheck === undefined ? {} : { healthCheck: resolveHealthCheck(u.healthCheck) }),
+    panicThreshold: u.panicThreshold ?? HEALTH_DEFAULTS.panicThreshold,
   };
 }

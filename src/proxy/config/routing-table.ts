@@ -2,6 +2,12 @@ import { formatHostPort } from '../../shared/format.js';
 import { formatBytes } from '../../shared/format.js';
 import { formatHashKey } from './parse-hash-key.js';
 import { FEATURES } from '../middleware/features.js';
+import {
+  HEALTH_DEFAULTS,
+  formatStatusRanges,
+  healthCheckText,
+  type HealthCheckConfig,
+} from '../health/schema.js';
 import type {
   FeatureSettings,
   HostPort,
@@ -60,6 +66,12 @@ export function routingTable(config: ProxyConfig): string[] {
   );
   upstreams.forEach((upstream, i) => {
     lines.push(upstreamRows[i] ?? '');
+    if (
+      upstream.healthCheck !== undefined ||
+      upstream.panicThreshold !== HEALTH_DEFAULTS.panicThreshold
+    ) {
+      lines.push(healthLine(upstream));
+    }
     appendAll(lines, targetLines(upstream));
   });
   return lines;
@@ -154,6 +166,17 @@ function targetLines(upstream: UpstreamConfig): string[] {
     const share = upstream.balance === 'weighted' ? `  ${Math.round((100 * weight) / total)}%` : '';
     return `${line}${share}`;
   });
+}
+
+/** The upstream's active health checks and panic threshold, one line. */
+function healthLine(upstream: UpstreamConfig): string {
+  const check =
+    upstream.healthCheck === undefined ? 'no health check' : healthCheckText(upstream.healthCheck);
+  const panic =
+    upstream.panicThreshold === 0
+      ? 'panic mode off'
+      : `panic below ${Math.round(upstream.panicThreshold * 100)}% available`;
+  return `  ${check}  ${panic}`;
 }
 
 function balanceText(upstream: UpstreamConfig): string {
@@ -260,6 +283,10 @@ export interface UpstreamJson {
   }[];
   readonly timeouts: UpstreamTimeouts;
   readonly tls: boolean;
+  /** Active health checks with every default filled in; absent when none. */
+  readonly healthCheck?: HealthCheckJson;
+  /** Panic mode below this share of available targets; 0: off. */
+  readonly panicThreshold: number;
   /** Listener names (tcp) and `listener/route` names that send traffic here. */
   readonly usedBy: readonly string[];
 }
@@ -343,6 +370,22 @@ function upstreamJson(
     targets: u.targets.map((t) => ({ id: t.id, address: address(t.address), weight: t.weight })),
     timeouts: { ...u.timeouts },
     tls: u.tls,
+    ...optional(
+      'healthCheck',
+      u.healthCheck === undefined ? undefined : healthCheckJson(u.healthCheck),
+    ),
+    panicThreshold: u.panicThreshold,
     usedBy,
   };
+}
+
+/** A health check in {@link UpstreamJson}: as resolved, `expectStatus` as text (`200-299,304`). */
+export type HealthCheckJson = Omit<HealthCheckConfig, 'expectStatus'> & {
+  readonly expectStatus?: string;
+};
+
+function healthCheckJson(check: HealthCheckConfig): HealthCheckJson {
+  return check.type === 'http'
+    ? { ...check, expectStatus: formatStatusRanges(check.expectStatus) }
+    : { ...check };
 }

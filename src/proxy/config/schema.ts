@@ -13,6 +13,7 @@ import { configError } from '../../shared/errors.js';
 import { crossChecks } from './cross-checks.js';
 import { isHttpToken } from './http-token.js';
 import { laterSettings, notYet } from './not-yet.js';
+import { healthCheckSchema, panicThresholdSchema } from '../health/schema.js';
 import { FEATURES } from '../middleware/features.js';
 import type { FeaturePlace } from '../middleware/feature.js';
 import { HASH_KEY_ALLOWED, parseHashKey } from './parse-hash-key.js';
@@ -274,7 +275,8 @@ const upstreamSchema = z.strictObject({
     })
     .optional(),
   tls: z.boolean().optional(),
-  healthCheck: notYet('active health checks'),
+  healthCheck: healthCheckSchema.optional(),
+  panicThreshold: panicThresholdSchema.optional(),
   circuitBreaker: notYet('circuit breaking'),
   discovery: notYet('service discovery'),
   ...laterSettings,

@@ -10,6 +10,8 @@
  * they are implemented, so no setting is ever silently ignored.
  */
 
+import type { HealthCheckConfig } from '../health/schema.js';
+
 /** A parsed `host:port` (`[::1]:8080` for IPv6). */
 export interface HostPort {
   readonly host: string;
@@ -63,6 +65,10 @@ export interface UpstreamConfig {
   readonly timeouts: UpstreamTimeouts;
   /** Speak TLS to the targets (HTTP and gRPC). Default false. */
   readonly tls: boolean;
+  /** Active health checks (health/schema.ts); absent: every target counts as healthy. */
+  readonly healthCheck?: HealthCheckConfig;
+  /** Panic mode below this share of available targets (balance over all). Default 0.5; 0: off. */
+  readonly panicThreshold: number;
 }
 
 /** How a route recognises a request. All given conditions must hold. */
