@@ -51,6 +51,7 @@ export interface BackendFlags {
   name?: string;
   latencyMs: string;
   failRate: string;
+  failHealth?: boolean;
   json?: boolean;
   quiet?: boolean;
   banner?: boolean;
@@ -95,6 +96,7 @@ function addCommonOptions(command: Command): void {
     .option('--name <name>', 'name echoed in every reply (default backend-<port>)')
     .option('--latency-ms <ms>', 'delay before each reply, in milliseconds', '0')
     .option('--fail-rate <share>', 'share of requests to fail, 0 to 1', '0')
+    .option('--fail-health', 'fail health checks (http /healthz 503, gRPC NOT_SERVING)')
     .option('--json', 'print events as NDJSON')
     .option('--quiet', 'print only the listening line and errors');
 }

@@ -59,7 +59,11 @@ export function probeGrpc(check: GrpcHealthCheck, to: ProbeAddress): Promise<Pro
       'grpc-timeout': `${check.timeoutMs}m`,
       'user-agent': 'gw-health-check',
     });
-    stream.on('error', (err) => settle(errorResult(err, connected)));
+    // A stream cancelled because its session failed: the session's error says why.
+    stream.on('error', (err: Error & { code?: string }) => {
+      const cause = err.code === 'ERR_HTTP2_STREAM_CANCEL' ? (err.cause ?? err) : err;
+      settle(errorResult(cause, connected));
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     let headerStatus: string | undefined;
