@@ -106,9 +106,9 @@ export class ActiveHealthState {
     if (first) return `first check failed on ${probe}: ${last.reason}`;
     const n = this.failures;
     if (this.failureKinds.size === 1 && last.kind === 'timeout') {
-      return `${n} consecutive timeouts on ${probe} (${settings.timeoutMs} ms)`;
+      return `${n} consecutive ${plural(n, 'timeout')} on ${probe} (${settings.timeoutMs} ms)`;
     }
-    return `${n} consecutive failed checks on ${probe}, last: ${last.reason}`;
+    return `${n} consecutive failed ${plural(n, 'check')} on ${probe}, last: ${last.reason}`;
   }
 }
 

@@ -17,7 +17,7 @@ function at(port: number): ProbeAddress {
 }
 
 function check(file: Partial<HealthCheckFile> & Pick<HealthCheckFile, 'type'>) {
-  return resolveHealthCheck({ timeoutMs: 300, ...file } as HealthCheckFile);
+  return resolveHealthCheck({ timeoutMs: 300, ...file });
 }
 
 async function httpServer(handler: http.RequestListener): Promise<number> {
@@ -151,7 +151,7 @@ describe('tcp probe', () => {
       check({ type: 'tcp', send: 'PING\n', expect: 'PONG', timeoutMs: 150 }),
       at(await silentServer()),
     );
-    assert.equal(silent.ok === false && silent.kind, 'timeout');
+    assert.equal(!silent.ok && silent.kind, 'timeout');
   });
 });
 
@@ -184,7 +184,7 @@ describe('grpc probe', () => {
     });
     const unknown = await runProbe(check({ type: 'grpc', service: 'no.Such' }), at(good.port));
     assert.equal(unknown.ok, false);
-    assert.match(unknown.ok ? '' : unknown.reason, /^grpc status 5 NOT_FOUND/);
+    assert.match(unknown.reason, /^grpc status 5 NOT_FOUND/);
   });
 
   it('times out on a target that accepts and never answers; names a refused connection', async () => {

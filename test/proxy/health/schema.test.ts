@@ -70,10 +70,7 @@ describe('healthCheck and panicThreshold in the config', () => {
   it('takes tcp send/expect and a grpc service (any upstream may use any type)', () => {
     const tcp = upstream(', healthCheck: { type: tcp, send: "PING\\r\\n", expect: PONG }');
     assert.equal(tcp.healthCheck?.type, 'tcp');
-    assert.deepEqual(
-      tcp.healthCheck?.type === 'tcp' && [tcp.healthCheck.send, tcp.healthCheck.expect],
-      ['PING\r\n', 'PONG'],
-    );
+    assert.deepEqual([tcp.healthCheck.send, tcp.healthCheck.expect], ['PING\r\n', 'PONG']);
     const grpc = upstream(', healthCheck: { type: grpc, service: gw.echo.v1.Echo }');
     assert.deepEqual(
       grpc.healthCheck?.type === 'grpc' && grpc.healthCheck.service,
@@ -123,8 +120,9 @@ describe('healthCheck and panicThreshold in the config', () => {
       /health http {2}GET \/ready expect 200,300-399 {2}every 1000ms \(unhealthy 500ms\) jitter 100ms {2}timeout 1000ms {2}healthy after 2 unhealthy after 3 {2}panic below 25% available/,
     );
     const json = routingTableJson(config).upstreams[0];
-    assert.equal(json?.panicThreshold, 0.25);
-    assert.deepEqual(json?.healthCheck, {
+    assert.ok(json);
+    assert.equal(json.panicThreshold, 0.25);
+    assert.deepEqual(json.healthCheck, {
       type: 'http',
       method: 'GET',
       path: '/ready',
