@@ -146,14 +146,16 @@ export const healthCheckSchema = z
         .optional(),
       path: z
         .string()
-        .regex(/^\/[^\s#]*$/, { error: 'must start with / and contain no spaces or #' })
+        .regex(/^\/[\x21-\x22\x24-\x7e]*$/, {
+          error: 'must start with / and hold only printable ASCII, no spaces or #',
+        })
         .describe('a request target starting with /, query allowed')
         .optional(),
       expectStatus: expectStatus.optional(),
       body: text('text the answer body must contain').optional(),
       host: z
         .string()
-        .regex(/^[^\s\r\n]+$/, { error: 'must not contain spaces' })
+        .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' })
         .describe('the Host header to send')
         .optional(),
       ...common,

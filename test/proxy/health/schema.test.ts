@@ -89,6 +89,9 @@ describe('healthCheck and panicThreshold in the config', () => {
       ],
       [', healthCheck: { type: http, expectStatus: 700 }', 'upstreams[0].healthCheck.expectStatus'],
       [', healthCheck: { type: http, path: healthz }', 'upstreams[0].healthCheck.path'],
+      [', healthCheck: { type: http, path: "/a b" }', 'upstreams[0].healthCheck.path'],
+      [', healthCheck: { type: http, path: "/a\\u0000" }', 'upstreams[0].healthCheck.path'],
+      [', healthCheck: { type: http, host: "a\\r\\nx: y" }', 'upstreams[0].healthCheck.host'],
       [', healthCheck: { type: http, intervalMs: 0 }', 'upstreams[0].healthCheck.intervalMs'],
       [
         ', healthCheck: { type: http, unhealthyThreshold: 0 }',
