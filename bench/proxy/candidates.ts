@@ -160,11 +160,11 @@ export async function startGw(
   ctx: Context,
   protocol: Protocol,
   backendPort: number,
-  name: 'gw' | 'gw-base' | 'gw-feat' = 'gw',
+  name: 'gw' | 'gw-base' | 'gw-feat' | 'gw-health' = 'gw',
 ): Promise<Candidate> {
   const bin = name === 'gw-base' ? (ctx.gwBaseline ?? GW_BIN) : GW_BIN;
   const conf = path.join(folder(ctx, `${name}-${protocol}`), 'gw.json');
-  writeFileSync(conf, gwConfig(protocol, backendPort, name === 'gw-feat'));
+  writeFileSync(conf, gwConfig(protocol, backendPort, name === 'gw-feat', name === 'gw-health'));
   const check = spawnSync(process.execPath, [bin, 'proxy', '--config', conf, '--check'], {
     encoding: 'utf8',
     cwd: ROOT,
@@ -305,6 +305,23 @@ export async function withFeatures(
 ): Promise<Candidate | undefined> {
   if (!ctx.only?.has('gw-feat')) return undefined;
   return reference(ctx, 'gw-feat', skipped, () => startGw(ctx, protocol, backendPort, 'gw-feat'));
+}
+
+/**
+ * gw with an active health check on its upstream (configs.ts), as candidate
+ * `gw-health`: what probing costs the data plane, side by side with plain gw.
+ * Started only when `--candidates` names it.
+ */
+export async function withHealthChecks(
+  ctx: Context,
+  skipped: Skipped[],
+  protocol: Protocol,
+  backendPort: number,
+): Promise<Candidate | undefined> {
+  if (!ctx.only?.has('gw-health')) return undefined;
+  return reference(ctx, 'gw-health', skipped, () =>
+    startGw(ctx, protocol, backendPort, 'gw-health'),
+  );
 }
 
 /** The baseline gw (`--baseline DIR`) as candidate `gw-base`, or undefined when none was given. */

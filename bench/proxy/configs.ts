@@ -13,6 +13,13 @@ import { HOST } from './procs.js';
 export type Protocol = 'http' | 'ws' | 'grpc' | 'tcp';
 
 /**
+ * The active health check of the `gw-health` candidate: an HTTP probe a
+ * second (ten times the default rate). The bench backends serve files, not
+ * /healthz: any answer below 500 passes, so the target stays in service.
+ */
+export const BENCH_HEALTH_CHECK = { type: 'http', intervalMs: 1000, expectStatus: '200-499' };
+
+/**
  * Route features the `gw-feat` candidate configures, chosen to let every
  * request through: the cost of a configured feature, not of refusals.
  */
@@ -25,11 +32,17 @@ const BENCH_FEATURES = {
  * gw's config: one listener with one route, round-robin over ONE target;
  * with `features`, the route (or tcp listener) carries BENCH_FEATURES.
  */
-export function gwConfig(protocol: Protocol, backendPort: number, features = false): string {
+export function gwConfig(
+  protocol: Protocol,
+  backendPort: number,
+  features = false,
+  health = false,
+): string {
   const upstream = {
     name: 'be',
     balance: 'round-robin',
     targets: [`${HOST}:${backendPort}`],
+    ...(health ? { healthCheck: BENCH_HEALTH_CHECK } : {}),
   };
   const listener =
     protocol === 'tcp'

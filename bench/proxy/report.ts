@@ -58,7 +58,9 @@ function medianOrNull(values: readonly (number | null)[]): number | null {
 function referencesOf(spec: SectionSpec, names: readonly string[]): string[] {
   const refs = [...spec.references];
   if (names.includes('gw-base')) refs.push('gw-base');
-  if (names.includes('gw-feat') && !refs.includes('gw')) refs.push('gw');
+  if ((names.includes('gw-feat') || names.includes('gw-health')) && !refs.includes('gw')) {
+    refs.push('gw');
+  }
   return refs;
 }
 

@@ -7,6 +7,7 @@ import { countLines, HOST, runToEnd, type Managed } from './procs.js';
 import {
   baseline,
   withFeatures,
+  withHealthChecks,
   reference,
   startGw,
   startGwBackend,
@@ -87,6 +88,7 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
     await startGw(ctx, 'http', backend.port),
     await baseline(ctx, skipped, 'http', backend.port),
     await withFeatures(ctx, skipped, 'http', backend.port),
+    await withHealthChecks(ctx, skipped, 'http', backend.port),
     await reference(ctx, 'nginx', skipped, () => startNginx(ctx, 'http', backend.port)),
     await reference(ctx, 'haproxy', skipped, () => startHaproxy(ctx, 'http', backend.port)),
     await reference(ctx, 'undici-min', skipped, () => startUndiciMin(ctx, backend.port)),
@@ -98,7 +100,13 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
     // Check the answer once: a proxy answering errors fast must not pass as fast.
     const problem = await checkHttp(c, backend.path, bytes);
     if (problem === undefined) candidates.push(c);
-    else if (c.name === 'gw' || c.name === 'gw-base' || c.name === 'gw-feat' || c.name === 'direct')
+    else if (
+      c.name === 'gw' ||
+      c.name === 'gw-base' ||
+      c.name === 'gw-feat' ||
+      c.name === 'gw-health' ||
+      c.name === 'direct'
+    )
       throw new Error(`${c.name}: ${problem}`);
     else skipped.push({ name: c.name, reason: problem });
   }

@@ -27,6 +27,11 @@ export interface BackendOptions {
   failRate?: number;
   /** Source of randomness for `failRate`, `[0, 1)`; default `Math.random`. */
   random?: () => number;
+  /**
+   * Fail health checks from the start: http `/healthz` answers 503, gRPC
+   * Health/Check NOT_SERVING (http: `POST /healthz/ok` and `/healthz/fail` switch). Default false.
+   */
+  failHealth?: boolean;
   /** Receives one event per request, call or connection; must not throw. */
   onEvent?: (event: BackendEvent) => void;
 }
@@ -51,6 +56,8 @@ export interface ResolvedOptions {
   latencyMs: number;
   failRate: number;
   random: () => number;
+  /** Health checks fail now (mutable: the http backend's /healthz/fail and /healthz/ok switch it). */
+  failHealth: boolean;
   onEvent: (event: BackendEvent) => void;
 }
 
@@ -82,6 +89,7 @@ export function backendOptions(options: BackendOptions): ResolvedOptions {
     latencyMs,
     failRate,
     random: options.random ?? Math.random,
+    failHealth: options.failHealth ?? false,
     onEvent: options.onEvent ?? (() => undefined),
   };
 }

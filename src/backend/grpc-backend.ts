@@ -96,7 +96,8 @@ function healthService(ctx: GrpcContext): grpc.UntypedServiceImplementation {
         callback(statusError(grpc.status.NOT_FOUND, `unknown service ${service}`, ctx));
         return;
       }
-      callback(null, { status: 'SERVING' }, backendMetadata(ctx));
+      const status = ctx.options.failHealth ? 'NOT_SERVING' : 'SERVING';
+      callback(null, { status }, backendMetadata(ctx));
     },
     Watch: (call: grpc.ServerWritableStream<HealthRequest, unknown>) => {
       call.emit('error', statusError(grpc.status.UNIMPLEMENTED, 'Watch is not implemented', ctx));

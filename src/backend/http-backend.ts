@@ -58,7 +58,8 @@ class BadQuery extends Error {}
  * 64 KiB chunks, see `patternByte`), `delayMs=N` (extra delay), `echo=1`
  * (stream the request body back), `trailers=1` (chunked, trailer
  * `x-trailer: yes`), `close=1` (`Connection: close` after answering).
- * `GET /healthz` answers 200 `ok` at once, never delayed by `latencyMs` nor
+ * `GET /healthz` answers 200 `ok` (503 `failing` after `POST /healthz/fail`
+ * or with `failHealth`, until `POST /healthz/ok`) at once, never delayed by `latencyMs` nor
  * failed by `failRate`; with `index`, so is `/` (with that text). An
  * injected failure is 500 `{ backend, error: 'injected failure' }`.
  * `Expect: 100-continue` is answered by Node itself.
@@ -122,10 +123,25 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: 
   }
   if (query.close === '1') res.setHeader('connection', 'close');
   const extraMs = queryInt(query, 'delayMs', 0, 3_600_000);
+  if (url.pathname === '/healthz/fail' || url.pathname === '/healthz/ok') {
+    await bodySize(req);
+    if (req.method !== 'POST') {
+      sendText(res, 405, 'POST switches health checks to fail or ok');
+      return;
+    }
+    ctx.options.failHealth = url.pathname === '/healthz/fail';
+    sendText(
+      res,
+      200,
+      ctx.options.failHealth ? 'health checks now fail' : 'health checks now pass',
+    );
+    return;
+  }
   if (url.pathname === '/healthz') {
     await bodySize(req);
     await sleep(extraMs, ctx.signal);
-    sendText(res, 200, 'ok');
+    if (ctx.options.failHealth) sendText(res, 503, 'failing');
+    else sendText(res, 200, 'ok');
     return;
   }
   if (url.pathname === '/' && ctx.index !== undefined) {

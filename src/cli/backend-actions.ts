@@ -29,6 +29,7 @@ export async function runBackend(kind: BackendKind, flags: BackendFlags): Promis
     latencyMs: parseLatency(flags.latencyMs),
     failRate: parseFailRate(flags.failRate),
     banner: flags.banner === true,
+    failHealth: flags.failHealth === true,
     onEvent: print,
   };
   // Listen for signals before the listening line is printed: a supervisor may stop us at once.

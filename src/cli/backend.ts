@@ -51,6 +51,7 @@ export interface BackendFlags {
   name?: string;
   latencyMs: string;
   failRate: string;
+  failHealth?: boolean;
   json?: boolean;
   quiet?: boolean;
   banner?: boolean;
@@ -100,6 +101,7 @@ function addCommonOptions(command: Command): void {
       '--register <url>',
       'register in etcd as etcd://HOST:PORT/PREFIX (key PREFIX+name, lease 5 s, removed on exit)',
     )
+    .option('--fail-health', 'fail health checks (http /healthz 503, gRPC NOT_SERVING)')
     .option('--json', 'print events as NDJSON')
     .option('--quiet', 'print only the listening line and errors');
 }

@@ -3,6 +3,7 @@ import { resolveDiscovery } from '../discovery/schema.js';
 import { FEATURES } from '../middleware/features.js';
 import type { FeaturePlace } from '../middleware/feature.js';
 import type { ConfigFile } from './schema.js';
+import { HEALTH_DEFAULTS, resolveHealthCheck } from '../health/schema.js';
 import type {
   FeatureSettings,
   ListenerConfig,
@@ -152,5 +153,7 @@ function resolveUpstream(u: FileUpstream, source: string): UpstreamConfig {
     },
     tls: u.tls ?? CONFIG_DEFAULTS.upstreamTls,
     ...(u.outlierDetection === undefined ? {} : { outlierDetection: u.outlierDetection }),
+    ...(u.healthCheck === undefined ? {} : { healthCheck: resolveHealthCheck(u.healthCheck) }),
+    panicThreshold: u.panicThreshold ?? HEALTH_DEFAULTS.panicThreshold,
   };
 }

@@ -4,6 +4,12 @@ import { formatBytes } from '../../shared/format.js';
 import { formatHashKey } from './parse-hash-key.js';
 import { describeDiscovery, type DiscoveryConfig } from '../discovery/types.js';
 import { FEATURES } from '../middleware/features.js';
+import {
+  HEALTH_DEFAULTS,
+  formatStatusRanges,
+  healthCheckText,
+  type HealthCheckConfig,
+} from '../health/schema.js';
 import type {
   FeatureSettings,
   HostPort,
@@ -64,6 +70,12 @@ export function routingTable(config: ProxyConfig): string[] {
     lines.push(upstreamRows[i] ?? '');
     if (upstream.outlierDetection !== undefined)
       lines.push(`  ${outlierText(upstream.outlierDetection)}`);
+    if (
+      upstream.healthCheck !== undefined ||
+      upstream.panicThreshold !== HEALTH_DEFAULTS.panicThreshold
+    ) {
+      lines.push(healthLine(upstream));
+    }
     appendAll(lines, targetLines(upstream));
   });
   return lines;
@@ -162,6 +174,17 @@ function targetLines(upstream: UpstreamConfig): string[] {
     const share = upstream.balance === 'weighted' ? `  ${Math.round((100 * weight) / total)}%` : '';
     return `${line}${share}`;
   });
+}
+
+/** The upstream's active health checks and panic threshold, one line. */
+function healthLine(upstream: UpstreamConfig): string {
+  const check =
+    upstream.healthCheck === undefined ? 'no health check' : healthCheckText(upstream.healthCheck);
+  const panic =
+    upstream.panicThreshold === 0
+      ? 'panic mode off'
+      : `panic below ${Math.round(upstream.panicThreshold * 100)}% available`;
+  return `  ${check}  ${panic}`;
 }
 
 function balanceText(upstream: UpstreamConfig): string {
@@ -274,6 +297,10 @@ export interface UpstreamJson {
   readonly tls: boolean;
   /** Passive checks, defaults filled in; absent when off. */
   readonly outlierDetection?: OutlierSettings;
+  /** Active health checks with every default filled in; absent when none. */
+  readonly healthCheck?: HealthCheckJson;
+  /** Panic mode below this share of available targets; 0: off. */
+  readonly panicThreshold: number;
   /** Listener names (tcp) and `listener/route` names that send traffic here. */
   readonly usedBy: readonly string[];
 }
@@ -362,6 +389,22 @@ function upstreamJson(
     ...(u.outlierDetection === undefined
       ? {}
       : { outlierDetection: { ...u.outlierDetection, on: [...u.outlierDetection.on] } }),
+    ...optional(
+      'healthCheck',
+      u.healthCheck === undefined ? undefined : healthCheckJson(u.healthCheck),
+    ),
+    panicThreshold: u.panicThreshold,
     usedBy,
   };
+}
+
+/** A health check in {@link UpstreamJson}: as resolved, `expectStatus` as text (`200-299,304`). */
+export type HealthCheckJson = Omit<HealthCheckConfig, 'expectStatus'> & {
+  readonly expectStatus?: string;
+};
+
+function healthCheckJson(check: HealthCheckConfig): HealthCheckJson {
+  return check.type === 'http'
+    ? { ...check, expectStatus: formatStatusRanges(check.expectStatus) }
+    : { ...check };
 }

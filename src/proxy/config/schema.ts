@@ -14,6 +14,7 @@ import { discoverySchema } from '../discovery/schema.js';
 import { crossChecks } from './cross-checks.js';
 import { isHttpToken } from './http-token.js';
 import { laterSettings, notYet } from './not-yet.js';
+import { healthCheckSchema, panicThresholdSchema } from '../health/schema.js';
 import { FEATURES } from '../middleware/features.js';
 import type { FeaturePlace } from '../middleware/feature.js';
 import { HASH_KEY_ALLOWED, parseHashKey } from './parse-hash-key.js';
@@ -279,7 +280,8 @@ const upstreamSchema = z.strictObject({
     .optional(),
   tls: z.boolean().optional(),
   outlierDetection: outlierSchema.optional(),
-  healthCheck: notYet('active health checks'),
+  healthCheck: healthCheckSchema.optional(),
+  panicThreshold: panicThresholdSchema.optional(),
   circuitBreaker: notYet('circuit breaking'),
   discovery: discoverySchema.optional(),
   ...laterSettings,

@@ -12,6 +12,8 @@
 import type { OutlierSettings } from '../health/outlier-schema.js';
 import type { DiscoveryConfig } from '../discovery/types.js';
 
+import type { HealthCheckConfig } from '../health/schema.js';
+
 /** A parsed `host:port` (`[::1]:8080` for IPv6). */
 export interface HostPort {
   readonly host: string;
@@ -70,6 +72,10 @@ export interface UpstreamConfig {
   readonly tls: boolean;
   /** Passive checks: eject targets whose attempts keep failing (health/outlier-schema.ts). */
   readonly outlierDetection?: OutlierSettings;
+  /** Active health checks (health/schema.ts); absent: every target counts as healthy. */
+  readonly healthCheck?: HealthCheckConfig;
+  /** Panic mode below this share of available targets (balance over all). Default 0.5; 0: off. */
+  readonly panicThreshold: number;
 }
 
 /** How a route recognises a request. All given conditions must hold. */

@@ -60,6 +60,11 @@ export function backendCommands(backends: DemoBackends, gw = 'npx gw'): string[]
   });
 }
 
+/** The demo's health checks: short intervals, so a killed backend leaves within about a second. */
+function check(type: 'http' | 'grpc' | 'tcp'): string {
+  return `{ type: ${type}, intervalMs: 1000, timeoutMs: 500, unhealthyThreshold: 2, unhealthyIntervalMs: 500 }`;
+}
+
 function list(backends: readonly BackendPort[]): string {
   return backends.map((b) => `"127.0.0.1:${b.port}"`).join(', ');
 }
@@ -98,17 +103,20 @@ listeners:
     listen: 127.0.0.1:${ports.tcp}
     upstream: tcp-echo
 upstreams:
-  - { name: api, balance: round-robin, targets: [${list(b.http)}] }
+  # Active health checks (one a second; unhealthy after 2 failures, back after 2 passes):
+  # kill a backend and the gateway routes around it; start it again and it returns.
+  - { name: api, balance: round-robin, targets: [${list(b.http)}], healthCheck: ${check('http')} }
   - name: api-weighted
     balance: weighted
     targets:
       - { address: "127.0.0.1:${h1?.port}", weight: 3 }
       - { address: "127.0.0.1:${h2?.port}", weight: 2 }
       - { address: "127.0.0.1:${h3?.port}", weight: 1 }
-  - { name: api-sticky, balance: hash, hashKey: "header:x-user", targets: [${list(b.http)}] }
-  - { name: ws, balance: round-robin, targets: [${list(b.ws)}] }
-  - { name: echo, balance: round-robin, targets: [${list(b.grpc)}] }
-  - { name: tcp-echo, balance: round-robin, targets: [${list(b.tcp)}] }
+    healthCheck: ${check('http')}
+  - { name: api-sticky, balance: hash, hashKey: "header:x-user", targets: [${list(b.http)}], healthCheck: ${check('http')} }
+  - { name: ws, balance: round-robin, targets: [${list(b.ws)}], healthCheck: ${check('http')} }
+  - { name: echo, balance: round-robin, targets: [${list(b.grpc)}], healthCheck: ${check('grpc')} }
+  - { name: tcp-echo, balance: round-robin, targets: [${list(b.tcp)}], healthCheck: ${check('tcp')} }
 `;
 }
 

@@ -13,6 +13,7 @@ import type { H2Connection } from '../h2/connection.js';
 import { configureOutliers } from '../health/outlier-monitor.js';
 import type { BaseExchange } from '../pipeline/types.js';
 import { TargetRuntime, type PoolSettings } from './target-runtime.js';
+import { syncMonitor, type HealthMonitor } from '../health/monitor.js';
 
 export { TargetRuntime } from './target-runtime.js';
 
@@ -81,6 +82,8 @@ export class UpstreamState {
   starting: Promise<void> = Promise.resolve();
   /** The target set last applied, as configs (re-applied when only settings change). */
   private applied: readonly TargetConfig[] = [];
+  /** Active health checks, when the config sets `healthCheck`. */
+  health: HealthMonitor | undefined;
 
   /** Where this upstream's state changes are told, one line each. */
   readonly log: (line: string) => void;
@@ -100,6 +103,8 @@ export class UpstreamState {
   configure(config: UpstreamConfig): Promise<void> {
     this.settings = poolSettings(config);
     configureOutliers(this, config.outlierDetection);
+    this.panicThreshold = config.panicThreshold;
+    this.health = syncMonitor(this.health, this, config.healthCheck, config.tls);
     if (config.balance !== this.balance) {
       this.balance = config.balance;
       this.balancer = this.newBalancer();
@@ -185,6 +190,7 @@ export class UpstreamState {
       drains.push(target.drain());
     }
     this.targets = next;
+    this.health?.follow(next);
     this.refreshAvailability(performance.now(), true);
     return Promise.allSettled(drains).then(() => undefined);
   }
@@ -201,11 +207,23 @@ export class UpstreamState {
     const available = all.filter((t) => t.availableAt(nowMs));
     const panicking = all.length > 0 && available.length < all.length * this.panicThreshold;
     const next = panicking || available.length === all.length ? all : available;
+    if (panicking !== this.panicking) this.logPanic(panicking, available.length, all.length);
     this.panicking = panicking;
     if (!force && sameTargets(next, this.inService)) return false;
     this.inService = next;
     this.balancer.update(next);
     return true;
+  }
+
+  /** Panic mode entered or left: said once each. */
+  private logPanic(panicking: boolean, available: number, all: number): void {
+    const counts = `${available} of ${all} targets available`;
+    const share = `${Math.round(this.panicThreshold * 100)}%`;
+    this.log(
+      panicking
+        ? `upstream ${this.name}: panic mode: ${counts} (below ${share}); balancing over all`
+        : `upstream ${this.name}: panic mode over: ${counts}`,
+    );
   }
 
   /** The targets the balancer picks from now. */
@@ -218,6 +236,7 @@ export class UpstreamState {
     this.unwatch?.();
     const source = this.source;
     this.source = undefined;
+    this.health?.close();
     const targets = [...this.byId.values()];
     this.byId.clear();
     this.targets = [];
@@ -232,6 +251,7 @@ export class UpstreamState {
   /** Closes every connection (shutting down); busy HTTP/2 ones are cut after `forceAfterMs`. */
   async close(forceAfterMs?: number): Promise<void> {
     this.unwatch?.();
+    this.health?.close();
     await this.source?.close();
     await Promise.allSettled([...this.byId.values()].map((t) => t.closeConnections(forceAfterMs)));
   }

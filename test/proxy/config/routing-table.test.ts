@@ -56,6 +56,10 @@ describe('routingTable', () => {
       '[::1]:8443',
       'tls cert /etc/gw/tls/test-cert.pem',
       'any request',
+      'health http  GET /healthz expect 200,204-299  body ~"ok"  host api.internal  port 9090',
+      'health grpc  service "helloworld.Greeter"',
+      'health tcp  send "PING\\n"  expect "PONG"',
+      'panic below 30% available',
     ]) {
       assert.ok(text.includes(expected), `missing ${expected}\n${text}`);
     }
