@@ -244,7 +244,10 @@ describe('gw proxy: HTTP', () => {
     }
     assert.deepEqual(statuses, [200, 200]);
     const lines = gw.log.slice(before).filter((l) => l.includes('POST /half/x 200'));
-    assert.ok(lines.some((l) => l.includes('attempts=2')), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.includes('attempts=2')),
+      lines.join('\n'),
+    );
   });
 
   it('maps a response-header timeout to 504 GW_ERR_UPSTREAM_TIMEOUT', async () => {
