@@ -93,7 +93,10 @@ export class GatewayRuntime {
 
   constructor(config: ProxyConfig, deps: RuntimeDeps) {
     this.config = config;
-    const built = config.listeners.map((l) => ({ config: l, features: buildFeatures(l, deps) }));
+    const built = config.listeners.map((l) => ({
+      config: l,
+      features: buildFeatures(l, config, deps),
+    }));
     const reconciled = deps.registry.reconcile(config.upstreams);
     this.upstreams = reconciled.upstreams;
     this.drained = reconciled.drained;
@@ -180,8 +183,12 @@ interface BuiltFeatures {
   readonly tcp: readonly Middleware<L4Exchange>[];
 }
 
-function buildFeatures(listener: ListenerConfig, deps: RuntimeDeps): BuiltFeatures {
-  const base = { clock: monotonicClock, sweeper };
+function buildFeatures(
+  listener: ListenerConfig,
+  config: ProxyConfig,
+  deps: RuntimeDeps,
+): BuiltFeatures {
+  const base = { clock: monotonicClock, sweeper, config, log: deps.registry.log };
   if (listener.protocol === 'tcp') {
     const where = `listener ${listener.name}`;
     const built = buildEach(listener.features, { ...base, where }, FEATURES);

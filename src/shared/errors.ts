@@ -42,6 +42,10 @@ export type GwErrorCode =
   | 'GW_ERR_BAD_REQUEST'
   | 'GW_ERR_CLIENT_TIMEOUT'
   | 'GW_ERR_FORBIDDEN'
+  | 'GW_ERR_UNAUTHENTICATED'
+  | 'GW_ERR_RATE_LIMITED'
+  | 'GW_ERR_CIRCUIT_OPEN'
+  | 'GW_ERR_SHED'
   // gw explain
   | 'GW_ERR_CAPTURE_CORRUPT'
   | 'GW_ERR_INPUT_FILE'
@@ -78,6 +82,10 @@ export function grpcStatusOf(code: GwErrorCode): number {
       return 13;
     case 'GW_ERR_FORBIDDEN':
       return 7;
+    case 'GW_ERR_UNAUTHENTICATED':
+      return 16;
+    case 'GW_ERR_RATE_LIMITED':
+      return 8;
     default:
       return 14;
   }
@@ -477,6 +485,45 @@ export function forbidden(reason: string): GwError {
   return new GwError('GW_ERR_FORBIDDEN', `forbidden: ${reason}`, {
     httpStatus: 403,
     exitCode: EXIT_USAGE,
+  });
+}
+
+/**
+ * The request carries no credentials, or ones that do not hold (a bad key, an
+ * expired token). HTTP 401 (the listener adds `WWW-Authenticate`); gRPC
+ * UNAUTHENTICATED (16). The reason is for the log; it never names a credential.
+ */
+export function unauthenticated(reason: string): GwError {
+  return new GwError('GW_ERR_UNAUTHENTICATED', `unauthenticated: ${reason}`, {
+    httpStatus: 401,
+    exitCode: EXIT_USAGE,
+  });
+}
+
+/** Over the route's (or the consumer's) rate limit. HTTP 429; gRPC RESOURCE_EXHAUSTED (8). */
+export function rateLimited(reason: string): GwError {
+  return new GwError('GW_ERR_RATE_LIMITED', `rate limited: ${reason}`, {
+    httpStatus: 429,
+    exitCode: EXIT_RUNTIME,
+  });
+}
+
+/**
+ * The upstream's circuit is open: answered at once without touching it. HTTP
+ * 503; gRPC UNAVAILABLE (14).
+ */
+export function circuitOpen(upstream: string, reason: string): GwError {
+  return new GwError('GW_ERR_CIRCUIT_OPEN', `upstream ${upstream}: circuit open (${reason})`, {
+    httpStatus: 503,
+    exitCode: EXIT_RUNTIME,
+  });
+}
+
+/** Shed under overload (a `normal` route first). HTTP 503; gRPC UNAVAILABLE (14). */
+export function shed(reason: string): GwError {
+  return new GwError('GW_ERR_SHED', `shed under load: ${reason}`, {
+    httpStatus: 503,
+    exitCode: EXIT_RUNTIME,
   });
 }
 

@@ -9,15 +9,20 @@
 import type { z } from 'zod';
 import type { Clock } from '../../shared/clock.js';
 import type { Sweeper } from '../../shared/sweeper.js';
+import type { ProxyConfig } from '../config/types.js';
 import type { L4Exchange, Middleware } from '../pipeline/types.js';
 
 /** Where a feature's key may be written: on routes (HTTP, WebSocket, gRPC) or on tcp listeners. */
 export type FeaturePlace = 'route' | 'tcp';
 
-/** What a feature's build may use: the shared clock and sweeper, and where it is. */
+/** What a feature's build may use: the shared clock and sweeper, the config, and where it is. */
 export interface FeatureDeps {
   readonly clock: Clock;
   readonly sweeper: Sweeper;
+  /** The whole config being loaded (consumers, upstreams), read-only. */
+  readonly config: ProxyConfig;
+  /** The gateway's event log (not the access log's lines): one line per state change. */
+  readonly log: (line: string) => void;
   /** Where the setting is, for messages: `listener web, route api`. */
   readonly where: string;
 }
