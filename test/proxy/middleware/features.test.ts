@@ -82,6 +82,16 @@ function listenerWith(protocol: string, extra: Record<string, unknown>): () => P
 const deps: FeatureDeps = {
   clock: new ManualClock(),
   sweeper: new Sweeper(new ManualClock()),
+  config: parseConfig(
+    {
+      listeners: [
+        { name: 'web', protocol: 'http', listen: '127.0.0.1:8080', routes: [{ upstream: 'app' }] },
+      ],
+      upstreams: UPSTREAMS,
+    },
+    'test.yaml',
+  ),
+  log: () => undefined,
   where: 'listener web, route r',
 };
 
