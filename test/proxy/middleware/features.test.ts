@@ -93,6 +93,7 @@ const deps: FeatureDeps = {
   ),
   log: () => undefined,
   where: 'listener web, route r',
+  upstream: () => undefined,
 };
 
 function exchange(clientIp: string): Exchange {
