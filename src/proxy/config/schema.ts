@@ -184,7 +184,6 @@ const routeSchema = z.strictObject({
   priority: notYet('route priorities (load shedding)'),
   auth: notYet('authentication'),
   rateLimit: notYet('rate limiting'),
-  fallback: notYet('fallback responses'),
   ...featureKeys('route'),
 });
 
