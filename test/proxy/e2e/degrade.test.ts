@@ -155,3 +155,88 @@ upstreams:
     assert.match(line, / 200 half .* GW_ERR_UPSTREAM_RESET$/);
   });
 });
+
+describe('priority load shedding under real overload', () => {
+  const backends: RunningBackend[] = [];
+  let gw: TestGateway;
+
+  before(async () => {
+    backends.push(...(await startBackends('http', 'slow', 1, { latencyMs: 300 })));
+    gw = await startTestGateway(`
+shedding: { maxInFlight: 20, hardMaxInFlight: 400 }
+listeners:
+  - name: web
+    protocol: http
+    listen: 127.0.0.1:0
+    routes:
+      - { name: pay, match: { pathPrefix: /pay }, upstream: slow, priority: core }
+      - { name: feed, match: { pathPrefix: /feed }, upstream: slow }
+      - name: news
+        match: { pathPrefix: /news }
+        upstream: slow
+        fallback: { status: 200, body: 'cached news' }
+upstreams:
+  - { name: slow, targets: ${targets(backends)} }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    for (const b of backends) await b.close();
+  });
+
+  it('keeps every core request while normal ones are shed with GW_ERR_SHED or their fallback', async () => {
+    const port = gw.port('web');
+    const normal: Promise<Answer>[] = [];
+    const core: Promise<{ answer: Answer; ms: number }>[] = [];
+    // Three waves of 100 normal requests, each with 20 core requests among them.
+    for (let wave = 0; wave < 3; wave++) {
+      for (let i = 0; i < 100; i++) {
+        normal.push(get(port, i % 4 === 0 ? `/news/${wave}-${i}` : `/feed/${wave}-${i}`, 10_000));
+        if (i % 5 === 0) {
+          const start = performance.now();
+          core.push(
+            get(port, `/pay/${wave}-${i}`, 10_000).then((answer) => ({
+              answer,
+              ms: performance.now() - start,
+            })),
+          );
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const normals = await Promise.all(normal);
+    const cores = await Promise.all(core);
+    const ok = normals.filter((a) => a.status === 200 && a.headers['x-gw-fallback'] === undefined);
+    const shedPlain = normals.filter((a) => a.headers['x-gw-error'] === 'GW_ERR_SHED');
+    const shedFallback = normals.filter((a) => a.headers['x-gw-fallback'] === 'shed');
+    const coreOk = cores.filter((c) => c.answer.status === 200).length;
+    const ms = cores.map((c) => c.ms).sort((a, b) => a - b);
+    const p99 = ms[Math.min(ms.length - 1, Math.ceil(ms.length * 0.99) - 1)] ?? 0;
+    console.log(
+      `core ${coreOk}/${cores.length} ok, p99 ${p99.toFixed(0)} ms; normal ${ok.length}/${normals.length} served, ` +
+        `${shedPlain.length} shed 503, ${shedFallback.length} shed to fallback`,
+    );
+    assert.equal(coreOk, cores.length, 'every core request is served');
+    // Bounded: the backend's 300 ms plus the gateway's share, far from queueing behind normals.
+    assert.ok(p99 < 1500, `core p99 ${p99} ms`);
+    assert.ok(shedPlain.length > 0, 'normal requests are shed');
+    assert.ok(shedFallback.length > 0, 'a shed route with a fallback answers with it');
+    assert.equal(ok.length + shedPlain.length + shedFallback.length, normals.length);
+    for (const a of shedPlain) assert.equal(a.status, 503);
+    for (const a of shedFallback) assert.equal(a.body, 'cached news');
+    // At most maxInFlight are ever admitted at once, and cores count too: fewer than 20 per wave.
+    assert.ok(ok.length <= 60, `${ok.length} normal served`);
+    // Sampled log: one line per second, with the reason.
+    const deadline = Date.now() + 3000;
+    while (!gw.log.some((l) => l.startsWith('shed ')) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const lines = gw.log.filter((l) => l.startsWith('shed '));
+    console.log(lines.join('\n'));
+    assert.ok(lines.length >= 1 && lines.length <= 3, `${lines.length} shed lines`);
+    assert.match(
+      lines[0] ?? '',
+      /^shed \d+ normal requests? in the last 1 s: \d+ in flight > maxInFlight 20$/,
+    );
+  });
+});

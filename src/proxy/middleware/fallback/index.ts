@@ -30,20 +30,20 @@ interface Resendable {
  * A route's static fallback: a {@link LocalReply} every listener answers as
  * itself (HTTP status and body, gRPC trailers-only, a response before the
  * WebSocket 101). Its code is empty, so no `x-gw-error` goes out: it is an
- * answer, not an error; `x-gw-fallback` says why it was given.
+ * answer, not an error; `x-gw-fallback` says why it was given. An Error only
+ * to be thrown: built once per config load, thrown as it is for every exchange.
  */
-class FallbackReply implements LocalReply {
+class FallbackReply extends Error implements LocalReply {
   readonly code = '';
   readonly httpStatus: number;
   readonly grpcStatus: number;
-  readonly message: string;
   readonly body: string;
   readonly contentType?: string;
 
   constructor(settings: StaticFallback, body: string, route: string) {
+    super(`${route} answers with its fallback`);
     this.httpStatus = settings.status;
     this.grpcStatus = settings.grpcStatus;
-    this.message = `${route} answers with its fallback`;
     this.body = body;
     if (settings.contentType !== undefined) this.contentType = settings.contentType;
   }
