@@ -46,7 +46,12 @@ export function resolveConfig(file: ConfigFile, source: string): ProxyConfig {
   const upstreams = new Map(
     file.upstreams.map((u) => [u.name, resolveUpstream(u, source)] as const),
   );
-  return { source, listeners: file.listeners.map((l) => resolveListener(l, source)), upstreams };
+  return {
+    source,
+    listeners: file.listeners.map((l) => resolveListener(l, source)),
+    upstreams,
+    ...(file.shedding === undefined ? {} : { shedding: file.shedding }),
+  };
 }
 
 function resolveListener(l: FileListener, source: string): ListenerConfig {

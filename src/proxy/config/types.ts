@@ -15,6 +15,8 @@ import type { DiscoveryConfig } from '../discovery/types.js';
 import type { HealthCheckConfig } from '../health/schema.js';
 
 /** A parsed `host:port` (`[::1]:8080` for IPv6). */
+import type { SheddingLimits } from '../middleware/priority/schema.js';
+
 export interface HostPort {
   readonly host: string;
   readonly port: number;
@@ -189,4 +191,6 @@ export interface ProxyConfig {
   readonly source: string;
   readonly listeners: readonly ListenerConfig[];
   readonly upstreams: ReadonlyMap<string, UpstreamConfig>;
+  /** Load shedding by route priority (top-level `shedding`); absent: none, nothing counted. */
+  readonly shedding?: SheddingLimits;
 }

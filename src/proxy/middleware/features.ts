@@ -1,5 +1,7 @@
 import { allowFrom } from './allow-from/index.js';
 import type { AnyFeature } from './feature.js';
+import { fallback } from './fallback/index.js';
+import { priority } from './priority/index.js';
 import { responseHeaders } from './response-headers/index.js';
 
 /**
@@ -7,4 +9,4 @@ import { responseHeaders } from './response-headers/index.js';
  * first sees the request first). A new feature is a folder under
  * `middleware/` and one line here.
  */
-export const FEATURES: readonly AnyFeature[] = [allowFrom, responseHeaders];
+export const FEATURES: readonly AnyFeature[] = [allowFrom, fallback, priority, responseHeaders];

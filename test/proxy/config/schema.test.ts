@@ -201,10 +201,8 @@ describe('parseConfig: strict keys', () => {
       routes: [
         {
           upstream: 'app',
-          priority: 'core',
           auth: { type: 'api-key' },
           rateLimit: { rps: 1 },
-          fallback: { status: 503 },
         },
       ],
     };
@@ -216,8 +214,6 @@ describe('parseConfig: strict keys', () => {
       'not-supported-yet admin',
       'not-supported-yet consumers',
       'not-supported-yet listeners[0].routes[0].auth',
-      'not-supported-yet listeners[0].routes[0].fallback',
-      'not-supported-yet listeners[0].routes[0].priority',
       'not-supported-yet listeners[0].routes[0].rateLimit',
       'not-supported-yet store',
       'not-supported-yet upstreams[0].circuitBreaker',
