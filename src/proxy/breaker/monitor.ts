@@ -76,7 +76,7 @@ export function configureBreaker(
     }
     return undefined;
   }
-  if (current !== undefined && current.key === JSON.stringify(settings)) return current;
+  if (current?.key === JSON.stringify(settings)) return current;
   if (current !== undefined) {
     current.close();
     if (current.breaker.state !== 'closed') {

@@ -56,12 +56,7 @@ const millis = z
   .describe('a whole number of milliseconds, 1 to 2147483647');
 const share = z.number().min(0).max(1).describe('a share from 0 to 1');
 const count = (max: number) =>
-  z
-    .number()
-    .int()
-    .min(1)
-    .max(max)
-    .describe(`a whole number, 1 to ${max}`);
+  z.number().int().min(1).max(max).describe(`a whole number, 1 to ${max}`);
 
 /** The `circuitBreaker` key of an upstream: validated, then resolved with defaults. */
 export const breakerSchema = z
@@ -107,11 +102,7 @@ export const breakerSchema = z
         message: 'slowCallMs and slowCallRate go together',
       });
     }
-    if (
-      file.openMs !== undefined &&
-      file.maxOpenMs !== undefined &&
-      file.maxOpenMs < file.openMs
-    ) {
+    if (file.openMs !== undefined && file.maxOpenMs !== undefined && file.maxOpenMs < file.openMs) {
       ctx.addIssue({
         code: 'custom',
         path: ['maxOpenMs'],
@@ -158,9 +149,7 @@ export function windowText(s: BreakerSettings): string {
 /** The settings as one line for `gw proxy --check`. */
 export function breakerText(s: BreakerSettings): string {
   const slow =
-    s.slowCallMs === undefined
-      ? ''
-      : ` or ≥ ${s.slowCallRate ?? 0} slow (≥ ${s.slowCallMs}ms)`;
+    s.slowCallMs === undefined ? '' : ` or ≥ ${s.slowCallRate ?? 0} slow (≥ ${s.slowCallMs}ms)`;
   return (
     `breaker: open at ≥ ${s.failureRate} ${s.on.join('|')}${slow} ${windowText(s)} (min ${s.minCalls} calls)` +
     ` → open ${s.openMs}ms × 2^n (max ${s.maxOpenMs}ms), half-open ${s.halfOpenCalls} probes (timeout ${s.halfOpenTimeoutMs}ms)`

@@ -14,7 +14,7 @@
  */
 import type { Clock } from '../../shared/clock.js';
 import type { AttemptOutcome } from '../upstream/upstream-runtime.js';
-import { msText, windowText, type BreakerSettings } from './schema.js';
+import { msText, type BreakerSettings } from './schema.js';
 
 export type BreakerStateName = 'closed' | 'open' | 'half-open';
 
@@ -289,7 +289,15 @@ export class CircuitBreaker<K = unknown> {
     this.probes.clear();
     this.probesOk = 0;
     this.window.clear();
-    const transition = { to: 'open', cause, calls, failed, slow, openMs: ms, trip: this.trips } as const;
+    const transition = {
+      to: 'open',
+      cause,
+      calls,
+      failed,
+      slow,
+      openMs: ms,
+      trip: this.trips,
+    } as const;
     this.lastOpen = transition;
     this.onTransition(transition);
   }
@@ -316,14 +324,21 @@ export function causeText(
 ): string {
   switch (t.cause) {
     case 'failures':
-      return `${t.failed} of ${t.calls} calls failed ${windowText(settings)}`;
+      return callsText(t.failed, t.calls, 'failed', settings);
     case 'slow':
-      return `${t.slow} of ${t.calls} calls took ${settings.slowCallMs ?? 0} ms or more ${windowText(settings)}`;
+      return callsText(t.slow, t.calls, `took ${settings.slowCallMs ?? 0} ms or more`, settings);
     case 'probe-failed':
       return 'a half-open probe failed';
     case 'probe-timeout':
       return `a half-open probe took over ${msText(settings.halfOpenTimeoutMs)}`;
   }
+}
+
+/** `12 of 20 calls failed in 10 s` or `12 of the last 20 calls failed`. */
+function callsText(n: number, calls: number, what: string, settings: BreakerSettings): string {
+  return settings.windowCalls === undefined
+    ? `${n} of ${calls} calls ${what} in ${msText(settings.windowMs ?? 10_000)}`
+    : `${n} of the last ${calls} calls ${what}`;
 }
 
 /** The log line of a transition, after `upstream NAME: `. */
