@@ -160,11 +160,14 @@ export async function startGw(
   ctx: Context,
   protocol: Protocol,
   backendPort: number,
-  name: 'gw' | 'gw-base' | 'gw-feat' | 'gw-health' = 'gw',
+  name: 'gw' | 'gw-base' | 'gw-feat' | 'gw-health' | 'gw-cb' = 'gw',
 ): Promise<Candidate> {
   const bin = name === 'gw-base' ? (ctx.gwBaseline ?? GW_BIN) : GW_BIN;
   const conf = path.join(folder(ctx, `${name}-${protocol}`), 'gw.json');
-  writeFileSync(conf, gwConfig(protocol, backendPort, name === 'gw-feat', name === 'gw-health'));
+  writeFileSync(
+    conf,
+    gwConfig(protocol, backendPort, name === 'gw-feat', name === 'gw-health', name === 'gw-cb'),
+  );
   const check = spawnSync(process.execPath, [bin, 'proxy', '--config', conf, '--check'], {
     encoding: 'utf8',
     cwd: ROOT,
@@ -322,6 +325,21 @@ export async function withHealthChecks(
   return reference(ctx, 'gw-health', skipped, () =>
     startGw(ctx, protocol, backendPort, 'gw-health'),
   );
+}
+
+/**
+ * gw with a circuit breaker on its upstream that never opens (configs.ts), as
+ * candidate `gw-cb`: what the breaker's check and window cost, side by side
+ * with plain gw. Started only when `--candidates` names it.
+ */
+export async function withBreaker(
+  ctx: Context,
+  skipped: Skipped[],
+  protocol: Protocol,
+  backendPort: number,
+): Promise<Candidate | undefined> {
+  if (!ctx.only?.has('gw-cb')) return undefined;
+  return reference(ctx, 'gw-cb', skipped, () => startGw(ctx, protocol, backendPort, 'gw-cb'));
 }
 
 /** The baseline gw (`--baseline DIR`) as candidate `gw-base`, or undefined when none was given. */

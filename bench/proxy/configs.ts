@@ -20,6 +20,13 @@ export type Protocol = 'http' | 'ws' | 'grpc' | 'tcp';
 export const BENCH_HEALTH_CHECK = { type: 'http', intervalMs: 1000, expectStatus: '200-499' };
 
 /**
+ * The circuit breaker of the `gw-cb` candidate: every call is counted in its
+ * window, but it never opens (failureRate 1 and a huge minCalls), so the
+ * figure is the cost of a configured breaker, not of refusals.
+ */
+export const BENCH_BREAKER = { failureRate: 1, minCalls: 1_000_000_000, windowMs: 10_000 };
+
+/**
  * Route features the `gw-feat` candidate configures, chosen to let every
  * request through: the cost of a configured feature, not of refusals.
  */
@@ -37,12 +44,14 @@ export function gwConfig(
   backendPort: number,
   features = false,
   health = false,
+  breaker = false,
 ): string {
   const upstream = {
     name: 'be',
     balance: 'round-robin',
     targets: [`${HOST}:${backendPort}`],
     ...(health ? { healthCheck: BENCH_HEALTH_CHECK } : {}),
+    ...(breaker ? { circuitBreaker: BENCH_BREAKER } : {}),
   };
   const listener =
     protocol === 'tcp'

@@ -58,7 +58,8 @@ function medianOrNull(values: readonly (number | null)[]): number | null {
 function referencesOf(spec: SectionSpec, names: readonly string[]): string[] {
   const refs = [...spec.references];
   if (names.includes('gw-base')) refs.push('gw-base');
-  if ((names.includes('gw-feat') || names.includes('gw-health')) && !refs.includes('gw')) {
+  const besideGw = ['gw-feat', 'gw-health', 'gw-cb'];
+  if (names.some((n) => besideGw.includes(n)) && !refs.includes('gw')) {
     refs.push('gw');
   }
   return refs;

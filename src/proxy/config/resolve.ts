@@ -160,5 +160,6 @@ function resolveUpstream(u: FileUpstream, source: string): UpstreamConfig {
     ...(u.outlierDetection === undefined ? {} : { outlierDetection: u.outlierDetection }),
     ...(u.healthCheck === undefined ? {} : { healthCheck: resolveHealthCheck(u.healthCheck) }),
     panicThreshold: u.panicThreshold ?? HEALTH_DEFAULTS.panicThreshold,
+    ...(u.circuitBreaker === undefined ? {} : { circuitBreaker: u.circuitBreaker }),
   };
 }

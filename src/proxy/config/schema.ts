@@ -13,6 +13,7 @@ import { configError } from '../../shared/errors.js';
 import { discoverySchema } from '../discovery/schema.js';
 import { crossChecks } from './cross-checks.js';
 import { isHttpToken } from './http-token.js';
+import { breakerSchema } from '../breaker/schema.js';
 import { laterSettings, notYet } from './not-yet.js';
 import { healthCheckSchema, panicThresholdSchema } from '../health/schema.js';
 import { FEATURES } from '../middleware/features.js';
@@ -281,7 +282,7 @@ const upstreamSchema = z.strictObject({
   outlierDetection: outlierSchema.optional(),
   healthCheck: healthCheckSchema.optional(),
   panicThreshold: panicThresholdSchema.optional(),
-  circuitBreaker: notYet('circuit breaking'),
+  circuitBreaker: breakerSchema.optional(),
   discovery: discoverySchema.optional(),
   ...laterSettings,
 });

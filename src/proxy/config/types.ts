@@ -9,6 +9,7 @@
  * auth, degradation) extend these interfaces; the schema rejects them until
  * they are implemented, so no setting is ever silently ignored.
  */
+import type { BreakerSettings } from '../breaker/schema.js';
 import type { OutlierSettings } from '../health/outlier-schema.js';
 import type { DiscoveryConfig } from '../discovery/types.js';
 
@@ -78,6 +79,8 @@ export interface UpstreamConfig {
   readonly healthCheck?: HealthCheckConfig;
   /** Panic mode below this share of available targets (balance over all). Default 0.5; 0: off. */
   readonly panicThreshold: number;
+  /** Stop calling it while its calls keep failing (breaker/schema.ts); absent: no breaker. */
+  readonly circuitBreaker?: BreakerSettings;
 }
 
 /** How a route recognises a request. All given conditions must hold. */
