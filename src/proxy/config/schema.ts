@@ -183,7 +183,6 @@ const routeSchema = z.strictObject({
   rewritePrefix: urlPath.optional(),
   priority: notYet('route priorities (load shedding)'),
   auth: notYet('authentication'),
-  rateLimit: notYet('rate limiting'),
   fallback: notYet('fallback responses'),
   ...featureKeys('route'),
 });

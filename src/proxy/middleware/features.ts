@@ -1,5 +1,6 @@
 import { allowFrom } from './allow-from/index.js';
 import type { AnyFeature } from './feature.js';
+import { connectionsPerSecond, rateLimit } from './rate-limit/index.js';
 import { responseHeaders } from './response-headers/index.js';
 
 /**
@@ -7,4 +8,9 @@ import { responseHeaders } from './response-headers/index.js';
  * first sees the request first). A new feature is a folder under
  * `middleware/` and one line here.
  */
-export const FEATURES: readonly AnyFeature[] = [allowFrom, responseHeaders];
+export const FEATURES: readonly AnyFeature[] = [
+  allowFrom,
+  rateLimit,
+  connectionsPerSecond,
+  responseHeaders,
+];
