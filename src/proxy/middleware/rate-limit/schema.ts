@@ -15,7 +15,6 @@ const MAX_REFILL_SECONDS = 365 * 86_400;
 
 const rps = z
   .number()
-  .positive()
   .min(0.001)
   .max(1e9)
   .describe('requests per second, 0.001 to 1e9 (fractions allowed: 0.5 is one every 2 s)');
