@@ -160,11 +160,14 @@ export async function startGw(
   ctx: Context,
   protocol: Protocol,
   backendPort: number,
-  name: 'gw' | 'gw-base' | 'gw-feat' | 'gw-health' = 'gw',
+  name: 'gw' | 'gw-base' | 'gw-feat' | 'gw-health' | 'gw-rl' = 'gw',
 ): Promise<Candidate> {
   const bin = name === 'gw-base' ? (ctx.gwBaseline ?? GW_BIN) : GW_BIN;
   const conf = path.join(folder(ctx, `${name}-${protocol}`), 'gw.json');
-  writeFileSync(conf, gwConfig(protocol, backendPort, name === 'gw-feat', name === 'gw-health'));
+  writeFileSync(
+    conf,
+    gwConfig(protocol, backendPort, name === 'gw-feat', name === 'gw-health', name === 'gw-rl'),
+  );
   const check = spawnSync(process.execPath, [bin, 'proxy', '--config', conf, '--check'], {
     encoding: 'utf8',
     cwd: ROOT,
@@ -322,6 +325,21 @@ export async function withHealthChecks(
   return reference(ctx, 'gw-health', skipped, () =>
     startGw(ctx, protocol, backendPort, 'gw-health'),
   );
+}
+
+/**
+ * gw with a rate limit on its route that never refuses (configs.ts), as
+ * candidate `gw-rl`: what limiting costs per request, side by side with
+ * plain gw. Started only when `--candidates` names it.
+ */
+export async function withRateLimit(
+  ctx: Context,
+  skipped: Skipped[],
+  protocol: Protocol,
+  backendPort: number,
+): Promise<Candidate | undefined> {
+  if (!ctx.only?.has('gw-rl')) return undefined;
+  return reference(ctx, 'gw-rl', skipped, () => startGw(ctx, protocol, backendPort, 'gw-rl'));
 }
 
 /** The baseline gw (`--baseline DIR`) as candidate `gw-base`, or undefined when none was given. */

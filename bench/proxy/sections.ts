@@ -8,6 +8,7 @@ import {
   baseline,
   withFeatures,
   withHealthChecks,
+  withRateLimit,
   reference,
   startGw,
   startGwBackend,
@@ -89,6 +90,7 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
     await baseline(ctx, skipped, 'http', backend.port),
     await withFeatures(ctx, skipped, 'http', backend.port),
     await withHealthChecks(ctx, skipped, 'http', backend.port),
+    await withRateLimit(ctx, skipped, 'http', backend.port),
     await reference(ctx, 'nginx', skipped, () => startNginx(ctx, 'http', backend.port)),
     await reference(ctx, 'haproxy', skipped, () => startHaproxy(ctx, 'http', backend.port)),
     await reference(ctx, 'undici-min', skipped, () => startUndiciMin(ctx, backend.port)),
@@ -105,6 +107,7 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
       c.name === 'gw-base' ||
       c.name === 'gw-feat' ||
       c.name === 'gw-health' ||
+      c.name === 'gw-rl' ||
       c.name === 'direct'
     )
       throw new Error(`${c.name}: ${problem}`);
