@@ -36,8 +36,16 @@ const BENCH_FEATURES = {
 };
 
 /**
+ * The rate limit of the `gw-rl` candidate: keyed by client IP (every request
+ * looks its client up in the store and updates it), so high that it never
+ * refuses: the cost of limiting, not of refusals.
+ */
+export const BENCH_RATE_LIMIT = { rps: 1e9, burst: 1e9, key: 'client-ip' };
+
+/**
  * gw's config: one listener with one route, round-robin over ONE target;
- * with `features`, the route (or tcp listener) carries BENCH_FEATURES.
+ * with `features`, the route (or tcp listener) carries BENCH_FEATURES; with
+ * `rateLimit`, the route carries BENCH_RATE_LIMIT.
  */
 export function gwConfig(
   protocol: Protocol,
@@ -45,6 +53,7 @@ export function gwConfig(
   features = false,
   health = false,
   breaker = false,
+  rateLimit = false,
 ): string {
   const upstream = {
     name: 'be',
@@ -74,6 +83,7 @@ export function gwConfig(
               match: { pathPrefix: '/' },
               upstream: 'be',
               ...(features ? BENCH_FEATURES : {}),
+              ...(rateLimit ? { rateLimit: BENCH_RATE_LIMIT } : {}),
             },
           ],
         };

@@ -27,6 +27,20 @@ function notYetHere(what: string, place: string) {
     .optional();
 }
 
+/** A setting gw has, written where it does not go: an error that names its place. */
+function elsewhere(key: string, place: string) {
+  return z
+    .unknown()
+    .superRefine((_value, ctx) => {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${key} goes on ${place}, not here`,
+        params: { kind: 'misplaced', at: 'key' },
+      });
+    })
+    .optional();
+}
+
 /**
  * `auth` and `rateLimit` where a user may well write them (the top level, a
  * listener, an upstream) though they belong on a route (and rateLimit on a
@@ -34,8 +48,8 @@ function notYetHere(what: string, place: string) {
  */
 export const laterSettings = {
   auth: notYetHere('authentication', 'a route (listeners[].routes[].auth)'),
-  rateLimit: notYetHere(
-    'rate limiting',
+  rateLimit: elsewhere(
+    'rateLimit',
     'a route or a consumer (routes[].rateLimit, consumers[].rateLimit)',
   ),
 };

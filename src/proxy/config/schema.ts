@@ -184,7 +184,6 @@ const routeSchema = z.strictObject({
   stripPrefix: z.boolean().optional(),
   rewritePrefix: urlPath.optional(),
   auth: notYet('authentication'),
-  rateLimit: notYet('rate limiting'),
   ...featureKeys('route'),
 });
 

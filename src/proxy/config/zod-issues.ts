@@ -78,10 +78,15 @@ function convert(
       return;
     case 'custom': {
       // A check written in code may say what is allowed and point at the key itself.
-      const params = (issue.params ?? {}) as { allowed?: string; at?: 'key' };
+      const params = (issue.params ?? {}) as {
+        allowed?: string;
+        at?: 'key';
+        kind?: 'misplaced';
+      };
       const at = params.at ?? 'value';
       out.push(
         rawIssue(root, segments, issue.message, {
+          ...(params.kind === undefined ? {} : { kind: params.kind }),
           allowed: params.allowed ?? allowed,
           at,
           showValue: at === 'value',

@@ -2,6 +2,7 @@ import { allowFrom } from './allow-from/index.js';
 import type { AnyFeature } from './feature.js';
 import { fallback } from './fallback/index.js';
 import { priority } from './priority/index.js';
+import { connectionsPerSecond, rateLimit } from './rate-limit/index.js';
 import { responseHeaders } from './response-headers/index.js';
 
 /**
@@ -9,4 +10,11 @@ import { responseHeaders } from './response-headers/index.js';
  * first sees the request first). A new feature is a folder under
  * `middleware/` and one line here.
  */
-export const FEATURES: readonly AnyFeature[] = [allowFrom, fallback, priority, responseHeaders];
+export const FEATURES: readonly AnyFeature[] = [
+  allowFrom,
+  rateLimit,
+  connectionsPerSecond,
+  fallback,
+  priority,
+  responseHeaders,
+];

@@ -202,7 +202,6 @@ describe('parseConfig: strict keys', () => {
         {
           upstream: 'app',
           auth: { type: 'api-key' },
-          rateLimit: { rps: 1 },
         },
       ],
     };
@@ -210,12 +209,11 @@ describe('parseConfig: strict keys', () => {
       'not-supported-yet admin',
       'not-supported-yet consumers',
       'not-supported-yet listeners[0].routes[0].auth',
-      'not-supported-yet listeners[0].routes[0].rateLimit',
       'not-supported-yet store',
     ]);
   });
 
-  it('refuses auth and rateLimit outside a route as not supported yet, naming where they go', () => {
+  it('refuses auth (not supported yet) and rateLimit (misplaced) outside a route, naming where they go', () => {
     const raw = minimalRaw();
     raw.auth = { type: 'api-key' };
     raw.rateLimit = { rps: 1 };
@@ -223,15 +221,17 @@ describe('parseConfig: strict keys', () => {
     raw.upstreams[0] = { ...raw.upstreams[0], auth: { type: 'jwt' }, rateLimit: { rps: 1 } };
     const issues = issuesOf(() => parseConfig(raw, 'gw.yaml'));
     assert.deepEqual(kindsAndPaths(issues).sort(), [
+      'misplaced listeners[0].rateLimit',
+      'misplaced rateLimit',
+      'misplaced upstreams[0].rateLimit',
       'not-supported-yet auth',
       'not-supported-yet listeners[0].auth',
-      'not-supported-yet listeners[0].rateLimit',
-      'not-supported-yet rateLimit',
       'not-supported-yet upstreams[0].auth',
-      'not-supported-yet upstreams[0].rateLimit',
     ]);
     for (const issue of issues) {
-      assert.match(issue.problem, /^not supported yet by this version of gw/);
+      if (issue.kind === 'misplaced')
+        assert.match(issue.problem, /^rateLimit goes on a route or a consumer/);
+      else assert.match(issue.problem, /^not supported yet by this version of gw/);
       assert.match(issue.problem, /routes\[\]\.(auth|rateLimit)/, 'names the place it will go');
     }
   });
