@@ -90,6 +90,11 @@ listeners:
       - { name: api, match: { pathPrefix: /api }, upstream: api }
       - { name: weighted, match: { pathPrefix: /weighted }, upstream: api-weighted, stripPrefix: true }
       - { name: sticky, match: { pathPrefix: /sticky }, upstream: api-sticky }
+      # 限流: 2 requests a second per client (a burst of 2); the third in a second gets 429.
+      - name: limited
+        match: { pathPrefix: /limited }
+        upstream: api
+        rateLimit: { rps: 2, burst: 2, key: client-ip, headers: true }
       - { name: ws, match: { pathPrefix: /ws }, upstream: ws }
       # Anything else goes to the http backends too; in gw demo they answer GET / with what to try.
       - { name: index, match: { pathPrefix: / }, upstream: api }

@@ -51,6 +51,10 @@ export function tryLines(ports: DemoPorts, gw: string): string[] {
     [`curl -s ${web}/api/hello`, 'round-robin: run it again, another backend answers'],
     [`curl -s -H 'x-user: alice' ${web}/sticky/`, 'hash on x-user: same user, same backend'],
     [`${gw} demo call http --path /weighted/hello --count 6${base}`, 'weights 3:2:1'],
+    [
+      `for i in 1 2 3; do curl -s -o /dev/null -w '%{http_code} ' ${web}/limited/; done`,
+      'rate limit 2/s: 200 200 429',
+    ],
     [`${gw} demo call ws --count 3${base}`, 'a WebSocket per call: its hello names the backend'],
     [
       `${gw} demo call grpc --count 6${base}`,
@@ -72,7 +76,7 @@ export function indexText(ports: DemoPorts, gw: string): string {
     `gw demo: this answer came through the gateway on ${HOST}:${ports.http} (route "index",`,
     'pathPrefix /) from one of the demo HTTP backends; the x-backend header names which.',
     '',
-    `  http  ${HOST}:${ports.http}  /api, /weighted, /sticky, /ws (WebSocket)`,
+    `  http  ${HOST}:${ports.http}  /api, /weighted, /sticky, /limited (2 a second), /ws (WebSocket)`,
     `  grpc  ${HOST}:${ports.grpc}  gw.echo.v1.Echo`,
     `  tcp   ${HOST}:${ports.tcp}  byte echo`,
     '',

@@ -85,3 +85,36 @@ describe('gwCommand: how the demo tells the user to run gw', () => {
     assert.equal(gwCommand(other, script), 'npx gw');
   });
 });
+
+describe('gw demo: the rate-limited route', () => {
+  it('answers two requests a second per client and refuses the third with 429 and its headers', async () => {
+    const { startBackends, startTestGateway, targets } = await import('../../helpers/proxy.js');
+    const { demoConfigYaml, demoPorts } = await import('../../../src/proxy/demo/demo-config.js');
+    const http = await startBackends('http', 'api', 3);
+    const none = [{ port: 9 }, { port: 10 }, { port: 11 }];
+    const yaml = demoConfigYaml(demoPorts(0), { http, ws: none, grpc: none, tcp: none })
+      .replace(/listen: 127\.0\.0\.1:\d+/g, 'listen: 127.0.0.1:0')
+      .replace(/, healthCheck: \{[^}]*\}/g, '')
+      .replace(/\n {4}healthCheck: \{[^}]*\}/g, '');
+    assert.ok(targets(http).length > 0);
+    const gw = await startTestGateway(yaml);
+    try {
+      const url = `http://127.0.0.1:${gw.port('web')}/limited/`;
+      const statuses: number[] = [];
+      let refused: Response | undefined;
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(url);
+        await res.arrayBuffer();
+        statuses.push(res.status);
+        if (res.status === 429) refused = res;
+      }
+      assert.deepEqual(statuses, [200, 200, 429]);
+      assert.equal(refused?.headers.get('x-gw-error'), 'GW_ERR_RATE_LIMITED');
+      assert.ok(refused?.headers.get('retry-after'));
+      assert.match(refused?.headers.get('ratelimit-policy') ?? '', /q=2/);
+    } finally {
+      await gw.close();
+      await Promise.all(http.map((b) => b.close()));
+    }
+  });
+});
