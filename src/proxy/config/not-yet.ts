@@ -27,13 +27,18 @@ function notYetHere(what: string, place: string) {
     .optional();
 }
 
+/** A supported setting written where it does not go: an error that names its place. */
+function misplaced(key: string, place: string) {
+  return z.never({ error: `${key} goes on ${place}, not here` }).optional();
+}
+
 /**
  * `auth` and `rateLimit` where a user may well write them (the top level, a
  * listener, an upstream) though they belong on a route (and rateLimit on a
  * consumer too).
  */
 export const laterSettings = {
-  auth: notYetHere('authentication', 'a route (listeners[].routes[].auth)'),
+  auth: misplaced('auth', 'a route (listeners[].routes[].auth)'),
   rateLimit: notYetHere(
     'rate limiting',
     'a route or a consumer (routes[].rateLimit, consumers[].rateLimit)',

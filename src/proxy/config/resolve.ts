@@ -1,6 +1,7 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import { resolveDiscovery } from '../discovery/schema.js';
 import { FEATURES } from '../middleware/features.js';
+import { resolveConsumers } from '../middleware/auth/consumers.js';
 import type { FeaturePlace } from '../middleware/feature.js';
 import type { ConfigFile } from './schema.js';
 import { HEALTH_DEFAULTS, resolveHealthCheck } from '../health/schema.js';
@@ -46,7 +47,12 @@ export function resolveConfig(file: ConfigFile, source: string): ProxyConfig {
   const upstreams = new Map(
     file.upstreams.map((u) => [u.name, resolveUpstream(u, source)] as const),
   );
-  return { source, listeners: file.listeners.map((l) => resolveListener(l, source)), upstreams };
+  return {
+    source,
+    listeners: file.listeners.map((l) => resolveListener(l, source)),
+    upstreams,
+    consumers: resolveConsumers(file.consumers),
+  };
 }
 
 function resolveListener(l: FileListener, source: string): ListenerConfig {

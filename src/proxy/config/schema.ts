@@ -27,6 +27,7 @@ import { BALANCE_NAMES, type ProxyConfig } from './types.js';
 import type { Locator } from './yaml-locator.js';
 import { zodIssues } from './zod-issues.js';
 import { outlierSchema } from '../health/outlier-schema.js';
+import { consumersSchema } from '../middleware/auth/consumers.js';
 
 /** Node's timers fire at once for delays above 2^31 − 1 ms, so no timeout may exceed it. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -182,7 +183,6 @@ const routeSchema = z.strictObject({
   stripPrefix: z.boolean().optional(),
   rewritePrefix: urlPath.optional(),
   priority: notYet('route priorities (load shedding)'),
-  auth: notYet('authentication'),
   rateLimit: notYet('rate limiting'),
   fallback: notYet('fallback responses'),
   ...featureKeys('route'),
@@ -292,7 +292,7 @@ export const configFileSchema = z.strictObject({
   listeners: z.array(listenerSchema).min(1).describe('a list of listeners'),
   upstreams: z.array(upstreamSchema).describe('a list of upstreams'),
   admin: notYet('admin listener (metrics, status, dashboard)'),
-  consumers: notYet('consumers (authentication)'),
+  consumers: consumersSchema.optional(),
   store: notYet('shared store (scale-out)'),
   ...laterSettings,
 });

@@ -1,4 +1,5 @@
 import { allowFrom } from './allow-from/index.js';
+import { auth } from './auth/index.js';
 import type { AnyFeature } from './feature.js';
 import { responseHeaders } from './response-headers/index.js';
 
@@ -7,4 +8,4 @@ import { responseHeaders } from './response-headers/index.js';
  * first sees the request first). A new feature is a folder under
  * `middleware/` and one line here.
  */
-export const FEATURES: readonly AnyFeature[] = [allowFrom, responseHeaders];
+export const FEATURES: readonly AnyFeature[] = [allowFrom, auth, responseHeaders];
