@@ -45,7 +45,7 @@ function compileRoute(config: RouteConfig): CompiledRoute {
     checks.push(
       (r) =>
         r.path === exact ||
-        (r.path.startsWith(exact) && r.path.charCodeAt(exact.length) === 59 /* ; */),
+        (r.path.startsWith(exact) && r.path.charCodeAt(exact.length) === 59) /* ; */,
     );
   }
   if (match.pathPrefix !== undefined) checks.push(prefixCheck(match.pathPrefix));
@@ -107,7 +107,7 @@ function prefixCheck(prefix: string): (r: RouteRequest) => boolean {
   return (r) => {
     if (!r.path.startsWith(prefix)) return false;
     const next = r.path.charCodeAt(prefix.length);
-    return Number.isNaN(next) || next === 47 /* / */ || next === 59 /* ; */;
+    return Number.isNaN(next) || next === 47 /* / */ || next === 59; /* ; */
   };
 }
 

@@ -49,13 +49,17 @@ const consumerSchema = z.strictObject({
     .string()
     .regex(NAME, 'not a valid name')
     .describe('letters, digits, ".", "_" and "-", starting with a letter or digit'),
-  apiKeys: z.array(apiKey).min(1).describe('a list of API keys or their SHA-256 digests').optional(),
+  apiKeys: z
+    .array(apiKey)
+    .min(1)
+    .describe('a list of API keys or their SHA-256 digests')
+    .optional(),
   basic: z
     .strictObject({
       username: z
         .string()
         .min(1)
-        .refine((u) => !u.includes(':'), { message: 'a Basic username cannot contain ":"' })
+        .refine((u) => !u.includes(':'), { error: 'a Basic username cannot contain ":"' })
         .describe('a user name without ":"'),
       passwordHash: z
         .string()

@@ -24,7 +24,10 @@ export const auth = defineFeature<AuthSettings>({
   places: ['route'],
   schema: authSchema,
   describe: (s) => `auth ${s.type}${s.allow === undefined ? '' : ` allow ${s.allow.join(',')}`}`,
-  toJson: (s) => ({ ...s, ...(s.type === 'jwt' && s.secret !== undefined ? { secret: '***' } : {}) }),
+  toJson: (s) => ({
+    ...s,
+    ...(s.type === 'jwt' && s.secret !== undefined ? { secret: '***' } : {}),
+  }),
   build(settings, deps) {
     const { consumers } = deps.config;
     if (settings.type !== 'jwt' && settings.allow !== undefined) {
@@ -56,8 +59,9 @@ export const auth = defineFeature<AuthSettings>({
 
     /** The refusal, asking for credentials when it is a 401. */
     const refuse = (ex: Exchange, err: unknown): Promise<never> => {
-      if (isGwError(err, 'GW_ERR_UNAUTHENTICATED')) addReplyField(ex, 'www-authenticate', challenge);
-      return Promise.reject(err);
+      if (isGwError(err, 'GW_ERR_UNAUTHENTICATED'))
+        addReplyField(ex, 'www-authenticate', challenge);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     };
     const admit = (ex: Exchange, next: Handler, consumer: string): Promise<void> => {
       if (allowed !== undefined && !allowed.has(consumer))

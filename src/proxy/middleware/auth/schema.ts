@@ -25,7 +25,7 @@ const allow = z
 
 const headerName = z
   .string()
-  .refine(isHttpToken, { message: 'not a header name' })
+  .refine(isHttpToken, { error: 'not a header name' })
   .transform((name) => name.toLowerCase())
   .describe('a header name such as x-api-key');
 
@@ -76,7 +76,11 @@ const jwtSchema = z
       .max(600)
       .describe('a whole number of seconds, 0 to 600')
       .optional(),
-    consumerClaim: z.string().min(1).describe('the claim naming the consumer (default sub)').optional(),
+    consumerClaim: z
+      .string()
+      .min(1)
+      .describe('the claim naming the consumer (default sub)')
+      .optional(),
     allow,
   })
   .superRefine((jwt, ctx) => {
