@@ -29,7 +29,16 @@ function notYetHere(what: string, place: string) {
 
 /** A supported setting written where it does not go: an error that names its place. */
 function misplaced(key: string, place: string) {
-  return z.never({ error: `${key} goes on ${place}, not here` }).optional();
+  return z
+    .unknown()
+    .superRefine((_value, ctx) => {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${key} goes on ${place}, not here`,
+        params: { at: 'key' },
+      });
+    })
+    .optional();
 }
 
 /**

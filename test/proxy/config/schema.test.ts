@@ -194,7 +194,6 @@ describe('parseConfig: strict keys', () => {
   it('rejects settings of later releases as not supported yet, wherever they belong', () => {
     const raw = minimalRaw();
     raw.admin = { listen: '127.0.0.1:9901' };
-    raw.consumers = [{ name: 'alice' }];
     raw.store = { redis: 'redis://127.0.0.1:6379' };
     raw.listeners[0] = {
       ...raw.listeners[0],
@@ -202,7 +201,6 @@ describe('parseConfig: strict keys', () => {
         {
           upstream: 'app',
           priority: 'core',
-          auth: { type: 'api-key' },
           rateLimit: { rps: 1 },
           fallback: { status: 503 },
         },
@@ -214,8 +212,6 @@ describe('parseConfig: strict keys', () => {
     };
     assert.deepEqual(kindsAndPaths(issuesOf(() => parseConfig(raw, 'gw.yaml'))).sort(), [
       'not-supported-yet admin',
-      'not-supported-yet consumers',
-      'not-supported-yet listeners[0].routes[0].auth',
       'not-supported-yet listeners[0].routes[0].fallback',
       'not-supported-yet listeners[0].routes[0].priority',
       'not-supported-yet listeners[0].routes[0].rateLimit',
@@ -224,7 +220,7 @@ describe('parseConfig: strict keys', () => {
     ]);
   });
 
-  it('refuses auth and rateLimit outside a route as not supported yet, naming where they go', () => {
+  it('refuses auth and rateLimit outside a route, naming where they go', () => {
     const raw = minimalRaw();
     raw.auth = { type: 'api-key' };
     raw.rateLimit = { rps: 1 };
@@ -232,15 +228,17 @@ describe('parseConfig: strict keys', () => {
     raw.upstreams[0] = { ...raw.upstreams[0], auth: { type: 'jwt' }, rateLimit: { rps: 1 } };
     const issues = issuesOf(() => parseConfig(raw, 'gw.yaml'));
     assert.deepEqual(kindsAndPaths(issues).sort(), [
-      'not-supported-yet auth',
-      'not-supported-yet listeners[0].auth',
+      'invalid auth',
+      'invalid listeners[0].auth',
+      'invalid upstreams[0].auth',
       'not-supported-yet listeners[0].rateLimit',
       'not-supported-yet rateLimit',
-      'not-supported-yet upstreams[0].auth',
       'not-supported-yet upstreams[0].rateLimit',
     ]);
     for (const issue of issues) {
-      assert.match(issue.problem, /^not supported yet by this version of gw/);
+      if (issue.kind === 'not-supported-yet')
+        assert.match(issue.problem, /^not supported yet by this version of gw/);
+      else assert.match(issue.problem, /^auth goes on a route/);
       assert.match(issue.problem, /routes\[\]\.(auth|rateLimit)/, 'names the place it will go');
     }
   });

@@ -228,7 +228,7 @@ describe('features: RouteConfig.features', () => {
   it('lists the features in FEATURES order, whatever order the route writes them in', () => {
     assert.deepEqual(
       FEATURES.map((f) => f.key),
-      ['allowFrom', 'responseHeaders'],
+      ['allowFrom', 'auth', 'responseHeaders'],
     );
     const route = routeOf(
       withRoute({ responseHeaders: { 'x-a': 'b' }, allowFrom: ['10.0.0.0/8'] }),
