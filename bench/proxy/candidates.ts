@@ -6,9 +6,11 @@
  * gw and the backends failing is an error.
  */
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
 import {
   gwConfig,
   haproxyConfig,
@@ -62,6 +64,8 @@ export interface Candidate {
   readonly port: number;
   /** The proxy's process (undefined for direct): its CPU use is measured. */
   readonly proc: Managed | undefined;
+  /** Request fields (`name: value`) every request to it needs: `gw-jwt`'s bearer token. */
+  readonly headers?: readonly string[];
 }
 
 /** A candidate that could not be started, and why. */
@@ -160,11 +164,16 @@ export async function startGw(
   ctx: Context,
   protocol: Protocol,
   backendPort: number,
-  name: 'gw' | 'gw-base' | 'gw-feat' | 'gw-health' = 'gw',
+  name: 'gw' | 'gw-base' | 'gw-feat' | 'gw-health' | 'gw-jwt' = 'gw',
 ): Promise<Candidate> {
   const bin = name === 'gw-base' ? (ctx.gwBaseline ?? GW_BIN) : GW_BIN;
-  const conf = path.join(folder(ctx, `${name}-${protocol}`), 'gw.json');
-  writeFileSync(conf, gwConfig(protocol, backendPort, name === 'gw-feat', name === 'gw-health'));
+  const dir = folder(ctx, `${name}-${protocol}`);
+  const conf = path.join(dir, 'gw.json');
+  const jwt = name === 'gw-jwt' ? await benchJwt(dir) : undefined;
+  writeFileSync(
+    conf,
+    gwConfig(protocol, backendPort, name === 'gw-feat', name === 'gw-health', jwt?.keyFile),
+  );
   const check = spawnSync(process.execPath, [bin, 'proxy', '--config', conf, '--check'], {
     encoding: 'utf8',
     cwd: ROOT,
@@ -184,7 +193,27 @@ export async function startGw(
   const match = await waitForLine(proc, /^listener bench \(\w+\) on 127\.0\.0\.1:(\d+)$/m);
   const port = Number(match[1]);
   await waitForPort(proc, port);
-  return { name, port, proc };
+  return jwt === undefined
+    ? { name, port, proc }
+    : { name, port, proc, headers: [`authorization: Bearer ${jwt.token}`] };
+}
+
+/**
+ * An RSA key pair for `gw-jwt`: the public key as `key.pem` in `dir` (the
+ * route's publicKeyFile) and one RS256 token valid for a day, which every
+ * request carries (so after the first, gw answers from its verified-token
+ * cache, as it would for a client reusing its token).
+ */
+async function benchJwt(dir: string): Promise<{ keyFile: string; token: string }> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyFile = path.join(dir, 'key.pem');
+  writeFileSync(keyFile, publicKey.export({ type: 'spki', format: 'pem' }));
+  const token = await new SignJWT({ sub: 'bench', aud: 'gw-bench', iss: 'bench' })
+    .setProtectedHeader({ alg: 'RS256' })
+    .setIssuedAt()
+    .setExpirationTime('1d')
+    .sign(privateKey);
+  return { keyFile, token };
 }
 
 /**
@@ -322,6 +351,21 @@ export async function withHealthChecks(
   return reference(ctx, 'gw-health', skipped, () =>
     startGw(ctx, protocol, backendPort, 'gw-health'),
   );
+}
+
+/**
+ * gw with RS256 JWT authentication on its route (configs.ts), as candidate
+ * `gw-jwt`: what verifying (and caching) a token costs, side by side with
+ * plain gw. HTTP only. Started only when `--candidates` names it.
+ */
+export async function withJwt(
+  ctx: Context,
+  skipped: Skipped[],
+  protocol: Protocol,
+  backendPort: number,
+): Promise<Candidate | undefined> {
+  if (!ctx.only?.has('gw-jwt')) return undefined;
+  return reference(ctx, 'gw-jwt', skipped, () => startGw(ctx, protocol, backendPort, 'gw-jwt'));
 }
 
 /** The baseline gw (`--baseline DIR`) as candidate `gw-base`, or undefined when none was given. */

@@ -28,15 +28,30 @@ const BENCH_FEATURES = {
   responseHeaders: { 'x-bench': 'features' },
 };
 
+/** The route auth of the `gw-jwt` candidate: RS256 with the key in `publicKeyFile`. */
+function benchJwtAuth(publicKeyFile: string) {
+  return {
+    auth: {
+      type: 'jwt',
+      publicKeyFile,
+      algorithms: ['RS256'],
+      issuer: 'bench',
+      audience: 'gw-bench',
+    },
+  };
+}
+
 /**
  * gw's config: one listener with one route, round-robin over ONE target;
- * with `features`, the route (or tcp listener) carries BENCH_FEATURES.
+ * with `features`, the route (or tcp listener) carries BENCH_FEATURES; with
+ * `jwtKeyFile`, the route requires an RS256 JWT verified with that key.
  */
 export function gwConfig(
   protocol: Protocol,
   backendPort: number,
   features = false,
   health = false,
+  jwtKeyFile?: string,
 ): string {
   const upstream = {
     name: 'be',
@@ -65,6 +80,7 @@ export function gwConfig(
               match: { pathPrefix: '/' },
               upstream: 'be',
               ...(features ? BENCH_FEATURES : {}),
+              ...(jwtKeyFile === undefined ? {} : benchJwtAuth(jwtKeyFile)),
             },
           ],
         };

@@ -58,7 +58,8 @@ function medianOrNull(values: readonly (number | null)[]): number | null {
 function referencesOf(spec: SectionSpec, names: readonly string[]): string[] {
   const refs = [...spec.references];
   if (names.includes('gw-base')) refs.push('gw-base');
-  if ((names.includes('gw-feat') || names.includes('gw-health')) && !refs.includes('gw')) {
+  const sideBySide = ['gw-feat', 'gw-health', 'gw-jwt'];
+  if (names.some((n) => sideBySide.includes(n)) && !refs.includes('gw')) {
     refs.push('gw');
   }
   return refs;

@@ -8,6 +8,7 @@ import {
   baseline,
   withFeatures,
   withHealthChecks,
+  withJwt,
   reference,
   startGw,
   startGwBackend,
@@ -89,6 +90,7 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
     await baseline(ctx, skipped, 'http', backend.port),
     await withFeatures(ctx, skipped, 'http', backend.port),
     await withHealthChecks(ctx, skipped, 'http', backend.port),
+    await withJwt(ctx, skipped, 'http', backend.port),
     await reference(ctx, 'nginx', skipped, () => startNginx(ctx, 'http', backend.port)),
     await reference(ctx, 'haproxy', skipped, () => startHaproxy(ctx, 'http', backend.port)),
     await reference(ctx, 'undici-min', skipped, () => startUndiciMin(ctx, backend.port)),
@@ -105,6 +107,7 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
       c.name === 'gw-base' ||
       c.name === 'gw-feat' ||
       c.name === 'gw-health' ||
+      c.name === 'gw-jwt' ||
       c.name === 'direct'
     )
       throw new Error(`${c.name}: ${problem}`);
@@ -117,7 +120,7 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
     logUnit: 'request',
     async measure(c, seconds) {
       const url = `http://${HOST}:${c.port}${backend.path}`;
-      const r = await runWrk(ctx.procs, url, seconds, WRK_CONNECTIONS);
+      const r = await runWrk(ctx.procs, url, seconds, WRK_CONNECTIONS, c.headers);
       return {
         value: r.requestsPerSecond,
         p50Ms: r.p50Ms,
@@ -138,7 +141,13 @@ async function checkHttp(
   bytes: number,
 ): Promise<string | undefined> {
   try {
-    const res = await fetch(`http://${HOST}:${c.port}${urlPath}`);
+    const headers = Object.fromEntries(
+      (c.headers ?? []).map((h) => [
+        h.slice(0, h.indexOf(':')),
+        h.slice(h.indexOf(':') + 1).trim(),
+      ]),
+    );
+    const res = await fetch(`http://${HOST}:${c.port}${urlPath}`, { headers });
     const body = Buffer.from(await res.arrayBuffer());
     if (res.status !== 200) return `answered ${res.status} ${body.toString('utf8', 0, 200)}`;
     if (body.length !== bytes) return `answered ${body.length} bytes instead of ${bytes}`;

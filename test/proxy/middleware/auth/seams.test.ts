@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../../../src/proxy/config/schema.js';
+import { loadConfig } from '../../../../src/proxy/config/load.js';
 import { loadJwtKey } from '../../../../src/proxy/middleware/auth/jwt.js';
 import type { JwtSettings } from '../../../../src/proxy/middleware/auth/schema.js';
 import { redactParam } from '../../../../src/proxy/middleware/access-log/access-log.js';
@@ -115,6 +116,41 @@ describe('loadJwtKey', () => {
       assert.throws(() =>
         loadJwtKey({ ...settings, publicKeyFile: 'priv.pem' }, join(dir, 'gw.yaml'), 'route r'),
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('loadConfig', () => {
+  it('reports a JWT key file that is missing or holds no key, with its place, before anything starts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-jwt-'));
+    try {
+      writeFileSync(join(dir, 'bad.json'), '{ "keys": "no" }');
+      const file = join(dir, 'gw.yaml');
+      writeFileSync(
+        file,
+        `listeners:
+  - name: web
+    protocol: http
+    listen: 127.0.0.1:0
+    routes:
+      - { upstream: u, auth: { type: jwt, publicKeyFile: gone.pem, algorithms: [RS256] } }
+      - { upstream: u, auth: { type: jwt, jwksFile: bad.json, algorithms: [ES256] } }
+upstreams: [{ name: u, targets: ["127.0.0.1:1"] }]
+`,
+      );
+      await assert.rejects(loadConfig(file), (err: Error) => {
+        assert.match(
+          err.message,
+          /gw\.yaml:6:\d+: listeners\[0\]\.routes\[0\]\.auth\.publicKeyFile: cannot use .*gone\.pem/,
+        );
+        assert.match(
+          err.message,
+          /listeners\[0\]\.routes\[1\]\.auth\.jwksFile: cannot use .*bad\.json/,
+        );
+        return true;
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
