@@ -21,7 +21,9 @@ const DUMMY_HASH = '$2b$10$GTis.c0nZ7vBD9tnhykki.NYb6SgzPEBYPFxfUokphFqip.qaZYRC
  * against the consumer's bcrypt hash (bcryptjs). A success is remembered for
  * {@link BASIC_CACHE}.ttlMs by the SHA-256 of `user:password` (never the
  * password itself), so a client's next requests do not pay bcrypt again.
- * Failures are never cached. Returns the consumer's name or throws 401.
+ * Failures are never cached. Concurrent checks of the same credentials
+ * share one bcrypt. A password over 72 bytes is refused: bcrypt reads only
+ * the first 72, so any tail would pass. Returns the consumer's name or throws 401.
  */
 export function basicAuthenticator(
   consumers: readonly ConsumerConfig[],
@@ -32,6 +34,8 @@ export function basicAuthenticator(
     if (c.basic !== undefined)
       byUser.set(c.basic.username, { name: c.name, hash: c.basic.passwordHash });
   const cache = new TtlCache<string>(clock, BASIC_CACHE.maxEntries);
+  // Bounded by the requests in flight: each entry goes when its bcrypt ends.
+  const pending = new Map<string, Promise<string>>();
   const check = (ex: Exchange): string | Promise<string> => {
     const encoded = authorization(ex, 'Basic');
     if (encoded === undefined) throw unauthenticated('no Basic credentials');
@@ -39,16 +43,21 @@ export function basicAuthenticator(
     const colon = decoded.indexOf(':');
     if (colon < 0) throw unauthenticated('malformed Basic credentials');
     const digest = createHash('sha256').update(decoded, 'utf8').digest('hex');
-    const cached = cache.get(digest);
+    const cached = cache.get(digest) ?? pending.get(digest);
     if (cached !== undefined) return cached;
+    const password = decoded.slice(colon + 1);
+    if (Buffer.byteLength(password) > 72) throw unauthenticated('password over 72 bytes');
     const user = byUser.get(decoded.slice(0, colon));
-    return bcrypt
-      .compare(decoded.slice(colon + 1), user?.hash ?? DUMMY_HASH)
+    const checking = bcrypt
+      .compare(password, user?.hash ?? DUMMY_HASH)
       .then((ok: boolean) => {
         if (!ok || user === undefined) throw unauthenticated('wrong username or password');
         cache.set(digest, user.name, BASIC_CACHE.ttlMs);
         return user.name;
-      });
+      })
+      .finally(() => pending.delete(digest));
+    pending.set(digest, checking);
+    return checking;
   };
   return { check, cache };
 }

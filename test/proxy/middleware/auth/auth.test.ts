@@ -16,6 +16,8 @@ import { L7Exchange, type Exchange } from '../../../../src/proxy/pipeline/types.
 import { createLocalJWKSet } from 'jose';
 import { hs256WithPem, makeKeys, rs256, unsigned, type TestKeys } from './keys.js';
 
+/** bcrypt (cost 4) of 72 × `a`. */
+const LONG_HASH = '$2b$04$OiHCojJIT2pSOA0ECT3Lu.sqfkRe2gCHF8EtUNT04TBn9yXPEnYqC';
 /** bcrypt (cost 4) of `secret-pw`. */
 const HASH = '$2b$04$tKElURa5Cgu6B/UopNURtOBp5QPJ/SqeiyRmtHqwEt/Jx8saeL1gq';
 
@@ -98,6 +100,40 @@ describe('basic', () => {
     assert.ok(check(ex) instanceof Promise, 'expired: bcrypt again');
     assert.equal(cache.size, 0);
   });
+  it('shares one bcrypt between concurrent checks of the same credentials', async () => {
+    const { check } = basicAuthenticator(consumers, new ManualClock());
+    const ex = new FakeExchange({ authorization: basicHeader('alice', 'secret-pw') });
+    const a = check(ex);
+    const b = check(ex);
+    assert.ok(a instanceof Promise);
+    assert.equal(a, b);
+    assert.deepEqual(await Promise.all([a, b]), ['alice', 'alice']);
+    const bad = new FakeExchange({ authorization: basicHeader('alice', 'nope') });
+    const [c, d] = [check(bad), check(bad)];
+    assert.equal(c, d);
+    await assert.rejects(Promise.resolve(c), /unauthenticated/);
+    assert.ok(check(bad) instanceof Promise, 'a failure is not remembered');
+    await assert.rejects(Promise.resolve(check(bad)));
+  });
+
+  it('refuses a password over 72 bytes, whose tail bcrypt would ignore', async () => {
+    const { check } = basicAuthenticator(
+      [
+        {
+          name: 'long',
+          apiKeyDigests: [],
+          plainApiKeys: 0,
+          basic: { username: 'long', passwordHash: LONG_HASH },
+        },
+      ],
+      new ManualClock(),
+    );
+    const r = await refusal(() =>
+      check(new FakeExchange({ authorization: basicHeader('long', `${'a'.repeat(72)}tail`) })),
+    );
+    assert.match(r.message, /over 72 bytes/);
+  });
+
   it('refuses a wrong password, an unknown user, another scheme and garbage, never caching them', async () => {
     const { check, cache } = basicAuthenticator(consumers, new ManualClock());
     for (const value of [
@@ -262,6 +298,16 @@ describe('auth feature', () => {
     assert.equal(bob.replyFields, undefined);
     assert.equal(bob.consumer, '');
     assert.equal(seen.length, 1);
+  });
+
+  it('never shows a JWT secret in --check output', () => {
+    const settings = authSchema.parse({
+      type: 'jwt',
+      secret: 'x'.repeat(40),
+      algorithms: ['HS256'],
+    });
+    assert.ok(!JSON.stringify(auth.toJson(settings)).includes('xxxx'));
+    assert.equal(auth.describe(settings), 'auth jwt');
   });
 
   it('asks for Basic credentials with a realm', async () => {
