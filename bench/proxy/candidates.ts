@@ -164,7 +164,7 @@ export async function startGw(
   ctx: Context,
   protocol: Protocol,
   backendPort: number,
-  name: 'gw' | 'gw-base' | 'gw-feat' | 'gw-health' | 'gw-jwt' = 'gw',
+  name: 'gw' | 'gw-base' | GwVariant = 'gw',
 ): Promise<Candidate> {
   const bin = name === 'gw-base' ? (ctx.gwBaseline ?? GW_BIN) : GW_BIN;
   const dir = folder(ctx, `${name}-${protocol}`);
@@ -172,7 +172,15 @@ export async function startGw(
   const jwt = name === 'gw-jwt' ? await benchJwt(dir) : undefined;
   writeFileSync(
     conf,
-    gwConfig(protocol, backendPort, name === 'gw-feat', name === 'gw-health', jwt?.keyFile),
+    gwConfig(
+      protocol,
+      backendPort,
+      name === 'gw-feat',
+      name === 'gw-health',
+      name === 'gw-cb',
+      name === 'gw-rl',
+      jwt?.keyFile,
+    ),
   );
   const check = spawnSync(process.execPath, [bin, 'proxy', '--config', conf, '--check'], {
     encoding: 'utf8',
@@ -321,51 +329,31 @@ export async function startSocat(ctx: Context, backendPort: number): Promise<Can
   return { name: 'socat', port, proc };
 }
 
-/**
- * gw with route features configured (allowFrom, responseHeaders: see
- * configs.ts), as candidate `gw-feat`: what a configured feature costs, side
- * by side with plain gw. Started only when `--candidates` names it.
- */
-export async function withFeatures(
-  ctx: Context,
-  skipped: Skipped[],
-  protocol: Protocol,
-  backendPort: number,
-): Promise<Candidate | undefined> {
-  if (!ctx.only?.has('gw-feat')) return undefined;
-  return reference(ctx, 'gw-feat', skipped, () => startGw(ctx, protocol, backendPort, 'gw-feat'));
+/** The gw variants `--candidates` may name, beside plain gw: each configures one feature. */
+export const GW_VARIANTS = ['gw-feat', 'gw-health', 'gw-cb', 'gw-rl', 'gw-jwt'] as const;
+export type GwVariant = (typeof GW_VARIANTS)[number];
+
+/** gw itself, its baseline or one of its variants: a failure of theirs stops the run. */
+export function isGw(name: string): boolean {
+  return name === 'gw' || name === 'gw-base' || (GW_VARIANTS as readonly string[]).includes(name);
 }
 
 /**
- * gw with an active health check on its upstream (configs.ts), as candidate
- * `gw-health`: what probing costs the data plane, side by side with plain gw.
- * Started only when `--candidates` names it.
+ * gw with one feature configured so that it lets everything through
+ * (configs.ts): `gw-feat` route features (allowFrom, responseHeaders),
+ * `gw-health` active health checks, `gw-cb` a circuit breaker that never
+ * opens, `gw-rl` a rate limit never reached. What the feature costs per
+ * request, side by side with plain gw. Started only when `--candidates` names it.
  */
-export async function withHealthChecks(
+export async function withVariant(
   ctx: Context,
   skipped: Skipped[],
   protocol: Protocol,
   backendPort: number,
+  name: GwVariant,
 ): Promise<Candidate | undefined> {
-  if (!ctx.only?.has('gw-health')) return undefined;
-  return reference(ctx, 'gw-health', skipped, () =>
-    startGw(ctx, protocol, backendPort, 'gw-health'),
-  );
-}
-
-/**
- * gw with RS256 JWT authentication on its route (configs.ts), as candidate
- * `gw-jwt`: what verifying (and caching) a token costs, side by side with
- * plain gw. HTTP only. Started only when `--candidates` names it.
- */
-export async function withJwt(
-  ctx: Context,
-  skipped: Skipped[],
-  protocol: Protocol,
-  backendPort: number,
-): Promise<Candidate | undefined> {
-  if (!ctx.only?.has('gw-jwt')) return undefined;
-  return reference(ctx, 'gw-jwt', skipped, () => startGw(ctx, protocol, backendPort, 'gw-jwt'));
+  if (!ctx.only?.has(name)) return undefined;
+  return reference(ctx, name, skipped, () => startGw(ctx, protocol, backendPort, name));
 }
 
 /** The baseline gw (`--baseline DIR`) as candidate `gw-base`, or undefined when none was given. */

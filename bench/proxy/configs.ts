@@ -20,6 +20,13 @@ export type Protocol = 'http' | 'ws' | 'grpc' | 'tcp';
 export const BENCH_HEALTH_CHECK = { type: 'http', intervalMs: 1000, expectStatus: '200-499' };
 
 /**
+ * The circuit breaker of the `gw-cb` candidate: every call is counted in its
+ * window, but it never opens (failureRate 1 and a huge minCalls), so the
+ * figure is the cost of a configured breaker, not of refusals.
+ */
+export const BENCH_BREAKER = { failureRate: 1, minCalls: 1_000_000_000, windowMs: 10_000 };
+
+/**
  * Route features the `gw-feat` candidate configures, chosen to let every
  * request through: the cost of a configured feature, not of refusals.
  */
@@ -42,8 +49,16 @@ function benchJwtAuth(publicKeyFile: string) {
 }
 
 /**
+ * The rate limit of the `gw-rl` candidate: keyed by client IP (every request
+ * looks its client up in the store and updates it), so high that it never
+ * refuses: the cost of limiting, not of refusals.
+ */
+export const BENCH_RATE_LIMIT = { rps: 1e9, burst: 1e9, key: 'client-ip' };
+
+/**
  * gw's config: one listener with one route, round-robin over ONE target;
  * with `features`, the route (or tcp listener) carries BENCH_FEATURES; with
+ * `rateLimit`, the route carries BENCH_RATE_LIMIT; with
  * `jwtKeyFile`, the route requires an RS256 JWT verified with that key.
  */
 export function gwConfig(
@@ -51,6 +66,8 @@ export function gwConfig(
   backendPort: number,
   features = false,
   health = false,
+  breaker = false,
+  rateLimit = false,
   jwtKeyFile?: string,
 ): string {
   const upstream = {
@@ -58,6 +75,7 @@ export function gwConfig(
     balance: 'round-robin',
     targets: [`${HOST}:${backendPort}`],
     ...(health ? { healthCheck: BENCH_HEALTH_CHECK } : {}),
+    ...(breaker ? { circuitBreaker: BENCH_BREAKER } : {}),
   };
   const listener =
     protocol === 'tcp'
@@ -80,6 +98,7 @@ export function gwConfig(
               match: { pathPrefix: '/' },
               upstream: 'be',
               ...(features ? BENCH_FEATURES : {}),
+              ...(rateLimit ? { rateLimit: BENCH_RATE_LIMIT } : {}),
               ...(jwtKeyFile === undefined ? {} : benchJwtAuth(jwtKeyFile)),
             },
           ],

@@ -53,13 +53,14 @@ function medianOrNull(values: readonly (number | null)[]): number | null {
 
 /**
  * The section's references, the baseline gw when it ran (`--baseline`), and
- * plain gw when gw with features ran beside it (`--candidates gw-feat`).
+ * plain gw when gw with features ran beside it (`--candidates gw-feat`,
+ * `gw-health`, `gw-rl`).
  */
 function referencesOf(spec: SectionSpec, names: readonly string[]): string[] {
   const refs = [...spec.references];
   if (names.includes('gw-base')) refs.push('gw-base');
-  const sideBySide = ['gw-feat', 'gw-health', 'gw-jwt'];
-  if (names.some((n) => sideBySide.includes(n)) && !refs.includes('gw')) {
+  const besideGw = ['gw-feat', 'gw-health', 'gw-cb', 'gw-rl', 'gw-jwt'];
+  if (names.some((n) => besideGw.includes(n)) && !refs.includes('gw')) {
     refs.push('gw');
   }
   return refs;

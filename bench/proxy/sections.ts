@@ -6,9 +6,9 @@
 import { countLines, HOST, runToEnd, type Managed } from './procs.js';
 import {
   baseline,
-  withFeatures,
-  withHealthChecks,
-  withJwt,
+  withVariant,
+  GW_VARIANTS,
+  isGw,
   reference,
   startGw,
   startGwBackend,
@@ -84,13 +84,14 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
   const backend = await startHttpBackend(ctx, bytes);
   const skipped: Skipped[] = [];
   const direct: Candidate = { name: 'direct', port: backend.port, proc: undefined };
+  const variants: (Candidate | undefined)[] = [];
+  for (const name of GW_VARIANTS)
+    variants.push(await withVariant(ctx, skipped, 'http', backend.port, name));
   const list = [
     direct,
     await startGw(ctx, 'http', backend.port),
     await baseline(ctx, skipped, 'http', backend.port),
-    await withFeatures(ctx, skipped, 'http', backend.port),
-    await withHealthChecks(ctx, skipped, 'http', backend.port),
-    await withJwt(ctx, skipped, 'http', backend.port),
+    ...variants,
     await reference(ctx, 'nginx', skipped, () => startNginx(ctx, 'http', backend.port)),
     await reference(ctx, 'haproxy', skipped, () => startHaproxy(ctx, 'http', backend.port)),
     await reference(ctx, 'undici-min', skipped, () => startUndiciMin(ctx, backend.port)),
@@ -102,15 +103,7 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
     // Check the answer once: a proxy answering errors fast must not pass as fast.
     const problem = await checkHttp(c, backend.path, bytes);
     if (problem === undefined) candidates.push(c);
-    else if (
-      c.name === 'gw' ||
-      c.name === 'gw-base' ||
-      c.name === 'gw-feat' ||
-      c.name === 'gw-health' ||
-      c.name === 'gw-jwt' ||
-      c.name === 'direct'
-    )
-      throw new Error(`${c.name}: ${problem}`);
+    else if (isGw(c.name) || c.name === 'direct') throw new Error(`${c.name}: ${problem}`);
     else skipped.push({ name: c.name, reason: problem });
   }
   return {

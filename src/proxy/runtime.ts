@@ -10,7 +10,12 @@ import {
   formatTcpLine,
   type LineSink,
 } from './middleware/access-log/access-log.js';
-import type { AnyFeature, FeatureDeps, FeatureMiddleware } from './middleware/feature.js';
+import type {
+  AnyFeature,
+  FeatureDeps,
+  FeatureMiddleware,
+  FeaturePlace,
+} from './middleware/feature.js';
 import { FEATURES } from './middleware/features.js';
 import { buildChain } from './pipeline/build-chains.js';
 import type { Handler, L4Exchange, Middleware } from './pipeline/types.js';
@@ -93,12 +98,16 @@ export class GatewayRuntime {
 
   constructor(config: ProxyConfig, deps: RuntimeDeps) {
     this.config = config;
+    // Features look upstreams up per exchange (a fallback's): by then they are reconciled.
+    const upstreams: { map: ReadonlyMap<string, UpstreamRuntime> } = { map: new Map() };
+    const upstream = (name: string) => upstreams.map.get(name);
     const built = config.listeners.map((l) => ({
       config: l,
-      features: buildFeatures(l, config, deps),
+      features: buildFeatures(l, config, deps, upstream),
     }));
     const reconciled = deps.registry.reconcile(config.upstreams);
     this.upstreams = reconciled.upstreams;
+    upstreams.map = reconciled.upstreams;
     this.drained = reconciled.drained;
     this.listeners = new Map(
       built.map(({ config: l, features }) => [l.name, this.buildListener(l, features, deps.sink)]),
@@ -187,11 +196,12 @@ function buildFeatures(
   listener: ListenerConfig,
   config: ProxyConfig,
   deps: RuntimeDeps,
+  upstream: FeatureDeps['upstream'],
 ): BuiltFeatures {
-  const base = { clock: monotonicClock, sweeper, config, log: deps.registry.log };
+  const base = { clock: monotonicClock, sweeper, config, log: deps.registry.log, upstream };
   if (listener.protocol === 'tcp') {
     const where = `listener ${listener.name}`;
-    const built = buildEach(listener.features, { ...base, where }, FEATURES);
+    const built = buildEach(listener.features, { ...base, where }, FEATURES, 'tcp');
     const tcp = built.flatMap((m) => (m.tcp ? [m.tcp] : []));
     const extra = deps.tcpMiddleware?.(listener.name);
     if (extra !== undefined) tcp.push(extra);
@@ -199,7 +209,7 @@ function buildFeatures(
   }
   const routes = listener.routes.map((route) => {
     const where = `listener ${listener.name}, route ${route.name}`;
-    const built = buildEach(route.features, { ...base, where }, FEATURES);
+    const built = buildEach(route.features, { ...base, where }, FEATURES, 'route');
     const middleware: Middleware[] = built.flatMap((m) => (m.route ? [m.route] : []));
     const extra = deps.routeMiddleware?.(listener.name, route);
     if (extra !== undefined) middleware.push(extra);
@@ -208,15 +218,21 @@ function buildFeatures(
   return { routes, tcp: [] };
 }
 
-/** Builds every feature set at one place, in the registry's order. */
+/** Builds every feature set at one place (or with settings when unset), in the registry's order. */
 function buildEach(
   settings: ReadonlyMap<string, unknown>,
   deps: FeatureDeps,
   features: readonly AnyFeature[],
+  place: FeaturePlace,
 ): FeatureMiddleware[] {
   const out: FeatureMiddleware[] = [];
   for (const feature of features) {
-    if (settings.has(feature.key)) out.push(feature.build(settings.get(feature.key), deps));
+    const value = settings.has(feature.key)
+      ? settings.get(feature.key)
+      : feature.places.includes(place)
+        ? feature.unset
+        : undefined;
+    if (value !== undefined) out.push(feature.build(value, deps));
   }
   return out;
 }

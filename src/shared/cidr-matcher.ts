@@ -28,13 +28,30 @@ export function cidrMatcher(cidrs: readonly string[]): (ip: string) => boolean {
       blocks.push({ bytes: parsed.bytes.subarray(12), prefix: prefix - 96 });
     } else blocks.push({ bytes: parsed.bytes, prefix });
   }
+  // Clients repeat: a verdict is remembered per address text, so the common request costs one
+  // Map lookup instead of parsing the address. Bounded: emptied when full.
+  const seen = new Map<string, boolean>();
   return (ip) => {
+    const known = seen.get(ip);
+    if (known !== undefined) return known;
     const bytes = addressBytes(ip);
-    if (bytes === undefined) return false;
-    for (const block of blocks) if (inBlock(bytes, block)) return true;
-    return false;
+    let inside = false;
+    if (bytes !== undefined) {
+      for (const block of blocks) {
+        if (inBlock(bytes, block)) {
+          inside = true;
+          break;
+        }
+      }
+    }
+    if (seen.size >= VERDICTS_KEPT) seen.clear();
+    seen.set(ip, inside);
+    return inside;
   };
 }
+
+/** Addresses whose verdict a matcher remembers at most. */
+const VERDICTS_KEPT = 4096;
 
 function inBlock(bytes: Uint8Array, block: Block): boolean {
   if (bytes.length !== block.bytes.length) return false;

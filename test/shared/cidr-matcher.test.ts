@@ -107,4 +107,17 @@ describe('cidrMatcher', () => {
   it('skips a block that is not an address and keeps the others', () => {
     check(['not-an-ip/8', '10.0.0.0/8'], ['10.1.1.1'], ['11.1.1.1']);
   });
+
+  it('answers the same for an address seen again, past the verdicts it remembers', () => {
+    const inside = cidrMatcher(['10.0.0.0/16']);
+    // 10.0.x.y for x < 32 is inside, 10.1.x.y outside: more addresses than the 4096 remembered.
+    for (let round = 0; round < 2; round++) {
+      for (let x = 0; x < 40; x++) {
+        for (let y = 0; y < 256; y += 2) {
+          assert.equal(inside(`10.0.${x}.${y}`), true);
+          assert.equal(inside(`10.1.${x}.${y}`), false);
+        }
+      }
+    }
+  });
 });

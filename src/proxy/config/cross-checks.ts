@@ -175,6 +175,10 @@ function checkRoute(
 ): void {
   const upstream = text(r.upstream);
   if (upstream !== undefined) checkReference(upstream, upstreams, [...at, 'upstream'], add);
+  const alternate = text(fields(r.fallback)?.upstream);
+  if (alternate !== undefined) {
+    checkReference(alternate, upstreams, [...at, 'fallback', 'upstream'], add);
+  }
   const match = fields(r.match);
   const hasPrefix = match?.pathPrefix !== undefined;
   const allowed = 'add match.pathPrefix, or remove this setting';

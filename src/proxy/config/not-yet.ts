@@ -14,31 +14,23 @@ export function notYet(what: string) {
     .optional();
 }
 
-/**
- * A setting of a later release written where it will not go either (the
- * contract sets it elsewhere): refused as not supported yet, as at its
- * place, and the message names that place.
- */
-function notYetHere(what: string, place: string) {
-  return z
-    .never({
-      error: `not supported yet by this version of gw, which has no ${what}; when it comes it goes on ${place}, not here; remove it for now`,
-    })
-    .optional();
-}
+/** The schemas of settings written where they do not go: never offered as valid keys there. */
+export const MISPLACED = new WeakSet<z.ZodType>();
 
-/** A supported setting written where it does not go: an error that names its place. */
-function misplaced(key: string, place: string) {
-  return z
+/** A setting gw has, written where it does not go: an error that names its place. */
+function elsewhere(key: string, place: string) {
+  const schema = z
     .unknown()
     .superRefine((_value, ctx) => {
       ctx.addIssue({
         code: 'custom',
         message: `${key} goes on ${place}, not here`,
-        params: { at: 'key' },
+        params: { kind: 'misplaced', at: 'key' },
       });
     })
     .optional();
+  MISPLACED.add(schema);
+  return schema;
 }
 
 /**
@@ -47,9 +39,9 @@ function misplaced(key: string, place: string) {
  * consumer too).
  */
 export const laterSettings = {
-  auth: misplaced('auth', 'a route (listeners[].routes[].auth)'),
-  rateLimit: notYetHere(
-    'rate limiting',
+  auth: elsewhere('auth', 'a route (listeners[].routes[].auth)'),
+  rateLimit: elsewhere(
+    'rateLimit',
     'a route or a consumer (routes[].rateLimit, consumers[].rateLimit)',
   ),
 };

@@ -52,6 +52,7 @@ export function resolveConfig(file: ConfigFile, source: string): ProxyConfig {
     listeners: file.listeners.map((l) => resolveListener(l, source)),
     upstreams,
     consumers: resolveConsumers(file.consumers),
+    ...(file.shedding === undefined ? {} : { shedding: file.shedding }),
   };
 }
 
@@ -161,5 +162,6 @@ function resolveUpstream(u: FileUpstream, source: string): UpstreamConfig {
     ...(u.outlierDetection === undefined ? {} : { outlierDetection: u.outlierDetection }),
     ...(u.healthCheck === undefined ? {} : { healthCheck: resolveHealthCheck(u.healthCheck) }),
     panicThreshold: u.panicThreshold ?? HEALTH_DEFAULTS.panicThreshold,
+    ...(u.circuitBreaker === undefined ? {} : { circuitBreaker: u.circuitBreaker }),
   };
 }

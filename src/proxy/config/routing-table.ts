@@ -1,4 +1,5 @@
 import { formatHostPort } from '../../shared/format.js';
+import { breakerJson, breakerText } from '../breaker/schema.js';
 import { outlierText, type OutlierSettings } from '../health/outlier-schema.js';
 import { formatBytes } from '../../shared/format.js';
 import { formatHashKey } from './parse-hash-key.js';
@@ -70,6 +71,8 @@ export function routingTable(config: ProxyConfig): string[] {
     lines.push(upstreamRows[i] ?? '');
     if (upstream.outlierDetection !== undefined)
       lines.push(`  ${outlierText(upstream.outlierDetection)}`);
+    if (upstream.circuitBreaker !== undefined)
+      lines.push(`  ${breakerText(upstream.circuitBreaker)}`);
     if (
       upstream.healthCheck !== undefined ||
       upstream.panicThreshold !== HEALTH_DEFAULTS.panicThreshold
@@ -301,6 +304,8 @@ export interface UpstreamJson {
   readonly healthCheck?: HealthCheckJson;
   /** Panic mode below this share of available targets; 0: off. */
   readonly panicThreshold: number;
+  /** The circuit breaker, defaults filled in; absent when none. */
+  readonly circuitBreaker?: Record<string, unknown>;
   /** Listener names (tcp) and `listener/route` names that send traffic here. */
   readonly usedBy: readonly string[];
 }
@@ -394,6 +399,10 @@ function upstreamJson(
       u.healthCheck === undefined ? undefined : healthCheckJson(u.healthCheck),
     ),
     panicThreshold: u.panicThreshold,
+    ...optional(
+      'circuitBreaker',
+      u.circuitBreaker === undefined ? undefined : breakerJson(u.circuitBreaker),
+    ),
     usedBy,
   };
 }

@@ -13,6 +13,7 @@ import { configError } from '../../shared/errors.js';
 import { discoverySchema } from '../discovery/schema.js';
 import { crossChecks } from './cross-checks.js';
 import { isHttpToken } from './http-token.js';
+import { breakerSchema } from '../breaker/schema.js';
 import { laterSettings, notYet } from './not-yet.js';
 import { healthCheckSchema, panicThresholdSchema } from '../health/schema.js';
 import { FEATURES } from '../middleware/features.js';
@@ -28,6 +29,7 @@ import type { Locator } from './yaml-locator.js';
 import { zodIssues } from './zod-issues.js';
 import { outlierSchema } from '../health/outlier-schema.js';
 import { consumersSchema } from '../middleware/auth/consumers.js';
+import { sheddingSchema } from '../middleware/priority/schema.js';
 
 /** Node's timers fire at once for delays above 2^31 − 1 ms, so no timeout may exceed it. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -182,9 +184,6 @@ const routeSchema = z.strictObject({
   upstream: reference,
   stripPrefix: z.boolean().optional(),
   rewritePrefix: urlPath.optional(),
-  priority: notYet('route priorities (load shedding)'),
-  rateLimit: notYet('rate limiting'),
-  fallback: notYet('fallback responses'),
   ...featureKeys('route'),
 });
 
@@ -282,7 +281,7 @@ const upstreamSchema = z.strictObject({
   outlierDetection: outlierSchema.optional(),
   healthCheck: healthCheckSchema.optional(),
   panicThreshold: panicThresholdSchema.optional(),
-  circuitBreaker: notYet('circuit breaking'),
+  circuitBreaker: breakerSchema.optional(),
   discovery: discoverySchema.optional(),
   ...laterSettings,
 });
@@ -292,6 +291,7 @@ export const configFileSchema = z.strictObject({
   listeners: z.array(listenerSchema).min(1).describe('a list of listeners'),
   upstreams: z.array(upstreamSchema).describe('a list of upstreams'),
   admin: notYet('admin listener (metrics, status, dashboard)'),
+  shedding: sheddingSchema.optional(),
   consumers: consumersSchema.optional(),
   store: notYet('shared store (scale-out)'),
   ...laterSettings,

@@ -9,6 +9,7 @@
  * auth, degradation) extend these interfaces; the schema rejects them until
  * they are implemented, so no setting is ever silently ignored.
  */
+import type { BreakerSettings } from '../breaker/schema.js';
 import type { OutlierSettings } from '../health/outlier-schema.js';
 import type { DiscoveryConfig } from '../discovery/types.js';
 
@@ -16,6 +17,8 @@ import type { HealthCheckConfig } from '../health/schema.js';
 import type { ConsumerConfig } from '../middleware/auth/consumers.js';
 
 /** A parsed `host:port` (`[::1]:8080` for IPv6). */
+import type { SheddingLimits } from '../middleware/priority/schema.js';
+
 export interface HostPort {
   readonly host: string;
   readonly port: number;
@@ -77,6 +80,8 @@ export interface UpstreamConfig {
   readonly healthCheck?: HealthCheckConfig;
   /** Panic mode below this share of available targets (balance over all). Default 0.5; 0: off. */
   readonly panicThreshold: number;
+  /** Stop calling it while its calls keep failing (breaker/schema.ts); absent: no breaker. */
+  readonly circuitBreaker?: BreakerSettings;
 }
 
 /** How a route recognises a request. All given conditions must hold. */
@@ -192,4 +197,6 @@ export interface ProxyConfig {
   readonly upstreams: ReadonlyMap<string, UpstreamConfig>;
   /** Named identities with their credentials (middleware/auth/consumers.ts); empty when none. */
   readonly consumers: readonly ConsumerConfig[];
+  /** Load shedding by route priority (top-level `shedding`); absent: none, nothing counted. */
+  readonly shedding?: SheddingLimits;
 }

@@ -11,6 +11,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Sweeper } from '../../shared/sweeper.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { L4Exchange, Middleware } from '../pipeline/types.js';
+import type { UpstreamRuntime } from '../upstream/upstream-runtime.js';
 
 /** Where a feature's key may be written: on routes (HTTP, WebSocket, gRPC) or on tcp listeners. */
 export type FeaturePlace = 'route' | 'tcp';
@@ -25,6 +26,11 @@ export interface FeatureDeps {
   readonly log: (line: string) => void;
   /** Where the setting is, for messages: `listener web, route api`. */
   readonly where: string;
+  /**
+   * The runtime of an upstream of this config, by name: call it per exchange, not
+   * in `build` (the upstreams are reconciled after every feature is built).
+   */
+  readonly upstream: (name: string) => UpstreamRuntime | undefined;
 }
 
 /** The middleware a feature builds for one place. */
@@ -41,6 +47,12 @@ export interface Feature<S = unknown> {
   readonly places: readonly FeaturePlace[];
   /** Validates the setting as written; its output is what `build` gets. */
   readonly schema: z.ZodType<S>;
+  /**
+   * The settings a place of the feature's kind is built with when its key is
+   * absent (route `priority` defaults to `normal`); undefined: such a place
+   * is not built at all.
+   */
+  readonly unset?: S;
   /** Builds the middleware for one place, once per config load. */
   build(settings: S, deps: FeatureDeps): FeatureMiddleware;
   /** A short note for `gw proxy --check`'s table (`allow 10.0.0.0/8`). */
@@ -54,6 +66,7 @@ export interface AnyFeature {
   readonly key: string;
   readonly places: readonly FeaturePlace[];
   readonly schema: z.ZodType;
+  readonly unset?: unknown;
   build(settings: unknown, deps: FeatureDeps): FeatureMiddleware;
   describe(settings: unknown): string;
   toJson(settings: unknown): unknown;

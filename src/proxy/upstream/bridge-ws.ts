@@ -84,6 +84,19 @@ export class WsExchange extends L7Exchange {
     const value = this.headers[name];
     return Array.isArray(value) ? value.join(', ') : value;
   }
+
+  /** True once the 101 went out (or the client left): a refusal can no longer be sent. */
+  replyStarted(): boolean {
+    return this.status === 101 || this.socket.destroyed;
+  }
+
+  /**
+   * Sends the upgrade to another upstream (a route's fallback) after its own
+   * failed: it has no body, so it may always go again before the 101.
+   */
+  resendTo(upstream: UpstreamRuntime): Promise<void> | undefined {
+    return this.replyStarted() ? undefined : forwardWsTo(this, upstream);
+  }
 }
 
 /**
@@ -143,9 +156,14 @@ export function upgradeExchange(
  * idling past the timeout closes both: nothing leaks. Resolves when the
  * session is over.
  */
-export async function forwardWs(ex: WsExchange): Promise<void> {
+export function forwardWs(ex: WsExchange): Promise<void> {
   const upstream = ex.upstreamRuntime;
-  if (upstream === undefined) throw ex.refusal ?? routeNotFound(ex.listener);
+  if (upstream === undefined) return Promise.reject(ex.refusal ?? routeNotFound(ex.listener));
+  return forwardWsTo(ex, upstream);
+}
+
+/** {@link forwardWs} to a given upstream (the pinned one, or a route's fallback). */
+async function forwardWsTo(ex: WsExchange, upstream: UpstreamRuntime): Promise<void> {
   const watch = watchClient(ex.socket);
   ex.watch = watch;
   try {

@@ -74,6 +74,19 @@ export class GrpcExchange extends L7Exchange {
   header(name: string): string | undefined {
     return this.headers[name];
   }
+
+  /** True once the target's answer began, or the call is over (the client left, it was answered). */
+  replyStarted(): boolean {
+    return this.call.answered || this.call.gone || this.call.done;
+  }
+
+  /**
+   * Sends the call to another upstream (a route's fallback) after its own
+   * failed: only connecting fails without an answer, so nothing reached a target.
+   */
+  resendTo(upstream: UpstreamRuntime): Promise<void> | undefined {
+    return this.replyStarted() ? undefined : tryTargets(upstream, this, GRPC_FORWARDER);
+  }
 }
 
 /** Header fields that must not be copied from one connection to the other (RFC 9113 §8.2.2). */
@@ -217,6 +230,11 @@ export class GrpcCall implements StreamHandler {
   done = false;
   /** Response headers went to the client. */
   private responded = false;
+
+  /** True once the target's response headers went to the client. */
+  get answered(): boolean {
+    return this.responded;
+  }
   /** Client bytes that arrived before the target's stream was open. */
   private held: Buffer[] = [];
   /** Credit owed to each side, waiting for the other side to take the bytes. */

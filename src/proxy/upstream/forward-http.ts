@@ -95,6 +95,24 @@ export class HttpExchange extends L7Exchange {
     const value = this.head.headers[name];
     return Array.isArray(value) ? value.join(', ') : value;
   }
+
+  /** True once the response began (or the client left): only a cut connection is left to give. */
+  replyStarted(): boolean {
+    return this.conn.headersSent || this.conn.destroyed;
+  }
+
+  /**
+   * Sends the request to another upstream (a route's fallback) after its own
+   * failed; undefined when it cannot go again: the response began, or a
+   * streamed body went (partly) to a target and the gateway no longer has it.
+   */
+  resendTo(upstream: UpstreamRuntime): Promise<void> | undefined {
+    if (this.replyStarted()) return undefined;
+    // The terminal never ran (a middleware refused it): the whole terminal runs on the other.
+    if (this.fields === '') return forwardHttpTo(this, upstream);
+    if (this.hasBody && this.body === undefined && this.unsent === undefined) return undefined;
+    return tryTargets(upstream, this, HTTP_FORWARDER);
+  }
 }
 
 /** What a streamed request body had given when a connect failed, and what came after. */
@@ -126,9 +144,14 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * is read whole first, so a client that trickles it holds no target connection.
  * The upstream is the one pinned on the exchange when it was routed.
  */
-export async function forwardHttp(ex: HttpExchange): Promise<void> {
+export function forwardHttp(ex: HttpExchange): Promise<void> {
   const upstream = ex.upstreamRuntime;
-  if (upstream === undefined) throw ex.refusal ?? routeNotFound(ex.listener);
+  if (upstream === undefined) return Promise.reject(ex.refusal ?? routeNotFound(ex.listener));
+  return forwardHttpTo(ex, upstream);
+}
+
+/** {@link forwardHttp} to a given upstream (the pinned one, or a route's fallback). */
+async function forwardHttpTo(ex: HttpExchange, upstream: UpstreamRuntime): Promise<void> {
   const { head } = ex;
   if (ex.maxBodyBytes > 0 && head.contentLength > ex.maxBodyBytes)
     throw bodyTooLarge(ex.maxBodyBytes);

@@ -35,7 +35,8 @@ export const MAX_ATTEMPTS = 2;
  * `hash`), counts it busy while `send` runs, ends every attempt with one
  * outcome record for the upstream's observers, and on a retryable failure
  * tries a different target (up to the forwarder's `maxAttempts`) while the
- * client is still there. When no target
+ * client is still there. An upstream's circuit breaker is asked first: an
+ * open circuit throws GW_ERR_CIRCUIT_OPEN before any target is picked. When no target
  * is left the last failure is thrown (or GW_ERR_NO_TARGET when there never
  * was one).
  */
@@ -45,13 +46,19 @@ export async function tryTargets<E extends BaseExchange & KeySource>(
   forwarder: Forwarder<E>,
 ): Promise<void> {
   const { config } = upstream;
+  // An open circuit answers at once, before any target is picked (one field test when none).
+  const { breaker } = upstream.state;
+  if (breaker !== undefined) breaker.admit(ex);
   const key = config.balance === 'hash' ? hashKeyOf(config.hashKey, ex) : undefined;
   let exclude: Set<string> | undefined;
   let lastError: GwError | undefined;
   for (;;) {
     const target = upstream.pick(key, exclude);
     // After a failed attempt with no other target left, the failure itself is the answer.
-    if (target === undefined) throw lastError ?? noTarget(config.name);
+    if (target === undefined) {
+      if (breaker !== undefined && lastError === undefined) breaker.noAttempt(ex);
+      throw lastError ?? noTarget(config.name);
+    }
     ex.target = target.id;
     ex.attempts++;
     target.active++;

@@ -10,6 +10,7 @@ import {
 } from '../discovery/upstream-source.js';
 import type { H1Pool } from '../h1/upstream-pool.js';
 import type { H2Connection } from '../h2/connection.js';
+import { configureBreaker, type BreakerMonitor } from '../breaker/monitor.js';
 import { configureOutliers } from '../health/outlier-monitor.js';
 import type { BaseExchange } from '../pipeline/types.js';
 import { TargetRuntime, type PoolSettings } from './target-runtime.js';
@@ -84,6 +85,8 @@ export class UpstreamState {
   private applied: readonly TargetConfig[] = [];
   /** Active health checks, when the config sets `healthCheck`. */
   health: HealthMonitor | undefined;
+  /** The circuit breaker, when the config sets `circuitBreaker` (tryTargets asks it first). */
+  breaker: BreakerMonitor | undefined;
 
   /** Where this upstream's state changes are told, one line each. */
   readonly log: (line: string) => void;
@@ -103,6 +106,7 @@ export class UpstreamState {
   configure(config: UpstreamConfig): Promise<void> {
     this.settings = poolSettings(config);
     configureOutliers(this, config.outlierDetection);
+    this.breaker = configureBreaker(this, this.breaker, config.circuitBreaker);
     this.panicThreshold = config.panicThreshold;
     this.health = syncMonitor(this.health, this, config.healthCheck, config.tls);
     if (config.balance !== this.balance) {

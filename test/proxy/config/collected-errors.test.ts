@@ -29,7 +29,7 @@ describe('collected config errors', () => {
         '16 misplaced listeners[1].routes',
         '20 conflict upstreams[0].hashKey',
         '22 invalid upstreams[0].targets[0].weight',
-        '23 not-supported-yet upstreams[0].circuitBreaker',
+        '23 invalid upstreams[0].circuitBreaker.failureRate',
         '25 invalid upstreams[1].targets',
       ],
     );

@@ -187,7 +187,8 @@ describe('parseConfig: strict keys', () => {
     assert.equal(issue?.kind, 'unknown-setting');
     const allowed = issue.allowed?.split(', ') ?? [];
     assert.ok(allowed.includes('balance'));
-    assert.ok(!allowed.includes('circuitBreaker'), 'later settings are not offered');
+    assert.ok(!allowed.includes('auth'), 'settings of other places are not offered');
+    assert.ok(!allowed.includes('rateLimit'), 'settings of other places are not offered');
     assert.match(issue.problem, /balance/);
   });
 
@@ -200,27 +201,16 @@ describe('parseConfig: strict keys', () => {
       routes: [
         {
           upstream: 'app',
-          priority: 'core',
-          rateLimit: { rps: 1 },
-          fallback: { status: 503 },
         },
       ],
     };
-    raw.upstreams[0] = {
-      ...raw.upstreams[0],
-      circuitBreaker: { failureRate: 0.5 },
-    };
     assert.deepEqual(kindsAndPaths(issuesOf(() => parseConfig(raw, 'gw.yaml'))).sort(), [
       'not-supported-yet admin',
-      'not-supported-yet listeners[0].routes[0].fallback',
-      'not-supported-yet listeners[0].routes[0].priority',
-      'not-supported-yet listeners[0].routes[0].rateLimit',
       'not-supported-yet store',
-      'not-supported-yet upstreams[0].circuitBreaker',
     ]);
   });
 
-  it('refuses auth and rateLimit outside a route, naming where they go', () => {
+  it('refuses auth and rateLimit outside a route as misplaced, naming where they go', () => {
     const raw = minimalRaw();
     raw.auth = { type: 'api-key' };
     raw.rateLimit = { rps: 1 };
@@ -228,17 +218,19 @@ describe('parseConfig: strict keys', () => {
     raw.upstreams[0] = { ...raw.upstreams[0], auth: { type: 'jwt' }, rateLimit: { rps: 1 } };
     const issues = issuesOf(() => parseConfig(raw, 'gw.yaml'));
     assert.deepEqual(kindsAndPaths(issues).sort(), [
-      'invalid auth',
-      'invalid listeners[0].auth',
-      'invalid upstreams[0].auth',
-      'not-supported-yet listeners[0].rateLimit',
-      'not-supported-yet rateLimit',
-      'not-supported-yet upstreams[0].rateLimit',
+      'misplaced auth',
+      'misplaced listeners[0].auth',
+      'misplaced listeners[0].rateLimit',
+      'misplaced rateLimit',
+      'misplaced upstreams[0].auth',
+      'misplaced upstreams[0].rateLimit',
     ]);
     for (const issue of issues) {
-      if (issue.kind === 'not-supported-yet')
-        assert.match(issue.problem, /^not supported yet by this version of gw/);
-      else assert.match(issue.problem, /^auth goes on a route/);
+      assert.equal(issue.kind, 'misplaced');
+      assert.match(
+        issue.problem,
+        /^(auth goes on a route|rateLimit goes on a route or a consumer)/,
+      );
       assert.match(issue.problem, /routes\[\]\.(auth|rateLimit)/, 'names the place it will go');
     }
   });

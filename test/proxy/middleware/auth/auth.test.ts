@@ -270,6 +270,7 @@ describe('auth feature', () => {
     sweeper: undefined as never,
     config,
     log: () => undefined,
+    upstream: () => undefined,
     where: 'route r',
   };
   const chain = (settings: unknown) => {

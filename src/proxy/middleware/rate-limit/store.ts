@@ -1,0 +1,90 @@
+import type { Sweeper } from '../../../shared/sweeper.js';
+import { gcra, type GcraPolicy, type GcraResult } from './gcra.js';
+
+/**
+ * Where the limiter keeps each key's state. The GCRA step runs inside the
+ * store so that a shared store (Redis, with the scale-out work) can make the
+ * read-and-update one atomic operation; the memory store answers at once,
+ * a remote one with a promise.
+ */
+export interface RateLimitStore {
+  /** Applies one request at `nowUs` to `key` under `policy`, storing the new state if admitted. */
+  take(key: string, nowUs: number, policy: GcraPolicy): GcraResult | Promise<GcraResult>;
+}
+
+/** How many keys a memory store holds by default (each is a Map entry: a string and a number). */
+export const DEFAULT_MAX_KEYS = 100_000;
+/** How often idle keys are dropped. */
+export const SWEEP_PERIOD_MS = 5_000;
+
+/**
+ * The process-local store: a Map of key → TAT (µs), bounded. A key whose TAT
+ * has passed holds nothing a missing key would not (GCRA starts it afresh),
+ * so the sweeper drops such idle keys. Each update moves the key to the end
+ * of the Map's order, so when the Map is full the first key is the one
+ * updated longest ago, and it is the one evicted: at worst that key gets a
+ * fresh burst, never another key's state.
+ */
+export class MemoryRateLimitStore implements RateLimitStore {
+  private readonly tats = new Map<string, number>();
+  private readonly maxKeys: number;
+  /** Keys evicted while the store was full, since it was made. */
+  evicted = 0;
+
+  constructor(maxKeys = DEFAULT_MAX_KEYS) {
+    this.maxKeys = maxKeys;
+  }
+
+  get size(): number {
+    return this.tats.size;
+  }
+
+  take(key: string, nowUs: number, policy: GcraPolicy): GcraResult {
+    const tats = this.tats;
+    const stored = tats.get(key);
+    const result = gcra(stored, nowUs, policy);
+    if (!result.allowed) return result;
+    if (stored !== undefined) {
+      tats.delete(key);
+    } else if (tats.size >= this.maxKeys) {
+      const stalest = tats.keys().next();
+      if (stalest.done !== true) {
+        tats.delete(stalest.value);
+        this.evicted++;
+      }
+    }
+    tats.set(key, result.tatUs);
+    return result;
+  }
+
+  /** Drops every key whose TAT is not after `nowUs` (idle long enough to be back to a full burst). */
+  sweep(nowUs: number): number {
+    let dropped = 0;
+    for (const [key, tat] of this.tats) {
+      if (tat <= nowUs) {
+        this.tats.delete(key);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+}
+
+/**
+ * Has the shared sweeper drop `store`'s idle keys every SWEEP_PERIOD_MS for
+ * as long as the store is in use. Features have no teardown (a reloaded
+ * config's middleware is simply dropped), so the task holds the store
+ * weakly and stops itself once the store has been collected.
+ */
+export function sweepIdleKeys(
+  store: MemoryRateLimitStore,
+  sweeper: Sweeper,
+  nowUs: () => number,
+): void {
+  const ref = new WeakRef(store);
+  const stop = sweeper.every(SWEEP_PERIOD_MS, () => {
+    const live = ref.deref();
+    if (live === undefined) stop();
+    else live.sweep(nowUs());
+  });
+}
