@@ -56,6 +56,7 @@ listeners:
       - { name: basic, match: { pathPrefix: /basic }, upstream: adm, auth: { type: basic } }
       - { name: jwt, match: { pathPrefix: /jwt }, upstream: adm, auth: ${jwt}, publicKeyFile: ${join(dir, 'key.pem')} } }
       - { name: jwks, match: { pathPrefix: /jwks }, upstream: adm, auth: ${jwt}, jwksFile: ${join(dir, 'jwks.json')} } }
+      - { name: limited, match: { pathPrefix: /limited }, upstream: adm, auth: { type: api-key }, rateLimit: { rps: 0.01, burst: 1, key: consumer } }
       - { name: ws, match: { pathPrefix: /ws }, upstream: ws, auth: { type: api-key } }
       - { name: public, match: { pathPrefix: / }, upstream: pub }
   - name: rpc
@@ -166,6 +167,15 @@ describe('auth over HTTP', () => {
       assert.match(a.head, /www-authenticate: bearer/, what);
       assert.ok(!a.body.includes(token.slice(0, 20)), what);
     }
+  });
+
+  it('runs before rateLimit, so key: consumer counts each consumer apart', async () => {
+    assert.equal((await get('/limited', [`x-api-key: ${ALICE_KEY}`])).status, 200);
+    assert.equal((await get('/limited', [`x-api-key: ${ALICE_KEY}`])).status, 429);
+    assert.equal((await get('/limited', [`x-api-key: ${BOB_KEY}`])).status, 200);
+    // Unauthenticated requests are refused before they count against anyone.
+    assert.equal((await get('/limited')).status, 401);
+    assert.equal((await get('/limited', [`x-api-key: ${BOB_KEY}`])).status, 429);
   });
 
   it('strips a client x-gw-consumer on a route without auth', async () => {
