@@ -6,9 +6,11 @@
  * gw and the backends failing is an error.
  */
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
 import {
   gwConfig,
   haproxyConfig,
@@ -62,6 +64,8 @@ export interface Candidate {
   readonly port: number;
   /** The proxy's process (undefined for direct): its CPU use is measured. */
   readonly proc: Managed | undefined;
+  /** Request fields (`name: value`) every request to it needs: `gw-jwt`'s bearer token. */
+  readonly headers?: readonly string[];
 }
 
 /** A candidate that could not be started, and why. */
@@ -160,10 +164,12 @@ export async function startGw(
   ctx: Context,
   protocol: Protocol,
   backendPort: number,
-  name: 'gw' | 'gw-base' | 'gw-feat' | 'gw-health' | 'gw-cb' | 'gw-rl' = 'gw',
+  name: 'gw' | 'gw-base' | GwVariant = 'gw',
 ): Promise<Candidate> {
   const bin = name === 'gw-base' ? (ctx.gwBaseline ?? GW_BIN) : GW_BIN;
-  const conf = path.join(folder(ctx, `${name}-${protocol}`), 'gw.json');
+  const dir = folder(ctx, `${name}-${protocol}`);
+  const conf = path.join(dir, 'gw.json');
+  const jwt = name === 'gw-jwt' ? await benchJwt(dir) : undefined;
   writeFileSync(
     conf,
     gwConfig(
@@ -173,6 +179,7 @@ export async function startGw(
       name === 'gw-health',
       name === 'gw-cb',
       name === 'gw-rl',
+      jwt?.keyFile,
     ),
   );
   const check = spawnSync(process.execPath, [bin, 'proxy', '--config', conf, '--check'], {
@@ -194,7 +201,27 @@ export async function startGw(
   const match = await waitForLine(proc, /^listener bench \(\w+\) on 127\.0\.0\.1:(\d+)$/m);
   const port = Number(match[1]);
   await waitForPort(proc, port);
-  return { name, port, proc };
+  return jwt === undefined
+    ? { name, port, proc }
+    : { name, port, proc, headers: [`authorization: Bearer ${jwt.token}`] };
+}
+
+/**
+ * An RSA key pair for `gw-jwt`: the public key as `key.pem` in `dir` (the
+ * route's publicKeyFile) and one RS256 token valid for a day, which every
+ * request carries (so after the first, gw answers from its verified-token
+ * cache, as it would for a client reusing its token).
+ */
+async function benchJwt(dir: string): Promise<{ keyFile: string; token: string }> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyFile = path.join(dir, 'key.pem');
+  writeFileSync(keyFile, publicKey.export({ type: 'spki', format: 'pem' }));
+  const token = await new SignJWT({ sub: 'bench', aud: 'gw-bench', iss: 'bench' })
+    .setProtectedHeader({ alg: 'RS256' })
+    .setIssuedAt()
+    .setExpirationTime('1d')
+    .sign(privateKey);
+  return { keyFile, token };
 }
 
 /**
@@ -303,7 +330,7 @@ export async function startSocat(ctx: Context, backendPort: number): Promise<Can
 }
 
 /** The gw variants `--candidates` may name, beside plain gw: each configures one feature. */
-export const GW_VARIANTS = ['gw-feat', 'gw-health', 'gw-cb', 'gw-rl'] as const;
+export const GW_VARIANTS = ['gw-feat', 'gw-health', 'gw-cb', 'gw-rl', 'gw-jwt'] as const;
 export type GwVariant = (typeof GW_VARIANTS)[number];
 
 /** gw itself, its baseline or one of its variants: a failure of theirs stops the run. */

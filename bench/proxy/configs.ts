@@ -35,6 +35,19 @@ const BENCH_FEATURES = {
   responseHeaders: { 'x-bench': 'features' },
 };
 
+/** The route auth of the `gw-jwt` candidate: RS256 with the key in `publicKeyFile`. */
+function benchJwtAuth(publicKeyFile: string) {
+  return {
+    auth: {
+      type: 'jwt',
+      publicKeyFile,
+      algorithms: ['RS256'],
+      issuer: 'bench',
+      audience: 'gw-bench',
+    },
+  };
+}
+
 /**
  * The rate limit of the `gw-rl` candidate: keyed by client IP (every request
  * looks its client up in the store and updates it), so high that it never
@@ -45,7 +58,8 @@ export const BENCH_RATE_LIMIT = { rps: 1e9, burst: 1e9, key: 'client-ip' };
 /**
  * gw's config: one listener with one route, round-robin over ONE target;
  * with `features`, the route (or tcp listener) carries BENCH_FEATURES; with
- * `rateLimit`, the route carries BENCH_RATE_LIMIT.
+ * `rateLimit`, the route carries BENCH_RATE_LIMIT; with
+ * `jwtKeyFile`, the route requires an RS256 JWT verified with that key.
  */
 export function gwConfig(
   protocol: Protocol,
@@ -54,6 +68,7 @@ export function gwConfig(
   health = false,
   breaker = false,
   rateLimit = false,
+  jwtKeyFile?: string,
 ): string {
   const upstream = {
     name: 'be',
@@ -84,6 +99,7 @@ export function gwConfig(
               upstream: 'be',
               ...(features ? BENCH_FEATURES : {}),
               ...(rateLimit ? { rateLimit: BENCH_RATE_LIMIT } : {}),
+              ...(jwtKeyFile === undefined ? {} : benchJwtAuth(jwtKeyFile)),
             },
           ],
         };

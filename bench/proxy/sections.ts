@@ -113,7 +113,7 @@ async function httpSection(ctx: Context, bytes: number): Promise<Running> {
     logUnit: 'request',
     async measure(c, seconds) {
       const url = `http://${HOST}:${c.port}${backend.path}`;
-      const r = await runWrk(ctx.procs, url, seconds, WRK_CONNECTIONS);
+      const r = await runWrk(ctx.procs, url, seconds, WRK_CONNECTIONS, c.headers);
       return {
         value: r.requestsPerSecond,
         p50Ms: r.p50Ms,
@@ -134,7 +134,13 @@ async function checkHttp(
   bytes: number,
 ): Promise<string | undefined> {
   try {
-    const res = await fetch(`http://${HOST}:${c.port}${urlPath}`);
+    const headers = Object.fromEntries(
+      (c.headers ?? []).map((h) => [
+        h.slice(0, h.indexOf(':')),
+        h.slice(h.indexOf(':') + 1).trim(),
+      ]),
+    );
+    const res = await fetch(`http://${HOST}:${c.port}${urlPath}`, { headers });
     const body = Buffer.from(await res.arrayBuffer());
     if (res.status !== 200) return `answered ${res.status} ${body.toString('utf8', 0, 200)}`;
     if (body.length !== bytes) return `answered ${body.length} bytes instead of ${bytes}`;

@@ -46,14 +46,27 @@ export function parseWrk(output: string): Omit<WrkResult, 'command'> {
   };
 }
 
-/** `wrk -t1 -c{connections} -d{seconds}s --latency --timeout 5s url`, pinned to the load CPU. */
+/**
+ * `wrk -t1 -c{connections} -d{seconds}s --latency --timeout 5s [-H 'name: value'...] url`, pinned
+ * to the load CPU. `headers` (`name: value` each) go on every request (`gw-jwt`'s bearer token).
+ */
 export async function runWrk(
   procs: Processes,
   url: string,
   seconds: number,
   connections: number,
+  headers: readonly string[] = [],
 ): Promise<WrkResult> {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s', url];
+  const args = [
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--latency',
+    '--timeout',
+    '5s',
+    ...headers.flatMap((h) => ['-H', h]),
+    url,
+  ];
   const { stdout, command } = await runToEnd(procs, 'wrk', 'wrk', args, (seconds + 30) * 1000);
   return { ...parseWrk(stdout), command };
 }

@@ -11,6 +11,7 @@ import {
 import { MAX_NESTING_DEPTH, parseYamlDocument, type ExcessNesting } from './parse-yaml.js';
 import { placeIssues, rawIssue, type RawIssue } from './raw-issue.js';
 import { parseConfig } from './schema.js';
+import { authKeyIssues } from '../middleware/auth/key-files.js';
 import type { ProxyConfig, TlsFiles } from './types.js';
 import { yamlLocator, type Locator } from './yaml-locator.js';
 
@@ -20,14 +21,17 @@ import { yamlLocator, type Locator } from './yaml-locator.js';
  * so JSON mistakes get line and column too (a duplicate key is an error),
  * stopping at text nested more than {@link MAX_NESTING_DEPTH} levels (which
  * would exhaust the recursive parser's stack), then checks that every TLS
- * certificate and key it names is a readable PEM file. Throws `GW_ERR_CONFIG_NOT_FOUND` when there is no file, and
+ * certificate and key it names is a readable PEM file, and every JWT key file a usable key. Throws `GW_ERR_CONFIG_NOT_FOUND` when there is no file, and
  * `GW_ERR_CONFIG` (exit 2) for an unreadable file, the first YAML syntax
  * error, or every invalid setting, each with `file:line:col` and the field's path.
  */
 export async function loadConfig(path: string): Promise<ProxyConfig> {
   const text = await readConfigFile(path);
   const parsed = parseWithLocator(text, path);
-  const issues = await tlsIssues(parsed.config, parsed.raw);
+  const issues = [
+    ...(await tlsIssues(parsed.config, parsed.raw)),
+    ...authKeyIssues(parsed.config, parsed.raw),
+  ];
   if (issues.length > 0) throw configError(path, placeIssues(issues, parsed.locate));
   return parsed.config;
 }

@@ -14,22 +14,12 @@ export function notYet(what: string) {
     .optional();
 }
 
-/**
- * A setting of a later release written where it will not go either (the
- * contract sets it elsewhere): refused as not supported yet, as at its
- * place, and the message names that place.
- */
-function notYetHere(what: string, place: string) {
-  return z
-    .never({
-      error: `not supported yet by this version of gw, which has no ${what}; when it comes it goes on ${place}, not here; remove it for now`,
-    })
-    .optional();
-}
+/** The schemas of settings written where they do not go: never offered as valid keys there. */
+export const MISPLACED = new WeakSet<z.ZodType>();
 
 /** A setting gw has, written where it does not go: an error that names its place. */
 function elsewhere(key: string, place: string) {
-  return z
+  const schema = z
     .unknown()
     .superRefine((_value, ctx) => {
       ctx.addIssue({
@@ -39,6 +29,8 @@ function elsewhere(key: string, place: string) {
       });
     })
     .optional();
+  MISPLACED.add(schema);
+  return schema;
 }
 
 /**
@@ -47,7 +39,7 @@ function elsewhere(key: string, place: string) {
  * consumer too).
  */
 export const laterSettings = {
-  auth: notYetHere('authentication', 'a route (listeners[].routes[].auth)'),
+  auth: elsewhere('auth', 'a route (listeners[].routes[].auth)'),
   rateLimit: elsewhere(
     'rateLimit',
     'a route or a consumer (routes[].rateLimit, consumers[].rateLimit)',

@@ -1,6 +1,7 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import { resolveDiscovery } from '../discovery/schema.js';
 import { FEATURES } from '../middleware/features.js';
+import { resolveConsumers } from '../middleware/auth/consumers.js';
 import type { FeaturePlace } from '../middleware/feature.js';
 import type { ConfigFile } from './schema.js';
 import { HEALTH_DEFAULTS, resolveHealthCheck } from '../health/schema.js';
@@ -50,6 +51,7 @@ export function resolveConfig(file: ConfigFile, source: string): ProxyConfig {
     source,
     listeners: file.listeners.map((l) => resolveListener(l, source)),
     upstreams,
+    consumers: resolveConsumers(file.consumers),
     ...(file.shedding === undefined ? {} : { shedding: file.shedding }),
   };
 }

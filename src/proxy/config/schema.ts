@@ -28,6 +28,7 @@ import { BALANCE_NAMES, type ProxyConfig } from './types.js';
 import type { Locator } from './yaml-locator.js';
 import { zodIssues } from './zod-issues.js';
 import { outlierSchema } from '../health/outlier-schema.js';
+import { consumersSchema } from '../middleware/auth/consumers.js';
 import { sheddingSchema } from '../middleware/priority/schema.js';
 
 /** Node's timers fire at once for delays above 2^31 − 1 ms, so no timeout may exceed it. */
@@ -183,7 +184,6 @@ const routeSchema = z.strictObject({
   upstream: reference,
   stripPrefix: z.boolean().optional(),
   rewritePrefix: urlPath.optional(),
-  auth: notYet('authentication'),
   ...featureKeys('route'),
 });
 
@@ -292,7 +292,7 @@ export const configFileSchema = z.strictObject({
   upstreams: z.array(upstreamSchema).describe('a list of upstreams'),
   admin: notYet('admin listener (metrics, status, dashboard)'),
   shedding: sheddingSchema.optional(),
-  consumers: notYet('consumers (authentication)'),
+  consumers: consumersSchema.optional(),
   store: notYet('shared store (scale-out)'),
   ...laterSettings,
 });

@@ -14,6 +14,7 @@ import type { OutlierSettings } from '../health/outlier-schema.js';
 import type { DiscoveryConfig } from '../discovery/types.js';
 
 import type { HealthCheckConfig } from '../health/schema.js';
+import type { ConsumerConfig } from '../middleware/auth/consumers.js';
 
 /** A parsed `host:port` (`[::1]:8080` for IPv6). */
 import type { SheddingLimits } from '../middleware/priority/schema.js';
@@ -194,6 +195,8 @@ export interface ProxyConfig {
   readonly source: string;
   readonly listeners: readonly ListenerConfig[];
   readonly upstreams: ReadonlyMap<string, UpstreamConfig>;
+  /** Named identities with their credentials (middleware/auth/consumers.ts); empty when none. */
+  readonly consumers: readonly ConsumerConfig[];
   /** Load shedding by route priority (top-level `shedding`); absent: none, nothing counted. */
   readonly shedding?: SheddingLimits;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { valueAt } from './config-path.js';
 import { rawIssue, type RawIssue } from './raw-issue.js';
+import { MISPLACED } from './not-yet.js';
 
 type ZodIssue = z.core.$ZodIssue;
 
@@ -219,7 +220,10 @@ function unwrapOnce(schema: z.ZodType): z.ZodType {
   return schema;
 }
 
-/** The keys an object schema (or a union's object branch) accepts, without later releases' settings. */
+/**
+ * The keys an object schema (or a union's object branch) accepts, without later releases' settings
+ * and without settings that go elsewhere (`auth` on an upstream).
+ */
 function objectKeys(schema: z.ZodType | undefined): string[] {
   const inner = schema === undefined ? undefined : unwrap(schema);
   if (inner instanceof z.ZodUnion) {
@@ -229,7 +233,7 @@ function objectKeys(schema: z.ZodType | undefined): string[] {
   const shape = inner.shape as Record<string, z.ZodType>;
   return Object.keys(shape).filter((key) => {
     const field = shape[key];
-    return field === undefined || !(unwrap(field) instanceof z.ZodNever);
+    return field === undefined || !(unwrap(field) instanceof z.ZodNever || MISPLACED.has(field));
   });
 }
 

@@ -1,4 +1,5 @@
 import { allowFrom } from './allow-from/index.js';
+import { auth } from './auth/index.js';
 import type { AnyFeature } from './feature.js';
 import { fallback } from './fallback/index.js';
 import { priority } from './priority/index.js';
@@ -12,6 +13,7 @@ import { responseHeaders } from './response-headers/index.js';
  */
 export const FEATURES: readonly AnyFeature[] = [
   allowFrom,
+  auth,
   rateLimit,
   connectionsPerSecond,
   fallback,

@@ -71,6 +71,11 @@ export interface Exchange extends BaseExchange {
    * `, `), the same for HTTP, WebSocket and gRPC; undefined when absent.
    */
   header(name: string): string | undefined;
+  /**
+   * A query parameter that carries a credential (an API key): the access log
+   * shows its value as `***`. Empty when none.
+   */
+  secretParam: string;
 }
 
 /** A TCP session on its way through the L4 chain. */
@@ -165,6 +170,7 @@ export abstract class L7Exchange implements Exchange {
   consumer = '';
   trace: string[] | undefined = undefined;
   replyFields: string[] | undefined = undefined;
+  secretParam = '';
 
   constructor(start: ExchangeStart) {
     this.kind = start.kind;

@@ -41,7 +41,12 @@ function compileRoute(config: RouteConfig): CompiledRoute {
   if (match.host !== undefined) checks.push(hostCheck(match.host.toLowerCase()));
   if (match.path !== undefined) {
     const exact = match.path;
-    checks.push((r) => r.path === exact);
+    // `/admin;jsessionid=1` is /admin to targets that strip path parameters (Tomcat, Jetty).
+    checks.push(
+      (r) =>
+        r.path === exact ||
+        (r.path.startsWith(exact) && r.path.charCodeAt(exact.length) === 59) /* ; */,
+    );
   }
   if (match.pathPrefix !== undefined) checks.push(prefixCheck(match.pathPrefix));
   if (match.pathRegex !== undefined) {
@@ -93,13 +98,17 @@ function hostCheck(pattern: string): (r: RouteRequest) => boolean {
 
 /**
  * A path prefix matches on segment boundaries: `/api` matches `/api`,
- * `/api/` and `/api/users`, not `/apiary`. A prefix ending in `/` matches
- * anything below it.
+ * `/api/`, `/api/users` and `/api;v=1` (a `;` starts path parameters, which
+ * some targets strip: `/api;v=1/users` is `/api/users` to them), not
+ * `/apiary`. A prefix ending in `/` matches anything below it.
  */
 function prefixCheck(prefix: string): (r: RouteRequest) => boolean {
   if (prefix === '/' || prefix.endsWith('/')) return (r) => r.path.startsWith(prefix);
-  return (r) =>
-    r.path.startsWith(prefix) && (r.path.length === prefix.length || r.path[prefix.length] === '/');
+  return (r) => {
+    if (!r.path.startsWith(prefix)) return false;
+    const next = r.path.charCodeAt(prefix.length);
+    return Number.isNaN(next) || next === 47 /* / */ || next === 59; /* ; */
+  };
 }
 
 function headerEquals(actual: string | string[] | undefined, expected: string): boolean {

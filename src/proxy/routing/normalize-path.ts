@@ -17,7 +17,13 @@
  * Refused: `%2F` and `%5C` (an encoded `/` or `\` some targets decode into a
  * separator), a raw `\` (a separator on some servers), NUL raw or as `%00`,
  * a raw `#` (no fragment belongs in a request-target, RFC 9112 §3.2.1), a `%`
- * not followed by two hex digits, and `..` above the root.
+ * not followed by two hex digits, `..` above the root, and a dot segment
+ * with path parameters (`/public/..;/admin`: `..` to a target that strips
+ * `;` parameters, as Tomcat does, a plain segment here).
+ *
+ * Matching is case-sensitive, as RFC 3986 §6.2.2.1 says paths are: `/ADMIN`
+ * is not `/admin` (a target that serves both alike must be protected under
+ * both).
  *
  * Pure. A path that needs none of this is returned as the same string,
  * without allocating: the common request pays one scan of its path.
@@ -129,6 +135,8 @@ function removeDotSegments(path: string): string | PathRefused {
   // segments[0] is the empty string before the leading '/'.
   for (let i = 1; i < segments.length; i++) {
     const segment = segments[i] ?? '';
+    if (segment.startsWith('.;') || segment.startsWith('..;'))
+      return { refused: 'a dot segment with ";" parameters' };
     if (segment === '..') {
       if (kept.length === 0) return { refused: 'a ".." segment above the root' };
       kept.pop();

@@ -9,7 +9,13 @@ import { hostOf } from '../routing/host-of.js';
 import { normalizePath } from '../routing/normalize-path.js';
 import { splitTarget } from '../routing/request-target.js';
 import { routeFor, type ListenerRuntime, type RouteEntry } from '../runtime.js';
-import { fieldLines, requestFieldLines, trustedClientIp, type HeaderMap } from './http-headers.js';
+import {
+  consumerLine,
+  fieldLines,
+  requestFieldLines,
+  trustedClientIp,
+  type HeaderMap,
+} from './http-headers.js';
 import { ConnectFailure } from './connect-failure.js';
 import { MAX_ATTEMPTS, tryTargets, type Forwarder } from './try-targets.js';
 import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
@@ -303,7 +309,8 @@ async function connectUpstream(
       ? `host: ${formatHostPort(target.address.host, target.address.port)}\r\n`
       : '';
   const requestHead =
-    `GET ${ex.forwardUrl} HTTP/1.1\r\n${ex.fields}${host}` +
+    // The fields were built before auth ran (the client's x-gw-consumer already removed).
+    `GET ${ex.forwardUrl} HTTP/1.1\r\n${ex.fields}${consumerLine(ex.consumer)}${host}` +
     'connection: Upgrade\r\nupgrade: websocket\r\n\r\n';
   const shake = await askUpgrade(upstream.config, target, requestHead, ex.watch);
   ex.status = shake.response.status;

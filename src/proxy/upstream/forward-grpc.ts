@@ -97,6 +97,8 @@ const DROP = new Set([
   'transfer-encoding',
   'upgrade',
   'http2-settings',
+  // Only the gateway says who the consumer is (added after the copy, when authenticated).
+  'x-gw-consumer',
 ]);
 
 const EMPTY = Buffer.alloc(0);
@@ -296,6 +298,7 @@ export class GrpcCall implements StreamHandler {
       if (name.charCodeAt(0) !== 58 /* : */ && !DROP.has(name))
         fields.push(name, from[i + 1] ?? '');
     }
+    if (ex.consumer !== '') fields.push('x-gw-consumer', ex.consumer);
     const { held, replay } = this;
     this.held = [];
     this.replay = [];

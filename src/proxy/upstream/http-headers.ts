@@ -53,6 +53,8 @@ export interface ForwardedContext {
   readonly peerTrusted: boolean;
   /** `http` or `https`, as the client reached the gateway. */
   readonly proto: string;
+  /** The authenticated consumer, sent as `x-gw-consumer`; empty or absent: none. */
+  readonly consumer?: string;
 }
 
 /** The X-Forwarded-* values to send: see {@link requestFieldLines}. */
@@ -85,8 +87,10 @@ function forwardedValues(headers: HeaderMap, context: ForwardedContext): Forward
  * hop-by-hop fields removed (and those Connection names), `Expect` removed
  * (the gateway answers 100-continue itself), Host preserved, and
  * X-Forwarded-For appended (or, from an untrusted peer, replaced, so a client
- * cannot forge its address), X-Forwarded-Proto and -Host set. Content-Length
- * is left out: the caller writes the framing it read.
+ * cannot forge its address), X-Forwarded-Proto and -Host set. A client's
+ * `x-gw-consumer` is always removed (only the gateway says who the consumer
+ * is), and the authenticated consumer's name sent in it. Content-Length is
+ * left out: the caller writes the framing it read.
  */
 export function requestFieldLines(
   raw: readonly string[],
@@ -104,7 +108,8 @@ export function requestFieldLines(
       lower === 'expect' ||
       lower === 'x-forwarded-for' ||
       lower === 'x-forwarded-proto' ||
-      lower === 'x-forwarded-host'
+      lower === 'x-forwarded-host' ||
+      lower === CONSUMER_FIELD
     )
       continue;
     out += `${name}: ${raw[i + 1] ?? ''}\r\n`;
@@ -112,7 +117,15 @@ export function requestFieldLines(
   const forwarded = forwardedValues(headers, context);
   out += `x-forwarded-for: ${forwarded.for}\r\nx-forwarded-proto: ${forwarded.proto}\r\n`;
   if (forwarded.host !== undefined) out += `x-forwarded-host: ${forwarded.host}\r\n`;
-  return out;
+  return out + consumerLine(context.consumer);
+}
+
+/** The field naming the authenticated consumer to the target; never taken from a client. */
+export const CONSUMER_FIELD = 'x-gw-consumer';
+
+/** The `x-gw-consumer` field line for `consumer`, or nothing when there is none. */
+export function consumerLine(consumer: string | undefined): string {
+  return consumer === undefined || consumer === '' ? '' : `${CONSUMER_FIELD}: ${consumer}\r\n`;
 }
 
 /** Field lines (`name: value` CRLF) from a flat name, value list. */

@@ -47,7 +47,7 @@ describe('routingTable', () => {
   it('shows each protocol, rewrites, hash keys, weighted shares and a tcp listener upstream', () => {
     const text = routingTable(fullConfig()).join('\n');
     for (const expected of [
-      'rewrite /old to /v1',
+      'rewrite /old to /v1; auth api-key allow alice',
       'hash on cookie:session',
       'hash on header:x-user',
       '→ echo (least-conn; allow 127.0.0.1/32,192.168.0.0/16)',

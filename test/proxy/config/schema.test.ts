@@ -188,32 +188,29 @@ describe('parseConfig: strict keys', () => {
     const allowed = issue.allowed?.split(', ') ?? [];
     assert.ok(allowed.includes('balance'));
     assert.ok(!allowed.includes('auth'), 'settings of other places are not offered');
+    assert.ok(!allowed.includes('rateLimit'), 'settings of other places are not offered');
     assert.match(issue.problem, /balance/);
   });
 
   it('rejects settings of later releases as not supported yet, wherever they belong', () => {
     const raw = minimalRaw();
     raw.admin = { listen: '127.0.0.1:9901' };
-    raw.consumers = [{ name: 'alice' }];
     raw.store = { redis: 'redis://127.0.0.1:6379' };
     raw.listeners[0] = {
       ...raw.listeners[0],
       routes: [
         {
           upstream: 'app',
-          auth: { type: 'api-key' },
         },
       ],
     };
     assert.deepEqual(kindsAndPaths(issuesOf(() => parseConfig(raw, 'gw.yaml'))).sort(), [
       'not-supported-yet admin',
-      'not-supported-yet consumers',
-      'not-supported-yet listeners[0].routes[0].auth',
       'not-supported-yet store',
     ]);
   });
 
-  it('refuses auth (not supported yet) and rateLimit (misplaced) outside a route, naming where they go', () => {
+  it('refuses auth and rateLimit outside a route as misplaced, naming where they go', () => {
     const raw = minimalRaw();
     raw.auth = { type: 'api-key' };
     raw.rateLimit = { rps: 1 };
@@ -221,17 +218,19 @@ describe('parseConfig: strict keys', () => {
     raw.upstreams[0] = { ...raw.upstreams[0], auth: { type: 'jwt' }, rateLimit: { rps: 1 } };
     const issues = issuesOf(() => parseConfig(raw, 'gw.yaml'));
     assert.deepEqual(kindsAndPaths(issues).sort(), [
+      'misplaced auth',
+      'misplaced listeners[0].auth',
       'misplaced listeners[0].rateLimit',
       'misplaced rateLimit',
+      'misplaced upstreams[0].auth',
       'misplaced upstreams[0].rateLimit',
-      'not-supported-yet auth',
-      'not-supported-yet listeners[0].auth',
-      'not-supported-yet upstreams[0].auth',
     ]);
     for (const issue of issues) {
-      if (issue.kind === 'misplaced')
-        assert.match(issue.problem, /^rateLimit goes on a route or a consumer/);
-      else assert.match(issue.problem, /^not supported yet by this version of gw/);
+      assert.equal(issue.kind, 'misplaced');
+      assert.match(
+        issue.problem,
+        /^(auth goes on a route|rateLimit goes on a route or a consumer)/,
+      );
       assert.match(issue.problem, /routes\[\]\.(auth|rateLimit)/, 'names the place it will go');
     }
   });

@@ -229,7 +229,15 @@ describe('features: RouteConfig.features', () => {
   it('lists the features in FEATURES order, whatever order the route writes them in', () => {
     assert.deepEqual(
       FEATURES.map((f) => f.key),
-      ['allowFrom', 'rateLimit', 'connectionsPerSecond', 'fallback', 'priority', 'responseHeaders'],
+      [
+        'allowFrom',
+        'auth',
+        'rateLimit',
+        'connectionsPerSecond',
+        'fallback',
+        'priority',
+        'responseHeaders',
+      ],
     );
     const route = routeOf(
       withRoute({ responseHeaders: { 'x-a': 'b' }, allowFrom: ['10.0.0.0/8'] }),
