@@ -1,5 +1,6 @@
 import { configError, forbidden, isGwError } from '../../../shared/errors.js';
 import { addReplyField, traceStep, type Exchange, type Handler } from '../../pipeline/types.js';
+import { consumerLimits } from '../rate-limit/consumer-limits.js';
 import { defineFeature } from '../feature.js';
 import { apiKeyAuthenticator } from './api-key.js';
 import { basicAuthenticator } from './basic.js';
@@ -63,12 +64,14 @@ export const auth = defineFeature<AuthSettings>({
         addReplyField(ex, 'www-authenticate', challenge);
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     };
+    // Each consumer's own rateLimit, shared by every route of this config load.
+    const limits = consumerLimits(deps.config, deps.clock, deps.sweeper);
     const admit = (ex: Exchange, next: Handler, consumer: string): Promise<void> => {
       if (allowed !== undefined && !allowed.has(consumer))
         return Promise.reject(forbidden(`consumer ${consumer} is not allowed on this route`));
       ex.consumer = consumer;
       traceStep(ex, `auth: ${settings.type} consumer ${consumer}`);
-      return next(ex);
+      return limits.check(ex, consumer) ?? next(ex);
     };
     return {
       route:
