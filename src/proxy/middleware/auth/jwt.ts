@@ -89,6 +89,8 @@ export function jwtAuthenticator(
     ...(settings.audience === undefined ? {} : { audience: settings.audience }),
   };
   const cache = new TtlCache<string>(clock, JWT_CACHE.maxEntries);
+  /** Tokens up to this long are cache keys as they are (at most maxEntries × 4 KiB in all). */
+  const MAX_TOKEN_KEY_CHARS = 4096;
   const verify = (token: string) =>
     typeof key === 'function'
       ? jwtVerify(token, key, { ...base, currentDate: new Date(now()) })
@@ -96,7 +98,12 @@ export function jwtAuthenticator(
   const check = (ex: Exchange): string | Promise<string> => {
     const token = authorization(ex, 'Bearer');
     if (token === undefined) throw unauthenticated('no bearer token');
-    const digest = createHash('sha256').update(token, 'utf8').digest('hex');
+    // The token itself is the cache key (a Map hashes a string far faster than SHA-256 does);
+    // an unusually long one is keyed by its digest, so the cache's memory stays bounded.
+    const digest =
+      token.length <= MAX_TOKEN_KEY_CHARS
+        ? token
+        : createHash('sha256').update(token, 'utf8').digest('hex');
     const cached = cache.get(digest);
     if (cached !== undefined) return cached;
     return verify(token).then(
