@@ -55,7 +55,7 @@ async function banner(demo: Demo, gw: string): Promise<void> {
   const out = (text = ''): boolean => process.stdout.write(`${text}\n`);
   out(`gw demo: a gateway in front of 12 demo backends (3 per protocol), all on ${HOST}`);
   out(
-    `  http  ${HOST}:${ports.http}  /api → api-1..3 round-robin; /weighted → 3:2:1; /sticky → hash on x-user; /limited → 2 a second; /ws → ws-1..3; / → what to try`,
+    `  http  ${HOST}:${ports.http}  /api → api-1..3 round-robin; /weighted → 3:2:1; /sticky → hash on x-user; /limited → 2 a second; /private → API key; /ws → ws-1..3; / → what to try`,
   );
   out(`  grpc  ${HOST}:${ports.grpc}  gw.echo.v1.Echo → grpc-1..3, balanced per call`);
   out(`  tcp   ${HOST}:${ports.tcp}  → tcp-1..3, balanced per connection`);

@@ -1,4 +1,8 @@
 import type { BackendKind } from '../../backend/backend-options.js';
+import { sha256Hex } from '../middleware/auth/consumers.js';
+
+/** The API key of the demo's consumer, for the authenticated route (`/private`). */
+export const DEMO_API_KEY = 'demo-key';
 
 /** The demo's ports: http listener on `base`, grpc on `base + 1`, tcp on `base + 2`. */
 export interface DemoPorts {
@@ -95,6 +99,12 @@ listeners:
         match: { pathPrefix: /limited }
         upstream: api
         rateLimit: { rps: 2, burst: 2, key: client-ip, headers: true }
+      # 鉴权: only the demo consumer's API key gets through (401 without it); it reaches the
+      # backend as x-gw-consumer: demo.
+      - name: private
+        match: { pathPrefix: /private }
+        upstream: api
+        auth: { type: api-key, header: x-api-key }
       - { name: ws, match: { pathPrefix: /ws }, upstream: ws }
       # Anything else goes to the http backends too; in gw demo they answer GET / with what to try.
       - { name: index, match: { pathPrefix: / }, upstream: api }
@@ -107,6 +117,9 @@ listeners:
     protocol: tcp
     listen: 127.0.0.1:${ports.tcp}
     upstream: tcp-echo
+consumers:
+  # The key is ${DEMO_API_KEY}; the config keeps only its SHA-256.
+  - { name: demo, apiKeys: ["sha256:${sha256Hex(DEMO_API_KEY)}"] }
 upstreams:
   # Active health checks (one a second; unhealthy after 2 failures, back after 2 passes):
   # kill a backend and the gateway routes around it; start it again and it returns.

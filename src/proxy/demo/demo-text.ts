@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { delimiter, join, sep } from 'node:path';
-import { basePortFlag, type DemoPorts } from './demo-config.js';
+import { basePortFlag, DEMO_API_KEY, type DemoPorts } from './demo-config.js';
 
 const HOST = '127.0.0.1';
 
@@ -55,6 +55,10 @@ export function tryLines(ports: DemoPorts, gw: string): string[] {
       `for i in 1 2 3; do curl -s -o /dev/null -w '%{http_code} ' ${web}/limited/; done`,
       'rate limit 2/s: 200 200 429',
     ],
+    [
+      `curl -s -H 'x-api-key: ${DEMO_API_KEY}' ${web}/private/`,
+      'auth: with the key 200, without it 401',
+    ],
     [`${gw} demo call ws --count 3${base}`, 'a WebSocket per call: its hello names the backend'],
     [
       `${gw} demo call grpc --count 6${base}`,
@@ -76,7 +80,7 @@ export function indexText(ports: DemoPorts, gw: string): string {
     `gw demo: this answer came through the gateway on ${HOST}:${ports.http} (route "index",`,
     'pathPrefix /) from one of the demo HTTP backends; the x-backend header names which.',
     '',
-    `  http  ${HOST}:${ports.http}  /api, /weighted, /sticky, /limited (2 a second), /ws (WebSocket)`,
+    `  http  ${HOST}:${ports.http}  /api, /weighted, /sticky, /limited (2 a second), /private (API key), /ws (WebSocket)`,
     `  grpc  ${HOST}:${ports.grpc}  gw.echo.v1.Echo`,
     `  tcp   ${HOST}:${ports.tcp}  byte echo`,
     '',

@@ -119,3 +119,33 @@ describe('gw demo: the rate-limited route', () => {
     }
   });
 });
+
+describe('gw demo: the authenticated route', () => {
+  it('answers 401 without the demo key and 200 with it, naming the consumer to the backend', async () => {
+    const { startBackends, startTestGateway } = await import('../../helpers/proxy.js');
+    const { demoConfigYaml, demoPorts, DEMO_API_KEY } =
+      await import('../../../src/proxy/demo/demo-config.js');
+    const http = await startBackends('http', 'api', 3);
+    const none = [{ port: 9 }, { port: 10 }, { port: 11 }];
+    const yaml = demoConfigYaml(demoPorts(0), { http, ws: none, grpc: none, tcp: none })
+      .replace(/listen: 127\.0\.0\.1:\d+/g, 'listen: 127.0.0.1:0')
+      .replace(/, healthCheck: \{[^}]*\}/g, '')
+      .replace(/\n {4}healthCheck: \{[^}]*\}/g, '');
+    const gw = await startTestGateway(yaml);
+    try {
+      const url = `http://127.0.0.1:${gw.port('web')}/private/`;
+      const without = await fetch(url);
+      await without.arrayBuffer();
+      assert.equal(without.status, 401);
+      assert.equal(without.headers.get('x-gw-error'), 'GW_ERR_UNAUTHENTICATED');
+      const withKey = await fetch(url, { headers: { 'x-api-key': DEMO_API_KEY } });
+      const echo = (await withKey.json()) as { headers: Record<string, string> };
+      assert.equal(withKey.status, 200);
+      assert.equal(echo.headers['x-gw-consumer'], 'demo');
+      assert.ok(!yaml.includes(DEMO_API_KEY + '"'), 'the config keeps only the key digest');
+    } finally {
+      await gw.close();
+      await Promise.all(http.map((b) => b.close()));
+    }
+  });
+});
