@@ -5,6 +5,7 @@
  * `gw proxy --check`.
  */
 import { z } from 'zod';
+import { MAX_TIMER_MS, millis, share } from '../config/schema-parts.js';
 
 /** Attempt outcomes that may count as failures (see AttemptOutcome in upstream-runtime.ts). */
 export const BREAKER_OUTCOMES = ['connect-failed', 'timeout', 'reset', 'status-5xx'] as const;
@@ -46,15 +47,6 @@ export const BREAKER_DEFAULTS = {
   halfOpenTimeoutMs: 10_000,
 } as const;
 
-/** Node's timers fire at once for delays above 2^31 − 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
-const millis = z
-  .number()
-  .int()
-  .min(1)
-  .max(MAX_TIMER_MS)
-  .describe('a whole number of milliseconds, 1 to 2147483647');
-const share = z.number().min(0).max(1).describe('a share from 0 to 1');
 const count = (max: number) =>
   z.number().int().min(1).max(max).describe(`a whole number, 1 to ${max}`);
 

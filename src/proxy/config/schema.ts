@@ -9,6 +9,7 @@
  * each other (references, duplicates, settings that only fit some protocols).
  */
 import { z } from 'zod';
+import { millis } from './schema-parts.js';
 import { configError } from '../../shared/errors.js';
 import { discoverySchema } from '../discovery/schema.js';
 import { crossChecks } from './cross-checks.js';
@@ -31,8 +32,6 @@ import { outlierSchema } from '../health/outlier-schema.js';
 import { consumersSchema } from '../middleware/auth/consumers.js';
 import { sheddingSchema } from '../middleware/priority/schema.js';
 
-/** Node's timers fire at once for delays above 2^31 − 1 ms, so no timeout may exceed it. */
-const MAX_TIMER_MS = 2_147_483_647;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** A string checked by `check`, which returns the problem or undefined. */
@@ -57,12 +56,6 @@ const name = checked((text) => (NAME.test(text) ? undefined : 'not a valid name'
   'letters, digits, ".", "_" and "-", starting with a letter or digit',
 );
 const reference = z.string().min(1).describe('the name of an upstream defined under upstreams');
-const millis = z
-  .number()
-  .int()
-  .min(1)
-  .max(MAX_TIMER_MS)
-  .describe('a whole number of milliseconds, 1 to 2147483647');
 const bytes = (min: number) =>
   z
     .number()

@@ -6,12 +6,11 @@
  */
 import { dirname, isAbsolute, join } from 'node:path';
 import { z } from 'zod';
+import { MAX_TIMER_MS } from '../config/schema-parts.js';
 import { parseHostPort } from '../config/parse-host-port.js';
 import type { RawIssueOptions } from '../config/raw-issue.js';
 import { fields, text, type Fields } from '../config/raw-fields.js';
 import { DISCOVERY_DEFAULTS, type DiscoveryConfig } from './types.js';
-
-const MAX_TIMER_MS = 2_147_483_647;
 
 const fileSchema = z.strictObject({
   type: z.literal('file'),

@@ -7,6 +7,7 @@
  * ejected at once. Pure: the schema and its defaults.
  */
 import { z } from 'zod';
+import { millis, share } from '../config/schema-parts.js';
 
 /** Attempt outcomes that may count as failures (see AttemptOutcome in upstream-runtime.ts). */
 export const OUTLIER_OUTCOMES = ['connect-failed', 'timeout', 'reset', 'status-5xx'] as const;
@@ -34,15 +35,6 @@ export const OUTLIER_DEFAULTS: OutlierSettings = {
   maxEjectedShare: 0.5,
 };
 
-/** Node's timers fire at once for delays above 2^31 − 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
-const millis = z
-  .number()
-  .int()
-  .min(1)
-  .max(MAX_TIMER_MS)
-  .describe('a whole number of milliseconds, 1 to 2147483647');
-
 /** The `outlierDetection` key of an upstream: validated, then resolved with defaults. */
 export const outlierSchema = z
   .strictObject({
@@ -60,7 +52,7 @@ export const outlierSchema = z
       .optional(),
     baseEjectionMs: millis.optional(),
     maxEjectionMs: millis.optional(),
-    maxEjectedShare: z.number().min(0).max(1).describe('a share from 0 to 1').optional(),
+    maxEjectedShare: share.optional(),
   })
   .superRefine(({ baseEjectionMs, maxEjectionMs }, ctx) => {
     if (

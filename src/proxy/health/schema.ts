@@ -11,10 +11,8 @@
  * ```
  */
 import { z } from 'zod';
+import { MAX_TIMER_MS, millis } from '../config/schema-parts.js';
 import { isHttpToken } from '../config/http-token.js';
-
-/** Node's timers fire at once above 2^31 − 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** The defaults, as documented in the README (`gw proxy`, health checks). */
 export const HEALTH_DEFAULTS = {
@@ -78,12 +76,6 @@ export interface GrpcHealthCheck extends CommonSettings {
 
 export type HealthCheckConfig = HttpHealthCheck | TcpHealthCheck | GrpcHealthCheck;
 
-const millis = z
-  .number()
-  .int()
-  .min(1)
-  .max(MAX_TIMER_MS)
-  .describe('a whole number of milliseconds, 1 to 2147483647');
 const threshold = z.number().int().min(1).max(1000).describe('a whole number 1–1000');
 
 const statusCode = z.number().int().min(100).max(599).describe('an HTTP status 100–599');
