@@ -83,6 +83,7 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
     }
   } catch (err) {
     await Promise.allSettled(listeners.map((l) => l.close(0)));
+    ref.current.retire();
     await registry.close(0);
     throw err;
   }
@@ -92,11 +93,14 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
     registry,
     async swap(next) {
       const runtime = new GatewayRuntime(next, deps);
+      const previous = ref.current;
       ref.current = runtime;
+      previous.retire();
       await runtime.drained;
     },
     async close(graceMs = 5000) {
       await Promise.allSettled(listeners.map((l) => l.close(graceMs)));
+      ref.current.retire();
       // The listeners gave requests in flight their grace; upstream sessions get a last second.
       await registry.close(UPSTREAM_CLOSE_MS);
     },

@@ -95,6 +95,8 @@ export class GatewayRuntime {
   readonly listeners: ReadonlyMap<string, ListenerRuntime>;
   /** Resolves once what this config dropped (targets, upstreams) has drained. */
   readonly drained: Promise<void>;
+  /** What the features of this config hold (sweeps, monitors), released by {@link retire}. */
+  private readonly closers: (() => void)[] = [];
 
   constructor(config: ProxyConfig, deps: RuntimeDeps) {
     this.config = config;
@@ -103,7 +105,7 @@ export class GatewayRuntime {
     const upstream = (name: string) => upstreams.map.get(name);
     const built = config.listeners.map((l) => ({
       config: l,
-      features: buildFeatures(l, config, deps, upstream),
+      features: buildFeatures(l, config, deps, upstream, this.closers),
     }));
     const reconciled = deps.registry.reconcile(config.upstreams);
     this.upstreams = reconciled.upstreams;
@@ -112,6 +114,15 @@ export class GatewayRuntime {
     this.listeners = new Map(
       built.map(({ config: l, features }) => [l.name, this.buildListener(l, features, deps.sink)]),
     );
+  }
+
+  /**
+   * Releases what this config's features hold (their sweeps, the load
+   * monitor): called once another config took over, or the gateway stops.
+   * Exchanges still on this config finish; only background work ends.
+   */
+  retire(): void {
+    for (const close of this.closers.splice(0)) close();
   }
 
   /** The upstream a validated config guarantees to exist. */
@@ -197,11 +208,12 @@ function buildFeatures(
   config: ProxyConfig,
   deps: RuntimeDeps,
   upstream: FeatureDeps['upstream'],
+  closers: (() => void)[],
 ): BuiltFeatures {
   const base = { clock: monotonicClock, sweeper, config, log: deps.registry.log, upstream };
   if (listener.protocol === 'tcp') {
     const where = `listener ${listener.name}`;
-    const built = buildEach(listener.features, { ...base, where }, FEATURES, 'tcp');
+    const built = buildEach(listener.features, { ...base, where }, FEATURES, 'tcp', closers);
     const tcp = built.flatMap((m) => (m.tcp ? [m.tcp] : []));
     const extra = deps.tcpMiddleware?.(listener.name);
     if (extra !== undefined) tcp.push(extra);
@@ -209,7 +221,7 @@ function buildFeatures(
   }
   const routes = listener.routes.map((route) => {
     const where = `listener ${listener.name}, route ${route.name}`;
-    const built = buildEach(route.features, { ...base, where }, FEATURES, 'route');
+    const built = buildEach(route.features, { ...base, where }, FEATURES, 'route', closers);
     const middleware: Middleware[] = built.flatMap((m) => (m.route ? [m.route] : []));
     const extra = deps.routeMiddleware?.(listener.name, route);
     if (extra !== undefined) middleware.push(extra);
@@ -224,6 +236,7 @@ function buildEach(
   deps: FeatureDeps,
   features: readonly AnyFeature[],
   place: FeaturePlace,
+  closers: (() => void)[],
 ): FeatureMiddleware[] {
   const out: FeatureMiddleware[] = [];
   for (const feature of features) {
@@ -232,7 +245,10 @@ function buildEach(
       : feature.places.includes(place)
         ? feature.unset
         : undefined;
-    if (value !== undefined) out.push(feature.build(value, deps));
+    if (value === undefined) continue;
+    const built = feature.build(value, deps);
+    if (built.close !== undefined) closers.push(built.close);
+    out.push(built);
   }
   return out;
 }

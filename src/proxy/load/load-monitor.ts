@@ -22,16 +22,31 @@ export class LoadMonitor {
   private stopSweep: StopSweep | undefined;
   private log: (line: string) => void = () => undefined;
   private readonly shed = { core: 0, normal: 0 };
+  /** Routes (of every config still in force) that use it; at 0 it stops. */
+  private users = 0;
   private readonly lastReason = { core: '', normal: '' };
 
-  /** Starts the periodic read (and the delay histogram when `watchDelay`); idempotent. */
-  use(sweeper: Sweeper, log: (line: string) => void, watchDelay: boolean): void {
+  /**
+   * Starts the periodic read (and the delay histogram when `watchDelay`) for
+   * one user, a route with shedding. Returns its release: when the last user
+   * is released (a reload dropped `shedding`, the gateway stopped), measuring
+   * stops. A new config's routes take it up before the old one releases it.
+   */
+  use(sweeper: Sweeper, log: (line: string) => void, watchDelay: boolean): () => void {
     this.log = log;
+    this.users++;
     if (watchDelay && this.histogram === undefined) {
       this.histogram = monitorEventLoopDelay({ resolution: 10 });
       this.histogram.enable();
     }
     this.stopSweep ??= sweeper.every(LOAD_PERIOD_MS, () => this.tick());
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (this.users > 0) this.users--;
+      if (this.users === 0) this.stop();
+    };
   }
 
   /** Counts one shed exchange; the log line comes with the next tick. */
@@ -57,7 +72,7 @@ export class LoadMonitor {
     }
   }
 
-  /** Stops measuring (tests). */
+  /** Stops measuring (its last user released it; tests). */
   stop(): void {
     this.stopSweep?.();
     this.stopSweep = undefined;

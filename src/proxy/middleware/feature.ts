@@ -39,6 +39,12 @@ export interface FeatureMiddleware {
   readonly route?: Middleware;
   /** For a tcp listener: every connection. */
   readonly tcp?: Middleware<L4Exchange>;
+  /**
+   * Ends the background work `build` started (a sweep, a monitor), once the
+   * config that built it is replaced or the gateway stops. Exchanges still
+   * running on it keep working; only its housekeeping ends.
+   */
+  readonly close?: () => void;
 }
 
 export interface Feature<S = unknown> {

@@ -90,6 +90,7 @@ export const auth = defineFeature<AuthSettings>({
             (err: unknown) => refuse(ex, err),
           );
         },
+      close: () => limits.close(),
     };
   },
 });

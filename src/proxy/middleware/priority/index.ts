@@ -43,8 +43,13 @@ export const priority = defineFeature<Priority>({
           },
       };
     }
-    loadMonitor.use(deps.sweeper, deps.log, limits.maxEventLoopDelayMs !== undefined);
+    const stopUsing = loadMonitor.use(
+      deps.sweeper,
+      deps.log,
+      limits.maxEventLoopDelayMs !== undefined,
+    );
     return {
+      close: stopUsing,
       route:
         (next: Handler): Handler =>
         (ex: Exchange) => {

@@ -16,6 +16,8 @@ import { MemoryRateLimitStore, sweepIdleKeys } from './store.js';
 export interface ConsumerLimits {
   /** Rejects with 429 (and its fields) when `consumer` is over its limit; else undefined. */
   check(ex: Exchange, consumer: string): Promise<never> | undefined;
+  /** Stops the idle-key sweep (every route's auth calls it; the first call does it). */
+  close(): void;
 }
 
 interface Limit {
@@ -56,11 +58,12 @@ function buildLimits(config: ProxyConfig, clock: Clock, sweeper: Sweeper): Consu
     });
   }
   // No consumer has a limit: nothing to count, nothing to check.
-  if (byName.size === 0) return { check: () => undefined };
+  if (byName.size === 0) return { check: () => undefined, close: () => undefined };
   const store = new MemoryRateLimitStore();
   const nowUs = (): number => Math.floor(clock.nowMs() * 1000);
-  sweepIdleKeys(store, sweeper, nowUs);
+  const stopSweep = sweepIdleKeys(store, sweeper, nowUs);
   return {
+    close: stopSweep,
     check(ex, consumer) {
       const limit = byName.get(consumer);
       if (limit === undefined) return undefined;

@@ -70,7 +70,7 @@ export const rateLimit = defineFeature<RateLimitSettings>({
     const key = keyOf(settings.key);
     const clock = deps.clock;
     const store = new MemoryRateLimitStore();
-    sweepIdleKeys(store, deps.sweeper, () => Math.floor(clock.nowMs() * 1000));
+    const stopSweep = sweepIdleKeys(store, deps.sweeper, () => Math.floor(clock.nowMs() * 1000));
     const withHeaders = settings.headers;
 
     const decide = (ex: Exchange, next: Handler, result: GcraResult): Promise<void> => {
@@ -95,6 +95,7 @@ export const rateLimit = defineFeature<RateLimitSettings>({
           const result = store.take(key(ex), Math.floor(clock.nowMs() * 1000), policy);
           return decide(ex, next, result);
         },
+      close: stopSweep,
     };
   },
 });

@@ -1,4 +1,4 @@
-import type { Sweeper } from '../../../shared/sweeper.js';
+import type { StopSweep, Sweeper } from '../../../shared/sweeper.js';
 import { gcra, type GcraPolicy, type GcraResult } from './gcra.js';
 
 /**
@@ -71,20 +71,14 @@ export class MemoryRateLimitStore implements RateLimitStore {
 }
 
 /**
- * Has the shared sweeper drop `store`'s idle keys every SWEEP_PERIOD_MS for
- * as long as the store is in use. Features have no teardown (a reloaded
- * config's middleware is simply dropped), so the task holds the store
- * weakly and stops itself once the store has been collected.
+ * Has the shared sweeper drop `store`'s idle keys every SWEEP_PERIOD_MS
+ * until the returned stop is called (the feature's `close`, when its config
+ * is replaced).
  */
 export function sweepIdleKeys(
   store: MemoryRateLimitStore,
   sweeper: Sweeper,
   nowUs: () => number,
-): void {
-  const ref = new WeakRef(store);
-  const stop = sweeper.every(SWEEP_PERIOD_MS, () => {
-    const live = ref.deref();
-    if (live === undefined) stop();
-    else live.sweep(nowUs());
-  });
+): StopSweep {
+  return sweeper.every(SWEEP_PERIOD_MS, () => store.sweep(nowUs()));
 }
