@@ -31,6 +31,8 @@ export type GwErrorCode =
   // gateway config: loading and validation (exit 2)
   | 'GW_ERR_CONFIG'
   | 'GW_ERR_CONFIG_NOT_FOUND'
+  // gateway config kept in etcd: the store did not answer (exit 1)
+  | 'GW_ERR_CONFIG_UNREACHABLE'
   // gateway data plane: each maps to an HTTP status and a gRPC status at the listener
   | 'GW_ERR_ROUTE_NOT_FOUND'
   | 'GW_ERR_NO_TARGET'
@@ -319,6 +321,31 @@ export function configNotFound(path: string, cause?: unknown): GwError {
     'GW_ERR_CONFIG_NOT_FOUND',
     `no config at ${path}`,
     withHint('write one (see gw proxy --help) or pass --config FILE', cause, EXIT_USAGE, 500),
+  );
+}
+
+/**
+ * No config under a store's key (an etcd key never published, or deleted):
+ * `problem` says which, `hint` how to publish one. Exit 2.
+ */
+export function configKeyMissing(label: string, problem: string, hint: string): GwError {
+  return new GwError(
+    'GW_ERR_CONFIG_NOT_FOUND',
+    `no config at ${label}: ${problem}`,
+    withHint(hint, undefined, EXIT_USAGE, 500),
+  );
+}
+
+/**
+ * The store that holds the config (etcd) did not answer: a runtime failure,
+ * not a mistake in the config. Exit 1.
+ */
+export function configUnreachable(label: string, cause: unknown, hint: string): GwError {
+  const reason = describe(cause).split('\n')[0] ?? '';
+  return new GwError(
+    'GW_ERR_CONFIG_UNREACHABLE',
+    `cannot read config ${label}: ${reason}`,
+    withHint(hint, cause, EXIT_RUNTIME, 500),
   );
 }
 

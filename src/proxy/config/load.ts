@@ -26,13 +26,23 @@ import { yamlLocator, type Locator } from './yaml-locator.js';
  * error, or every invalid setting, each with `file:line:col` and the field's path.
  */
 export async function loadConfig(path: string): Promise<ProxyConfig> {
-  const text = await readConfigFile(path);
-  const parsed = parseWithLocator(text, path);
+  return loadConfigText(await readConfigFile(path), path);
+}
+
+/**
+ * Validates config text exactly as {@link loadConfig} validates a file's,
+ * TLS and JWT key files included, for text read from elsewhere (an etcd key).
+ * `source` names it in messages (`etcd://127.0.0.1:2379/gw/config:3:5: …`);
+ * when it is a URL, relative file paths in the config are taken from the
+ * process's working directory, as there is no config directory to start from.
+ */
+export async function loadConfigText(text: string, source: string): Promise<ProxyConfig> {
+  const parsed = parseWithLocator(text, source);
   const issues = [
     ...(await tlsIssues(parsed.config, parsed.raw)),
     ...authKeyIssues(parsed.config, parsed.raw),
   ];
-  if (issues.length > 0) throw configError(path, placeIssues(issues, parsed.locate));
+  if (issues.length > 0) throw configError(source, placeIssues(issues, parsed.locate));
   return parsed.config;
 }
 
@@ -98,7 +108,8 @@ function tooDeep(excess: ExcessNesting): ConfigIssue {
   };
 }
 
-async function readConfigFile(path: string): Promise<string> {
+/** A config file's text; GW_ERR_CONFIG_NOT_FOUND when it is missing, GW_ERR_CONFIG when unreadable. */
+export async function readConfigFile(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
@@ -122,12 +133,19 @@ async function tlsIssues(config: ProxyConfig, raw: unknown): Promise<RawIssue[]>
         ? undefined
         : rawIssue(raw, ['listeners', i, 'tls', kind], problem, {
             kind: 'file',
-            allowed: `${PEM[kind].what} file; relative paths start at the config file's directory`,
+            allowed: `${PEM[kind].what} file; ${relativeTo(config.source)}`,
           });
     });
   });
   const found = await Promise.all(checks);
   return found.filter((issue): issue is RawIssue => issue !== undefined);
+}
+
+/** Where a relative path in a config from `source` starts, for messages. */
+function relativeTo(source: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(source)
+    ? 'relative paths start at the working directory of gw (the config is not a file)'
+    : "relative paths start at the config file's directory";
 }
 
 /** What is wrong with a PEM file, or undefined when it is a readable file of the right kind. */
