@@ -1,11 +1,14 @@
 import { Command } from 'commander';
 import { configureCommand, parseCommand } from './commander-setup.js';
+import { isEtcdConfigSpec } from '../proxy/config/etcd-config-spec.js';
 
 const EXAMPLES = `
 Examples:
   gw proxy                           # reads ./gw.yaml
   gw proxy --config gw.yaml --check  # validate, print the routing table, exit
   gw proxy --config gw.yaml --check --json
+  gw proxy config put etcd://127.0.0.1:2379/gw/config gw.yaml   # validate, publish
+  gw proxy --config etcd://127.0.0.1:2379/gw/config             # every instance follows the key
 
 A config has listeners (http, grpc, tcp) with routes, and upstreams with targets
 and a balance strategy (random, round-robin, weighted, hash, least-conn, p2c):
@@ -25,7 +28,22 @@ and a balance strategy (random, round-robin, weighted, hash, least-conn, p2c):
         - { address: 127.0.0.1:9002, weight: 1 }
 
 Errors in the config are all listed at once, each with its place in the file, and
-no port is opened until the whole config is valid. gw demo runs a ready-made one.`;
+no port is opened until the whole config is valid. gw demo runs a ready-made one.
+
+A config kept in etcd (etcd://HOST:PORT/KEY, or etcd://HOST:PORT,HOST:PORT/KEY
+for a cluster) is validated the same way; relative file paths in it start at
+the working directory of gw. Each new revision of the key is validated before
+it is applied: a bad one is logged with the field's path and skipped, and the
+last good one keeps serving.`;
+
+const CONFIG_EXAMPLES = `
+Examples:
+  gw proxy config put etcd://127.0.0.1:2379/gw/config gw.yaml
+  gw proxy config get etcd://127.0.0.1:2379/gw/config > gw.yaml
+
+put validates FILE as gw proxy --check does and writes nothing if it is
+invalid (exit 2); it prints the key's new revision (put etcd://…: etcd rev 43).
+get prints the stored text on stdout and its revision on stderr.`;
 
 export interface ProxyFlags {
   config: string;
@@ -38,11 +56,40 @@ export interface ProxyFlags {
 export async function run(argv: readonly string[]): Promise<void> {
   const program = configureCommand(new Command('gw proxy'), 'gw proxy')
     .description('API gateway: HTTP, WebSocket, gRPC and TCP proxying with load balancing')
-    .option('-c, --config <file>', 'YAML or JSON config file', 'gw.yaml')
+    .option(
+      '-c, --config <file|url>',
+      'YAML or JSON config file, or etcd://HOST:PORT/KEY',
+      'gw.yaml',
+    )
     .option('--check', 'validate the config, print the resolved routing table and exit')
     .option('--json', 'with --check: print the routing table as JSON')
     .option('--quiet', 'no access log')
     .addHelpText('after', EXAMPLES)
-    .action(async (flags: ProxyFlags) => (await import('./proxy-actions.js')).runProxy(flags));
+    .action(async (flags: ProxyFlags) =>
+      isEtcdConfigSpec(flags.config)
+        ? (await import('./proxy-config-actions.js')).runProxyFromEtcd(flags)
+        : (await import('./proxy-actions.js')).runProxy(flags),
+    );
+  addConfigCommand(program);
   await parseCommand(program, argv, 'gw proxy');
+}
+
+/** `gw proxy config put|get`: publish and read a config kept in etcd. */
+function addConfigCommand(program: Command): void {
+  const config = configureCommand(program.command('config'), 'gw proxy config')
+    .description('publish or read a gateway config kept in etcd')
+    .addHelpText('after', CONFIG_EXAMPLES);
+  configureCommand(config.command('put'), 'gw proxy config put')
+    .description('validate FILE as --check does, then write it to the etcd key')
+    .argument('<url>', 'etcd://HOST:PORT/KEY')
+    .argument('<file>', 'YAML or JSON config file')
+    .addHelpText('after', CONFIG_EXAMPLES)
+    .action(async (url: string, file: string) =>
+      (await import('./proxy-config-actions.js')).runConfigPut(url, file),
+    );
+  configureCommand(config.command('get'), 'gw proxy config get')
+    .description("print the etcd key's config text (stdout) and revision (stderr)")
+    .argument('<url>', 'etcd://HOST:PORT/KEY')
+    .addHelpText('after', CONFIG_EXAMPLES)
+    .action(async (url: string) => (await import('./proxy-config-actions.js')).runConfigGet(url));
 }
