@@ -10,6 +10,7 @@ import { configKeyMissing, configUnreachable, GwError, toGwError } from '../../s
 import type { ConfigRevision, ConfigSource, ConfigWatcher } from './config-source.js';
 import type { EtcdConfigSpec } from './etcd-config-spec.js';
 import { loadConfigText } from './load.js';
+import type { ProxyConfig } from './types.js';
 
 /** While etcd is unreachable, a read is retried this often (the watch stream reconnects on its own). */
 const RETRY_MS = 500;
@@ -318,24 +319,25 @@ class KeyFollower {
   private async report(candidate: Candidate): Promise<void> {
     this.validating = true;
     const revision = etcdRevision(candidate.modRevision);
+    let outcome: ProxyConfig | GwError;
     try {
-      if (candidate.text === undefined) {
-        this.invalid(this.source.missing(`the key was deleted at ${revision}`), revision);
-      } else {
-        const config = await loadConfigText(candidate.text, this.source.label);
-        if (!this.stopped) this.watcher.revision({ config, revision });
-      }
+      outcome =
+        candidate.text === undefined
+          ? this.source.missing(`the key was deleted at ${revision}`)
+          : await loadConfigText(candidate.text, this.source.label);
     } catch (err) {
-      this.invalid(toGwError(err), revision);
+      outcome = toGwError(err);
+    }
+    // Outside the try above: a watcher that throws is a bug to surface, not an invalid config.
+    try {
+      if (this.stopped) return;
+      if (outcome instanceof GwError) this.watcher.invalid(outcome, revision);
+      else this.watcher.revision({ config: outcome, revision });
     } finally {
       this.validating = false;
       const next = this.next;
       this.next = undefined;
-      if (next !== undefined && !this.stopped) void this.report(next);
+      if (next !== undefined) void this.report(next);
     }
-  }
-
-  private invalid(error: GwError, revision: string): void {
-    if (!this.stopped) this.watcher.invalid(error, revision);
   }
 }
