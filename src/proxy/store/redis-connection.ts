@@ -9,6 +9,8 @@ const RETRY_FIRST_MS = 50;
 const CONNECT_TIMEOUT_MS = 2000;
 /** While Redis is connected but not answering (stopped, overloaded): how often it is asked again. */
 const PROBE_MS = 500;
+/** How many different errors answered by Redis are logged, at most (each once). */
+const MAX_REPLY_ERRORS_LOGGED = 10;
 
 /** Calls a script defined on the connection: its keys, then its arguments. */
 export type ScriptCall = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
@@ -42,6 +44,8 @@ export class RedisConnection {
   private readonly client: Redis;
   private readonly log: (line: string) => void;
   private readonly defined = new Set<string>();
+  /** The messages of errors Redis answered that were logged (each once). */
+  private readonly replyErrors = new Set<string>();
   private state: State = 'connecting';
   private failureMode: FailureMode = 'open';
   /** Why it is down (`ECONNREFUSED`, `no answer within 50 ms`), for log lines and 503s. */
@@ -123,12 +127,22 @@ export class RedisConnection {
    * answers again.
    */
   failed(err: unknown): void {
-    if (err instanceof Error && err.name === 'ReplyError') return;
     const message = err instanceof Error ? err.message : String(err);
-    const reason = /timed out/i.test(message)
-      ? `no answer within ${this.client.options.commandTimeout ?? 0} ms`
-      : reasonOf(err);
-    this.markDown(reason);
+    if (err instanceof Error && err.name === 'ReplyError') {
+      // Say it once per kind (WRONGTYPE: a key of gw's prefix holds something else).
+      if (this.replyErrors.size < MAX_REPLY_ERRORS_LOGGED && !this.replyErrors.has(message)) {
+        this.replyErrors.add(message);
+        this.log(`store ${this.name}: Redis refused a rate-limit decision: ${message}`);
+      }
+      return;
+    }
+    // Once down, the reason stays the one that took it down (or the reconnect's errors).
+    if (this.state === 'down') return;
+    this.markDown(
+      /timed out/i.test(message)
+        ? `no answer within ${this.client.options.commandTimeout ?? 0} ms`
+        : reasonOf(err),
+    );
     if (this.client.status === 'ready') this.startProbe();
   }
 
@@ -196,7 +210,8 @@ export class RedisConnection {
   }
 }
 
-/** `ECONNREFUSED` for a system error, else the message. */
+/** `ECONNREFUSED` for a system error, else the message (ioredis's offline refusal: not connected). */
 function reasonOf(err: unknown): string {
-  return errnoOf(err) ?? (err instanceof Error ? err.message : String(err));
+  const message = err instanceof Error ? err.message : String(err);
+  return errnoOf(err) ?? (message.includes('enableOfflineQueue') ? 'not connected' : message);
 }

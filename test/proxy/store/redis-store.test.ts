@@ -228,6 +228,19 @@ describe('SharedRateLimitStore', () => {
     assert.match(keys, /gw:rl:web\/keys:sha256:/);
   });
 
+  it('decides locally when Redis refuses the script (a key of its own holds a hash), saying so once', async () => {
+    const { connection, store, log } = await connect();
+    const limiter = sharedStore(connection, store, 'web/wrong');
+    assert.equal(integer(await redis.command('HSET', 'gw:rl:web/wrong:k', 'f', 'v')), 1);
+    const policy = gcraPolicy(1, 1);
+    assert.equal((await limiter.take('k', realUs(), policy)).allowed, true, 'the local store');
+    assert.equal((await limiter.take('k', realUs(), policy)).allowed, false, 'burst 1, locally');
+    assert.equal(connection.up, true, 'an error Redis answered says nothing of the connection');
+    const refusals = log.filter((l) => l.includes('Redis refused'));
+    assert.equal(refusals.length, 1, log.join('\n'));
+    assert.match(refusals[0] ?? '', /: Redis refused a rate-limit decision: WRONGTYPE/);
+  });
+
   it('fails open while Redis is stopped: limits locally at once, logs each change once', async () => {
     const { connection, store, log } = await connect({ timeoutMs: 50 });
     const limiter = sharedStore(connection, store, 'web/open');
