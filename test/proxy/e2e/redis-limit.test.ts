@@ -12,7 +12,8 @@ import { sleep, until } from '../../helpers/wait.js';
  * process sharing one real redis-server: the same 429 as a local limit,
  * one count across gateways (routes and consumers), 503 while Redis is
  * gone with failureMode closed, and one connection per gateway that a
- * reload keeps while the URL stays.
+ * reload keeps while the URL stays. Timeouts are 1 s, not 50 ms: the test
+ * machine may be busy, and these tests are not about a slow Redis.
  */
 
 const ALICE_KEY = 'alice-key-0123456789';
@@ -73,7 +74,9 @@ describe('limits kept in Redis, end to end', () => {
   it('answers over a shared limit with the same 429 fields as a local one', async () => {
     const routes = (store: string) =>
       `      - { name: api, match: { pathPrefix: /same }, upstream: app, rateLimit: { rps: 1, burst: 2, key: route, store: ${store} } }`;
-    const shared = await gateway(config(`store: { redis: "${redis.url}" }`, routes('redis')));
+    const shared = await gateway(
+      config(`store: { redis: "${redis.url}", timeoutMs: 1000 }`, routes('redis')),
+    );
     const local = await gateway(config('', routes('memory')));
     const refusals: Record<string, string | null>[] = [];
     for (const gw of [shared, local]) {
@@ -103,7 +106,7 @@ describe('limits kept in Redis, end to end', () => {
 
   it("counts a route's and a consumer's limit once across two gateways", async () => {
     const yaml = config(
-      `store: { redis: "${redis.url}", keyPrefix: "two:" }`,
+      `store: { redis: "${redis.url}", keyPrefix: "two:", timeoutMs: 1000 }`,
       `      - { name: both, match: { pathPrefix: /both }, upstream: app, rateLimit: { rps: 0.01, burst: 3, key: route, store: redis } }
       - { name: auth, match: { pathPrefix: /auth }, upstream: app, auth: { type: api-key } }`,
       `consumers:
@@ -127,12 +130,14 @@ describe('limits kept in Redis, end to end', () => {
     const before = new Set(await gwClients());
     const route = (rps: number) =>
       `      - { name: api, match: { pathPrefix: / }, upstream: app, rateLimit: { rps: ${rps}, store: redis } }`;
-    const gw = await startTestGateway(config(`store: { redis: "${redis.url}" }`, route(10)));
+    const gw = await startTestGateway(
+      config(`store: { redis: "${redis.url}", timeoutMs: 1000 }`, route(10)),
+    );
     const mine = (await gwClients()).filter((id) => !before.has(id));
     assert.equal(mine.length, 1, 'one connection for the gateway');
     await gw.gateway.swap(
       parseConfigText(
-        config(`store: { redis: "${redis.url}", timeoutMs: 80 }`, route(20)),
+        config(`store: { redis: "${redis.url}", timeoutMs: 900 }`, route(20)),
         'test.yaml',
       ),
     );
@@ -155,7 +160,7 @@ describe('limits kept in Redis, end to end', () => {
   it('refuses with 503 GW_ERR_STORE_UNAVAILABLE while Redis is gone, with failureMode closed', async () => {
     const gw = await gateway(
       config(
-        `store: { redis: "${redis.url}", failureMode: closed }`,
+        `store: { redis: "${redis.url}", failureMode: closed, timeoutMs: 1000 }`,
         `      - { name: api, match: { pathPrefix: /closed }, upstream: app, rateLimit: { rps: 100, store: redis } }
       - { name: free, match: { pathPrefix: /free }, upstream: app }`,
       ),

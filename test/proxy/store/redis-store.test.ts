@@ -34,8 +34,9 @@ after(async () => {
   await redis.close();
 });
 
+/** A generous timeout unless a test is about timeouts: the test machine may be busy. */
 function settings(extra: Record<string, unknown> = {}): StoreSettings {
-  return storeSchema.parse({ redis: redis.url, ...extra });
+  return storeSchema.parse({ redis: redis.url, timeoutMs: 1000, ...extra });
 }
 
 async function connect(
@@ -242,13 +243,13 @@ describe('SharedRateLimitStore', () => {
   });
 
   it('fails open while Redis is stopped: limits locally at once, logs each change once', async () => {
-    const { connection, store, log } = await connect({ timeoutMs: 50 });
+    const { connection, store, log } = await connect({ timeoutMs: 200 });
     const limiter = sharedStore(connection, store, 'web/open');
     const policy = gcraPolicy(1, 2);
     assert.equal((await limiter.take('k', realUs(), policy)).allowed, true);
     redis.pause();
     try {
-      // Near the limit: this one asks Redis, gets no answer in 50 ms, and is decided locally.
+      // Near the limit: this one asks Redis, gets no answer in 200 ms, and is decided locally.
       const waited = await limiter.take('k', realUs(), policy);
       assert.equal(waited.allowed, true, 'the local store starts the key afresh');
       assert.equal(connection.up, false);
@@ -262,7 +263,7 @@ describe('SharedRateLimitStore', () => {
     await until(() => connection.up, 4000, 'a PING answered after SIGCONT');
     assert.deepEqual(log, [
       `store redis://127.0.0.1:${redis.port}/0: connected; limits shared`,
-      `store redis://127.0.0.1:${redis.port}/0: unreachable (no answer within 50 ms); limiting locally (failureMode open)`,
+      `store redis://127.0.0.1:${redis.port}/0: unreachable (no answer within 200 ms); limiting locally (failureMode open)`,
       `store redis://127.0.0.1:${redis.port}/0: reachable again; limits shared`,
     ]);
     const again = limiter.take('k', realUs(), policy);
