@@ -170,6 +170,10 @@ export async function startGw(
   const dir = folder(ctx, `${name}-${protocol}`);
   const conf = path.join(dir, 'gw.json');
   const jwt = name === 'gw-jwt' ? await benchJwt(dir) : undefined;
+  const redis =
+    name === 'gw-rl-redis' || name === 'gw-rl-redis-wait'
+      ? { url: await startBenchRedis(ctx, dir), variant: name }
+      : undefined;
   writeFileSync(
     conf,
     gwConfig(
@@ -180,6 +184,7 @@ export async function startGw(
       name === 'gw-cb',
       name === 'gw-rl',
       jwt?.keyFile,
+      redis,
     ),
   );
   const check = spawnSync(process.execPath, [bin, 'proxy', '--config', conf, '--check'], {
@@ -222,6 +227,23 @@ async function benchJwt(dir: string): Promise<{ keyFile: string; token: string }
     .setExpirationTime('1d')
     .sign(privateKey);
   return { keyFile, token };
+}
+
+/**
+ * A redis-server for a `gw-rl-redis` candidate, on the load CPU beside the
+ * backend (an outside service, like the backend: its CPU is not gw's), with
+ * no persistence, in the candidate's folder; stopped with the run. Returns
+ * its URL.
+ */
+async function startBenchRedis(ctx: Context, dir: string): Promise<string> {
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    throw new Error('redis-server is not installed (apt-get install redis-server)');
+  }
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'];
+  const proc = ctx.procs.start('redis', 'redis-server', [...args, '--dir', dir], { side: 'load' });
+  await waitForPort(proc, port);
+  return `redis://${HOST}:${port}`;
 }
 
 /**
@@ -330,7 +352,15 @@ export async function startSocat(ctx: Context, backendPort: number): Promise<Can
 }
 
 /** The gw variants `--candidates` may name, beside plain gw: each configures one feature. */
-export const GW_VARIANTS = ['gw-feat', 'gw-health', 'gw-cb', 'gw-rl', 'gw-jwt'] as const;
+export const GW_VARIANTS = [
+  'gw-feat',
+  'gw-health',
+  'gw-cb',
+  'gw-rl',
+  'gw-rl-redis',
+  'gw-rl-redis-wait',
+  'gw-jwt',
+] as const;
 export type GwVariant = (typeof GW_VARIANTS)[number];
 
 /** gw itself, its baseline or one of its variants: a failure of theirs stops the run. */
@@ -342,7 +372,9 @@ export function isGw(name: string): boolean {
  * gw with one feature configured so that it lets everything through
  * (configs.ts): `gw-feat` route features (allowFrom, responseHeaders),
  * `gw-health` active health checks, `gw-cb` a circuit breaker that never
- * opens, `gw-rl` a rate limit never reached. What the feature costs per
+ * opens, `gw-rl` a rate limit never reached (`gw-rl-redis` the same kept in
+ * a redis-server started for the run, `gw-rl-redis-wait` one that waits for
+ * Redis on every request). What the feature costs per
  * request, side by side with plain gw. Started only when `--candidates` names it.
  */
 export async function withVariant(

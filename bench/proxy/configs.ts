@@ -56,10 +56,26 @@ function benchJwtAuth(publicKeyFile: string) {
 export const BENCH_RATE_LIMIT = { rps: 1e9, burst: 1e9, key: 'client-ip' };
 
 /**
+ * The rate limits of the `gw-rl-redis` candidates, kept in a redis-server
+ * started for the run (`store: redis`). `gw-rl-redis`: BENCH_RATE_LIMIT,
+ * far from its limit, so each request is admitted locally and charged to
+ * Redis in the background (the usual case). `gw-rl-redis-wait`: a burst of
+ * 1, so no request is admitted locally and every one waits for the GCRA
+ * script's answer (the cost of a key near its limit); at 1e9 rps (1 µs
+ * apart on Redis's clock) it refuses nothing, as one script call takes
+ * longer than that.
+ */
+export const BENCH_REDIS_RATE_LIMIT = {
+  'gw-rl-redis': { ...BENCH_RATE_LIMIT, store: 'redis' },
+  'gw-rl-redis-wait': { ...BENCH_RATE_LIMIT, burst: 1, store: 'redis' },
+} as const;
+
+/**
  * gw's config: one listener with one route, round-robin over ONE target;
  * with `features`, the route (or tcp listener) carries BENCH_FEATURES; with
  * `rateLimit`, the route carries BENCH_RATE_LIMIT; with
- * `jwtKeyFile`, the route requires an RS256 JWT verified with that key.
+ * `jwtKeyFile`, the route requires an RS256 JWT verified with that key; with
+ * `redis`, the route carries a limit kept in that Redis (BENCH_REDIS_RATE_LIMIT).
  */
 export function gwConfig(
   protocol: Protocol,
@@ -69,6 +85,7 @@ export function gwConfig(
   breaker = false,
   rateLimit = false,
   jwtKeyFile?: string,
+  redis?: { url: string; variant: keyof typeof BENCH_REDIS_RATE_LIMIT },
 ): string {
   const upstream = {
     name: 'be',
@@ -99,11 +116,13 @@ export function gwConfig(
               upstream: 'be',
               ...(features ? BENCH_FEATURES : {}),
               ...(rateLimit ? { rateLimit: BENCH_RATE_LIMIT } : {}),
+              ...(redis === undefined ? {} : { rateLimit: BENCH_REDIS_RATE_LIMIT[redis.variant] }),
               ...(jwtKeyFile === undefined ? {} : benchJwtAuth(jwtKeyFile)),
             },
           ],
         };
-  return `${JSON.stringify({ listeners: [listener], upstreams: [upstream] }, null, 2)}\n`;
+  const store = redis === undefined ? {} : { store: { redis: redis.url } };
+  return `${JSON.stringify({ ...store, listeners: [listener], upstreams: [upstream] }, null, 2)}\n`;
 }
 
 /** What this nginx binary can do: the stream module may be a separate package. */

@@ -59,7 +59,15 @@ function medianOrNull(values: readonly (number | null)[]): number | null {
 function referencesOf(spec: SectionSpec, names: readonly string[]): string[] {
   const refs = [...spec.references];
   if (names.includes('gw-base')) refs.push('gw-base');
-  const besideGw = ['gw-feat', 'gw-health', 'gw-cb', 'gw-rl', 'gw-jwt'];
+  const besideGw = [
+    'gw-feat',
+    'gw-health',
+    'gw-cb',
+    'gw-rl',
+    'gw-rl-redis',
+    'gw-rl-redis-wait',
+    'gw-jwt',
+  ];
   if (names.some((n) => besideGw.includes(n)) && !refs.includes('gw')) {
     refs.push('gw');
   }

@@ -10,6 +10,7 @@ import type { L4Exchange, Middleware } from './pipeline/types.js';
 import type { RouteConfig } from './config/types.js';
 import { GatewayRuntime, type RuntimeDeps, type RuntimeRef } from './runtime.js';
 import { TargetRegistry } from './upstream/target-registry.js';
+import { StoreConnections } from './store/shared-store.js';
 
 export interface GatewayOptions {
   /** Where access-log lines go (one per request, call or TCP connection). */
@@ -69,9 +70,21 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
     ...(options.routeMiddleware === undefined ? {} : { routeMiddleware: options.routeMiddleware }),
     ...(options.tcpMiddleware === undefined ? {} : { tcpMiddleware: options.tcpMiddleware }),
   };
-  const ref: RuntimeRef = { current: new GatewayRuntime(config, deps) };
-  // Discovered targets before the first request (each source's wait is bounded).
-  await registry.ready();
+  // The Redis of the top-level `store`: one connection, kept while reloads keep its URL.
+  const stores = new StoreConnections(registry.log);
+  /** The runtime of `next`; if it cannot be built, the store of `inForce` is all that stays. */
+  const runtimeFor = (next: ProxyConfig, inForce: ProxyConfig | undefined): GatewayRuntime => {
+    const sharedStore = stores.use(next.store);
+    try {
+      return new GatewayRuntime(next, sharedStore === undefined ? deps : { ...deps, sharedStore });
+    } catch (err) {
+      stores.settle(inForce?.store);
+      throw err;
+    }
+  };
+  const ref: RuntimeRef = { current: runtimeFor(config, undefined) };
+  // Discovered targets (and Redis) before the first request (each wait is bounded).
+  await Promise.all([registry.ready(), stores.ready()]);
   const listeners: RunningListener[] = [];
   try {
     for (const listener of config.listeners) {
@@ -84,6 +97,7 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
   } catch (err) {
     await Promise.allSettled(listeners.map((l) => l.close(0)));
     ref.current.retire();
+    stores.close();
     await registry.close(0);
     throw err;
   }
@@ -92,15 +106,18 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
     ref,
     registry,
     async swap(next) {
-      const runtime = new GatewayRuntime(next, deps);
+      const runtime = runtimeFor(next, ref.current.config);
       const previous = ref.current;
       ref.current = runtime;
       previous.retire();
+      // A store whose URL changed: the old connection goes once nothing new can use it.
+      stores.settle(next.store);
       await runtime.drained;
     },
     async close(graceMs = 5000) {
       await Promise.allSettled(listeners.map((l) => l.close(graceMs)));
       ref.current.retire();
+      stores.close();
       // The listeners gave requests in flight their grace; upstream sessions get a last second.
       await registry.close(UPSTREAM_CLOSE_MS);
     },

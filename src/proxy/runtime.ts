@@ -26,6 +26,7 @@ import { forwardHttp, type HttpExchange } from './upstream/forward-http.js';
 import { answerTcp, pipeTcp, type TcpExchange } from './upstream/pipe-tcp.js';
 import type { TargetRegistry } from './upstream/target-registry.js';
 import type { UpstreamRuntime } from './upstream/upstream-runtime.js';
+import type { SharedStore } from './store/shared-store.js';
 
 /**
  * One route of one config load: its matcher, the upstream runtime its
@@ -77,6 +78,8 @@ export interface RuntimeDeps {
   readonly routeMiddleware?: (listener: string, route: RouteConfig) => Middleware | undefined;
   /** Extra middleware for a tcp listener's connections, after its features. */
   readonly tcpMiddleware?: (listener: string) => Middleware<L4Exchange> | undefined;
+  /** The connection to the config's top-level `store`, for limits kept there. */
+  readonly sharedStore?: SharedStore;
 }
 
 /**
@@ -210,7 +213,14 @@ function buildFeatures(
   upstream: FeatureDeps['upstream'],
   closers: (() => void)[],
 ): BuiltFeatures {
-  const base = { clock: monotonicClock, sweeper, config, log: deps.registry.log, upstream };
+  const base = {
+    clock: monotonicClock,
+    sweeper,
+    config,
+    log: deps.registry.log,
+    upstream,
+    ...(deps.sharedStore === undefined ? {} : { sharedStore: deps.sharedStore }),
+  };
   if (listener.protocol === 'tcp') {
     const where = `listener ${listener.name}`;
     const built = buildEach(listener.features, { ...base, where }, FEATURES, 'tcp', closers);

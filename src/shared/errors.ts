@@ -48,6 +48,7 @@ export type GwErrorCode =
   | 'GW_ERR_RATE_LIMITED'
   | 'GW_ERR_CIRCUIT_OPEN'
   | 'GW_ERR_SHED'
+  | 'GW_ERR_STORE_UNAVAILABLE'
   // gw explain
   | 'GW_ERR_CAPTURE_CORRUPT'
   | 'GW_ERR_INPUT_FILE'
@@ -552,6 +553,20 @@ export function shed(reason: string): GwError {
     httpStatus: 503,
     exitCode: EXIT_RUNTIME,
   });
+}
+
+/**
+ * A rate limit kept in the shared store (Redis) could not be checked (the
+ * store is unreachable or too slow) and the store's `failureMode` is
+ * `closed`: refused rather than admitted unchecked. HTTP 503; gRPC
+ * UNAVAILABLE (14).
+ */
+export function storeUnavailable(store: string, reason: string): GwError {
+  return new GwError(
+    'GW_ERR_STORE_UNAVAILABLE',
+    `rate-limit store ${store} unavailable (${reason}); refused (failureMode closed)`,
+    { httpStatus: 503, exitCode: EXIT_RUNTIME },
+  );
 }
 
 // --- gw explain: captures.

@@ -5,6 +5,7 @@ import { parseHostPort } from './parse-host-port.js';
 import { fields, text, type Fields } from './raw-fields.js';
 import { listenConflicts } from './listen-conflicts.js';
 import { rawIssue, type RawIssue, type RawIssueOptions } from './raw-issue.js';
+import { storeCrossChecks } from '../store/cross-checks.js';
 
 /** Settings that only some listener protocols take, and which. */
 const PROTOCOL_ONLY: Readonly<Record<string, readonly string[]>> = {
@@ -64,6 +65,7 @@ export function crossChecks(root: unknown): RawIssue[] {
     checkUpstream(u, ['upstreams', i], add);
     if (tcpUpstreams.has(text(u.name))) checkTcpHashKey(u, ['upstreams', i], add);
   });
+  storeCrossChecks(doc, add);
   return issues;
 }
 

@@ -53,6 +53,7 @@ export function resolveConfig(file: ConfigFile, source: string): ProxyConfig {
     upstreams,
     consumers: resolveConsumers(file.consumers),
     ...(file.shedding === undefined ? {} : { shedding: file.shedding }),
+    ...(file.store === undefined ? {} : { store: file.store }),
   };
 }
 

@@ -31,6 +31,7 @@ import { zodIssues } from './zod-issues.js';
 import { outlierSchema } from '../health/outlier-schema.js';
 import { consumersSchema } from '../middleware/auth/consumers.js';
 import { sheddingSchema } from '../middleware/priority/schema.js';
+import { storeSchema } from '../store/schema.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -286,7 +287,7 @@ export const configFileSchema = z.strictObject({
   admin: notYet('admin listener (metrics, status, dashboard)'),
   shedding: sheddingSchema.optional(),
   consumers: consumersSchema.optional(),
-  store: notYet('shared store (scale-out)'),
+  store: storeSchema.optional(),
   ...laterSettings,
 });
 

@@ -18,6 +18,7 @@ import type { ConsumerConfig } from '../middleware/auth/consumers.js';
 
 /** A parsed `host:port` (`[::1]:8080` for IPv6). */
 import type { SheddingLimits } from '../middleware/priority/schema.js';
+import type { StoreSettings } from '../store/schema.js';
 
 export interface HostPort {
   readonly host: string;
@@ -199,4 +200,6 @@ export interface ProxyConfig {
   readonly consumers: readonly ConsumerConfig[];
   /** Load shedding by route priority (top-level `shedding`); absent: none, nothing counted. */
   readonly shedding?: SheddingLimits;
+  /** The Redis that limits with `store: redis` are kept in (top-level `store`); absent: none. */
+  readonly store?: StoreSettings;
 }

@@ -12,6 +12,7 @@ import type { Sweeper } from '../../shared/sweeper.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { L4Exchange, Middleware } from '../pipeline/types.js';
 import type { UpstreamRuntime } from '../upstream/upstream-runtime.js';
+import type { SharedStore } from '../store/shared-store.js';
 
 /** Where a feature's key may be written: on routes (HTTP, WebSocket, gRPC) or on tcp listeners. */
 export type FeaturePlace = 'route' | 'tcp';
@@ -31,6 +32,8 @@ export interface FeatureDeps {
    * in `build` (the upstreams are reconciled after every feature is built).
    */
   readonly upstream: (name: string) => UpstreamRuntime | undefined;
+  /** The gateway's connection to the top-level `store` (Redis), when the config has one. */
+  readonly sharedStore?: SharedStore;
 }
 
 /** The middleware a feature builds for one place. */

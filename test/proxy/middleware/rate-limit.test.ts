@@ -188,6 +188,7 @@ describe('rateLimit: config', () => {
       burst: 3,
       key: { kind: 'client-ip' },
       headers: false,
+      store: 'memory',
     });
   });
 

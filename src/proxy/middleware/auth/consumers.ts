@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { limitStoreSchema, type LimitStoreKind } from '../../store/schema.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const SHA256 = /^sha256:[0-9a-fA-F]{64}$/;
@@ -22,7 +23,12 @@ export interface ConsumerConfig {
   readonly plainApiKeys: number;
   readonly basic?: { readonly username: string; readonly passwordHash: string };
   /** The consumer's own rate limit; enforced by the rate-limit feature. */
-  readonly rateLimit?: { readonly rps: number; readonly burst?: number | undefined };
+  readonly rateLimit?: {
+    readonly rps: number;
+    readonly burst?: number | undefined;
+    /** Where it is counted: this process (default) or the top-level store, shared. */
+    readonly store?: LimitStoreKind | undefined;
+  };
 }
 
 /** The SHA-256 digest of a credential, lower-case hex. */
@@ -77,6 +83,7 @@ const consumerSchema = z.strictObject({
         .max(1_000_000_000)
         .describe('a whole number of requests, 0 or more')
         .optional(),
+      store: limitStoreSchema.optional(),
     })
     .optional(),
 });

@@ -65,13 +65,13 @@ export const auth = defineFeature<AuthSettings>({
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     };
     // Each consumer's own rateLimit, shared by every route of this config load.
-    const limits = consumerLimits(deps.config, deps.clock, deps.sweeper);
+    const limits = consumerLimits(deps.config, deps.clock, deps.sweeper, deps.sharedStore);
     const admit = (ex: Exchange, next: Handler, consumer: string): Promise<void> => {
       if (allowed !== undefined && !allowed.has(consumer))
         return Promise.reject(forbidden(`consumer ${consumer} is not allowed on this route`));
       ex.consumer = consumer;
       traceStep(ex, `auth: ${settings.type} consumer ${consumer}`);
-      return limits.check(ex, consumer) ?? next(ex);
+      return limits.check(ex, consumer, next) ?? next(ex);
     };
     return {
       route:

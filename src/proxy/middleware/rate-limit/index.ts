@@ -17,7 +17,7 @@ import {
   type RateLimitKey,
   type RateLimitSettings,
 } from './schema.js';
-import { MemoryRateLimitStore, sweepIdleKeys } from './store.js';
+import { isPending, limiterStore, routeScope } from './limiter-store.js';
 
 /** The key a request without one (no such header, no consumer) is counted under. */
 export const NO_KEY = '-';
@@ -52,15 +52,23 @@ function formatRate(rps: number): string {
  * gRPC RESOURCE_EXHAUSTED (8), a WebSocket upgrade refused with 429, each
  * with `Retry-After` and the RateLimit fields (fields.ts); with `headers:
  * true` admitted answers carry the RateLimit fields too. The store lives as
- * long as the config that built it: a reload starts every key afresh.
+ * long as the config that built it: a reload starts every key afresh. With
+ * `store: redis` the keys live in the top-level store instead, shared by
+ * every gateway using it (shared-store.ts), and outlive reloads.
  */
 export const rateLimit = defineFeature<RateLimitSettings>({
   key: 'rateLimit',
   places: ['route'],
   schema: rateLimitSchema,
   describe: (s) =>
-    `limit ${formatRate(s.rps)}/s burst ${s.burst} per ${keyText(s.key)}${s.headers ? ' +headers' : ''}`,
-  toJson: (s) => ({ rps: s.rps, burst: s.burst, key: keyText(s.key), headers: s.headers }),
+    `limit ${formatRate(s.rps)}/s burst ${s.burst} per ${keyText(s.key)}${s.headers ? ' +headers' : ''}${s.store === 'redis' ? ' in redis' : ''}`,
+  toJson: (s) => ({
+    rps: s.rps,
+    burst: s.burst,
+    key: keyText(s.key),
+    headers: s.headers,
+    ...(s.store === 'redis' ? { store: s.store } : {}),
+  }),
   build(settings, deps) {
     const policy = gcraPolicy(settings.rps, settings.burst);
     const name = keyText(settings.key);
@@ -69,8 +77,9 @@ export const rateLimit = defineFeature<RateLimitSettings>({
     const reason = `over ${formatRate(settings.rps)}/s (burst ${settings.burst}) per ${name}`;
     const key = keyOf(settings.key);
     const clock = deps.clock;
-    const store = new MemoryRateLimitStore();
-    const stopSweep = sweepIdleKeys(store, deps.sweeper, () => Math.floor(clock.nowMs() * 1000));
+    const hashKeys = settings.key.kind === 'header';
+    const limiter = limiterStore(settings.store, routeScope(deps.where), hashKeys, deps);
+    const store = limiter.store;
     const withHeaders = settings.headers;
 
     const decide = (ex: Exchange, next: Handler, result: GcraResult): Promise<void> => {
@@ -87,15 +96,18 @@ export const rateLimit = defineFeature<RateLimitSettings>({
       }
       return next(ex);
     };
+    // A decision Redis takes: no closure per request, one async call.
+    const decideLater = async (ex: Exchange, next: Handler, later: Promise<GcraResult>) =>
+      decide(ex, next, await later);
 
     return {
       route:
         (next: Handler): Handler =>
         (ex) => {
           const result = store.take(key(ex), Math.floor(clock.nowMs() * 1000), policy);
-          return decide(ex, next, result);
+          return isPending(result) ? decideLater(ex, next, result) : decide(ex, next, result);
         },
-      close: stopSweep,
+      close: limiter.close,
     };
   },
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isHttpToken } from '../../config/http-token.js';
+import { limitStoreSchema } from '../../store/schema.js';
 
 /** What a request is counted under: its client, a header's value, its consumer, or the route as a whole. */
 export type RateLimitKey =
@@ -42,7 +43,8 @@ function rateKey(text: string, ctx: z.RefinementCtx): RateLimitKey {
  * `rateLimit: { rps: 100, burst: 20, key: client-ip, headers: true }` on a
  * route. `burst` defaults to one second's worth (rps rounded up); `key` to
  * `client-ip`. Requests with nothing to key on (no such header, no
- * authenticated consumer) share one limit under the key `-`.
+ * authenticated consumer) share one limit under the key `-`. `store: redis`
+ * keeps the keys in the top-level store, shared by every gateway using it.
  */
 export const rateLimitSchema = z
   .strictObject({
@@ -50,6 +52,7 @@ export const rateLimitSchema = z
     burst: burst.optional(),
     key: z.string().transform(rateKey).describe(KEY_ALLOWED).optional(),
     headers: z.boolean().optional(),
+    store: limitStoreSchema.optional(),
   })
   .transform((s, ctx) => {
     const settings = {
@@ -57,6 +60,7 @@ export const rateLimitSchema = z
       burst: s.burst ?? Math.ceil(s.rps),
       key: s.key ?? ({ kind: 'client-ip' } as const),
       headers: s.headers ?? false,
+      store: s.store ?? 'memory',
     };
     if (settings.burst / settings.rps > MAX_REFILL_SECONDS) {
       ctx.addIssue({
@@ -67,7 +71,9 @@ export const rateLimitSchema = z
     }
     return settings;
   })
-  .describe('{ rps, burst, key: client-ip | header:NAME | consumer | route, headers: true }');
+  .describe(
+    '{ rps, burst, key: client-ip | header:NAME | consumer | route, headers: true, store: memory | redis }',
+  );
 
 export type RateLimitSettings = z.output<typeof rateLimitSchema>;
 
