@@ -68,11 +68,6 @@ export class TargetBreakers {
     return this.open.size;
   }
 
-  /** True while the sweeper runs a task for this upstream. */
-  get sweepingNow(): boolean {
-    return this.stopSweep !== undefined;
-  }
-
   /**
    * May `ex` make an attempt on `target`? Its breaker decides (closed: yes,
    * with no clock read; half-open: as one of its probes). A target the
@@ -101,6 +96,8 @@ export class TargetBreakers {
   /** GW_ERR_CIRCUIT_OPEN (503, gRPC UNAVAILABLE): no target left, each refused by its circuit. */
   refusal(): GwError {
     const nowMs = this.clock.nowMs();
+    // A circuit due to turn half-open is turned first, so the wait said is the real one.
+    if (nowMs >= this.nextHalfOpenMs) this.sweep(nowMs);
     const n = this.breakers.size;
     const open = this.open.size;
     const retry =
