@@ -59,7 +59,8 @@ export class BreakerMonitor {
 /**
  * Applies an upstream's `circuitBreaker` (from `UpstreamState.configure`):
  * returns the breaker the upstream keeps (the same one when the settings did
- * not change), a new one, or undefined when the config has none.
+ * not change), a new one, or undefined when the config has none (or has one
+ * per target).
  */
 export function configureBreaker(
   state: UpstreamState,
@@ -67,11 +68,16 @@ export function configureBreaker(
   settings: BreakerSettings | undefined,
   clock: Clock = monotonicClock,
 ): BreakerMonitor | undefined {
-  if (settings === undefined) {
+  // Breakers per target are configureTargetBreakers' (target-breakers.ts).
+  if (settings === undefined || settings.perTarget) {
     if (current !== undefined) {
       current.close();
       if (current.breaker.state !== 'closed') {
-        state.log(`upstream ${state.name}: circuit breaker removed; calls go through`);
+        state.log(
+          settings === undefined
+            ? `upstream ${state.name}: circuit breaker removed; calls go through`
+            : `upstream ${state.name}: circuit breaker now per target; calls go through`,
+        );
       }
     }
     return undefined;

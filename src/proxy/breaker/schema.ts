@@ -1,7 +1,8 @@
 /**
- * `circuitBreaker` on an upstream: stop sending to an upstream whose calls
- * keep failing, answer at once instead, and probe it now and then until it
- * works again. Pure: the schema, its defaults, and the line for
+ * `circuitBreaker` on an upstream: stop sending to an upstream (or, with
+ * `perTarget`, to a target) whose calls keep failing, answer at once instead
+ * (or send to the other targets), and probe it now and then until it works
+ * again. Pure: the schema, its defaults, and the line for
  * `gw proxy --check`.
  */
 import { z } from 'zod';
@@ -34,6 +35,12 @@ export interface BreakerSettings {
   readonly halfOpenCalls: number;
   /** A probe not over after this long counts as failed (half-open cannot stick). */
   readonly halfOpenTimeoutMs: number;
+  /**
+   * One breaker per target (each with these settings, fed by that target's
+   * attempts; an open one is out of the balancer's rotation) instead of one
+   * for the whole upstream.
+   */
+  readonly perTarget: boolean;
 }
 
 export const BREAKER_DEFAULTS = {
@@ -45,6 +52,7 @@ export const BREAKER_DEFAULTS = {
   maxOpenMs: 60_000,
   halfOpenCalls: 3,
   halfOpenTimeoutMs: 10_000,
+  perTarget: false,
 } as const;
 
 const count = (max: number) =>
@@ -75,8 +83,8 @@ export const breakerSchema = z
     halfOpenCalls: count(1000).optional(),
     halfOpenTimeoutMs: millis.optional(),
     perTarget: z
-      .literal(false)
-      .describe('false: one breaker per target is not supported yet (one breaker per upstream)')
+      .boolean()
+      .describe('true (one breaker per target) or false (one for the upstream)')
       .optional(),
   })
   .superRefine((file, ctx) => {
@@ -122,6 +130,7 @@ export const breakerSchema = z
       maxOpenMs: file.maxOpenMs ?? Math.max(BREAKER_DEFAULTS.maxOpenMs, openMs),
       halfOpenCalls: file.halfOpenCalls ?? BREAKER_DEFAULTS.halfOpenCalls,
       halfOpenTimeoutMs: file.halfOpenTimeoutMs ?? BREAKER_DEFAULTS.halfOpenTimeoutMs,
+      perTarget: file.perTarget ?? BREAKER_DEFAULTS.perTarget,
     };
   });
 
@@ -143,7 +152,7 @@ export function breakerText(s: BreakerSettings): string {
   const slow =
     s.slowCallMs === undefined ? '' : ` or ≥ ${s.slowCallRate ?? 0} slow (≥ ${s.slowCallMs}ms)`;
   return (
-    `breaker: open at ≥ ${s.failureRate} ${s.on.join('|')}${slow} ${windowText(s)} (min ${s.minCalls} calls)` +
+    `breaker${s.perTarget ? ' per target' : ''}: open at ≥ ${s.failureRate} ${s.on.join('|')}${slow} ${windowText(s)} (min ${s.minCalls} calls)` +
     ` → open ${s.openMs}ms × 2^n (max ${s.maxOpenMs}ms), half-open ${s.halfOpenCalls} probes (timeout ${s.halfOpenTimeoutMs}ms)`
   );
 }

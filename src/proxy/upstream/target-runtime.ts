@@ -57,6 +57,11 @@ export class TargetRuntime {
   healthy = true;
   /** Passive ejection (outlier detection): out of service until this time (monotonic ms); 0 when not ejected. */
   ejectedUntilMs = 0;
+  /**
+   * Its own circuit breaker (`circuitBreaker.perTarget`) is open: out of
+   * service until the breaker turns half-open (breaker/target-breakers.ts).
+   */
+  circuitOpen = false;
   private settings: PoolSettings;
   private pool: H1Pool | undefined;
   /** HTTP/2 connections: more than one when the target limits its streams. */
@@ -73,11 +78,12 @@ export class TargetRuntime {
   }
 
   /**
-   * May get new exchanges: healthy and not ejected at `nowMs`. Whether it does
-   * is the upstream's call (`UpstreamState.refreshAvailability`, panic mode).
+   * May get new exchanges: healthy, not ejected at `nowMs`, its circuit not
+   * open. Whether it does is the upstream's call
+   * (`UpstreamState.refreshAvailability`, panic mode).
    */
   availableAt(nowMs: number): boolean {
-    return this.healthy && this.ejectedUntilMs <= nowMs;
+    return this.healthy && !this.circuitOpen && this.ejectedUntilMs <= nowMs;
   }
 
   /**

@@ -36,9 +36,11 @@ export const MAX_ATTEMPTS = 2;
  * outcome record for the upstream's observers, and on a retryable failure
  * tries a different target (up to the forwarder's `maxAttempts`) while the
  * client is still there. An upstream's circuit breaker is asked first: an
- * open circuit throws GW_ERR_CIRCUIT_OPEN before any target is picked. When no target
- * is left the last failure is thrown (or GW_ERR_NO_TARGET when there never
- * was one).
+ * open circuit throws GW_ERR_CIRCUIT_OPEN before any target is picked. With
+ * breakers per target, the picked target's is asked instead: one that refuses
+ * is left out and another picked, which counts as no attempt. When no target
+ * is left the last failure is thrown, or GW_ERR_CIRCUIT_OPEN when every one
+ * was refused by its circuit (or GW_ERR_NO_TARGET when there never was one).
  */
 export async function tryTargets<E extends BaseExchange & KeySource>(
   upstream: UpstreamRuntime,
@@ -47,7 +49,7 @@ export async function tryTargets<E extends BaseExchange & KeySource>(
 ): Promise<void> {
   const { config } = upstream;
   // An open circuit answers at once, before any target is picked (one field test when none).
-  const { breaker } = upstream.state;
+  const { breaker, targetBreakers } = upstream.state;
   if (breaker !== undefined) breaker.admit(ex);
   const key = config.balance === 'hash' ? hashKeyOf(config.hashKey, ex) : undefined;
   let exclude: Set<string> | undefined;
@@ -57,7 +59,16 @@ export async function tryTargets<E extends BaseExchange & KeySource>(
     // After a failed attempt with no other target left, the failure itself is the answer.
     if (target === undefined) {
       if (breaker !== undefined && lastError === undefined) breaker.noAttempt(ex);
-      throw lastError ?? noTarget(config.name);
+      // With no failure, whatever was excluded was refused by its circuit.
+      throw lastError ?? noTargetLeft(upstream, exclude !== undefined);
+    }
+    // The target's own circuit (perTarget): a refusal is no attempt; another target is picked.
+    // A probe it admits gets its attempt right below, whose record ends the probe.
+    if (targetBreakers !== undefined && !targetBreakers.admit(ex, target)) {
+      // Every circuit open: the others would refuse too (panic mode serves them all).
+      if (targetBreakers.allOpen()) throw lastError ?? targetBreakers.refusal();
+      (exclude ??= new Set()).add(target.id);
+      continue;
     }
     ex.target = target.id;
     ex.attempts++;
@@ -84,6 +95,19 @@ export async function tryTargets<E extends BaseExchange & KeySource>(
       if (target.drained) target.afterExchange();
     }
   }
+}
+
+/**
+ * Why no target could be tried: GW_ERR_CIRCUIT_OPEN when targets' circuits
+ * refused it (or every circuit is open, so none is in rotation), otherwise
+ * GW_ERR_NO_TARGET.
+ */
+function noTargetLeft(upstream: UpstreamRuntime, refused: boolean): GwError {
+  const { targetBreakers } = upstream.state;
+  if (targetBreakers !== undefined && (refused || targetBreakers.allOpen())) {
+    return targetBreakers.refusal();
+  }
+  return noTarget(upstream.config.name);
 }
 
 /** The outcome a failure counts as, by the error's code. */

@@ -11,6 +11,7 @@ import {
 import type { H1Pool } from '../h1/upstream-pool.js';
 import type { H2Connection } from '../h2/connection.js';
 import { configureBreaker, type BreakerMonitor } from '../breaker/monitor.js';
+import { configureTargetBreakers, type TargetBreakers } from '../breaker/target-breakers.js';
 import { configureOutliers } from '../health/outlier-monitor.js';
 import type { BaseExchange } from '../pipeline/types.js';
 import { TargetRuntime, type PoolSettings } from './target-runtime.js';
@@ -87,6 +88,11 @@ export class UpstreamState {
   health: HealthMonitor | undefined;
   /** The circuit breaker, when the config sets `circuitBreaker` (tryTargets asks it first). */
   breaker: BreakerMonitor | undefined;
+  /**
+   * One circuit breaker per target, when `circuitBreaker.perTarget` is set
+   * (tryTargets asks the picked target's; one field test when none).
+   */
+  targetBreakers: TargetBreakers | undefined;
 
   /** Where this upstream's state changes are told, one line each. */
   readonly log: (line: string) => void;
@@ -107,6 +113,7 @@ export class UpstreamState {
     this.settings = poolSettings(config);
     configureOutliers(this, config.outlierDetection);
     this.breaker = configureBreaker(this, this.breaker, config.circuitBreaker);
+    this.targetBreakers = configureTargetBreakers(this, this.targetBreakers, config.circuitBreaker);
     this.panicThreshold = config.panicThreshold;
     this.health = syncMonitor(this.health, this, config.healthCheck, config.tls);
     if (config.balance !== this.balance) {
@@ -195,6 +202,7 @@ export class UpstreamState {
     }
     this.targets = next;
     this.health?.follow(next);
+    this.targetBreakers?.follow(next);
     this.refreshAvailability(performance.now(), true);
     return Promise.allSettled(drains).then(() => undefined);
   }
@@ -241,6 +249,7 @@ export class UpstreamState {
     const source = this.source;
     this.source = undefined;
     this.health?.close();
+    this.targetBreakers?.stop();
     const targets = [...this.byId.values()];
     this.byId.clear();
     this.targets = [];
@@ -256,6 +265,7 @@ export class UpstreamState {
   async close(forceAfterMs?: number): Promise<void> {
     this.unwatch?.();
     this.health?.close();
+    this.targetBreakers?.stop();
     await this.source?.close();
     await Promise.allSettled([...this.byId.values()].map((t) => t.closeConnections(forceAfterMs)));
   }

@@ -31,10 +31,18 @@ describe('circuitBreaker in the config', () => {
       maxOpenMs: 60_000,
       halfOpenCalls: 3,
       halfOpenTimeoutMs: 10_000,
+      perTarget: false,
     });
     const plain = parseConfig(minimalRaw(), 'gw.yaml');
     assert.equal(routingTableJson(plain).upstreams[0]?.circuitBreaker, undefined);
     assert.doesNotMatch(routingTable(plain).join('\n'), /breaker/);
+  });
+
+  it('takes perTarget: true, and gw proxy --check says the breakers are per target', () => {
+    const config = parseConfig(withBreaker({ perTarget: true, openMs: 2000 }), 'gw.yaml');
+    assert.equal(config.upstreams.get('app')?.circuitBreaker?.perTarget, true);
+    assert.match(routingTable(config).join('\n'), /\n {2}breaker per target: open at ≥ 0\.5 /);
+    assert.equal(routingTableJson(config).upstreams[0]?.circuitBreaker?.perTarget, true);
   });
 
   it('reports each bad field at its path', () => {
@@ -42,7 +50,7 @@ describe('circuitBreaker in the config', () => {
       kindsAndPaths(
         issuesOf(() =>
           parseConfig(
-            withBreaker({ failureRate: 2, halfOpenCalls: 0, perTarget: true }),
+            withBreaker({ failureRate: 2, halfOpenCalls: 0, perTarget: 'yes' }),
             'gw.yaml',
           ),
         ),

@@ -46,18 +46,19 @@ describe('circuitBreaker schema', () => {
       maxOpenMs: 60_000,
       halfOpenCalls: 3,
       halfOpenTimeoutMs: 10_000,
+      perTarget: false,
     });
-    assert.match(breakerText(s), /open at ≥ 0.5 .* in 10 s \(min 20 calls\)/);
+    assert.match(breakerText(s), /^breaker: open at ≥ 0.5 .* in 10 s \(min 20 calls\)/);
   });
 
-  it('refuses both windows, a lone slowCallMs, maxOpenMs under openMs, a share above 1, perTarget', () => {
+  it('refuses both windows, a lone slowCallMs, maxOpenMs under openMs, a share above 1, a non-boolean perTarget', () => {
     for (const bad of [
       { windowMs: 1000, windowCalls: 10 },
       { slowCallMs: 100 },
       { slowCallRate: 0.5 },
       { openMs: 5000, maxOpenMs: 1000 },
       { failureRate: 1.5 },
-      { perTarget: true },
+      { perTarget: 'yes' },
       { on: ['aborted'] },
     ]) {
       assert.equal(breakerSchema.safeParse(bad).success, false, JSON.stringify(bad));
