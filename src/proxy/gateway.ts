@@ -6,6 +6,7 @@ import { startHttpListener } from './listeners/http-listener.js';
 import type { RunningListener } from './listeners/listen.js';
 import { startTcpListener } from './listeners/tcp-listener.js';
 import type { LineSink } from './middleware/access-log/access-log.js';
+import { StateShelf } from './middleware/state-shelf.js';
 import type { L4Exchange, Middleware } from './pipeline/types.js';
 import type { RouteConfig } from './config/types.js';
 import { GatewayRuntime, type RuntimeDeps, type RuntimeRef } from './runtime.js';
@@ -45,9 +46,10 @@ export interface Gateway {
    * Swaps in a new config for the next request, atomically: listeners keep
    * their sockets, requests in flight finish on the config they were routed
    * with, targets and upstreams that remain keep their state and connections,
-   * and the promise resolves once what the new config dropped has drained. The
-   * listener set itself (names, addresses, protocols) must be unchanged;
-   * changing it needs a restart.
+   * limits set as before at the same place keep their counts (see
+   * FeatureDeps.keep), and the promise resolves once what the new config
+   * dropped has drained. The listener set itself (names, addresses,
+   * protocols) must be unchanged; changing it needs a restart.
    */
   swap(config: ProxyConfig): Promise<void>;
   /** Stops accepting, gives requests in flight `graceMs`, then closes everything. */
@@ -67,6 +69,7 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
   const deps: RuntimeDeps = {
     sink: options.accessLog,
     registry,
+    shelf: new StateShelf(),
     ...(options.routeMiddleware === undefined ? {} : { routeMiddleware: options.routeMiddleware }),
     ...(options.tcpMiddleware === undefined ? {} : { tcpMiddleware: options.tcpMiddleware }),
   };

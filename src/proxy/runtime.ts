@@ -17,6 +17,7 @@ import type {
   FeaturePlace,
 } from './middleware/feature.js';
 import { FEATURES } from './middleware/features.js';
+import type { ShelfHolder, StateShelf } from './middleware/state-shelf.js';
 import { buildChain } from './pipeline/build-chains.js';
 import type { Handler, L4Exchange, Middleware } from './pipeline/types.js';
 import { compileRoutes, type CompiledRoute, type RouteRequest } from './routing/compile-routes.js';
@@ -71,6 +72,8 @@ export interface RuntimeDeps {
   readonly sink: LineSink;
   /** The lasting upstream and target state, reconciled with each config. */
   readonly registry: TargetRegistry;
+  /** The lasting state of features (rate limiters' keys), taken over by each config that keeps it. */
+  readonly shelf: StateShelf;
   /**
    * Extra middleware for a route, after its features (embedding, tests): called once per
    * route per config load.
@@ -90,7 +93,7 @@ export interface RuntimeDeps {
  * for the next request while one in flight (or waiting in a middleware)
  * finishes on the config it started with. Features are built before the
  * registry is touched: a feature that fails to build leaves the old runtime
- * in force.
+ * in force, and what the features built before it started is released.
  */
 export class GatewayRuntime {
   readonly config: ProxyConfig;
@@ -100,16 +103,27 @@ export class GatewayRuntime {
   readonly drained: Promise<void>;
   /** What the features of this config hold (sweeps, monitors), released by {@link retire}. */
   private readonly closers: (() => void)[] = [];
+  /** The lasting state this config's features took (over), let go by {@link retire}. */
+  private readonly holder: ShelfHolder;
 
   constructor(config: ProxyConfig, deps: RuntimeDeps) {
     this.config = config;
+    this.holder = deps.shelf.holder();
     // Features look upstreams up per exchange (a fallback's): by then they are reconciled.
     const upstreams: { map: ReadonlyMap<string, UpstreamRuntime> } = { map: new Map() };
     const upstream = (name: string) => upstreams.map.get(name);
-    const built = config.listeners.map((l) => ({
-      config: l,
-      features: buildFeatures(l, config, deps, upstream, this.closers),
-    }));
+    const lasting: Lasting = { holder: this.holder, closers: this.closers };
+    let built: { config: ListenerConfig; features: BuiltFeatures }[];
+    try {
+      built = config.listeners.map((l) => ({
+        config: l,
+        features: buildFeatures(l, config, deps, upstream, lasting),
+      }));
+    } catch (err) {
+      // The config in force stays: what this one's features started so far must not run on.
+      this.retire();
+      throw err;
+    }
     const reconciled = deps.registry.reconcile(config.upstreams);
     this.upstreams = reconciled.upstreams;
     upstreams.map = reconciled.upstreams;
@@ -121,11 +135,13 @@ export class GatewayRuntime {
 
   /**
    * Releases what this config's features hold (their sweeps, the load
-   * monitor): called once another config took over, or the gateway stops.
-   * Exchanges still on this config finish; only background work ends.
+   * monitor, and kept state the config in force did not take over): called
+   * once another config took over, or the gateway stops. Exchanges still on
+   * this config finish; only background work ends.
    */
   retire(): void {
     for (const close of this.closers.splice(0)) close();
+    this.holder.release();
   }
 
   /** The upstream a validated config guarantees to exist. */
@@ -206,12 +222,21 @@ interface BuiltFeatures {
   readonly tcp: readonly Middleware<L4Exchange>[];
 }
 
+/** Where a config's features leave what outlives their build: kept state, and closes. */
+interface Lasting {
+  readonly holder: ShelfHolder;
+  readonly closers: (() => void)[];
+}
+
+/** The features' deps at one place, before each feature gets its own `keep`. */
+type PlaceDeps = Omit<FeatureDeps, 'keep'>;
+
 function buildFeatures(
   listener: ListenerConfig,
   config: ProxyConfig,
   deps: RuntimeDeps,
   upstream: FeatureDeps['upstream'],
-  closers: (() => void)[],
+  lasting: Lasting,
 ): BuiltFeatures {
   const base = {
     clock: monotonicClock,
@@ -223,7 +248,7 @@ function buildFeatures(
   };
   if (listener.protocol === 'tcp') {
     const where = `listener ${listener.name}`;
-    const built = buildEach(listener.features, { ...base, where }, FEATURES, 'tcp', closers);
+    const built = buildEach(listener.features, { ...base, where }, FEATURES, 'tcp', lasting);
     const tcp = built.flatMap((m) => (m.tcp ? [m.tcp] : []));
     const extra = deps.tcpMiddleware?.(listener.name);
     if (extra !== undefined) tcp.push(extra);
@@ -231,7 +256,7 @@ function buildFeatures(
   }
   const routes = listener.routes.map((route) => {
     const where = `listener ${listener.name}, route ${route.name}`;
-    const built = buildEach(route.features, { ...base, where }, FEATURES, 'route', closers);
+    const built = buildEach(route.features, { ...base, where }, FEATURES, 'route', lasting);
     const middleware: Middleware[] = built.flatMap((m) => (m.route ? [m.route] : []));
     const extra = deps.routeMiddleware?.(listener.name, route);
     if (extra !== undefined) middleware.push(extra);
@@ -243,10 +268,10 @@ function buildFeatures(
 /** Builds every feature set at one place (or with settings when unset), in the registry's order. */
 function buildEach(
   settings: ReadonlyMap<string, unknown>,
-  deps: FeatureDeps,
+  deps: PlaceDeps,
   features: readonly AnyFeature[],
   place: FeaturePlace,
-  closers: (() => void)[],
+  lasting: Lasting,
 ): FeatureMiddleware[] {
   const out: FeatureMiddleware[] = [];
   for (const feature of features) {
@@ -256,11 +281,16 @@ function buildEach(
         ? feature.unset
         : undefined;
     if (value === undefined) continue;
-    const built = feature.build(value, deps);
-    if (built.close !== undefined) closers.push(built.close);
+    const built = feature.build(value, { ...deps, keep: keepFor(feature.key, lasting.holder) });
+    if (built.close !== undefined) lasting.closers.push(built.close);
     out.push(built);
   }
   return out;
+}
+
+/** A feature's `keep`: its ids are its own, apart from every other feature's. */
+function keepFor(key: string, holder: ShelfHolder): FeatureDeps['keep'] {
+  return (id, make) => holder.keep(`${key}: ${id}`, make);
 }
 
 /** The one mutable cell of the data plane: the runtime in force. */

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningBackend } from '../../src/backend/backend-options.js';
 import { parseConfigText } from '../../src/proxy/config/load.js';
 import { loadMonitor } from '../../src/proxy/load/load-monitor.js';
+import type { GwError } from '../../src/shared/errors.js';
 import { sweeper } from '../../src/shared/sweeper.js';
 import { startBackends, startTestGateway, targets, type TestGateway } from '../helpers/proxy.js';
 
@@ -60,5 +61,34 @@ describe('a replaced config ends its features’ background work', () => {
     assert.equal(sweeper.size, tasksBefore + 1);
     await gw.close();
     assert.equal(sweeper.size, tasksBefore, 'stopping the gateway ends it too');
+  });
+
+  it('a reload whose config fails to build leaves nothing of it running', async () => {
+    const tasksBefore = sweeper.size;
+    gw = await startTestGateway(config(', rateLimit: { rps: 100 }'));
+    assert.equal(sweeper.size, tasksBefore + 1);
+    // Its first route builds a new limiter (and the load monitor), its second cannot be built.
+    const broken = `
+listeners:
+  - name: web
+    protocol: http
+    listen: 127.0.0.1:0
+    routes:
+      - { name: r, match: { pathPrefix: / }, upstream: app, rateLimit: { rps: 5 }, priority: core }
+      - { name: s, match: { pathPrefix: /s }, upstream: app, fallback: { status: 503, bodyFile: /nonexistent/gw-fallback-body.txt } }
+upstreams:
+  - { name: app, targets: ${targets(backends)} }
+shedding: { maxInFlight: 100 }
+`;
+    await assert.rejects(
+      gw.gateway.swap(parseConfigText(broken, 'test.yaml')),
+      (err: GwError) => err.code === 'GW_ERR_CONFIG',
+    );
+    assert.equal(sweeper.size, tasksBefore + 1, 'only the config in force sweeps');
+    const res = await fetch(`http://127.0.0.1:${gw.port('web')}/x`);
+    await res.arrayBuffer();
+    assert.equal(res.status, 200, 'the config in force still serves');
+    await gw.close();
+    assert.equal(sweeper.size, tasksBefore);
   });
 });

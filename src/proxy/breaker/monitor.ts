@@ -45,6 +45,14 @@ export class BreakerMonitor {
     return circuitOpen(this.state.name, this.breaker.refusal());
   }
 
+  /**
+   * `ex`'s session with a target is established (TCP connected, WebSocket
+   * upgraded): if it is a half-open probe, it succeeded (see settleProbe).
+   */
+  established(ex: BaseExchange): void {
+    this.breaker.settleProbe(ex);
+  }
+
   /** The exchange ended before any attempt (no target): a probe among them failed. */
   noAttempt(ex: BaseExchange): void {
     this.breaker.failProbe(ex);

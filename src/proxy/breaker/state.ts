@@ -251,6 +251,17 @@ export class CircuitBreaker<K = unknown> {
     }
   }
 
+  /**
+   * A probe whose session is established (a TCP connection the target
+   * accepted, a WebSocket it upgraded): that is its success. A session may
+   * last hours, so waiting for its end would hold the half-open circuit
+   * (refusing everyone else) and then count the probe as hung. Its end is
+   * recorded later as any call's.
+   */
+  settleProbe(key: K): void {
+    if (this.probes.size !== 0 && this.probes.has(key)) this.probeEnded(key, 'ok');
+  }
+
   /** A probe exchange that ended with no attempt at all (no target): a failed probe. */
   failProbe(key: K): void {
     if (this.probes.has(key)) this.probeEnded(key, 'connect-failed');

@@ -13,6 +13,7 @@ import type { ProxyConfig } from '../config/types.js';
 import type { L4Exchange, Middleware } from '../pipeline/types.js';
 import type { UpstreamRuntime } from '../upstream/upstream-runtime.js';
 import type { SharedStore } from '../store/shared-store.js';
+import type { Kept } from './state-shelf.js';
 
 /** Where a feature's key may be written: on routes (HTTP, WebSocket, gRPC) or on tcp listeners. */
 export type FeaturePlace = 'route' | 'tcp';
@@ -34,6 +35,17 @@ export interface FeatureDeps {
   readonly upstream: (name: string) => UpstreamRuntime | undefined;
   /** The gateway's connection to the top-level `store` (Redis), when the config has one. */
   readonly sharedStore?: SharedStore;
+  /**
+   * State that carries over to the next config load (see state-shelf.ts):
+   * the same `id` asked for by this feature in the next load gets the same
+   * value, so a reload that leaves a setting as it was keeps its state; a
+   * new id gets `make()`'s. Ids are this feature's own (another feature's
+   * same id is another state); put in them the place (`where`) unless every
+   * place shares the state, and every setting the state depends on. `close`
+   * runs once no config in force holds the state: not when the config that
+   * made it is retired, if the next one took it over. At build time only.
+   */
+  readonly keep: <T>(id: string, make: () => Kept<T>) => T;
 }
 
 /** The middleware a feature builds for one place. */
@@ -45,7 +57,8 @@ export interface FeatureMiddleware {
   /**
    * Ends the background work `build` started (a sweep, a monitor), once the
    * config that built it is replaced or the gateway stops. Exchanges still
-   * running on it keep working; only its housekeeping ends.
+   * running on it keep working; only its housekeeping ends. (State made
+   * through `deps.keep` is closed by its own `close`, not here.)
    */
   readonly close?: () => void;
 }

@@ -319,6 +319,8 @@ async function connectUpstream(
     await relayRefusal(ex.socket, shake, ex.replyFields, ex.watch, upstream.config.timeouts.idleMs);
     return;
   }
+  // Upgraded: a half-open circuit's probe has succeeded, however long the session lasts.
+  upstream.state.breaker?.established(ex);
   // The bridge is the client's connection now: it idles out on the listener's idleMs.
   await new Promise<void>((resolve) => {
     splice(ex, shake, resolve);

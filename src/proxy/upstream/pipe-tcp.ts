@@ -76,7 +76,7 @@ export function pipeTcp(ex: TcpExchange): Promise<void> {
 /** How TCP connections go to a target: one object for every connection (see Forwarder). */
 const TCP_FORWARDER: Forwarder<TcpExchange> = {
   maxAttempts: Number.POSITIVE_INFINITY,
-  send: (ex, target, upstream) => connectAndSplice(ex, target, upstream.config.timeouts.connectMs),
+  send: (ex, target, upstream) => connectAndSplice(ex, target, upstream),
   mapError: (_ex, err) => toGwError(err),
   // Nothing was sent before the target accepted: any connect failure may go to the next one.
   mayRetry: (_ex, _error, err) => err instanceof ConnectFailure,
@@ -150,13 +150,15 @@ interface DownstreamSink {
 /**
  * Connects to `target` and, once connected, splices it with the client.
  * Rejects with a ConnectFailure when the target cannot be reached; resolves
- * when the session is over.
+ * when the session is over. A half-open circuit's probe succeeds once the
+ * target accepts: the session may last far longer than any probe timeout.
  */
 function connectAndSplice(
   ex: TcpExchange,
   target: TargetRuntime,
-  connectMs: number,
+  upstream: UpstreamRuntime,
 ): Promise<void> {
+  const connectMs = upstream.config.timeouts.connectMs;
   return new Promise((resolve, reject) => {
     const sink: DownstreamSink = { deliver: () => true };
     const slab = new Slab();
@@ -182,6 +184,7 @@ function connectAndSplice(
     up.once('connect', () => {
       clearTimeout(timer);
       up.off('error', onError);
+      upstream.state.breaker?.established(ex);
       splice(ex, up, sink, resolve);
     });
   });

@@ -223,6 +223,31 @@ describe('CircuitBreaker: open → half-open → closed or open again', () => {
     assert.equal(breaker.state, 'open');
   });
 
+  it('settles a probe whose session is established, however long the session then lasts', () => {
+    const { breaker, clock, lines } = opened({ halfOpenTimeoutMs: 500 });
+    clock.advance(1000);
+    const a = {};
+    const b = {};
+    assert.equal(breaker.allow(a), true);
+    assert.equal(breaker.allow(b), true);
+    breaker.settleProbe(a);
+    breaker.settleProbe(a);
+    assert.equal(breaker.state, 'half-open', 'settling one twice counts once');
+    breaker.settleProbe(b);
+    assert.equal(breaker.state, 'closed');
+    assert.equal(lines.at(-1), 'circuit closed: 2 probes succeeded');
+    // The sessions go on past halfOpenTimeoutMs: nothing is hung, nothing trips.
+    clock.advance(10_000);
+    assert.equal(breaker.allow({}), true);
+    // Their ends are recorded as any call's, in the closed circuit's window.
+    breaker.record(a, 'ok', 10_000);
+    breaker.record(b, 'ok', 10_000);
+    assert.equal(breaker.state, 'closed');
+    // A call that is not a probe is not settled by it.
+    breaker.settleProbe({});
+    assert.equal(breaker.state, 'closed');
+  });
+
   it('frees the place of a probe whose client left, and fails one that found no target', () => {
     const { breaker, clock } = opened({ halfOpenCalls: 1 });
     clock.advance(1000);

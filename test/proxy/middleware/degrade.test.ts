@@ -2,10 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { Sweeper } from '../../../src/shared/sweeper.js';
-import { isGwError } from '../../../src/shared/errors.js';
+import { isGwError, noTarget } from '../../../src/shared/errors.js';
 import { parseConfig } from '../../../src/proxy/config/schema.js';
 import { LoadMonitor } from '../../../src/proxy/load/load-monitor.js';
+import type { ProxyConfig } from '../../../src/proxy/config/types.js';
+import { fallback } from '../../../src/proxy/middleware/fallback/index.js';
 import { fallbackReason } from '../../../src/proxy/middleware/fallback/reason.js';
+import type { Kept } from '../../../src/proxy/middleware/state-shelf.js';
+import { asLocalReply, type Exchange, type LocalReply } from '../../../src/proxy/pipeline/types.js';
 import { fallbackSchema } from '../../../src/proxy/middleware/fallback/schema.js';
 import { sheddingSchema } from '../../../src/proxy/middleware/priority/schema.js';
 import { shedReason } from '../../../src/proxy/middleware/priority/shed-reason.js';
@@ -55,6 +59,43 @@ describe('fallback schema', () => {
     assert.equal(fallbackReason('GW_ERR_SHED'), 'shed');
     for (const code of ['GW_ERR_RATE_LIMITED', 'GW_ERR_FORBIDDEN', 'GW_ERR_BODY_TOO_LARGE', '']) {
       assert.equal(fallbackReason(code), undefined);
+    }
+  });
+});
+
+describe('static fallback reply', () => {
+  const deps = {
+    clock: new ManualClock(),
+    sweeper: new Sweeper(new ManualClock()),
+    config: { source: '<test>' } as ProxyConfig,
+    log: () => undefined,
+    where: 'listener rpc, route r',
+    upstream: () => undefined,
+    keep: <T>(_id: string, make: () => Kept<T>) => make().value,
+  };
+  /** What the route's fallback throws for an exchange whose upstream had no target. */
+  async function replyFor(settings: unknown): Promise<LocalReply> {
+    const handler = fallback
+      .build(fallbackSchema.parse(settings), deps)
+      .route?.(() => Promise.reject(noTarget('api')));
+    assert.ok(handler);
+    const ex = { replyStarted: () => false } as unknown as Exchange;
+    const thrown: unknown = await handler(ex).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const reply = asLocalReply(thrown);
+    assert.ok(reply);
+    return reply;
+  }
+  it('gives a gRPC client the body as grpc-message, a sentence when there is none or it is long', async () => {
+    const reply = await replyFor({ status: 503, body: 'come back later', grpcStatus: 8 });
+    assert.equal(reply.message, 'come back later');
+    assert.equal(reply.grpcStatus, 8);
+    assert.equal(reply.code, '');
+    for (const body of [undefined, 'x'.repeat(1025)]) {
+      const { message } = await replyFor({ status: 503, ...(body === undefined ? {} : { body }) });
+      assert.equal(message, 'listener rpc, route r answers with its fallback');
     }
   });
 });

@@ -94,6 +94,7 @@ const deps: FeatureDeps = {
   log: () => undefined,
   where: 'listener web, route r',
   upstream: () => undefined,
+  keep: (_id, make) => make().value,
 };
 
 function exchange(clientIp: string): Exchange {

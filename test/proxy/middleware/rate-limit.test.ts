@@ -315,6 +315,7 @@ function depsWith(clock: ManualClock, log: string[] = []): FeatureDeps {
     log: (line) => log.push(line),
     upstream: () => undefined,
     where: 'listener raw',
+    keep: (_id, make) => make().value,
   };
 }
 

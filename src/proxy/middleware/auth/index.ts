@@ -65,7 +65,7 @@ export const auth = defineFeature<AuthSettings>({
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     };
     // Each consumer's own rateLimit, shared by every route of this config load.
-    const limits = consumerLimits(deps.config, deps.clock, deps.sweeper, deps.sharedStore);
+    const limits = consumerLimits(deps);
     const admit = (ex: Exchange, next: Handler, consumer: string): Promise<void> => {
       if (allowed !== undefined && !allowed.has(consumer))
         return Promise.reject(forbidden(`consumer ${consumer} is not allowed on this route`));

@@ -26,12 +26,16 @@ interface Resendable {
   resendTo(upstream: UpstreamRuntime): Promise<void> | undefined;
 }
 
+/** The longest body a gRPC call gets as its `grpc-message`: a header field, not a page. */
+const MAX_GRPC_MESSAGE_BYTES = 1024;
+
 /**
  * A route's static fallback: a {@link LocalReply} every listener answers as
- * itself (HTTP status and body, gRPC trailers-only, a response before the
- * WebSocket 101). Its code is empty, so no `x-gw-error` goes out: it is an
- * answer, not an error; `x-gw-fallback` says why it was given. An Error only
- * to be thrown: built once per config load, thrown as it is for every exchange.
+ * itself (HTTP status and body, gRPC trailers-only with the body as
+ * `grpc-message`, a response before the WebSocket 101). Its code is empty,
+ * so no `x-gw-error` goes out: it is an answer, not an error;
+ * `x-gw-fallback` says why it was given. An Error only to be thrown: built
+ * once per config load, thrown as it is for every exchange.
  */
 class FallbackReply extends Error implements LocalReply {
   readonly code = '';
@@ -41,7 +45,11 @@ class FallbackReply extends Error implements LocalReply {
   readonly contentType?: string;
 
   constructor(settings: StaticFallback, body: string, route: string) {
-    super(`${route} answers with its fallback`);
+    // The message is what a gRPC client reads: the body, unless there is none or it is a page.
+    const bytes = Buffer.byteLength(body);
+    super(
+      bytes > 0 && bytes <= MAX_GRPC_MESSAGE_BYTES ? body : `${route} answers with its fallback`,
+    );
     this.httpStatus = settings.status;
     this.grpcStatus = settings.grpcStatus;
     this.body = body;

@@ -17,7 +17,8 @@ const status = z
  * are tokens, `content-type` sets the body's type); `body` a string, or
  * `bodyFile` a file read when the config is loaded (relative to the config
  * file); `grpcStatus` what a gRPC call gets (trailers-only), default 14
- * UNAVAILABLE with the body as `grpc-message`.
+ * UNAVAILABLE with the body as `grpc-message` (up to 1 KiB; no body, or a
+ * longer one: a sentence naming the route).
  */
 const staticFallback = z
   .strictObject({

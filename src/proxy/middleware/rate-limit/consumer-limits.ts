@@ -1,24 +1,20 @@
 import { rateLimited } from '../../../shared/errors.js';
-import type { Clock } from '../../../shared/clock.js';
-import type { Sweeper } from '../../../shared/sweeper.js';
 import type { ProxyConfig } from '../../config/types.js';
 import { addReplyField, traceStep, type Exchange, type Handler } from '../../pipeline/types.js';
-import type { SharedStore } from '../../store/shared-store.js';
+import type { FeatureDeps } from '../feature.js';
 import { ceilSeconds, policyField, sfString, stateField } from './fields.js';
 import { gcraPolicy, type GcraPolicy, type GcraResult } from './gcra.js';
-import {
-  isPending,
-  limiterStore,
-  type LimiterStore,
-  type LimiterStoreDeps,
-} from './limiter-store.js';
-import type { RateLimitStore } from './store.js';
+import { isPending, limiterStore, type LimiterStore } from './limiter-store.js';
+import { sweptStore, type RateLimitStore } from './store.js';
 
 /**
  * Each consumer's own `rateLimit` (`consumers[].rateLimit`), counted across
- * every route the consumer authenticates on: one store per config load,
- * shared by the auth middleware of every route. Checked right after a
- * request is authenticated, before the route's own `rateLimit`.
+ * every route the consumer authenticates on, and checked right after a
+ * request is authenticated, before the route's own `rateLimit`. Limits
+ * counted here share one memory store, kept by a reload (a consumer whose
+ * limit the new config changed starts afresh; the others keep their counts);
+ * limits with `store: redis` share one Redis-backed store per config load
+ * (keys `consumer:NAME`, which outlive reloads in Redis).
  */
 export interface ConsumerLimits {
   /**
@@ -28,69 +24,53 @@ export interface ConsumerLimits {
    * the consumer is within it.
    */
   check(ex: Exchange, consumer: string, next: Handler): Promise<void> | undefined;
-  /** Stops the idle-key sweep (every route's auth calls it; the first call does it). */
+  /** Ends the Redis store's sweep (every route's auth calls it; the first call does it). */
   close(): void;
 }
 
 interface Limit {
-  readonly store: RateLimitStore;
+  readonly shared: boolean;
   readonly policy: GcraPolicy;
+  /**
+   * The consumer's key in its store: in memory its name with its limit, so a
+   * changed limit starts afresh; in Redis its name, the same for every gateway.
+   */
+  readonly storeKey: string;
   readonly policyValue: string;
   readonly reason: string;
 }
 
-/** One set of limits per config: every route's auth of that load shares it. */
-const perConfig = new WeakMap<ProxyConfig, ConsumerLimits>();
+/** Each config's limits by consumer name, worked out once for every route of that config. */
+const perConfig = new WeakMap<ProxyConfig, ReadonlyMap<string, Limit>>();
+/** Each config's Redis-backed store for consumers with `store: redis`, shared by its routes. */
+const sharedPerConfig = new WeakMap<ProxyConfig, LimiterStore>();
 
 const QUOTED = sfString('consumer');
 
-/** The consumer limits of `config` (built once per config load). */
-export function consumerLimits(
-  config: ProxyConfig,
-  clock: Clock,
-  sweeper: Sweeper,
-  sharedStore?: SharedStore,
-): ConsumerLimits {
-  let limits = perConfig.get(config);
-  if (limits === undefined) {
-    const deps = { clock, sweeper, ...(sharedStore === undefined ? {} : { sharedStore }) };
-    limits = buildLimits(config, deps);
-    perConfig.set(config, limits);
-  }
-  return limits;
-}
+const NO_LIMITS: ConsumerLimits = { check: () => undefined, close: () => undefined };
 
-/**
- * The limits of every consumer with a `rateLimit`, each in its store: one
- * memory store for those counted here, one Redis-backed store (keys
- * `consumer:NAME`) for those with `store: redis`.
- */
-function buildLimits(config: ProxyConfig, deps: LimiterStoreDeps): ConsumerLimits {
-  const stores = new Map<'memory' | 'redis', LimiterStore>();
-  const storeFor = (kind: 'memory' | 'redis'): RateLimitStore => {
-    let limiter = stores.get(kind);
-    if (limiter === undefined) {
-      limiter = limiterStore(kind, 'consumer', false, deps);
-      stores.set(kind, limiter);
-    }
-    return limiter.store;
-  };
-  const byName = new Map<string, Limit>();
-  for (const consumer of config.consumers) {
-    const limit = consumer.rateLimit;
-    if (limit === undefined) continue;
-    const burst = limit.burst ?? Math.ceil(limit.rps);
-    byName.set(consumer.name, {
-      store: storeFor(limit.store ?? 'memory'),
-      policy: gcraPolicy(limit.rps, burst),
-      policyValue: policyField('consumer', limit.rps),
-      reason: `consumer ${consumer.name} over ${limit.rps}/s (burst ${burst})`,
-    });
+/** The consumer limits of `deps.config` for one route's auth (the stores are shared). */
+export function consumerLimits(
+  deps: Pick<FeatureDeps, 'config' | 'clock' | 'sweeper' | 'keep' | 'sharedStore'>,
+): ConsumerLimits {
+  let byName = perConfig.get(deps.config);
+  if (byName === undefined) {
+    byName = limitsOf(deps.config);
+    perConfig.set(deps.config, byName);
   }
   // No consumer has a limit: nothing to count, nothing to check.
-  if (byName.size === 0) return { check: () => undefined, close: () => undefined };
-  const clock = deps.clock;
+  if (byName.size === 0) return NO_LIMITS;
+  const limits = byName;
+  const { clock, sweeper, config } = deps;
   const nowUs = (): number => Math.floor(clock.nowMs() * 1000);
+  // Asked by every route's auth: the first of a config load takes it (over), the rest share it.
+  const local = deps.keep('consumer limits', () => sweptStore(sweeper, clock));
+  let shared = sharedPerConfig.get(config);
+  if (shared === undefined && [...limits.values()].some((l) => l.shared)) {
+    shared = limiterStore('redis', 'consumer', false, deps);
+    sharedPerConfig.set(config, shared);
+  }
+  const sharedStore: RateLimitStore | undefined = shared?.store;
   const refuse = (ex: Exchange, limit: Limit, result: GcraResult): Promise<never> => {
     addReplyField(ex, 'retry-after', String(ceilSeconds(result.retryAfterUs)));
     addReplyField(ex, 'ratelimit-policy', limit.policyValue);
@@ -109,14 +89,33 @@ function buildLimits(config: ProxyConfig, deps: LimiterStoreDeps): ConsumerLimit
   };
   return {
     close() {
-      for (const limiter of stores.values()) limiter.close();
+      shared?.close();
     },
     check(ex, consumer, next) {
-      const limit = byName.get(consumer);
+      const limit = limits.get(consumer);
       if (limit === undefined) return undefined;
-      const result = limit.store.take(consumer, nowUs(), limit.policy);
+      const store = limit.shared && sharedStore !== undefined ? sharedStore : local;
+      const result = store.take(limit.storeKey, nowUs(), limit.policy);
       if (isPending(result)) return checkLater(ex, limit, next, result);
       return result.allowed ? undefined : refuse(ex, limit, result);
     },
   };
+}
+
+function limitsOf(config: ProxyConfig): ReadonlyMap<string, Limit> {
+  const byName = new Map<string, Limit>();
+  for (const consumer of config.consumers) {
+    const limit = consumer.rateLimit;
+    if (limit === undefined) continue;
+    const burst = limit.burst ?? Math.ceil(limit.rps);
+    const shared = limit.store === 'redis';
+    byName.set(consumer.name, {
+      shared,
+      policy: gcraPolicy(limit.rps, burst),
+      storeKey: shared ? consumer.name : JSON.stringify([consumer.name, limit.rps, burst]),
+      policyValue: policyField('consumer', limit.rps),
+      reason: `consumer ${consumer.name} over ${limit.rps}/s (burst ${burst})`,
+    });
+  }
+  return byName;
 }

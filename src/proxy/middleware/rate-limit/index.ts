@@ -18,6 +18,7 @@ import {
   type RateLimitSettings,
 } from './schema.js';
 import { isPending, limiterStore, routeScope } from './limiter-store.js';
+import { sweptStore, type RateLimitStore } from './store.js';
 
 /** The key a request without one (no such header, no consumer) is counted under. */
 export const NO_KEY = '-';
@@ -40,6 +41,11 @@ function keyOf(key: RateLimitKey): (ex: Exchange) => string {
   }
 }
 
+/** What a limiter's kept state depends on: its rate, burst and key (`rps 10 burst 5 per client-ip`). */
+function limitId(rate: number, burst: number, key: string): string {
+  return `rps ${rate} burst ${burst} per ${key}`;
+}
+
 function formatRate(rps: number): string {
   return rps.toLocaleString('en-US', { maximumFractionDigits: 3 });
 }
@@ -51,10 +57,12 @@ function formatRate(rps: number): string {
  * request is answered by the gateway before it goes anywhere: HTTP 429,
  * gRPC RESOURCE_EXHAUSTED (8), a WebSocket upgrade refused with 429, each
  * with `Retry-After` and the RateLimit fields (fields.ts); with `headers:
- * true` admitted answers carry the RateLimit fields too. The store lives as
- * long as the config that built it: a reload starts every key afresh. With
+ * true` admitted answers carry the RateLimit fields too. The store outlives
+ * a reload that keeps the route's limit as it was (the same rps, burst and
+ * key on the same listener and route): its clients stay where they were. A
+ * changed limit starts afresh, and a removed one's store is dropped. With
  * `store: redis` the keys live in the top-level store instead, shared by
- * every gateway using it (shared-store.ts), and outlive reloads.
+ * every gateway using it (shared-store.ts), and outlive reloads there.
  */
 export const rateLimit = defineFeature<RateLimitSettings>({
   key: 'rateLimit',
@@ -77,9 +85,16 @@ export const rateLimit = defineFeature<RateLimitSettings>({
     const reason = `over ${formatRate(settings.rps)}/s (burst ${settings.burst}) per ${name}`;
     const key = keyOf(settings.key);
     const clock = deps.clock;
-    const hashKeys = settings.key.kind === 'header';
-    const limiter = limiterStore(settings.store, routeScope(deps.where), hashKeys, deps);
-    const store = limiter.store;
+    // A limit kept in Redis: its keys live there, shared by every gateway, across reloads.
+    const shared =
+      settings.store === 'redis'
+        ? limiterStore('redis', routeScope(deps.where), settings.key.kind === 'header', deps)
+        : undefined;
+    // The same limit at the same place in the next config keeps these counts (`headers` only
+    // changes what admitted answers carry, so it is left out of what must be the same).
+    const sweeper = deps.sweeper;
+    const id = `${deps.where} ${limitId(settings.rps, settings.burst, name)}`;
+    const store: RateLimitStore = shared?.store ?? deps.keep(id, () => sweptStore(sweeper, clock));
     const withHeaders = settings.headers;
 
     const decide = (ex: Exchange, next: Handler, result: GcraResult): Promise<void> => {
@@ -107,10 +122,15 @@ export const rateLimit = defineFeature<RateLimitSettings>({
           const result = store.take(key(ex), Math.floor(clock.nowMs() * 1000), policy);
           return isPending(result) ? decideLater(ex, next, result) : decide(ex, next, result);
         },
-      close: limiter.close,
+      ...(shared === undefined ? {} : { close: shared.close }),
     };
   },
 });
+
+/** A tcp listener's connectionsPerSecond state: GCRA's one TAT, for the whole listener. */
+interface ListenerGate {
+  tatUs: number | undefined;
+}
 
 /** How often, at most, a tcp listener logs the connections it refused. */
 const REFUSAL_LOG_MS = 1000;
@@ -120,7 +140,8 @@ const REFUSAL_LOG_MS = 1000;
  * (GCRA over the whole listener, bursts of `burst`) are reset at once,
  * before any target is asked. Refusals are counted and logged at most once
  * a second (`listener raw: 37 connections refused in the last 1 s
- * (connectionsPerSecond 100)`), so a flood cannot flood the log.
+ * (connectionsPerSecond 100)`), so a flood cannot flood the log. A reload
+ * that keeps the same rate and burst keeps the listener's state.
  */
 export const connectionsPerSecond = defineFeature<ConnectionsPerSecondSettings>({
   key: 'connectionsPerSecond',
@@ -132,7 +153,9 @@ export const connectionsPerSecond = defineFeature<ConnectionsPerSecondSettings>(
     const policy = gcraPolicy(settings.rate, settings.burst);
     const clock = deps.clock;
     const reason = `over ${formatRate(settings.rate)} connections per second on ${deps.where}`;
-    let tat: number | undefined;
+    // The listener's one TAT, kept by a reload that leaves the limit as it was.
+    const id = `${deps.where} ${limitId(settings.rate, settings.burst, 'listener')}`;
+    const gate = deps.keep<ListenerGate>(id, () => ({ value: { tatUs: undefined } }));
     let refused = 0;
     let timer: NodeJS.Timeout | undefined;
     const flush = (): void => {
@@ -147,9 +170,9 @@ export const connectionsPerSecond = defineFeature<ConnectionsPerSecondSettings>(
       tcp:
         (next: Handler<L4Exchange>): Handler<L4Exchange> =>
         (ex) => {
-          const result = gcra(tat, Math.floor(clock.nowMs() * 1000), policy);
+          const result = gcra(gate.tatUs, Math.floor(clock.nowMs() * 1000), policy);
           if (result.allowed) {
-            tat = result.tatUs;
+            gate.tatUs = result.tatUs;
             return next(ex);
           }
           refused++;

@@ -1,4 +1,6 @@
+import type { Clock } from '../../../shared/clock.js';
 import type { StopSweep, Sweeper } from '../../../shared/sweeper.js';
+import type { Kept } from '../state-shelf.js';
 import { gcra, type GcraPolicy, type GcraResult } from './gcra.js';
 
 /**
@@ -81,4 +83,16 @@ export function sweepIdleKeys(
   nowUs: () => number,
 ): StopSweep {
   return sweeper.every(SWEEP_PERIOD_MS, () => store.sweep(nowUs()));
+}
+
+/**
+ * A new memory store swept on `sweeper`, as `FeatureDeps.keep` takes it:
+ * its close stops the sweep once no config holds the store. (A module
+ * function, so the sweep holds the clock and the store, not the config
+ * that first built them.)
+ */
+export function sweptStore(sweeper: Sweeper, clock: Clock): Kept<MemoryRateLimitStore> {
+  const store = new MemoryRateLimitStore();
+  const nowUs = (): number => Math.floor(clock.nowMs() * 1000);
+  return { value: store, close: sweepIdleKeys(store, sweeper, nowUs) };
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import type { Kept } from '../../../../src/proxy/middleware/state-shelf.js';
 import { ManualClock } from '../../../../src/shared/clock.js';
 import { isGwError } from '../../../../src/shared/errors.js';
 import { parseConfigText } from '../../../../src/proxy/config/load.js';
@@ -272,6 +273,7 @@ describe('auth feature', () => {
     log: () => undefined,
     upstream: () => undefined,
     where: 'route r',
+    keep: <T>(_id: string, make: () => Kept<T>) => make().value,
   };
   const chain = (settings: unknown) => {
     const seen: Exchange[] = [];
