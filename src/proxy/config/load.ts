@@ -26,7 +26,15 @@ import { yamlLocator, type Locator } from './yaml-locator.js';
  * error, or every invalid setting, each with `file:line:col` and the field's path.
  */
 export async function loadConfig(path: string): Promise<ProxyConfig> {
-  const text = await readConfigFile(path);
+  return validateConfigText(await readConfigFile(path), path);
+}
+
+/**
+ * Validates config text already read from `path` as {@link loadConfig} does,
+ * the files it names included: for a caller that needs the very bytes it
+ * validated (a config source digests them to name the revision).
+ */
+export async function validateConfigText(text: string, path: string): Promise<ProxyConfig> {
   const parsed = parseWithLocator(text, path);
   const issues = [
     ...(await tlsIssues(parsed.config, parsed.raw)),
@@ -34,6 +42,15 @@ export async function loadConfig(path: string): Promise<ProxyConfig> {
   ];
   if (issues.length > 0) throw configError(path, placeIssues(issues, parsed.locate));
   return parsed.config;
+}
+
+/** Reads a config file's text: GW_ERR_CONFIG_NOT_FOUND when there is none, GW_ERR_CONFIG when unreadable. */
+export async function readConfigFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw errnoOf(err) === 'ENOENT' ? configNotFound(path, err) : configUnreadable(path, err);
+  }
 }
 
 /**
@@ -96,14 +113,6 @@ function tooDeep(excess: ExcessNesting): ConfigIssue {
     line: excess.line,
     column: excess.column,
   };
-}
-
-async function readConfigFile(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw errnoOf(err) === 'ENOENT' ? configNotFound(path, err) : configUnreadable(path, err);
-  }
 }
 
 const PEM = {

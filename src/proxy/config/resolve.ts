@@ -31,6 +31,7 @@ export const CONFIG_DEFAULTS = {
   hashKey: { kind: 'client-ip' },
   weight: 1,
   upstreamTls: false,
+  shutdownTimeoutMs: 5_000,
 } as const;
 
 type FileListener = ConfigFile['listeners'][number];
@@ -53,6 +54,7 @@ export function resolveConfig(file: ConfigFile, source: string): ProxyConfig {
     upstreams,
     consumers: resolveConsumers(file.consumers),
     ...(file.shedding === undefined ? {} : { shedding: file.shedding }),
+    shutdownTimeoutMs: file.shutdownTimeoutMs ?? CONFIG_DEFAULTS.shutdownTimeoutMs,
   };
 }
 

@@ -287,6 +287,7 @@ export const configFileSchema = z.strictObject({
   shedding: sheddingSchema.optional(),
   consumers: consumersSchema.optional(),
   store: notYet('shared store (scale-out)'),
+  shutdownTimeoutMs: millis.optional(),
   ...laterSettings,
 });
 

@@ -199,4 +199,10 @@ export interface ProxyConfig {
   readonly consumers: readonly ConsumerConfig[];
   /** Load shedding by route priority (top-level `shedding`); absent: none, nothing counted. */
   readonly shedding?: SheddingLimits;
+  /**
+   * How long a stopping gateway (SIGTERM/SIGINT) lets requests, calls and sessions in flight
+   * finish before it cuts them, and how long a listener a reload removed or moved drains.
+   * Default 5000.
+   */
+  readonly shutdownTimeoutMs: number;
 }
