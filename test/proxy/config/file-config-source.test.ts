@@ -95,8 +95,9 @@ describe('FileConfigSource', () => {
 
       replace(config('"127.0.0.1:99999"'));
       await until(() => invalid.length > 0, 4000, 'an invalid report');
-      assert.ok(isGwError(invalid[0]?.error, 'GW_ERR_CONFIG'));
-      assert.match(invalid[0]?.revision ?? '', /^sha256:/);
+      const [bad] = invalid;
+      assert.ok(isGwError(bad?.error, 'GW_ERR_CONFIG'));
+      assert.match(String(bad.revision), /^sha256:/);
 
       // Touched without a change: nothing reported.
       replace(config('"127.0.0.1:99999"'));

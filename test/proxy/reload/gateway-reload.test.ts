@@ -68,7 +68,7 @@ function get(port: number, path: string, agent?: http.Agent): Promise<Answer> {
         resolve({
           status: res.statusCode ?? 0,
           backend: String(res.headers['x-backend'] ?? ''),
-          connection: String(res.headers.connection ?? ''),
+          connection: res.headers.connection ?? '',
           localPort: req.socket?.localPort ?? 0,
         }),
       );
