@@ -25,7 +25,16 @@ and a balance strategy (random, round-robin, weighted, hash, least-conn, p2c):
         - { address: 127.0.0.1:9002, weight: 1 }
 
 Errors in the config are all listed at once, each with its place in the file, and
-no port is opened until the whole config is valid. gw demo runs a ready-made one.`;
+no port is opened until the whole config is valid. gw demo runs a ready-made one.
+
+Reloading: the config is read again on SIGHUP (kill -HUP PID) and when the file
+changes. A valid one is put in force without dropping a connection (listeners
+whose name, protocol and address are unchanged keep their sockets); a bad one is
+logged with its field and the running config keeps serving.
+
+Stopping: SIGTERM or Ctrl-C stops accepting, lets requests, calls and sessions
+in flight finish for shutdownTimeoutMs (top level, default 5000), then exits 0;
+a second signal exits at once.`;
 
 export interface ProxyFlags {
   config: string;
