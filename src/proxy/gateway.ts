@@ -112,7 +112,7 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
     throw err;
   }
   /** Listeners a reload closed, still draining. */
-  const draining = new Set<Promise<void>>();
+  const draining = new Set<RunningListener>();
   let closed = false;
   /** The last reload applied or waiting; undefined when none is. */
   let queue: Promise<void> | undefined;
@@ -147,10 +147,10 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
     );
     entries = next.listeners.flatMap((l) => byName.get(l.name) ?? []);
     const leaving = [...plan.open.flatMap((o) => o.replaces ?? []), ...plan.removed];
-    const closing = leaving.map((e) => {
-      const done = e.listener.close(next.shutdownTimeoutMs);
-      draining.add(done);
-      void done.then(() => draining.delete(done));
+    const closing = leaving.map(({ listener }) => {
+      draining.add(listener);
+      const done = listener.close(next.shutdownTimeoutMs);
+      void done.then(() => draining.delete(listener));
       return done;
     });
     previous.retire();
@@ -188,7 +188,9 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
     async close(graceMs = 5000) {
       closed = true;
       await queue;
-      await Promise.allSettled([...entries.map((e) => e.listener.close(graceMs)), ...draining]);
+      // Listeners a reload closed are still draining: cut them by the same deadline.
+      const listeners = [...entries.map((e) => e.listener), ...draining];
+      await Promise.allSettled(listeners.map((l) => l.close(graceMs)));
       ref.current.retire();
       // The listeners gave requests in flight their grace; upstream sessions get a last second.
       await registry.close(UPSTREAM_CLOSE_MS);

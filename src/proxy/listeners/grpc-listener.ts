@@ -66,9 +66,11 @@ export async function startGrpcListener(
     route.grpc(ex).catch((err: unknown) => answerGrpc(ex, err));
   };
 
+  /** Closing: a TLS handshake that ends now (begun before) is not served; its listener may be gone. */
+  let closing = false;
   const accept = (socket: Socket): void => {
     socket.on('error', () => undefined);
-    if (socket instanceof tls.TLSSocket && socket.alpnProtocol !== 'h2') {
+    if (closing || (socket instanceof tls.TLSSocket && socket.alpnProtocol !== 'h2')) {
       socket.destroy();
       return;
     }
@@ -109,6 +111,7 @@ export async function startGrpcListener(
     held,
     // Closing: every client is told GOAWAY; calls in flight finish, then each connection ends.
     onClose: () => {
+      closing = true;
       stopSweep();
       for (const connection of connections) connection.goaway();
     },

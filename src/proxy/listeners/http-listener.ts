@@ -62,7 +62,13 @@ export async function startHttpListener(
     },
   };
   const connections = new Set<H1ServerConnection>();
+  /** Closing: a TLS handshake that ends now (begun before) is not served; its listener may be gone. */
+  let closing = false;
   const accept = (socket: Socket): void => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
     const connection = new H1ServerConnection(socket, handler, live.options);
     connections.add(connection);
     socket.once('close', () => connections.delete(connection));
@@ -88,6 +94,7 @@ export async function startHttpListener(
     held,
     // Closing: connections waiting for a request end now; busy ones after their response.
     onClose: () => {
+      closing = true;
       for (const connection of connections) connection.closeWhenIdle();
     },
     prepare(next) {

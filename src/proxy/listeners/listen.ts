@@ -24,7 +24,10 @@ export interface RunningListener {
    * arrived since it was bound are handed over now, in order. Once only.
    */
   open(): void;
-  /** Stops accepting; connections in flight are given `graceMs` to finish, then cut. */
+  /**
+   * Stops accepting; connections in flight are given `graceMs` to finish, then cut.
+   * Called again while it drains, the sooner deadline wins.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -73,6 +76,13 @@ export function listenOn(server: Server, options: ListenOptions): Promise<Runnin
     socket.once('close', () => sockets.delete(socket));
   });
   const held = options.held ? holdConnections(server) : undefined;
+  /** Set once closing starts; resolves when every connection has ended. */
+  let closing: Promise<void> | undefined;
+  /** When the connections still open are cut. */
+  const cut: { at: number; timer: NodeJS.Timeout | undefined } = {
+    at: Number.POSITIVE_INFINITY,
+    timer: undefined,
+  };
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
       reject(
@@ -105,18 +115,25 @@ export function listenOn(server: Server, options: ListenOptions): Promise<Runnin
           };
         },
         open: () => held?.open(),
-        close: (graceMs = 5000) =>
-          new Promise<void>((done) => {
+        close(graceMs = 5000) {
+          // Again while draining (a reload closed it, then the gateway stops): the sooner cut wins.
+          const cutAt = performance.now() + graceMs;
+          if (cutAt < cut.at) {
+            cut.at = cutAt;
+            clearTimeout(cut.timer);
+            cut.timer = setTimeout(() => {
+              for (const socket of sockets) socket.destroy();
+            }, graceMs).unref();
+          }
+          closing ??= new Promise<void>((done) => {
             server.close(() => done());
             // Never opened (a reload that failed after binding): what it held was never served.
             held?.discard();
             options.onClose?.();
             stopLog();
-            const timer = setTimeout(() => {
-              for (const socket of sockets) socket.destroy();
-            }, graceMs);
-            timer.unref();
-          }),
+          });
+          return closing;
+        },
       });
     });
   });

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -260,6 +262,50 @@ describe('reload: a TLS listener', () => {
       await gw.close();
     }
   });
+});
+
+describe('reload: a TLS listener removed while a handshake is under way', () => {
+  for (const protocol of ['http', 'grpc'] as const) {
+    it(`${protocol}: the connection whose handshake ends after the close is closed, not served`, async () => {
+      const { cert, key } = makeCert(dir, `late-${protocol}`);
+      const [port, secure] = [await freePort(), await freePort()];
+      const late = `  - { name: late, protocol: ${protocol}, listen: 127.0.0.1:${secure}, tls: { cert: ${cert}, key: ${key} }, routes: [{ upstream: app }] }`;
+      // A long drain: the late connection must close because it is late, not at the deadline.
+      const drain = 'shutdownTimeoutMs: 60000';
+      const gw = await startTestGateway(yaml(`${web(port)}\n${late}`, a, drain));
+      try {
+        // Accepted by the listener, no ClientHello yet.
+        const raw = await connect(secure);
+        const applied = await apply(gw, yaml(web(port), a, drain));
+        const socket = tls.connect({
+          socket: raw,
+          rejectUnauthorized: false,
+          ALPNProtocols: [protocol === 'grpc' ? 'h2' : 'http/1.1'],
+        });
+        socket.on('error', () => undefined);
+        await new Promise<void>((resolve) =>
+          socket.once('secureConnect', resolve).once('close', resolve),
+        );
+        if (protocol === 'http') socket.write('GET /late HTTP/1.1\r\nhost: x\r\n\r\n');
+        else {
+          const session = http2.connect('https://127.0.0.1', { createConnection: () => socket });
+          session.on('error', () => undefined);
+          const call = session.request({
+            ':method': 'POST',
+            ':path': '/gw.echo.v1.Echo/Unary',
+            'content-type': 'application/grpc',
+          });
+          call.on('error', () => undefined).end();
+        }
+        await once(socket, 'close', { signal: AbortSignal.timeout(5000) });
+        void applied.drained;
+        // The gateway is still up (an exception would have ended this test's process).
+        assert.equal((await get(port, '/after')).status, 200);
+      } finally {
+        await gw.close();
+      }
+    });
+  }
 });
 
 describe('a listener started held (bound by a reload before its config is in force)', () => {
