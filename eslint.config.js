@@ -36,6 +36,8 @@ export default tseslint.config(
       'src/proxy/pipeline/**/*.ts',
       'src/proxy/balancers/**/*.ts',
       'src/proxy/discovery/upstream-source.ts',
+      'src/proxy/reload/listener-plan.ts',
+      'src/proxy/reload/config-diff.ts',
       'src/proxy/middleware/feature.ts',
       'src/proxy/middleware/*/schema.ts',
       'src/shared/clock.ts',

@@ -42,13 +42,18 @@ export async function parseCommand(
   }
 }
 
-/** Resolves on the first SIGINT or SIGTERM; a second SIGINT exits at once (130). */
+/**
+ * Resolves on the first SIGINT or SIGTERM; a second one of either exits at
+ * once, as the shell reports a process a signal ended (128 + its number:
+ * 130 for SIGINT, 143 for SIGTERM).
+ */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       if (process.stdout.isTTY) process.stdout.write('\n'); // after the terminal's ^C
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
       resolve(signal);
     };
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);

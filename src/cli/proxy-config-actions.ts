@@ -1,11 +1,9 @@
 import { EtcdConfigSource } from '../proxy/config/etcd-config-source.js';
 import { etcdConfigSpec } from '../proxy/config/etcd-config-spec.js';
 import { loadConfigText, readConfigFile } from '../proxy/config/load.js';
-import { routingTable, routingTableJson } from '../proxy/config/routing-table.js';
-import type { ProxyFlags } from './proxy.js';
 
 /*
- * The work behind `gw proxy config put|get` and `gw proxy --config etcd://…`,
+ * The work behind `gw proxy config put|get`,
  * imported only when it runs.
  */
 
@@ -49,32 +47,4 @@ export async function runConfigGet(url: string): Promise<void> {
   } finally {
     await source.close();
   }
-}
-
-/**
- * `gw proxy --config etcd://…`: with `--check`, loads the key's config,
- * validates it as a file is validated and prints the routing table; without,
- * serves the revision it loaded. (Following later revisions is the reloader's
- * job; the caller that wires it takes the source from `config-source-for.ts`.)
- */
-export async function runProxyFromEtcd(flags: ProxyFlags): Promise<void> {
-  const source = new EtcdConfigSource(etcdConfigSpec(flags.config, '--config'));
-  let first;
-  try {
-    first = await source.load();
-  } finally {
-    await source.close();
-  }
-  const { config, revision } = first;
-  if (flags.check === true) {
-    if (flags.json === true) process.stdout.write(`${JSON.stringify(routingTableJson(config))}\n`);
-    else
-      process.stdout.write(
-        `${routingTable(config).join('\n')}\n${config.source}: config OK (${revision})\n`,
-      );
-    return;
-  }
-  process.stdout.write(`config ${source.label} at ${revision}\n`);
-  const { serve } = await import('./proxy-actions.js');
-  await serve(config, flags.quiet === true);
 }

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { configureCommand, parseCommand } from './commander-setup.js';
-import { isEtcdConfigSpec } from '../proxy/config/etcd-config-spec.js';
 
 const EXAMPLES = `
 Examples:
@@ -34,7 +33,16 @@ A config kept in etcd (etcd://HOST:PORT/KEY, or etcd://HOST:PORT,HOST:PORT/KEY
 for a cluster) is validated the same way; relative file paths in it start at
 the working directory of gw. Each new revision of the key is validated before
 it is applied: a bad one is logged with the field's path and skipped, and the
-last good one keeps serving.`;
+last good one keeps serving.
+
+Reloading: the config is read again on SIGHUP (kill -HUP PID) and when the file
+changes. A valid one is put in force without dropping a connection (listeners
+whose name, protocol and address are unchanged keep their sockets); a bad one is
+logged with its field and the running config keeps serving.
+
+Stopping: SIGTERM or Ctrl-C stops accepting, lets requests, calls and sessions
+in flight finish for shutdownTimeoutMs (top level, default 5000), then exits 0;
+a second signal exits at once.`;
 
 const CONFIG_EXAMPLES = `
 Examples:
@@ -65,11 +73,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     .option('--json', 'with --check: print the routing table as JSON')
     .option('--quiet', 'no access log')
     .addHelpText('after', EXAMPLES)
-    .action(async (flags: ProxyFlags) =>
-      isEtcdConfigSpec(flags.config)
-        ? (await import('./proxy-config-actions.js')).runProxyFromEtcd(flags)
-        : (await import('./proxy-actions.js')).runProxy(flags),
-    );
+    .action(async (flags: ProxyFlags) => (await import('./proxy-actions.js')).runProxy(flags));
   addConfigCommand(program);
   await parseCommand(program, argv, 'gw proxy');
 }

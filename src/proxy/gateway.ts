@@ -1,17 +1,23 @@
-import { GwError, isGwError } from '../shared/errors.js';
+import { configError, GwError, isGwError } from '../shared/errors.js';
 import { formatHostPort } from '../shared/format.js';
 import type { ListenerConfig, ProxyConfig } from './config/types.js';
 import { startGrpcListener } from './listeners/grpc-listener.js';
 import { startHttpListener } from './listeners/http-listener.js';
-import type { RunningListener } from './listeners/listen.js';
+import type { ListenerChange, RunningListener } from './listeners/listen.js';
 import { startTcpListener } from './listeners/tcp-listener.js';
 import type { LineSink } from './middleware/access-log/access-log.js';
 import { StateShelf } from './middleware/state-shelf.js';
 import type { L4Exchange, Middleware } from './pipeline/types.js';
 import type { RouteConfig } from './config/types.js';
-import { GatewayRuntime, type RuntimeDeps, type RuntimeRef } from './runtime.js';
+import {
+  GatewayRuntime,
+  type PreparedRuntime,
+  type RuntimeDeps,
+  type RuntimeRef,
+} from './runtime.js';
 import { TargetRegistry } from './upstream/target-registry.js';
 import { StoreConnections } from './store/shared-store.js';
+import { planListeners, type ListenerPlan, type RunningEntry } from './reload/listener-plan.js';
 
 export interface GatewayOptions {
   /** Where access-log lines go (one per request, call or TCP connection). */
@@ -38,26 +44,48 @@ function configPortHint(port: number, listener: string): string {
 
 /** A running gateway: its listeners and the runtime they read. */
 export interface Gateway {
+  /** The listeners of the config in force, in its order (a reload may change them). */
   readonly listeners: readonly RunningListener[];
   readonly ref: RuntimeRef;
   /** Upstream and target state that lasts across reloads. */
   readonly registry: TargetRegistry;
   /**
-   * Swaps in a new config for the next request, atomically: listeners keep
-   * their sockets, requests in flight finish on the config they were routed
-   * with, targets and upstreams that remain keep their state and connections,
-   * limits set as before at the same place keep their counts (see
-   * FeatureDeps.keep), and the promise resolves once what the new config
-   * dropped has drained. The listener set itself (names, addresses,
-   * protocols) must be unchanged; changing it needs a restart.
+   * Puts a validated config in force in one step, or not at all. First what
+   * may fail: its features are built, listeners that keep their socket read
+   * their new settings (TLS files), and new addresses are bound (their
+   * connections wait). Any failure rejects (GW_ERR_CONFIG naming the field,
+   * GW_ERR_PORT_IN_USE) and the old config keeps serving, untouched. Then,
+   * synchronously: the runtime is swapped for the next request, kept
+   * listeners take their settings, new ones start serving, and removed or
+   * moved ones stop accepting and drain for the new `shutdownTimeoutMs`.
+   * Requests in flight finish on the config they were routed with; targets
+   * and upstreams that remain keep their state (health, ejection, breakers)
+   * and connections, and limits set as before at the same place keep their
+   * counts (FeatureDeps.keep). Resolves once the new config serves; calls are applied
+   * one at a time, in order.
    */
+  apply(config: ProxyConfig): Promise<Applied>;
+  /** {@link apply}, resolving once what the old config alone used has drained. */
   swap(config: ProxyConfig): Promise<void>;
   /** Stops accepting, gives requests in flight `graceMs`, then closes everything. */
   close(graceMs?: number): Promise<void>;
 }
 
+/** What a reload did to the listeners, and when the old config is gone. */
+export interface Applied {
+  /**
+   * One phrase per listener opened, moved or closed, and per setting a live
+   * socket could not take: `listener web moved to 127.0.0.1:8081`.
+   */
+  readonly listeners: readonly string[];
+  /** Resolves once dropped targets and upstreams, and closed listeners, have drained. */
+  readonly drained: Promise<void>;
+}
+
 /** How long upstream HTTP/2 sessions may take to close once the listeners are closed. */
 const UPSTREAM_CLOSE_MS = 1000;
+
+type Entry = RunningEntry<RunningListener>;
 
 /**
  * Starts every listener of a validated config. If one cannot bind, the ones
@@ -75,49 +103,127 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
   };
   // The Redis of the top-level `store`: one connection, kept while reloads keep its URL.
   const stores = new StoreConnections(registry.log);
-  /** The runtime of `next`; if it cannot be built, the store of `inForce` is all that stays. */
-  const runtimeFor = (next: ProxyConfig, inForce: ProxyConfig | undefined): GatewayRuntime => {
+  /** The runtime deps of `next`, with its store's connection when it has one. */
+  const depsFor = (next: ProxyConfig): RuntimeDeps => {
     const sharedStore = stores.use(next.store);
-    try {
-      return new GatewayRuntime(next, sharedStore === undefined ? deps : { ...deps, sharedStore });
-    } catch (err) {
-      stores.settle(inForce?.store);
-      throw err;
-    }
+    return sharedStore === undefined ? deps : { ...deps, sharedStore };
   };
-  const ref: RuntimeRef = { current: runtimeFor(config, undefined) };
+  let first: GatewayRuntime;
+  try {
+    first = new GatewayRuntime(config, depsFor(config));
+  } catch (err) {
+    stores.close();
+    throw err;
+  }
+  const ref: RuntimeRef = { current: first };
   // Discovered targets (and Redis) before the first request (each wait is bounded).
   await Promise.all([registry.ready(), stores.ready()]);
-  const listeners: RunningListener[] = [];
+  const hint = options.portInUseHint ?? configPortHint;
+  const bind = (listener: ListenerConfig, held: boolean): Promise<RunningListener> =>
+    startListener(listener, ref, options.accessLog, held).catch((err: unknown) => {
+      throw portHint(err, listener, hint);
+    });
+  let entries: Entry[] = [];
   try {
     for (const listener of config.listeners) {
-      listeners.push(
-        await startListener(listener, ref, options.accessLog).catch((err: unknown) => {
-          throw portHint(err, listener, options.portInUseHint ?? configPortHint);
-        }),
-      );
+      entries.push({ config: listener, listener: await bind(listener, false) });
     }
   } catch (err) {
-    await Promise.allSettled(listeners.map((l) => l.close(0)));
+    await Promise.allSettled(entries.map((e) => e.listener.close(0)));
     ref.current.retire();
     stores.close();
     await registry.close(0);
     throw err;
   }
-  return {
-    listeners,
+  /** Listeners a reload closed, still draining. */
+  const draining = new Set<RunningListener>();
+  let closed = false;
+  /** The last reload applied or waiting; undefined when none is. */
+  let queue: Promise<void> | undefined;
+
+  const applyNow = async (next: ProxyConfig): Promise<Applied> => {
+    if (closed) throw new Error('the gateway is closed');
+    const plan = planListeners(entries, next.listeners);
+    if (plan.issues.length > 0) throw configError(next.source, plan.issues);
+    let prepared: PreparedRuntime;
+    try {
+      prepared = GatewayRuntime.prepare(next, depsFor(next));
+    } catch (err) {
+      // The store of the config in force is all that stays.
+      stores.settle(ref.current.config.store);
+      throw err;
+    }
+    const opened: Entry[] = [];
+    let changes: ListenerChange[];
+    try {
+      changes = plan.keep.map(({ entry, config: c }) => prepareKept(entry, c, next));
+      for (const { config: c } of plan.open)
+        opened.push({ config: c, listener: await bind(c, true) });
+    } catch (err) {
+      await Promise.allSettled(opened.map((e) => e.listener.close(0)));
+      prepared.abandon();
+      stores.settle(ref.current.config.store);
+      throw err;
+    }
+    // Nothing below fails: the new config takes over in one step, before any I/O is handled.
+    const runtime = prepared.commit();
+    const previous = ref.current;
+    ref.current = runtime;
+    for (const change of changes) change.apply();
+    for (const e of opened) e.listener.open();
+    const byName = new Map(
+      [
+        ...plan.keep.map(({ entry, config: c }) => ({ config: c, listener: entry.listener })),
+        ...opened,
+      ].map((e) => [e.config.name, e]),
+    );
+    entries = next.listeners.flatMap((l) => byName.get(l.name) ?? []);
+    const leaving = [...plan.open.flatMap((o) => o.replaces ?? []), ...plan.removed];
+    const closing = leaving.map(({ listener }) => {
+      draining.add(listener);
+      const done = listener.close(next.shutdownTimeoutMs);
+      void done.then(() => draining.delete(listener));
+      return done;
+    });
+    previous.retire();
+    // A store whose URL changed: the old connection goes once nothing new can use it.
+    stores.settle(next.store);
+    return {
+      listeners: [...listenerPhrases(plan, opened), ...changes.flatMap((change) => change.notes)],
+      drained: Promise.allSettled([runtime.drained, ...closing]).then(() => undefined),
+    };
+  };
+
+  const gateway: Gateway = {
+    get listeners() {
+      return entries.map((e) => e.listener);
+    },
     ref,
     registry,
+    apply(next) {
+      // When none is in progress it starts at once: a reload that binds nothing is in force
+      // when this returns.
+      const applied = queue === undefined ? applyNow(next) : queue.then(() => applyNow(next));
+      const settled = applied.then(
+        () => undefined,
+        () => undefined,
+      );
+      queue = settled;
+      void settled.then(() => {
+        if (queue === settled) queue = undefined;
+      });
+      return applied;
+    },
     async swap(next) {
-      const runtime = runtimeFor(next, ref.current.config);
-      const previous = ref.current;
-      ref.current = runtime;
-      previous.retire();
-      // A store whose URL changed: the old connection goes once nothing new can use it.
-      stores.settle(next.store);
-      await runtime.drained;
+      await (
+        await gateway.apply(next)
+      ).drained;
     },
     async close(graceMs = 5000) {
+      closed = true;
+      await queue;
+      // Listeners a reload closed are still draining: cut them by the same deadline.
+      const listeners = [...entries.map((e) => e.listener), ...draining];
       await Promise.allSettled(listeners.map((l) => l.close(graceMs)));
       ref.current.retire();
       stores.close();
@@ -125,6 +231,43 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
       await registry.close(UPSTREAM_CLOSE_MS);
     },
   };
+  return gateway;
+}
+
+/**
+ * Readies a kept listener for its new settings; a file it cannot read (a
+ * TLS certificate that went away, a key that does not match) is a config
+ * issue at its field.
+ */
+function prepareKept(entry: Entry, config: ListenerConfig, next: ProxyConfig): ListenerChange {
+  try {
+    return entry.listener.prepare(config);
+  } catch (err) {
+    const i = next.listeners.indexOf(config);
+    throw configError(next.source, [
+      {
+        kind: 'file',
+        path: `listeners[${i}].tls`,
+        problem: `cannot use the certificate and key: ${err instanceof Error ? err.message : String(err)}`,
+        allowed: 'a PEM certificate and the PEM private key that matches it',
+      },
+    ]);
+  }
+}
+
+/** The reload's listener changes in words, for its log line. */
+function listenerPhrases(plan: ListenerPlan<RunningListener>, opened: readonly Entry[]): string[] {
+  const at = (l: RunningListener) => formatHostPort(l.host, l.port);
+  const phrases = opened.map(({ config, listener }) => {
+    const old = plan.open.find((o) => o.config === config)?.replaces;
+    return old === undefined
+      ? `listener ${config.name} (${config.protocol}) opened on ${at(listener)}`
+      : `listener ${config.name} moved to ${at(listener)} (${at(old.listener)} drains)`;
+  });
+  for (const { config, listener } of plan.removed) {
+    phrases.push(`listener ${config.name} closed (${at(listener)} drains)`);
+  }
+  return phrases;
 }
 
 /** A port-in-use error with the hint that fits the command (others unchanged). */
@@ -151,13 +294,14 @@ function startListener(
   config: ListenerConfig,
   ref: RuntimeRef,
   sink: LineSink,
+  held: boolean,
 ): Promise<RunningListener> {
   switch (config.protocol) {
     case 'http':
-      return startHttpListener(config, ref, sink);
+      return startHttpListener(config, ref, sink, held);
     case 'grpc':
-      return startGrpcListener(config, ref, sink);
+      return startGrpcListener(config, ref, sink, held);
     case 'tcp':
-      return startTcpListener(config, ref, sink);
+      return startTcpListener(config, ref, sink, held);
   }
 }

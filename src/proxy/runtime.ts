@@ -93,7 +93,9 @@ export interface RuntimeDeps {
  * for the next request while one in flight (or waiting in a middleware)
  * finishes on the config it started with. Features are built before the
  * registry is touched: a feature that fails to build leaves the old runtime
- * in force, and what the features built before it started is released.
+ * in force (what the features built before it started is released), and
+ * {@link GatewayRuntime.prepare} lets a reload do more that may fail (bind
+ * new addresses) before the registry is touched.
  */
 export class GatewayRuntime {
   readonly config: ProxyConfig;
@@ -102,28 +104,39 @@ export class GatewayRuntime {
   /** Resolves once what this config dropped (targets, upstreams) has drained. */
   readonly drained: Promise<void>;
   /** What the features of this config hold (sweeps, monitors), released by {@link retire}. */
-  private readonly closers: (() => void)[] = [];
+  private readonly closers: (() => void)[];
   /** The lasting state this config's features took (over), let go by {@link retire}. */
   private readonly holder: ShelfHolder;
 
-  constructor(config: ProxyConfig, deps: RuntimeDeps) {
+  /**
+   * Builds a config's features, which may fail (GW_ERR_CONFIG: a key file that
+   * went away, say), touching nothing that lasts; `commit` then reconciles the
+   * registry and makes the runtime. What the features started is released if
+   * they fail part-way, or by `abandon` when the reload goes no further.
+   */
+  static prepare(config: ProxyConfig, deps: RuntimeDeps): PreparedRuntime {
+    const parts = preparedParts(config, deps);
+    let used = false;
+    return {
+      commit: () => {
+        if (used) throw new Error('a prepared runtime is committed or abandoned once');
+        used = true;
+        return new GatewayRuntime(config, deps, parts);
+      },
+      abandon: () => {
+        if (used) return;
+        used = true;
+        for (const close of parts.closers.splice(0)) close();
+        parts.holder.release();
+      },
+    };
+  }
+
+  constructor(config: ProxyConfig, deps: RuntimeDeps, prepared?: Prepared) {
+    const { built, closers, holder, upstreams } = prepared ?? preparedParts(config, deps);
     this.config = config;
-    this.holder = deps.shelf.holder();
-    // Features look upstreams up per exchange (a fallback's): by then they are reconciled.
-    const upstreams: { map: ReadonlyMap<string, UpstreamRuntime> } = { map: new Map() };
-    const upstream = (name: string) => upstreams.map.get(name);
-    const lasting: Lasting = { holder: this.holder, closers: this.closers };
-    let built: { config: ListenerConfig; features: BuiltFeatures }[];
-    try {
-      built = config.listeners.map((l) => ({
-        config: l,
-        features: buildFeatures(l, config, deps, upstream, lasting),
-      }));
-    } catch (err) {
-      // The config in force stays: what this one's features started so far must not run on.
-      this.retire();
-      throw err;
-    }
+    this.closers = closers;
+    this.holder = holder;
     const reconciled = deps.registry.reconcile(config.upstreams);
     this.upstreams = reconciled.upstreams;
     upstreams.map = reconciled.upstreams;
@@ -190,6 +203,50 @@ export class GatewayRuntime {
       tcp: undefined,
       isTrusted: cidrMatcher(trusted),
     };
+  }
+}
+
+/** A runtime whose features are built and whose registry is not yet touched. */
+export interface PreparedRuntime {
+  /** Reconciles the registry and makes the runtime; once. Does not fail for a validated config. */
+  commit(): GatewayRuntime;
+  /** Releases what the features started: the reload stops here. */
+  abandon(): void;
+}
+
+/** Where features find the upstream runtimes, filled in by the reconcile. */
+interface UpstreamSlot {
+  map: ReadonlyMap<string, UpstreamRuntime>;
+}
+
+interface Prepared {
+  readonly built: readonly { config: ListenerConfig; features: BuiltFeatures }[];
+  readonly closers: (() => void)[];
+  /** The lasting state the features took (over), held from the build on. */
+  readonly holder: ShelfHolder;
+  readonly upstreams: UpstreamSlot;
+}
+
+/**
+ * A config's features, built (what can fail) with the slot where they will
+ * find the reconciled upstreams. What they started is released if one fails.
+ */
+function preparedParts(config: ProxyConfig, deps: RuntimeDeps): Prepared {
+  const closers: (() => void)[] = [];
+  const holder = deps.shelf.holder();
+  const upstreams: UpstreamSlot = { map: new Map() };
+  const upstream = (name: string) => upstreams.map.get(name);
+  try {
+    const built = config.listeners.map((l) => ({
+      config: l,
+      features: buildFeatures(l, config, deps, upstream, { holder, closers }),
+    }));
+    return { built, closers, holder, upstreams };
+  } catch (err) {
+    // The config in force stays: what this one's features started so far must not run on.
+    for (const close of closers.splice(0)) close();
+    holder.release();
+    throw err;
   }
 }
 

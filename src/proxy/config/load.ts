@@ -46,6 +46,15 @@ export async function loadConfigText(text: string, source: string): Promise<Prox
   return parsed.config;
 }
 
+/** Reads a config file's text: GW_ERR_CONFIG_NOT_FOUND when there is none, GW_ERR_CONFIG when unreadable. */
+export async function readConfigFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw errnoOf(err) === 'ENOENT' ? configNotFound(path, err) : configUnreadable(path, err);
+  }
+}
+
 /**
  * Parses and validates config text already in memory (tests, an embedded
  * default config). `source` names it in messages and is the base for relative
@@ -106,15 +115,6 @@ function tooDeep(excess: ExcessNesting): ConfigIssue {
     line: excess.line,
     column: excess.column,
   };
-}
-
-/** A config file's text; GW_ERR_CONFIG_NOT_FOUND when it is missing, GW_ERR_CONFIG when unreadable. */
-export async function readConfigFile(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw errnoOf(err) === 'ENOENT' ? configNotFound(path, err) : configUnreadable(path, err);
-  }
 }
 
 const PEM = {

@@ -31,6 +31,7 @@ export const CONFIG_DEFAULTS = {
   hashKey: { kind: 'client-ip' },
   weight: 1,
   upstreamTls: false,
+  shutdownTimeoutMs: 5_000,
 } as const;
 
 type FileListener = ConfigFile['listeners'][number];
@@ -54,6 +55,7 @@ export function resolveConfig(file: ConfigFile, source: string): ProxyConfig {
     consumers: resolveConsumers(file.consumers),
     ...(file.shedding === undefined ? {} : { shedding: file.shedding }),
     ...(file.store === undefined ? {} : { store: file.store }),
+    shutdownTimeoutMs: file.shutdownTimeoutMs ?? CONFIG_DEFAULTS.shutdownTimeoutMs,
   };
 }
 

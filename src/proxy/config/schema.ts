@@ -288,6 +288,7 @@ export const configFileSchema = z.strictObject({
   shedding: sheddingSchema.optional(),
   consumers: consumersSchema.optional(),
   store: storeSchema.optional(),
+  shutdownTimeoutMs: millis.optional(),
   ...laterSettings,
 });
 

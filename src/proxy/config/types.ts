@@ -202,4 +202,10 @@ export interface ProxyConfig {
   readonly shedding?: SheddingLimits;
   /** The Redis that limits with `store: redis` are kept in (top-level `store`); absent: none. */
   readonly store?: StoreSettings;
+  /**
+   * How long a stopping gateway (SIGTERM/SIGINT) lets requests, calls and sessions in flight
+   * finish before it cuts them, and how long a listener a reload removed or moved drains.
+   * Default 5000.
+   */
+  readonly shutdownTimeoutMs: number;
 }

@@ -46,6 +46,7 @@ export function defaultMaxConnections(limit: number | undefined): number {
  * connections cannot fill the descriptor table. Refusals are counted and
  * logged at most once a second per listener:
  * `gw: listener web: 1234 connections refused in the last 1 s (maxConnections 10000)`.
+ * A reload may set `server.maxConnections` again: the line names the limit in force.
  * Returns a function that stops the log (for close), flushing its count.
  */
 export function capConnections(
@@ -61,7 +62,9 @@ export function capConnections(
     timer = undefined;
     if (refused === 0) return;
     const what = refused === 1 ? 'connection' : 'connections';
-    log(`gw: listener ${name}: ${refused} ${what} refused in the last 1 s (maxConnections ${max})`);
+    log(
+      `gw: listener ${name}: ${refused} ${what} refused in the last 1 s (maxConnections ${server.maxConnections})`,
+    );
     refused = 0;
   };
   // 'drop' (Node >= 18.6) is emitted for each connection closed for being over maxConnections.

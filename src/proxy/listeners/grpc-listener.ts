@@ -22,6 +22,7 @@ import {
 } from '../upstream/forward-grpc.js';
 import { answerGrpc } from './grpc-answer.js';
 import { listenOn, type RunningListener } from './listen.js';
+import { certificateChange, handshakeNote } from './tls-settings.js';
 
 /**
  * Starts a `grpc` listener: HTTP/2 with prior knowledge (h2c), or TLS with
@@ -34,15 +35,18 @@ export async function startGrpcListener(
   config: GrpcListenerConfig,
   ref: RuntimeRef,
   sink: LineSink,
+  held = false,
 ): Promise<RunningListener> {
   const connections = new Set<H2Connection>();
   const refusals = new RefusalLog(sink, config.name);
+  /** The settings in force for new connections and calls; a reload replaces it (prepare). */
+  let live = config;
 
   /** A malformed request is never forwarded (RFC 9113 §8.1.1): the client's stream is reset. */
   const refuse = (connection: H2Connection, stream: H2Stream, fields: string[], why: string) => {
     // Never forwarded (RFC 9113 §8.1.1), and counted against the client's fault allowance.
     stream.resetByClientFault(H2_ERROR.PROTOCOL_ERROR);
-    if (!config.accessLog) return;
+    if (!live.accessLog) return;
     const clientIp = connection.socket.remoteAddress ?? '';
     refusals.log(() => refusedLine(config.name, clientIp, fields, why));
   };
@@ -53,7 +57,7 @@ export async function startGrpcListener(
       refuse(connection, stream, fields, bad);
       return;
     }
-    const { ex, route } = callExchange(config, ref.current.listener(config.name), {
+    const { ex, route } = callExchange(live, ref.current.listener(config.name), {
       connection,
       stream,
       fields,
@@ -62,9 +66,11 @@ export async function startGrpcListener(
     route.grpc(ex).catch((err: unknown) => answerGrpc(ex, err));
   };
 
+  /** Closing: a TLS handshake that ends now (begun before) is not served; its listener may be gone. */
+  let closing = false;
   const accept = (socket: Socket): void => {
     socket.on('error', () => undefined);
-    if (socket instanceof tls.TLSSocket && socket.alpnProtocol !== 'h2') {
+    if (closing || (socket instanceof tls.TLSSocket && socket.alpnProtocol !== 'h2')) {
       socket.destroy();
       return;
     }
@@ -73,14 +79,15 @@ export async function startGrpcListener(
       role: 'server',
       onStream: (stream, fields, end) => onStream(connection, stream, fields, end),
       onClose: (c) => connections.delete(c),
-      timeouts: config.timeouts,
+      timeouts: live.timeouts,
     });
     connections.add(connection);
   };
   // One timer for every connection of the listener: preface, header-block and idle timeouts.
-  const stopSweep = sweeper.every(sweepPeriodMs(config.timeouts), (now) => {
+  const sweep = (now: number): void => {
     for (const connection of connections) connection.checkTimers(now);
-  });
+  };
+  let stopSweep = sweeper.every(sweepPeriodMs(config.timeouts), sweep);
 
   let server: net.Server;
   if (config.tls) {
@@ -98,18 +105,33 @@ export async function startGrpcListener(
   } else {
     server = net.createServer(accept);
   }
-  // Closing: every client is told GOAWAY; calls in flight finish, then each connection ends.
-  const limit = { maxConnections: config.maxConnections, log: sink };
-  const listening = listenOn(
-    server,
-    config.name,
-    config.listen,
-    () => {
+  const listening = listenOn(server, {
+    config,
+    log: sink,
+    held,
+    // Closing: every client is told GOAWAY; calls in flight finish, then each connection ends.
+    onClose: () => {
+      closing = true;
       stopSweep();
       for (const connection of connections) connection.goaway();
     },
-    limit,
-  );
+    prepare(next) {
+      const settings = next as GrpcListenerConfig;
+      const certificate = certificateChange(server, settings);
+      return {
+        notes: handshakeNote(live, settings),
+        apply() {
+          const period = sweepPeriodMs(settings.timeouts);
+          if (period !== sweepPeriodMs(live.timeouts)) {
+            stopSweep();
+            stopSweep = sweeper.every(period, sweep);
+          }
+          live = settings;
+          certificate();
+        },
+      };
+    },
+  });
   listening.catch(() => stopSweep());
   return listening;
 }

@@ -4,7 +4,11 @@ import tls from 'node:tls';
 import { badRequest, clientTimeout, headersTooLarge } from '../../shared/errors.js';
 import type { HttpListenerConfig } from '../config/types.js';
 import type { H1Error, RequestHead, RequestLine } from '../h1/head.js';
-import { H1ServerConnection, type H1Handler } from '../h1/server-connection.js';
+import {
+  H1ServerConnection,
+  type H1Handler,
+  type H1ServerOptions,
+} from '../h1/server-connection.js';
 import type { LineSink } from '../middleware/access-log/access-log.js';
 import { RefusalLog } from '../middleware/access-log/refusal-log.js';
 import { hostOf } from '../routing/host-of.js';
@@ -17,6 +21,7 @@ import { trustedClientIp } from '../upstream/http-headers.js';
 import { tuneV8ForGateway } from '../v8-tuning.js';
 import { answerHttp, answerWs, writeRawReply } from './http-answer.js';
 import { listenOn, type RunningListener } from './listen.js';
+import { certificateChange, handshakeNote } from './tls-settings.js';
 import { refusedLine } from './refused-log.js';
 
 /**
@@ -24,23 +29,27 @@ import { refusedLine } from './refused-log.js';
  * gateway's own strict parser, with routes, balancing and access logging,
  * and WebSocket upgrades on the same routes. Reads the runtime through `ref`
  * as each request arrives and pins its route and upstream on the exchange,
- * so a reload takes effect for the next request without touching the socket.
+ * so a reload takes effect for the next request without touching the socket;
+ * the listener's own settings (limits, timeouts, certificate) are replaced by
+ * `prepare`, for the connections accepted after it.
  */
 export async function startHttpListener(
   config: HttpListenerConfig,
   ref: RuntimeRef,
   sink: LineSink,
+  held = false,
 ): Promise<RunningListener> {
   tuneV8ForGateway();
   const proto = config.tls ? 'https' : 'http';
+  const live = new HttpSettings(config, sink);
   const handler: H1Handler = {
     request(conn, head) {
-      const { ex, route } = exchangeFor(config, ref.current, conn, head, proto);
+      const { ex, route } = exchangeFor(live.config, ref.current, conn, head, proto);
       route.http(ex).catch((err: unknown) => answerHttp(ex, err));
     },
     upgrade(socket, head, rest) {
       const runtime = ref.current;
-      const { ex, route } = upgradeExchange(config, runtime.listener(config.name), {
+      const { ex, route } = upgradeExchange(live.config, runtime.listener(config.name), {
         head,
         socket,
         early: rest,
@@ -49,23 +58,18 @@ export async function startHttpListener(
       route.ws(ex).catch((err: unknown) => answerWs(ex, err));
     },
     refuse(socket, error, line) {
-      answerRefused(error, socket, config, line, refusedLog);
+      answerRefused(error, socket, live.config, line, live.refusedLog);
     },
   };
-  // Requests refused before routing are logged too, at a bounded rate.
-  const refusedLog = config.accessLog ? new RefusalLog(sink, config.name) : undefined;
-  const options = {
-    maxHeaderBytes: config.limits.maxHeaderBytes,
-    headerTimeoutMs: config.timeouts.headerMs,
-    idleTimeoutMs: config.timeouts.idleMs,
-    maxBodyBytes: config.limits.maxBodyBytes,
-    bodyTimeoutMs: config.timeouts.bodyMs,
-    bodyMinBytesPerSecond: config.timeouts.bodyMinBytesPerSecond,
-    head: { underscores: config.underscoreHeaders },
-  };
   const connections = new Set<H1ServerConnection>();
+  /** Closing: a TLS handshake that ends now (begun before) is not served; its listener may be gone. */
+  let closing = false;
   const accept = (socket: Socket): void => {
-    const connection = new H1ServerConnection(socket, handler, options);
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const connection = new H1ServerConnection(socket, handler, live.options);
     connections.add(connection);
     socket.once('close', () => connections.delete(connection));
   };
@@ -84,17 +88,62 @@ export async function startHttpListener(
     : net.createServer({ allowHalfOpen: true }, accept);
   // A failed (or timed-out) TLS handshake is the client's problem; its socket is closed.
   server.on('tlsClientError', (_err: Error, socket: { destroy(): void }) => socket.destroy());
-  // Closing: connections waiting for a request end now; busy ones after their response.
-  const limit = { maxConnections: config.maxConnections, log: sink };
-  return listenOn(
-    server,
-    config.name,
-    config.listen,
-    () => {
+  return listenOn(server, {
+    config,
+    log: sink,
+    held,
+    // Closing: connections waiting for a request end now; busy ones after their response.
+    onClose: () => {
+      closing = true;
       for (const connection of connections) connection.closeWhenIdle();
     },
-    limit,
-  );
+    prepare(next) {
+      const settings = next as HttpListenerConfig;
+      const certificate = certificateChange(server, settings);
+      const notes = handshakeNote(live.config, settings);
+      return {
+        notes,
+        apply() {
+          live.set(settings, sink);
+          certificate();
+        },
+      };
+    },
+  });
+}
+
+/** An http listener's settings in force: read per request and per connection accepted. */
+class HttpSettings {
+  config: HttpListenerConfig;
+  /** The limits and timeouts a new client connection gets. */
+  options: H1ServerOptions;
+  /** Requests refused before routing are logged too, at a bounded rate (when accessLog is on). */
+  refusedLog: RefusalLog | undefined;
+
+  constructor(config: HttpListenerConfig, sink: LineSink) {
+    this.config = config;
+    this.options = connectionOptions(config);
+    this.refusedLog = config.accessLog ? new RefusalLog(sink, config.name) : undefined;
+  }
+
+  set(config: HttpListenerConfig, sink: LineSink): void {
+    this.config = config;
+    this.options = connectionOptions(config);
+    if (!config.accessLog) this.refusedLog = undefined;
+    else this.refusedLog ??= new RefusalLog(sink, config.name);
+  }
+}
+
+function connectionOptions(config: HttpListenerConfig): H1ServerOptions {
+  return {
+    maxHeaderBytes: config.limits.maxHeaderBytes,
+    headerTimeoutMs: config.timeouts.headerMs,
+    idleTimeoutMs: config.timeouts.idleMs,
+    maxBodyBytes: config.limits.maxBodyBytes,
+    bodyTimeoutMs: config.timeouts.bodyMs,
+    bodyMinBytesPerSecond: config.timeouts.bodyMinBytesPerSecond,
+    head: { underscores: config.underscoreHeaders },
+  };
 }
 
 /**

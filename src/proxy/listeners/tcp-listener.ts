@@ -15,7 +15,10 @@ export async function startTcpListener(
   config: TcpListenerConfig,
   ref: RuntimeRef,
   sink: LineSink,
+  held = false,
 ): Promise<RunningListener> {
+  /** The settings in force for new connections; a reload replaces it (prepare). */
+  let live = config;
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
     client.on('error', () => undefined);
     const tcp = ref.current.listener(config.name).tcp;
@@ -28,12 +31,19 @@ export async function startTcpListener(
       listener: config.name,
       client,
       upstreamRuntime: tcp.upstream,
-      idleMs: config.timeouts.idleMs,
+      idleMs: live.timeouts.idleMs,
     });
     tcp.chain(ex).catch((err: unknown) => answerTcp(ex, err));
   });
-  return listenOn(server, config.name, config.listen, undefined, {
-    maxConnections: config.maxConnections,
+  return listenOn(server, {
+    config,
     log: sink,
+    held,
+    prepare: (next) => ({
+      notes: [],
+      apply: () => {
+        live = next as TcpListenerConfig;
+      },
+    }),
   });
 }

@@ -139,18 +139,42 @@ describe('gw proxy config put|get and --config etcd:// (CLI, real etcd)', () => 
     assert.match(malformed.stderr, /GW_ERR_INVALID_ARGUMENT/);
   });
 
-  it('gw proxy --config etcd://… serves the stored config', async () => {
+  it('gw proxy --config etcd://… serves the stored config and follows the key: a bad revision is skipped, a good one applied', async () => {
     const { url: at, key } = url();
     const port = await freePort();
     const rev = (await client.put(key).value(httpConfig(port)).exec()).header.revision;
     const proc = new GwProcess(['proxy', '--config', at, '--quiet']);
     processes.push(proc);
-    await proc.waitForLine((l) => l === `config ${at} at etcd rev ${rev}`);
+    await proc.waitForLine((l) => l.startsWith(`config etcd rev ${rev} from ${at}`));
     await proc.waitForLine((l) => l.startsWith('listener web (http) on'));
     const res = await fetch(`http://127.0.0.1:${port}/hello`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-backend'), backends[0]?.name);
     await res.text();
+    // A bad revision: logged with the field's path; the running config keeps serving.
+    const bad = httpConfig(port).replace('upstream: app', 'upstream: nowhere');
+    const badRev = (await client.put(key).value(bad).exec()).header.revision;
+    const rejected = await proc.waitForLine((l) =>
+      l.startsWith(`config rejected (etcd rev ${badRev})`),
+    );
+    assert.match(rejected, /routes\[0\]\.upstream/);
+    assert.match(rejected, new RegExp(`still serving etcd rev ${rev}$`));
+    const still = await fetch(`http://127.0.0.1:${port}/hello`);
+    assert.equal(still.status, 200);
+    await still.text();
+    // A good one, with a route that only it has: applied without a restart.
+    const good = httpConfig(port).replace(
+      'routes: [{ upstream: app }]',
+      'routes: [{ match: { pathPrefix: /v2 }, upstream: app }]',
+    );
+    const goodRev = (await client.put(key).value(good).exec()).header.revision;
+    await proc.waitForLine((l) => l.startsWith(`config reloaded: etcd rev ${goodRev}`));
+    const gone = await fetch(`http://127.0.0.1:${port}/hello`);
+    assert.equal(gone.status, 404);
+    await gone.text();
+    const v2 = await fetch(`http://127.0.0.1:${port}/v2/hello`);
+    assert.equal(v2.status, 200);
+    await v2.text();
     const { code } = await proc.stop('SIGTERM');
     assert.equal(code, 0);
   });

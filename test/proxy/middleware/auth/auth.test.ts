@@ -265,6 +265,7 @@ describe('auth feature', () => {
     listeners: [],
     upstreams: new Map(),
     consumers,
+    shutdownTimeoutMs: 5000,
   } as ProxyConfig;
   const deps = {
     clock: new ManualClock(),
