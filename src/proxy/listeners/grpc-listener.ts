@@ -44,7 +44,8 @@ export async function startGrpcListener(
     stream.resetByClientFault(H2_ERROR.PROTOCOL_ERROR);
     if (!config.accessLog) return;
     const clientIp = connection.socket.remoteAddress ?? '';
-    refusals.log(() => refusedLine(config.name, clientIp, fields, why));
+    const { secretParams } = ref.current.listener(config.name);
+    refusals.log(() => refusedLine(config.name, clientIp, fields, why, secretParams));
   };
 
   const onStream = (connection: H2Connection, stream: H2Stream, fields: string[], end: boolean) => {
@@ -168,6 +169,7 @@ function callExchange(
     path: url,
     route: route.name,
     upstream: route.upstreamName,
+    secretParams: listener.secretParams,
     call: new GrpcCall(start.stream, start.end, declaredLength(fields)),
     headers,
     fields,
@@ -191,6 +193,7 @@ function refusedLine(
   clientIp: string,
   fields: readonly string[],
   reason: string,
+  secretParams: readonly string[],
 ): string {
   let method = '-';
   let url = '-';
@@ -208,6 +211,7 @@ function refusedLine(
     path: url,
     route: '',
     upstream: '',
+    secretParams,
   });
   ex.status = GRPC_STATUS.INTERNAL;
   ex.errorCode = MALFORMED_CODE;

@@ -49,7 +49,8 @@ export async function startHttpListener(
       route.ws(ex).catch((err: unknown) => answerWs(ex, err));
     },
     refuse(socket, error, line) {
-      answerRefused(error, socket, config, line, refusedLog);
+      const { secretParams } = ref.current.listener(config.name);
+      answerRefused(error, socket, config, line, refusedLog, secretParams);
     },
   };
   // Requests refused before routing are logged too, at a bounded rate.
@@ -140,6 +141,7 @@ function exchangeFor(
     path,
     route: route.name,
     upstream: route.upstreamName,
+    secretParams: listener.secretParams,
     conn,
     head,
     forwardUrl:
@@ -185,6 +187,7 @@ function answerRefused(
   config: HttpListenerConfig,
   line: RequestLine,
   log: RefusalLog | undefined,
+  secretParams: readonly string[],
 ): void {
   const error =
     err.status === 431
@@ -193,7 +196,12 @@ function answerRefused(
         ? clientTimeout(config.timeouts.headerMs)
         : badRequest(err.message, undefined, err.status);
   log?.log(() =>
-    refusedLine(config.name, { clientIp: socket.remoteAddress ?? '-', ...line }, error),
+    refusedLine(
+      config.name,
+      { clientIp: socket.remoteAddress ?? '-', ...line },
+      error,
+      secretParams,
+    ),
   );
   writeRawReply(socket, error);
 }

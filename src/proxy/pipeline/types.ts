@@ -72,10 +72,12 @@ export interface Exchange extends BaseExchange {
    */
   header(name: string): string | undefined;
   /**
-   * A query parameter that carries a credential (an API key): the access log
-   * shows its value as `***`. Empty when none.
+   * Query parameters that carry credentials on this listener (every name a
+   * route of it reads an API key from): the access log shows their values as
+   * `***`. Known when the exchange is made, so a request refused before (or
+   * without) auth is redacted too. Empty when none.
    */
-  secretParam: string;
+  readonly secretParams: readonly string[];
 }
 
 /** A TCP session on its way through the L4 chain. */
@@ -142,7 +144,13 @@ export function nextExchangeId(): number {
 export type ExchangeStart = Pick<
   Exchange,
   'kind' | 'listener' | 'clientIp' | 'method' | 'host' | 'url' | 'path' | 'route' | 'upstream'
->;
+> & {
+  /** The listener's credential-carrying query parameters (see `Exchange.secretParams`); default none. */
+  readonly secretParams?: readonly string[];
+};
+
+/** No secret query parameters: one shared empty list. */
+const NO_PARAMS: readonly string[] = [];
 
 /**
  * The fields every L7 exchange starts with; the protocol's exchange class
@@ -170,7 +178,7 @@ export abstract class L7Exchange implements Exchange {
   consumer = '';
   trace: string[] | undefined = undefined;
   replyFields: string[] | undefined = undefined;
-  secretParam = '';
+  readonly secretParams: readonly string[];
 
   constructor(start: ExchangeStart) {
     this.kind = start.kind;
@@ -182,6 +190,7 @@ export abstract class L7Exchange implements Exchange {
     this.path = start.path;
     this.route = start.route;
     this.upstream = start.upstream;
+    this.secretParams = start.secretParams ?? NO_PARAMS;
   }
 
   abstract header(name: string): string | undefined;

@@ -133,6 +133,7 @@ export function upgradeExchange(
     path: routed ? read.path : '',
     route: route.name,
     upstream: route.upstreamName,
+    secretParams: listener.secretParams,
     socket,
     early: req.early,
     headers,

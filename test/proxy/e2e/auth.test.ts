@@ -58,7 +58,13 @@ listeners:
       - { name: jwks, match: { pathPrefix: /jwks }, upstream: adm, auth: ${jwt}, jwksFile: ${join(dir, 'jwks.json')} } }
       - { name: limited, match: { pathPrefix: /limited }, upstream: adm, auth: { type: api-key }, rateLimit: { rps: 0.01, burst: 1, key: consumer } }
       - { name: ws, match: { pathPrefix: /ws }, upstream: ws, auth: { type: api-key } }
+      - { name: walled, match: { pathPrefix: /walled }, upstream: adm, allowFrom: [10.0.0.0/8], auth: { type: api-key, query: api_key } }
       - { name: public, match: { pathPrefix: / }, upstream: pub }
+  - name: edge
+    protocol: http
+    listen: 127.0.0.1:0
+    routes:
+      - { name: keyed, match: { pathPrefix: /k }, upstream: adm, auth: { type: api-key, query: key } }
   - name: rpc
     protocol: grpc
     listen: 127.0.0.1:0
@@ -91,8 +97,13 @@ interface Answer {
 }
 
 /** A GET for `target` on a raw socket (no client-side URL clean-up), with extra header lines. */
-async function get(target: string, fields: string[] = [], host = 'gw.test'): Promise<Answer> {
-  const socket = await connect(gw.port('web'));
+async function get(
+  target: string,
+  fields: string[] = [],
+  host = 'gw.test',
+  listener = 'web',
+): Promise<Answer> {
+  const socket = await connect(gw.port(listener));
   socket.on('error', () => undefined);
   const extra = fields.map((f) => `${f}\r\n`).join('');
   socket.write(`GET ${target} HTTP/1.1\r\nhost: ${host}\r\n${extra}connection: close\r\n\r\n`);
@@ -189,6 +200,39 @@ describe('auth over HTTP', () => {
     for (const secret of [ALICE_KEY, BOB_KEY, 'secret-pw', 'nope-nope', 'eyJ'])
       assert.ok(!log.includes(secret), secret);
     assert.match(log, /\/admin\/x\?api_key=\*\*\* 200 .* consumer=alice/);
+  });
+});
+
+describe('a query key is hidden in the access log wherever the request stops', () => {
+  /** The access-log line of the request for `target`, which must not hold `secret`. */
+  const lineOf = (target: string, secret: string): string => {
+    assert.ok(!gw.log.join('\n').includes(secret), `${secret} is in the log`);
+    const path = target.split('?')[0] ?? target;
+    return gw.log.find((l) => l.includes(` ${path}?`)) ?? assert.fail(`no line for ${path}`);
+  };
+
+  it('refused by allowFrom, before auth ran', async () => {
+    const a = await get('/walled/x?api_key=walled-secret&b=1');
+    assert.equal(a.status, 403);
+    assert.match(lineOf('/walled/x', 'walled-secret'), /\/walled\/x\?api_key=\*\*\*&b=1 403 /);
+  });
+
+  it("on another route of the listener, whose auth reads no query (the listener's every key name is hidden)", async () => {
+    const a = await get('/public/q?api_key=public-secret');
+    assert.equal(a.status, 200);
+    assert.match(lineOf('/public/q', 'public-secret'), /\/public\/q\?api_key=\*\*\* 200 /);
+  });
+
+  it('on a request no route takes, on one refused as ambiguous, and on one the parser refused', async () => {
+    const none = await get('/nowhere?key=nowhere-secret', [], 'gw.test', 'edge');
+    assert.equal(none.status, 404);
+    assert.match(lineOf('/nowhere', 'nowhere-secret'), /edge GET \/nowhere\?key=\*\*\* 404 /);
+    const bad = await get('/public/..;/admin?api_key=ambiguous-secret');
+    assert.equal(bad.status, 400);
+    assert.match(lineOf('/public/..;/admin', 'ambiguous-secret'), /\?api_key=\*\*\* 400 /);
+    const malformed = await get('/parsed?api_key=parser-secret', ['no colon here']);
+    assert.equal(malformed.status, 400);
+    assert.match(lineOf('/parsed', 'parser-secret'), /\/parsed\?api_key=\*\*\* 400 /);
   });
 });
 

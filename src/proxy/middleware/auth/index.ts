@@ -29,6 +29,7 @@ export const auth = defineFeature<AuthSettings>({
     ...s,
     ...(s.type === 'jwt' && s.secret !== undefined ? { secret: '***' } : {}),
   }),
+  secretParams: (s) => (s.type === 'api-key' && s.query !== undefined ? [s.query] : []),
   build(settings, deps) {
     const { consumers } = deps.config;
     if (settings.type !== 'jwt' && settings.allow !== undefined) {
@@ -56,7 +57,6 @@ export const auth = defineFeature<AuthSettings>({
             ).check;
     const challenge = CHALLENGE[settings.type];
     const allowed = settings.allow === undefined ? undefined : new Set(settings.allow);
-    const secretParam = settings.type === 'api-key' ? settings.query : undefined;
 
     /** The refusal, asking for credentials when it is a 401. */
     const refuse = (ex: Exchange, err: unknown): Promise<never> => {
@@ -77,7 +77,6 @@ export const auth = defineFeature<AuthSettings>({
       route:
         (next: Handler): Handler =>
         (ex) => {
-          if (secretParam !== undefined) ex.secretParam = secretParam;
           let found: string | Promise<string>;
           try {
             found = check(ex);

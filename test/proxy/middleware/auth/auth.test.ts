@@ -322,11 +322,11 @@ describe('auth feature', () => {
     assert.throws(() => chain({ type: 'basic', allow: ['alcie'] }), /no consumer named alcie/);
   });
 
-  it('marks a query-parameter key for the access log to hide', async () => {
-    const { handler } = chain({ type: 'api-key', query: 'key' });
-    const ex = new FakeExchange({}, '/x?key=alice-key');
-    await handler(ex);
-    assert.equal(ex.secretParam, 'key');
+  it('names a query-parameter key for the access log to hide, known from the settings alone', () => {
+    const secretParams = (settings: unknown) => auth.secretParams?.(authSchema.parse(settings));
+    assert.deepEqual(secretParams({ type: 'api-key', query: 'key' }), ['key']);
+    assert.deepEqual(secretParams({ type: 'api-key' }), []);
+    assert.deepEqual(secretParams({ type: 'basic' }), []);
   });
 });
 
