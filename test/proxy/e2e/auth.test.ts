@@ -167,8 +167,18 @@ describe('auth over HTTP', () => {
       ['not yet valid', '/jwt', await rs256(keys.privateKey, { ...claims, nbf: now + 300 })],
       ['wrong issuer', '/jwt', await rs256(keys.privateKey, { ...claims, iss: 'https://x.test' })],
       ['wrong audience', '/jwt', await rs256(keys.privateKey, { ...claims, aud: 'other' })],
-      ['alg none', '/jwt', unsigned(claims)],
-      ['HS256 with the RSA public key', '/jwt', hs256WithPem(keys.publicPem, claims)],
+      // With an exp, so that the algorithm is all they are refused for.
+      ['alg none', '/jwt', unsigned({ ...claims, exp: now + 300 })],
+      [
+        'HS256 with the RSA public key',
+        '/jwt',
+        hs256WithPem(keys.publicPem, { ...claims, exp: now + 300 }),
+      ],
+      [
+        'no exp (requireExp defaults to true)',
+        '/jwt',
+        await rs256(keys.privateKey, { ...claims, exp: undefined }),
+      ],
       ['unknown kid', '/jwks', await rs256(keys.privateKey, claims, { kid: 'k9' })],
       ['forged, known kid', '/jwks', await rs256(keys.otherPrivate, claims, { kid: 'k1' })],
     ];

@@ -58,10 +58,12 @@ export const auth = defineFeature<AuthSettings>({
     const challenge = CHALLENGE[settings.type];
     const allowed = settings.allow === undefined ? undefined : new Set(settings.allow);
 
-    /** The refusal, asking for credentials when it is a 401. */
+    /** The refusal, asking for credentials when it is a 401; the trace says why (never a secret). */
     const refuse = (ex: Exchange, err: unknown): Promise<never> => {
-      if (isGwError(err, 'GW_ERR_UNAUTHENTICATED'))
+      if (isGwError(err, 'GW_ERR_UNAUTHENTICATED')) {
         addReplyField(ex, 'www-authenticate', challenge);
+        traceStep(ex, `auth: ${settings.type} refused, ${err.message}`);
+      }
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     };
     // Each consumer's own rateLimit, shared by every route of this config load.

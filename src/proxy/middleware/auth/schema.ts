@@ -81,6 +81,10 @@ const jwtSchema = z
       .min(1)
       .describe('the claim naming the consumer (default sub)')
       .optional(),
+    requireExp: z
+      .boolean()
+      .describe('true (the default): a token without exp is refused; false accepts one')
+      .optional(),
     allow,
   })
   .superRefine((jwt, ctx) => {
@@ -111,7 +115,7 @@ const jwtSchema = z
 /**
  * `auth` on a route: `{ type: api-key, header?: x-api-key, query?: NAME }`,
  * `{ type: basic }` or `{ type: jwt, secret | publicKeyFile | jwksFile,
- * algorithms, issuer?, audience?, clockSkewSec?, consumerClaim? }`, each with
+ * algorithms, issuer?, audience?, clockSkewSec?, consumerClaim?, requireExp? }`, each with
  * `allow?: [consumer names]`.
  */
 export const authSchema = z

@@ -13,7 +13,7 @@ import { authSchema, type JwtSettings } from '../../../../src/proxy/middleware/a
 import { TtlCache } from '../../../../src/proxy/middleware/auth/ttl-cache.js';
 import type { ProxyConfig } from '../../../../src/proxy/config/types.js';
 import { L7Exchange, type Exchange } from '../../../../src/proxy/pipeline/types.js';
-import { createLocalJWKSet } from 'jose';
+import { createLocalJWKSet, SignJWT } from 'jose';
 import { hs256WithPem, makeKeys, rs256, unsigned, type TestKeys } from './keys.js';
 
 /** bcrypt (cost 4) of 72 × `a`. */
@@ -171,7 +171,7 @@ describe('jwt', () => {
     assert.equal(await check(bearer(await rs256(keys.privateKey, good))), 'alice');
   });
 
-  it('refuses forged, expired, not-yet-valid, wrong-issuer, wrong-audience, alg none and HS256-with-the-public-key tokens', async () => {
+  it('refuses forged, expired, not-yet-valid, wrong-issuer, wrong-audience, exp-less, alg none and HS256-with-the-public-key tokens', async () => {
     const { check, cache } = jwtAuthenticator(settings(), keys.publicKey, new ManualClock());
     const now = Math.floor(Date.now() / 1000);
     const cases: [string, string, RegExp][] = [
@@ -180,8 +180,14 @@ describe('jwt', () => {
       ['not yet valid', await rs256(keys.privateKey, { ...good, nbf: now + 120 }), /nbf/],
       ['wrong issuer', await rs256(keys.privateKey, { ...good, iss: 'https://evil.test' }), /iss/],
       ['wrong audience', await rs256(keys.privateKey, { ...good, aud: 'other' }), /aud/],
-      ['alg none', unsigned(good), /not allowed|ERR_/],
-      ['HS256 keyed with the public key', hs256WithPem(keys.publicPem, good), /not allowed/],
+      // With an exp, so that the algorithm is all they are refused for.
+      ['alg none', unsigned({ ...good, exp: now + 3600 }), /not allowed|ERR_/],
+      [
+        'HS256 keyed with the public key',
+        hs256WithPem(keys.publicPem, { ...good, exp: now + 3600 }),
+        /not allowed/,
+      ],
+      ['no exp', await rs256(keys.privateKey, { ...good, exp: undefined }), /no exp claim/],
       ['not a token', 'abc.def', /ERR_|malformed/],
       ['CRLF in sub', await rs256(keys.privateKey, { ...good, sub: 'a\r\nx-evil: 1' }), /sub/],
     ];
@@ -192,6 +198,18 @@ describe('jwt', () => {
       assert.ok(!r.message.includes(token), `${what}: the token is not in the message`);
     }
     assert.equal(cache.size, 0, 'refusals are never cached');
+  });
+
+  it('accepts a token without exp only with requireExp: false', async () => {
+    const noExp = bearer(await rs256(keys.privateKey, { ...good, exp: undefined }));
+    const strict = jwtAuthenticator(settings(), keys.publicKey, new ManualClock());
+    assert.match((await refusal(() => strict.check(noExp))).message, /no exp claim/);
+    const lax = jwtAuthenticator(
+      settings({ requireExp: false }),
+      keys.publicKey,
+      new ManualClock(),
+    );
+    assert.equal(await lax.check(noExp), 'alice');
   });
 
   it('tolerates clockSkewSec, and no more', async () => {
@@ -316,6 +334,20 @@ describe('auth feature', () => {
     const ex = new FakeExchange({ authorization: basicHeader('alice', 'nope') });
     await refusal(() => handler(ex));
     assert.deepEqual(ex.replyFields, ['www-authenticate', 'Basic realm="gw"']);
+  });
+
+  it('refuses a JWT without exp with 401, the trace saying why without the token', async () => {
+    const secret = 's'.repeat(40);
+    const { handler } = chain({ type: 'jwt', secret, algorithms: ['HS256'] });
+    const token = await new SignJWT({ sub: 'alice' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(secret));
+    const ex = new FakeExchange({ authorization: `Bearer ${token}` });
+    ex.trace = [];
+    assert.equal((await refusal(() => handler(ex))).code, 'GW_ERR_UNAUTHENTICATED');
+    assert.deepEqual(ex.trace, [
+      'auth: jwt refused, unauthenticated: invalid token (no exp claim)',
+    ]);
   });
 
   it('refuses an allow list naming no defined consumer when the config loads', () => {
