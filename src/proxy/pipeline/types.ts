@@ -78,6 +78,26 @@ export interface Exchange extends BaseExchange {
    * without) auth is redacted too. Empty when none.
    */
   readonly secretParams: readonly string[];
+  /**
+   * Where the credential the route's auth accepted came from, for the
+   * terminal to remove before the request goes to a target; undefined when
+   * nothing is to be removed (no auth, or `forwardCredentials: true`).
+   */
+  consumed: ConsumedCredential | undefined;
+}
+
+/**
+ * The places a route's auth reads a credential from: one object per route,
+ * built with its auth at config load, so marking an exchange costs one
+ * pointer. The target never gets them (Envoy's jwt_authn removes a verified
+ * token the same way unless told to forward it): a credential a client gave
+ * the gateway is not the target's to reuse or to log.
+ */
+export interface ConsumedCredential {
+  /** The request header (lower case): `authorization`, or the API-key header. */
+  readonly field: string;
+  /** The query parameter an API key may come in; empty when none. */
+  readonly param: string;
 }
 
 /** A TCP session on its way through the L4 chain. */
@@ -179,6 +199,7 @@ export abstract class L7Exchange implements Exchange {
   trace: string[] | undefined = undefined;
   replyFields: string[] | undefined = undefined;
   readonly secretParams: readonly string[];
+  consumed: ConsumedCredential | undefined = undefined;
 
   constructor(start: ExchangeStart) {
     this.kind = start.kind;

@@ -64,7 +64,9 @@ listeners:
       - { name: jwt, match: { pathPrefix: /jwt }, upstream: adm, auth: ${jwt}, publicKeyFile: ${join(dir, 'key.pem')} } }
       - { name: jwks, match: { pathPrefix: /jwks }, upstream: adm, auth: ${jwt}, jwksFile: ${join(dir, 'jwks.json')} } }
       - { name: limited, match: { pathPrefix: /limited }, upstream: adm, auth: { type: api-key }, rateLimit: { rps: 0.01, burst: 1, key: consumer } }
-      - { name: ws, match: { pathPrefix: /ws }, upstream: ws, auth: { type: api-key } }
+      - { name: ws, match: { pathPrefix: /ws }, upstream: ws, auth: { type: api-key, query: api_key } }
+      - { name: keep, match: { pathPrefix: /keep }, upstream: adm, auth: { type: api-key, query: api_key, forwardCredentials: true } }
+      - { name: keep-basic, match: { pathPrefix: /kept-basic }, upstream: adm, auth: { type: basic, forwardCredentials: true } }
       - { name: walled, match: { pathPrefix: /walled }, upstream: adm, allowFrom: [10.0.0.0/8], auth: { type: api-key, query: api_key } }
       - { name: public, match: { pathPrefix: / }, upstream: pub }
   - name: edge
@@ -220,6 +222,52 @@ describe('auth over HTTP', () => {
   });
 });
 
+describe('the credential stays at the gateway (forwardCredentials defaults to false)', () => {
+  it('removes the API-key header, and the query key with the other parameters kept in order', async () => {
+    const h = await get('/admin/x?a=1', [`x-api-key: ${ALICE_KEY}`, 'x-other: kept']);
+    assert.equal(h.status, 200);
+    assert.ok(h.echo);
+    assert.equal(h.echo.headers['x-api-key'], undefined);
+    assert.equal(h.echo.headers['x-other'], 'kept');
+    assert.equal(h.echo.url, '/admin/x?a=1');
+    const q = await get(`/admin/x?a=1&api_key=${ALICE_KEY}&b=2&api_key=again`);
+    assert.equal(q.status, 200);
+    assert.equal(q.echo?.url, '/admin/x?a=1&b=2');
+    assert.equal(q.echo.headers['x-gw-consumer'], 'alice');
+    const only = await get(`/admin/x?api_key=${ALICE_KEY}`);
+    assert.equal(only.echo?.url, '/admin/x', 'no "?" left behind');
+  });
+
+  it('removes Authorization after Basic and after a JWT', async () => {
+    const b = await get('/basic', [basic('alice', 'secret-pw')]);
+    assert.equal(b.status, 200);
+    assert.ok(b.echo);
+    assert.equal(b.echo.headers.authorization, undefined);
+    assert.equal(b.echo.headers['x-gw-consumer'], 'alice');
+    const token = await rs256(keys.privateKey, claims);
+    const j = await get('/jwt', [`Authorization: Bearer ${token}`]);
+    assert.equal(j.status, 200);
+    assert.ok(j.echo);
+    assert.equal(j.echo.headers.authorization, undefined);
+    assert.equal(j.echo.headers['x-gw-consumer'], 'alice');
+  });
+
+  it('keeps them all with forwardCredentials: true', async () => {
+    const q = await get(`/keep/x?a=1&api_key=${ALICE_KEY}`, [`x-api-key: ${ALICE_KEY}`]);
+    assert.equal(q.status, 200);
+    assert.equal(q.echo?.url, `/keep/x?a=1&api_key=${ALICE_KEY}`);
+    assert.equal(q.echo.headers['x-api-key'], ALICE_KEY);
+    const b = await get('/kept-basic', [basic('alice', 'secret-pw')]);
+    assert.equal(b.echo?.headers.authorization, basic('alice', 'secret-pw').slice(15));
+    assert.equal(b.echo.headers['x-gw-consumer'], 'alice');
+  });
+
+  it('leaves Authorization alone on a route whose auth reads an API key', async () => {
+    const a = await get('/admin/x', [`x-api-key: ${ALICE_KEY}`, 'authorization: Bearer theirs']);
+    assert.equal(a.echo?.headers.authorization, 'Bearer theirs');
+  });
+});
+
 describe('a query key is hidden in the access log wherever the request stops', () => {
   /** The access-log line of the request for `target`, which must not hold `secret`. */
   const lineOf = (target: string, secret: string): string => {
@@ -313,6 +361,21 @@ describe('auth over WebSocket', () => {
     const [hello] = (await once(ws, 'message')) as [Buffer];
     const parsed = JSON.parse(hello.toString()) as { headers: Record<string, string> };
     assert.equal(parsed.headers['x-gw-consumer'], 'alice');
+    assert.equal(parsed.headers['x-api-key'], undefined, 'the key stays at the gateway');
+    ws.close();
+  });
+
+  it('upgrades with a query key, which the target does not get', async () => {
+    const ws = new WebSocket(
+      `ws://127.0.0.1:${gw.port('web')}/ws/chat?room=1&api_key=${ALICE_KEY}&x=2`,
+    );
+    const [hello] = (await once(ws, 'message')) as [Buffer];
+    const parsed = JSON.parse(hello.toString()) as {
+      path: string;
+      headers: Record<string, string>;
+    };
+    assert.equal(parsed.path, '/ws/chat?room=1&x=2');
+    assert.equal(parsed.headers['x-gw-consumer'], 'alice');
     ws.close();
   });
 });
@@ -361,6 +424,7 @@ describe('auth over gRPC', () => {
     );
     assert.equal(await call('/t.Open/Unary', { 'x-gw-consumer': 'root' }), '0');
     assert.equal(grpcSeen[0]?.['x-gw-consumer'], 'alice');
+    assert.equal(grpcSeen[0]['x-api-key'], undefined, 'the key stays at the gateway');
     assert.equal(grpcSeen[1]?.['x-gw-consumer'], undefined);
   });
 });

@@ -1,11 +1,28 @@
 import { configError, forbidden, isGwError } from '../../../shared/errors.js';
-import { addReplyField, traceStep, type Exchange, type Handler } from '../../pipeline/types.js';
+import {
+  addReplyField,
+  traceStep,
+  type ConsumedCredential,
+  type Exchange,
+  type Handler,
+} from '../../pipeline/types.js';
 import { consumerLimits } from '../rate-limit/consumer-limits.js';
 import { defineFeature } from '../feature.js';
 import { apiKeyAuthenticator } from './api-key.js';
 import { basicAuthenticator } from './basic.js';
 import { jwtAuthenticator, loadJwtKey } from './jwt.js';
 import { authSchema, type AuthSettings } from './schema.js';
+
+/**
+ * Where a route's auth reads credentials from, for the terminal to remove
+ * (see `Exchange.consumed`): both places of an API key (header and query
+ * parameter), whichever one carried it, so the target gets neither.
+ */
+function consumedCredential(settings: AuthSettings): ConsumedCredential {
+  return settings.type === 'api-key'
+    ? { field: settings.header ?? 'x-api-key', param: settings.query ?? '' }
+    : { field: 'authorization', param: '' };
+}
 
 /** What a 401 asks for, per type (RFC 9110 §11.6.1). */
 const CHALLENGE = { 'api-key': 'ApiKey', basic: 'Basic realm="gw"', jwt: 'Bearer' } as const;
@@ -17,14 +34,17 @@ const CHALLENGE = { 'api-key': 'ApiKey', basic: 'Basic realm="gw"', jwt: 'Bearer
  * from metadata). Missing or bad credentials: 401 with `WWW-Authenticate`
  * (gRPC UNAUTHENTICATED 16); a consumer not in `allow`: 403 (gRPC
  * PERMISSION_DENIED 7). On success the exchange carries the consumer's name,
- * which goes upstream in `x-gw-consumer`. No credential is ever put in a log
- * line or an answer.
+ * which goes upstream in `x-gw-consumer`, and the credential is removed from
+ * what goes upstream (its header, and an API key's query parameter) unless
+ * `forwardCredentials: true`. No credential is ever put in a log line or an
+ * answer.
  */
 export const auth = defineFeature<AuthSettings>({
   key: 'auth',
   places: ['route'],
   schema: authSchema,
-  describe: (s) => `auth ${s.type}${s.allow === undefined ? '' : ` allow ${s.allow.join(',')}`}`,
+  describe: (s) =>
+    `auth ${s.type}${s.allow === undefined ? '' : ` allow ${s.allow.join(',')}`}${s.forwardCredentials === true ? ' +forward' : ''}`,
   toJson: (s) => ({
     ...s,
     ...(s.type === 'jwt' && s.secret !== undefined ? { secret: '***' } : {}),
@@ -57,6 +77,8 @@ export const auth = defineFeature<AuthSettings>({
             ).check;
     const challenge = CHALLENGE[settings.type];
     const allowed = settings.allow === undefined ? undefined : new Set(settings.allow);
+    const consumed =
+      settings.forwardCredentials === true ? undefined : consumedCredential(settings);
 
     /** The refusal, asking for credentials when it is a 401; the trace says why (never a secret). */
     const refuse = (ex: Exchange, err: unknown): Promise<never> => {
@@ -72,6 +94,7 @@ export const auth = defineFeature<AuthSettings>({
       if (allowed !== undefined && !allowed.has(consumer))
         return Promise.reject(forbidden(`consumer ${consumer} is not allowed on this route`));
       ex.consumer = consumer;
+      ex.consumed = consumed;
       traceStep(ex, `auth: ${settings.type} consumer ${consumer}`);
       return limits.check(ex, consumer) ?? next(ex);
     };

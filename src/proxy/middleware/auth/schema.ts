@@ -23,6 +23,12 @@ const allow = z
   .describe('the consumers allowed on the route, such as [alice, bob]')
   .optional();
 
+/** `forwardCredentials: true` sends the credential on to the target; by default it is removed. */
+const forwardCredentials = z
+  .boolean()
+  .describe('true sends the credential on to the target; false (the default) removes it')
+  .optional();
+
 const headerName = z
   .string()
   .refine(isHttpToken, { error: 'not a header name' })
@@ -38,9 +44,10 @@ const apiKeySchema = z.strictObject({
     .describe('a query parameter name such as api_key')
     .optional(),
   allow,
+  forwardCredentials,
 });
 
-const basicSchema = z.strictObject({ type: z.literal('basic'), allow });
+const basicSchema = z.strictObject({ type: z.literal('basic'), allow, forwardCredentials });
 
 const jwtSchema = z
   .strictObject({
@@ -86,6 +93,7 @@ const jwtSchema = z
       .describe('true (the default): a token without exp is refused; false accepts one')
       .optional(),
     allow,
+    forwardCredentials,
   })
   .superRefine((jwt, ctx) => {
     const sources = [jwt.secret, jwt.publicKeyFile, jwt.jwksFile].filter((s) => s !== undefined);
@@ -116,7 +124,8 @@ const jwtSchema = z
  * `auth` on a route: `{ type: api-key, header?: x-api-key, query?: NAME }`,
  * `{ type: basic }` or `{ type: jwt, secret | publicKeyFile | jwksFile,
  * algorithms, issuer?, audience?, clockSkewSec?, consumerClaim?, requireExp? }`, each with
- * `allow?: [consumer names]`.
+ * `allow?: [consumer names]` and `forwardCredentials?: true` (keep the credential
+ * in what goes to the target).
  */
 export const authSchema = z
   .discriminatedUnion('type', [apiKeySchema, basicSchema, jwtSchema])

@@ -37,6 +37,14 @@ describe('x-gw-consumer in requestFieldLines', () => {
       ['x-gw-consumer: alice'],
     );
   });
+  it('leaves out the header of a consumed credential, in any case, and nothing else', () => {
+    const fields = ['Host', 'h.test', 'Authorization', 'Basic x', 'x-a', '1', 'authorization', 'y'];
+    const consumed = { field: 'authorization', param: '' };
+    const out = requestFieldLines(fields, headers, { ...context, consumer: 'alice', consumed });
+    assert.doesNotMatch(out, /authorization/i);
+    assert.match(out, /^Host: h.test\r\nx-a: 1\r\n/);
+    assert.match(requestFieldLines(fields, headers, context), /Authorization: Basic x/);
+  });
 });
 
 describe('redactParams', () => {
