@@ -8,6 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { RunningBackend } from '../../../src/backend/backend-options.js';
 import type { HttpEcho } from '../../../src/backend/http-backend.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { basicStats } from '../../../src/proxy/middleware/auth/basic.js';
 import { sha256Hex } from '../../../src/proxy/middleware/auth/consumers.js';
 import { bareTarget, type BareTarget } from '../../helpers/h2-bare.js';
 import { startBackends, startTestGateway, targets, type TestGateway } from '../../helpers/proxy.js';
@@ -67,6 +69,8 @@ listeners:
       - { name: ws, match: { pathPrefix: /ws }, upstream: ws, auth: { type: api-key, query: api_key } }
       - { name: keep, match: { pathPrefix: /keep }, upstream: adm, auth: { type: api-key, query: api_key, forwardCredentials: true } }
       - { name: keep-basic, match: { pathPrefix: /kept-basic }, upstream: adm, auth: { type: basic, forwardCredentials: true } }
+      - { name: login, match: { pathPrefix: /login }, upstream: adm, auth: { type: basic } }
+      - { name: ws-locked, match: { pathPrefix: /ws-locked }, upstream: ws, auth: { type: api-key, failureLimit: { burst: 1 } } }
       - { name: walled, match: { pathPrefix: /walled }, upstream: adm, allowFrom: [10.0.0.0/8], auth: { type: api-key, query: api_key } }
       - { name: public, match: { pathPrefix: / }, upstream: pub }
   - name: edge
@@ -80,6 +84,7 @@ listeners:
     routes:
       - { match: { pathPrefix: /t.Open/ }, upstream: rpc }
       - { match: { pathPrefix: /t.T/ }, upstream: rpc, auth: { type: api-key, allow: [alice] } }
+      - { match: { pathPrefix: /t.Locked/ }, upstream: rpc, auth: { type: api-key, failureLimit: { burst: 2 } } }
 upstreams:
   - { name: pub, targets: ${targets(pub)} }
   - { name: adm, targets: ${targets(adm)} }
@@ -219,6 +224,35 @@ describe('auth over HTTP', () => {
     for (const secret of [ALICE_KEY, BOB_KEY, 'secret-pw', 'nope-nope', 'eyJ'])
       assert.ok(!log.includes(secret), secret);
     assert.match(log, /\/admin\/x\?api_key=\*\*\* 200 .* consumer=alice/);
+  });
+});
+
+describe('failed logins are limited per client address (failureLimit, default 10 then 1/s)', () => {
+  it('after 10 wrong passwords the right one gets 429 without a bcrypt, and passes after Retry-After', async () => {
+    const compares = basicStats.bcryptCompares;
+    for (let i = 0; i < 10; i++)
+      assert.equal((await get('/login', [basic('alice', `guess-${i}`)])).status, 401, `#${i}`);
+    assert.equal(basicStats.bcryptCompares - compares, 10);
+
+    const refused = await get('/login', [basic('alice', 'secret-pw')]);
+    assert.equal(refused.status, 429);
+    assert.match(refused.head, /x-gw-error: gw_err_rate_limited/);
+    assert.doesNotMatch(refused.head, /www-authenticate/);
+    const retryAfter = Number(/retry-after: (\d+)/.exec(refused.head)?.[1]);
+    assert.equal(retryAfter, 1);
+    assert.equal(basicStats.bcryptCompares - compares, 10, 'refused before any bcrypt');
+    assert.ok(
+      gw.log.some((l) =>
+        l.includes(
+          'listener web, route login: 10 failed logins from 127.0.0.1; refused for 1 s (failureLimit 1/s, burst 10)',
+        ),
+      ),
+    );
+
+    await delay(retryAfter * 1000);
+    const admitted = await get('/login', [basic('alice', 'secret-pw')]);
+    assert.equal(admitted.status, 200);
+    assert.equal(admitted.echo?.headers['x-gw-consumer'], 'alice');
   });
 });
 
@@ -365,6 +399,25 @@ describe('auth over WebSocket', () => {
     ws.close();
   });
 
+  it('refuses an upgrade with 429 once the client is out of failures, even with the right key', async () => {
+    const url = `ws://127.0.0.1:${gw.port('web')}/ws-locked`;
+    /** The refusal's status and Retry-After, or `101` when the upgrade went through. */
+    const statusOf = async (key: string) => {
+      const ws = new WebSocket(url, { headers: { 'x-api-key': key } });
+      ws.on('error', () => undefined);
+      const refused = once(ws, 'unexpected-response') as Promise<
+        [unknown, { statusCode: number; headers: Record<string, string> }]
+      >;
+      const answer = await Promise.race([refused, once(ws, 'open').then(() => undefined)]);
+      ws.terminate();
+      if (answer === undefined) return '101';
+      const [, res] = answer;
+      return `${res.statusCode} ${res.headers['retry-after'] ?? '-'}`;
+    };
+    assert.equal(await statusOf('wrong'), '401 -');
+    assert.equal(await statusOf(ALICE_KEY), '429 1');
+  });
+
   it('upgrades with a query key, which the target does not get', async () => {
     const ws = new WebSocket(
       `ws://127.0.0.1:${gw.port('web')}/ws/chat?room=1&api_key=${ALICE_KEY}&x=2`,
@@ -413,6 +466,14 @@ describe('auth over gRPC', () => {
     assert.equal(await call('/t.T/Unary', {}), '16');
     assert.equal(await call('/t.T/Unary', { 'x-api-key': 'wrong' }), '16');
     assert.equal(await call('/t.T/Unary', { 'x-api-key': BOB_KEY }), '7');
+    assert.equal(grpcSeen.length, 0);
+  });
+
+  it('answers RESOURCE_EXHAUSTED (8) to a client out of failures, even with the right key', async () => {
+    grpcSeen = [];
+    assert.equal(await call('/t.Locked/Unary', { 'x-api-key': 'wrong' }), '16');
+    assert.equal(await call('/t.Locked/Unary', { 'x-api-key': 'wrong-again' }), '16');
+    assert.equal(await call('/t.Locked/Unary', { 'x-api-key': ALICE_KEY }), '8');
     assert.equal(grpcSeen.length, 0);
   });
 

@@ -10,6 +10,7 @@ import { consumerLimits } from '../rate-limit/consumer-limits.js';
 import { defineFeature } from '../feature.js';
 import { apiKeyAuthenticator } from './api-key.js';
 import { basicAuthenticator } from './basic.js';
+import { FAILURE_LIMIT, FailureLimiter } from './failure-limit.js';
 import { jwtAuthenticator, loadJwtKey } from './jwt.js';
 import { authSchema, type AuthSettings } from './schema.js';
 
@@ -36,17 +37,19 @@ const CHALLENGE = { 'api-key': 'ApiKey', basic: 'Basic realm="gw"', jwt: 'Bearer
  * PERMISSION_DENIED 7). On success the exchange carries the consumer's name,
  * which goes upstream in `x-gw-consumer`, and the credential is removed from
  * what goes upstream (its header, and an API key's query parameter) unless
- * `forwardCredentials: true`. No credential is ever put in a log line or an
- * answer.
+ * `forwardCredentials: true`. Failed authentications are limited per client
+ * address (`failureLimit`, on by default: see failure-limit.ts): a client
+ * with none left gets 429 before its credentials are looked at. No
+ * credential is ever put in a log line or an answer.
  */
 export const auth = defineFeature<AuthSettings>({
   key: 'auth',
   places: ['route'],
   schema: authSchema,
-  describe: (s) =>
-    `auth ${s.type}${s.allow === undefined ? '' : ` allow ${s.allow.join(',')}`}${s.forwardCredentials === true ? ' +forward' : ''}`,
+  describe,
   toJson: (s) => ({
     ...s,
+    failureLimit: s.failureLimit ?? FAILURE_LIMIT,
     ...(s.type === 'jwt' && s.secret !== undefined ? { secret: '***' } : {}),
   }),
   secretParams: (s) => (s.type === 'api-key' && s.query !== undefined ? [s.query] : []),
@@ -79,10 +82,15 @@ export const auth = defineFeature<AuthSettings>({
     const allowed = settings.allow === undefined ? undefined : new Set(settings.allow);
     const consumed =
       settings.forwardCredentials === true ? undefined : consumedCredential(settings);
+    const failures =
+      settings.failureLimit === false
+        ? undefined
+        : new FailureLimiter(settings.failureLimit ?? FAILURE_LIMIT, deps.where, deps);
 
     /** The refusal, asking for credentials when it is a 401; the trace says why (never a secret). */
     const refuse = (ex: Exchange, err: unknown): Promise<never> => {
       if (isGwError(err, 'GW_ERR_UNAUTHENTICATED')) {
+        failures?.failed(ex);
         addReplyField(ex, 'www-authenticate', challenge);
         traceStep(ex, `auth: ${settings.type} refused, ${err.message}`);
       }
@@ -102,6 +110,9 @@ export const auth = defineFeature<AuthSettings>({
       route:
         (next: Handler): Handler =>
         (ex) => {
+          // A client out of failures is refused before its credentials cost anything.
+          const locked = failures?.refuse(ex);
+          if (locked !== undefined) return locked;
           let found: string | Promise<string>;
           try {
             found = check(ex);
@@ -114,7 +125,21 @@ export const auth = defineFeature<AuthSettings>({
             (err: unknown) => refuse(ex, err),
           );
         },
-      close: () => limits.close(),
+      close: () => {
+        limits.close();
+        failures?.close();
+      },
     };
   },
 });
+
+/** The `--check` table's note: `auth basic allow alice,bob`, plus any non-default setting. */
+function describe(s: AuthSettings): string {
+  let text = `auth ${s.type}`;
+  if (s.allow !== undefined) text += ` allow ${s.allow.join(',')}`;
+  if (s.forwardCredentials === true) text += ' +forward';
+  if (s.failureLimit === false) text += ' no failureLimit';
+  else if (s.failureLimit !== undefined)
+    text += ` failureLimit ${s.failureLimit.rps}/s burst ${s.failureLimit.burst}`;
+  return text;
+}

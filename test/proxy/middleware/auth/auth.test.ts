@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../../../src/shared/clock.js';
+import { Sweeper } from '../../../../src/shared/sweeper.js';
 import { isGwError } from '../../../../src/shared/errors.js';
 import { parseConfigText } from '../../../../src/proxy/config/load.js';
 import { configNotes } from '../../../../src/proxy/config/config-notes.js';
@@ -283,18 +284,25 @@ describe('auth feature', () => {
     upstreams: new Map(),
     consumers,
   } as ProxyConfig;
+  const clock = new ManualClock();
   const deps = {
-    clock: new ManualClock(),
-    sweeper: undefined as never,
+    clock,
+    sweeper: new Sweeper(clock),
     config,
     log: () => undefined,
     upstream: () => undefined,
     where: 'route r',
   };
+  const closes: (() => void)[] = [];
+  after(() => {
+    for (const close of closes) close();
+  });
   const chain = (settings: unknown) => {
     const seen: Exchange[] = [];
     const parsed = authSchema.parse(settings);
-    const handler = auth.build(parsed, deps).route?.((ex) => {
+    const built = auth.build(parsed, deps);
+    if (built.close !== undefined) closes.push(built.close);
+    const handler = built.route?.((ex) => {
       seen.push(ex);
       return Promise.resolve();
     });
