@@ -64,6 +64,12 @@ export interface ListenerRuntime {
   readonly tcp: TcpEntry | undefined;
   /** True for a peer address inside the listener's trustedProxies. */
   readonly isTrusted: (ip: string) => boolean;
+  /**
+   * Every query parameter a route of the listener takes a credential from: the
+   * exchanges of the listener carry it (`Exchange.secretParams`), so the access log
+   * hides it on any route, and on a request no route takes.
+   */
+  readonly secretParams: readonly string[];
 }
 
 /** What a runtime is built with besides its config. */
@@ -188,6 +194,7 @@ export class GatewayRuntime {
         notFound: routeEntry(undefined, undefined, [], []),
         tcp: { upstream, chain },
         isTrusted: () => false,
+        secretParams: [],
       };
     }
     const front: Middleware[] = config.accessLog ? [accessLog(sink, formatAccessLine)] : [];
@@ -202,6 +209,7 @@ export class GatewayRuntime {
       notFound: routeEntry(undefined, undefined, front, []),
       tcp: undefined,
       isTrusted: cidrMatcher(trusted),
+      secretParams: secretParamsOf(config.routes),
     };
   }
 }
@@ -248,6 +256,18 @@ function preparedParts(config: ProxyConfig, deps: RuntimeDeps): Prepared {
     holder.release();
     throw err;
   }
+}
+
+/** The credential-carrying query parameters of `routes`' features, each name once. */
+function secretParamsOf(routes: readonly RouteConfig[]): readonly string[] {
+  const names = new Set<string>();
+  for (const route of routes)
+    for (const feature of FEATURES) {
+      const settings = route.features.get(feature.key);
+      if (settings !== undefined && feature.secretParams !== undefined)
+        for (const name of feature.secretParams(settings)) names.add(name);
+    }
+  return [...names];
 }
 
 /** The first route that matches, or the listener's not-found route. */

@@ -48,7 +48,8 @@ export async function startGrpcListener(
     stream.resetByClientFault(H2_ERROR.PROTOCOL_ERROR);
     if (!live.accessLog) return;
     const clientIp = connection.socket.remoteAddress ?? '';
-    refusals.log(() => refusedLine(config.name, clientIp, fields, why));
+    const { secretParams } = ref.current.listener(config.name);
+    refusals.log(() => refusedLine(config.name, clientIp, fields, why, secretParams));
   };
 
   const onStream = (connection: H2Connection, stream: H2Stream, fields: string[], end: boolean) => {
@@ -190,6 +191,7 @@ function callExchange(
     path: url,
     route: route.name,
     upstream: route.upstreamName,
+    secretParams: listener.secretParams,
     call: new GrpcCall(start.stream, start.end, declaredLength(fields)),
     headers,
     fields,
@@ -213,6 +215,7 @@ function refusedLine(
   clientIp: string,
   fields: readonly string[],
   reason: string,
+  secretParams: readonly string[],
 ): string {
   let method = '-';
   let url = '-';
@@ -230,6 +233,7 @@ function refusedLine(
     path: url,
     route: '',
     upstream: '',
+    secretParams,
   });
   ex.status = GRPC_STATUS.INTERNAL;
   ex.errorCode = MALFORMED_CODE;

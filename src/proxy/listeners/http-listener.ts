@@ -58,7 +58,8 @@ export async function startHttpListener(
       route.ws(ex).catch((err: unknown) => answerWs(ex, err));
     },
     refuse(socket, error, line) {
-      answerRefused(error, socket, live.config, line, live.refusedLog);
+      const { secretParams } = ref.current.listener(config.name);
+      answerRefused(error, socket, live.config, line, live.refusedLog, secretParams);
     },
   };
   const connections = new Set<H1ServerConnection>();
@@ -189,6 +190,7 @@ function exchangeFor(
     path,
     route: route.name,
     upstream: route.upstreamName,
+    secretParams: listener.secretParams,
     conn,
     head,
     forwardUrl:
@@ -234,6 +236,7 @@ function answerRefused(
   config: HttpListenerConfig,
   line: RequestLine,
   log: RefusalLog | undefined,
+  secretParams: readonly string[],
 ): void {
   const error =
     err.status === 431
@@ -242,7 +245,12 @@ function answerRefused(
         ? clientTimeout(config.timeouts.headerMs)
         : badRequest(err.message, undefined, err.status);
   log?.log(() =>
-    refusedLine(config.name, { clientIp: socket.remoteAddress ?? '-', ...line }, error),
+    refusedLine(
+      config.name,
+      { clientIp: socket.remoteAddress ?? '-', ...line },
+      error,
+      secretParams,
+    ),
   );
   writeRawReply(socket, error);
 }

@@ -12,10 +12,16 @@ export interface Refusal {
 /**
  * The access-log line of an HTTP request a listener refused before routing
  * (400, 408, 431, 501, 505: every smuggling attempt and slowloris), with its
- * `GW_ERR_*` code; `-` for what was not read. Written through the listener's
+ * `GW_ERR_*` code; `-` for what was not read, and the listener's credential
+ * query parameters (`secretParams`) hidden. Written through the listener's
  * rate-limited `RefusalLog`.
  */
-export function refusedLine(listener: string, refusal: Refusal, error: GwError): string {
+export function refusedLine(
+  listener: string,
+  refusal: Refusal,
+  error: GwError,
+  secretParams: readonly string[] = [],
+): string {
   const exchange = newExchange({
     kind: 'http',
     listener,
@@ -26,6 +32,7 @@ export function refusedLine(listener: string, refusal: Refusal, error: GwError):
     path: '',
     route: '',
     upstream: '',
+    secretParams,
   });
   exchange.status = error.httpStatus;
   exchange.errorCode = error.code;

@@ -81,6 +81,12 @@ export interface Feature<S = unknown> {
   describe(settings: S): string;
   /** The settings for `gw proxy --check --json`, as a user would write them. */
   toJson(settings: S): unknown;
+  /**
+   * Query parameters whose values are credentials under these settings (an
+   * API key's `query`): the access log hides their values on every request
+   * of the listener, whichever route (or none) takes it.
+   */
+  secretParams?(settings: S): readonly string[];
 }
 
 /** A feature with its settings type forgotten, for lists of features (settings come validated). */
@@ -92,6 +98,7 @@ export interface AnyFeature {
   build(settings: unknown, deps: FeatureDeps): FeatureMiddleware;
   describe(settings: unknown): string;
   toJson(settings: unknown): unknown;
+  secretParams?(settings: unknown): readonly string[];
 }
 
 /** Keeps a feature's settings type checked where it is defined, and erases it for the list. */

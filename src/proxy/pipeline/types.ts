@@ -72,10 +72,32 @@ export interface Exchange extends BaseExchange {
    */
   header(name: string): string | undefined;
   /**
-   * A query parameter that carries a credential (an API key): the access log
-   * shows its value as `***`. Empty when none.
+   * Query parameters that carry credentials on this listener (every name a
+   * route of it reads an API key from): the access log shows their values as
+   * `***`. Known when the exchange is made, so a request refused before (or
+   * without) auth is redacted too. Empty when none.
    */
-  secretParam: string;
+  readonly secretParams: readonly string[];
+  /**
+   * Where the credential the route's auth accepted came from, for the
+   * terminal to remove before the request goes to a target; undefined when
+   * nothing is to be removed (no auth, or `forwardCredentials: true`).
+   */
+  consumed: ConsumedCredential | undefined;
+}
+
+/**
+ * The places a route's auth reads a credential from: one object per route,
+ * built with its auth at config load, so marking an exchange costs one
+ * pointer. The target never gets them (Envoy's jwt_authn removes a verified
+ * token the same way unless told to forward it): a credential a client gave
+ * the gateway is not the target's to reuse or to log.
+ */
+export interface ConsumedCredential {
+  /** The request header (lower case): `authorization`, or the API-key header. */
+  readonly field: string;
+  /** The query parameter an API key may come in; empty when none. */
+  readonly param: string;
 }
 
 /** A TCP session on its way through the L4 chain. */
@@ -142,7 +164,13 @@ export function nextExchangeId(): number {
 export type ExchangeStart = Pick<
   Exchange,
   'kind' | 'listener' | 'clientIp' | 'method' | 'host' | 'url' | 'path' | 'route' | 'upstream'
->;
+> & {
+  /** The listener's credential-carrying query parameters (see `Exchange.secretParams`); default none. */
+  readonly secretParams?: readonly string[];
+};
+
+/** No secret query parameters: one shared empty list. */
+const NO_PARAMS: readonly string[] = [];
 
 /**
  * The fields every L7 exchange starts with; the protocol's exchange class
@@ -170,7 +198,8 @@ export abstract class L7Exchange implements Exchange {
   consumer = '';
   trace: string[] | undefined = undefined;
   replyFields: string[] | undefined = undefined;
-  secretParam = '';
+  readonly secretParams: readonly string[];
+  consumed: ConsumedCredential | undefined = undefined;
 
   constructor(start: ExchangeStart) {
     this.kind = start.kind;
@@ -182,6 +211,7 @@ export abstract class L7Exchange implements Exchange {
     this.path = start.path;
     this.route = start.route;
     this.upstream = start.upstream;
+    this.secretParams = start.secretParams ?? NO_PARAMS;
   }
 
   abstract header(name: string): string | undefined;

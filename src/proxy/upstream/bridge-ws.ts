@@ -17,6 +17,7 @@ import {
   type HeaderMap,
 } from './http-headers.js';
 import { ConnectFailure } from './connect-failure.js';
+import { withoutFieldLines, withoutQueryParam } from './consumed-credential.js';
 import { MAX_ATTEMPTS, tryTargets, type Forwarder } from './try-targets.js';
 import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
 import { askUpgrade, reasonOf, relayRefusal, type Handshake } from './ws-handshake.js';
@@ -52,14 +53,16 @@ export class WsExchange extends L7Exchange {
   readonly early: Buffer;
   /** The request's fields as routing saw them (Host from an absolute-form target). */
   readonly headers: HeaderMap;
-  /** Path and query to send upstream (after prefix strip/rewrite). */
-  readonly forwardUrl: string;
+  /** Path and query to send upstream (after prefix strip/rewrite, and a consumed credential's query). */
+  forwardUrl: string;
   /**
    * The handshake's field lines for the target, from the client's as received
-   * (names, order and repeats kept; hop-by-hop removed, X-Forwarded-* set).
-   * Connection, Upgrade and (when the client sent none) Host are added per attempt.
+   * (names, order and repeats kept; hop-by-hop removed, X-Forwarded-* set),
+   * built before the route's middleware ran: the terminal removes the header
+   * of a credential auth consumed. Connection, Upgrade and (when the client
+   * sent none) Host are added per attempt.
    */
-  readonly fields: string;
+  fields: string;
   /** The tunnel closes after this long with no bytes either way (the listener's idleMs). */
   readonly idleMs: number;
   readonly upstreamRuntime: UpstreamRuntime | undefined;
@@ -133,6 +136,7 @@ export function upgradeExchange(
     path: routed ? read.path : '',
     route: route.name,
     upstream: route.upstreamName,
+    secretParams: listener.secretParams,
     socket,
     early: req.early,
     headers,
@@ -164,6 +168,12 @@ export function forwardWs(ex: WsExchange): Promise<void> {
 
 /** {@link forwardWs} to a given upstream (the pinned one, or a route's fallback). */
 async function forwardWsTo(ex: WsExchange, upstream: UpstreamRuntime): Promise<void> {
+  const consumed = ex.consumed;
+  if (consumed !== undefined) {
+    // Idempotent: a fallback upstream's second pass finds nothing more to remove.
+    ex.fields = withoutFieldLines(ex.fields, consumed.field);
+    if (consumed.param !== '') ex.forwardUrl = withoutQueryParam(ex.forwardUrl, consumed.param);
+  }
   const watch = watchClient(ex.socket);
   ex.watch = watch;
   try {

@@ -8,6 +8,7 @@ import {
   upstreamTimeout,
 } from '../../shared/errors.js';
 import { sweeper, type StopSweep } from '../../shared/sweeper.js';
+import { withoutQueryParam } from './consumed-credential.js';
 import { encodeGrpcMessage } from './grpc-message.js';
 import type { H2Connection, H2Stream, StreamHandler } from '../h2/connection.js';
 import { H2_ERROR } from '../h2/frames.js';
@@ -282,20 +283,25 @@ export class GrpcCall implements StreamHandler {
       return Promise.resolve();
     }
     const { ex } = this;
+    const consumed = ex.consumed;
     const fields: string[] = [
       ':method',
       'POST',
       ':scheme',
       scheme,
       ':path',
-      ex.forwardPath,
+      consumed === undefined || consumed.param === ''
+        ? ex.forwardPath
+        : withoutQueryParam(ex.forwardPath, consumed.param),
       ':authority',
       ex.headers[':authority'] ?? target.id,
     ];
     const from = ex.fields;
+    // The metadata that carried a credential auth consumed is not sent (undefined: none).
+    const consumedField = consumed?.field;
     for (let i = 0; i + 1 < from.length; i += 2) {
       const name = from[i] ?? ':';
-      if (name.charCodeAt(0) !== 58 /* : */ && !DROP.has(name))
+      if (name.charCodeAt(0) !== 58 /* : */ && !DROP.has(name) && name !== consumedField)
         fields.push(name, from[i + 1] ?? '');
     }
     if (ex.consumer !== '') fields.push('x-gw-consumer', ex.consumer);

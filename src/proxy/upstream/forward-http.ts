@@ -27,6 +27,7 @@ import {
 } from '../h1/upstream-pool.js';
 import { L7Exchange, type ExchangeStart } from '../pipeline/types.js';
 import { MAX_ATTEMPTS, tryTargets, type Forwarder } from './try-targets.js';
+import { withoutQueryParam } from './consumed-credential.js';
 import { fieldLines, requestFieldLines } from './http-headers.js';
 import type { TargetRuntime, UpstreamRuntime } from './upstream-runtime.js';
 
@@ -52,8 +53,11 @@ export class HttpExchange extends L7Exchange {
   readonly conn: H1ServerConnection;
   /** The request head as parsed (headers in `head.headers`). */
   readonly head: RequestHead;
-  /** Path and query to send upstream (after prefix strip/rewrite). */
-  readonly forwardUrl: string;
+  /**
+   * Path and query to send upstream (after prefix strip/rewrite); the
+   * terminal takes a consumed credential's query parameter out of it.
+   */
+  forwardUrl: string;
   readonly peerIp: string;
   readonly peerTrusted: boolean;
   /** `http` or `https`. */
@@ -163,6 +167,9 @@ async function forwardHttpTo(ex: HttpExchange, upstream: UpstreamRuntime): Promi
     ex.body = await new BodyReader(ex).read();
   }
   ex.hasBody = hasBody;
+  const consumed = ex.consumed;
+  if (consumed !== undefined && consumed.param !== '')
+    ex.forwardUrl = withoutQueryParam(ex.forwardUrl, consumed.param);
   ex.fields = requestFields(ex);
   await tryTargets(upstream, ex, HTTP_FORWARDER);
 }

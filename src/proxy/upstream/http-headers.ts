@@ -5,6 +5,8 @@
  * below. X-Forwarded-For/-Proto/-Host tell the upstream who the client was.
  */
 
+import type { ConsumedCredential } from '../pipeline/types.js';
+
 type HeaderValue = string | string[] | undefined;
 export type HeaderMap = Record<string, HeaderValue>;
 
@@ -45,7 +47,7 @@ function isHopByHop(name: string, named: Set<string> | undefined): boolean {
   return HOP_BY_HOP.has(name) || name.startsWith('proxy-') || (named?.has(name) ?? false);
 }
 
-/** What the listener knows about the client connection. */
+/** What the listener knows about the client connection, and what auth found. */
 export interface ForwardedContext {
   /** The address of the socket's peer. */
   readonly peerIp: string;
@@ -55,6 +57,8 @@ export interface ForwardedContext {
   readonly proto: string;
   /** The authenticated consumer, sent as `x-gw-consumer`; empty or absent: none. */
   readonly consumer?: string;
+  /** The credential auth consumed: its header is not sent (see `Exchange.consumed`). */
+  readonly consumed?: ConsumedCredential | undefined;
 }
 
 /** The X-Forwarded-* values to send: see {@link requestFieldLines}. */
@@ -89,8 +93,9 @@ function forwardedValues(headers: HeaderMap, context: ForwardedContext): Forward
  * X-Forwarded-For appended (or, from an untrusted peer, replaced, so a client
  * cannot forge its address), X-Forwarded-Proto and -Host set. A client's
  * `x-gw-consumer` is always removed (only the gateway says who the consumer
- * is), and the authenticated consumer's name sent in it. Content-Length is
- * left out: the caller writes the framing it read.
+ * is), and the authenticated consumer's name sent in it; the header that
+ * carried the credential auth consumed is removed. Content-Length is left
+ * out: the caller writes the framing it read.
  */
 export function requestFieldLines(
   raw: readonly string[],
@@ -98,6 +103,8 @@ export function requestFieldLines(
   context: ForwardedContext,
 ): string {
   const named = connectionTokens(headers.connection);
+  // Undefined (matching no name) unless auth consumed a credential from a header.
+  const consumedField = context.consumed?.field;
   let out = '';
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] ?? '';
@@ -109,7 +116,8 @@ export function requestFieldLines(
       lower === 'x-forwarded-for' ||
       lower === 'x-forwarded-proto' ||
       lower === 'x-forwarded-host' ||
-      lower === CONSUMER_FIELD
+      lower === CONSUMER_FIELD ||
+      lower === consumedField
     )
       continue;
     out += `${name}: ${raw[i + 1] ?? ''}\r\n`;

@@ -27,21 +27,23 @@ export function accessLog<E extends BaseExchange>(
  */
 export function formatAccessLine(exchange: Exchange, nowMs: number): string {
   const ms = (nowMs - exchange.startMs).toFixed(2);
-  let line = `${exchange.clientIp} ${exchange.listener} ${exchange.kind === 'http' ? '' : `${exchange.kind} `}${exchange.method} ${exchange.secretParam === '' ? exchange.url : redactParam(exchange.url, exchange.secretParam)} ${exchange.status} ${exchange.upstream || '-'} ${exchange.target || '-'} ${ms}ms`;
+  let line = `${exchange.clientIp} ${exchange.listener} ${exchange.kind === 'http' ? '' : `${exchange.kind} `}${exchange.method} ${exchange.secretParams.length === 0 ? exchange.url : redactParams(exchange.url, exchange.secretParams)} ${exchange.status} ${exchange.upstream || '-'} ${exchange.target || '-'} ${ms}ms`;
   if (exchange.errorCode !== '') line += ` ${exchange.errorCode}`;
   if (exchange.attempts > 1) line += ` attempts=${exchange.attempts}`;
   if (exchange.consumer !== '') line += ` consumer=${exchange.consumer}`;
   return line;
 }
 
-/** `url` with the value of every query parameter `name` replaced by `***` (a credential). */
-export function redactParam(url: string, name: string): string {
+/** `url` with the value of every query parameter named in `names` replaced by `***` (a credential). */
+export function redactParams(url: string, names: readonly string[]): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
   const pairs = url.slice(q + 1).split('&');
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i] ?? '';
-    if (pair === name || pair.startsWith(`${name}=`)) pairs[i] = `${name}=***`;
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    if (names.includes(name)) pairs[i] = `${name}=***`;
   }
   return `${url.slice(0, q + 1)}${pairs.join('&')}`;
 }

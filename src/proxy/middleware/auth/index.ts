@@ -1,11 +1,29 @@
 import { configError, forbidden, isGwError } from '../../../shared/errors.js';
-import { addReplyField, traceStep, type Exchange, type Handler } from '../../pipeline/types.js';
+import {
+  addReplyField,
+  traceStep,
+  type ConsumedCredential,
+  type Exchange,
+  type Handler,
+} from '../../pipeline/types.js';
 import { consumerLimits } from '../rate-limit/consumer-limits.js';
 import { defineFeature } from '../feature.js';
 import { apiKeyAuthenticator } from './api-key.js';
 import { basicAuthenticator } from './basic.js';
+import { FAILURE_LIMIT, FailureLimiter } from './failure-limit.js';
 import { jwtAuthenticator, loadJwtKey } from './jwt.js';
 import { authSchema, type AuthSettings } from './schema.js';
+
+/**
+ * Where a route's auth reads credentials from, for the terminal to remove
+ * (see `Exchange.consumed`): both places of an API key (header and query
+ * parameter), whichever one carried it, so the target gets neither.
+ */
+function consumedCredential(settings: AuthSettings): ConsumedCredential {
+  return settings.type === 'api-key'
+    ? { field: settings.header ?? 'x-api-key', param: settings.query ?? '' }
+    : { field: 'authorization', param: '' };
+}
 
 /** What a 401 asks for, per type (RFC 9110 §11.6.1). */
 const CHALLENGE = { 'api-key': 'ApiKey', basic: 'Basic realm="gw"', jwt: 'Bearer' } as const;
@@ -17,18 +35,24 @@ const CHALLENGE = { 'api-key': 'ApiKey', basic: 'Basic realm="gw"', jwt: 'Bearer
  * from metadata). Missing or bad credentials: 401 with `WWW-Authenticate`
  * (gRPC UNAUTHENTICATED 16); a consumer not in `allow`: 403 (gRPC
  * PERMISSION_DENIED 7). On success the exchange carries the consumer's name,
- * which goes upstream in `x-gw-consumer`. No credential is ever put in a log
- * line or an answer.
+ * which goes upstream in `x-gw-consumer`, and the credential is removed from
+ * what goes upstream (its header, and an API key's query parameter) unless
+ * `forwardCredentials: true`. Failed authentications are limited per client
+ * address (`failureLimit`, on by default: see failure-limit.ts): a client
+ * with none left gets 429 before its credentials are looked at. No
+ * credential is ever put in a log line or an answer.
  */
 export const auth = defineFeature<AuthSettings>({
   key: 'auth',
   places: ['route'],
   schema: authSchema,
-  describe: (s) => `auth ${s.type}${s.allow === undefined ? '' : ` allow ${s.allow.join(',')}`}`,
+  describe,
   toJson: (s) => ({
     ...s,
+    failureLimit: s.failureLimit ?? FAILURE_LIMIT,
     ...(s.type === 'jwt' && s.secret !== undefined ? { secret: '***' } : {}),
   }),
+  secretParams: (s) => (s.type === 'api-key' && s.query !== undefined ? [s.query] : []),
   build(settings, deps) {
     const { consumers } = deps.config;
     if (settings.type !== 'jwt' && settings.allow !== undefined) {
@@ -56,12 +80,20 @@ export const auth = defineFeature<AuthSettings>({
             ).check;
     const challenge = CHALLENGE[settings.type];
     const allowed = settings.allow === undefined ? undefined : new Set(settings.allow);
-    const secretParam = settings.type === 'api-key' ? settings.query : undefined;
+    const consumed =
+      settings.forwardCredentials === true ? undefined : consumedCredential(settings);
+    const failures =
+      settings.failureLimit === false
+        ? undefined
+        : new FailureLimiter(settings.failureLimit ?? FAILURE_LIMIT, deps.where, deps);
 
-    /** The refusal, asking for credentials when it is a 401. */
+    /** The refusal, asking for credentials when it is a 401; the trace says why (never a secret). */
     const refuse = (ex: Exchange, err: unknown): Promise<never> => {
-      if (isGwError(err, 'GW_ERR_UNAUTHENTICATED'))
+      if (isGwError(err, 'GW_ERR_UNAUTHENTICATED')) {
+        failures?.failed(ex);
         addReplyField(ex, 'www-authenticate', challenge);
+        traceStep(ex, `auth: ${settings.type} refused, ${err.message}`);
+      }
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     };
     // Each consumer's own rateLimit, shared by every route of this config load.
@@ -70,6 +102,7 @@ export const auth = defineFeature<AuthSettings>({
       if (allowed !== undefined && !allowed.has(consumer))
         return Promise.reject(forbidden(`consumer ${consumer} is not allowed on this route`));
       ex.consumer = consumer;
+      ex.consumed = consumed;
       traceStep(ex, `auth: ${settings.type} consumer ${consumer}`);
       return limits.check(ex, consumer, next) ?? next(ex);
     };
@@ -77,7 +110,9 @@ export const auth = defineFeature<AuthSettings>({
       route:
         (next: Handler): Handler =>
         (ex) => {
-          if (secretParam !== undefined) ex.secretParam = secretParam;
+          // A client out of failures is refused before its credentials cost anything.
+          const locked = failures?.refuse(ex);
+          if (locked !== undefined) return locked;
           let found: string | Promise<string>;
           try {
             found = check(ex);
@@ -90,7 +125,21 @@ export const auth = defineFeature<AuthSettings>({
             (err: unknown) => refuse(ex, err),
           );
         },
-      close: () => limits.close(),
+      close: () => {
+        limits.close();
+        failures?.close();
+      },
     };
   },
 });
+
+/** The `--check` table's note: `auth basic allow alice,bob`, plus any non-default setting. */
+function describe(s: AuthSettings): string {
+  let text = `auth ${s.type}`;
+  if (s.allow !== undefined) text += ` allow ${s.allow.join(',')}`;
+  if (s.forwardCredentials === true) text += ' +forward';
+  if (s.failureLimit === false) text += ' no failureLimit';
+  else if (s.failureLimit !== undefined)
+    text += ` failureLimit ${s.failureLimit.rps}/s burst ${s.failureLimit.burst}`;
+  return text;
+}

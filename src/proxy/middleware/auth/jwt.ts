@@ -70,8 +70,11 @@ export function loadJwtKey(settings: JwtSettings, source: string, where: string)
  * against the algorithm whitelist (so `alg: none` and an HS256 token signed
  * with an RSA public key are refused), `exp`/`nbf` with `clockSkewSec` of
  * tolerance, `iss` and `aud` when set; with a JWKS, a `kid` it does not hold
- * is refused. The consumer is the `consumerClaim` (default `sub`), which must
- * be a header-safe string. Verified tokens are remembered by their SHA-256
+ * is refused. A token must carry `exp` unless `requireExp: false`: `exp` is
+ * optional in JWT (RFC 7519 §4.1.4), but a token without one is good for
+ * ever, so a leaked one could never be made to lapse short of changing the
+ * key. The consumer is the `consumerClaim` (default `sub`), which must be a
+ * header-safe string. Verified tokens are remembered by their SHA-256
  * until min(exp, {@link JWT_CACHE}.ttlMs). Returns the consumer or throws 401.
  */
 export function jwtAuthenticator(
@@ -85,6 +88,7 @@ export function jwtAuthenticator(
   const base: JWTVerifyOptions = {
     algorithms: [...settings.algorithms],
     clockTolerance: skewSec,
+    ...(settings.requireExp === false ? {} : { requiredClaims: ['exp'] }),
     ...(settings.issuer === undefined ? {} : { issuer: settings.issuer }),
     ...(settings.audience === undefined ? {} : { audience: settings.audience }),
   };
@@ -127,6 +131,8 @@ export function jwtAuthenticator(
 /** Why jose refused a token, in words that name no part of it. */
 function reasonOf(err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'expired';
+  if (err instanceof errors.JWTClaimValidationFailed && err.reason === 'missing')
+    return `no ${err.claim} claim`;
   if (err instanceof errors.JWTClaimValidationFailed) return `${err.claim} claim check failed`;
   if (err instanceof errors.JWKSNoMatchingKey) return 'no key with its kid';
   if (err instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';

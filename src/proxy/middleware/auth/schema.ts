@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isHttpToken } from '../../config/http-token.js';
+import { FAILURE_LIMIT } from './failure-limit.js';
 
 /** The JWT algorithms gw accepts; `none` is never one of them. */
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
@@ -23,6 +24,46 @@ const allow = z
   .describe('the consumers allowed on the route, such as [alice, bob]')
   .optional();
 
+/**
+ * `failureLimit: { rps, burst }`: failed authentications allowed per client
+ * address (FAILURE_LIMIT when absent, each field defaulting to it); `false`
+ * turns the limit off.
+ */
+const failureLimit = z
+  .union([
+    z.literal(false),
+    z
+      .strictObject({
+        rps: z
+          .number()
+          .min(0.001)
+          .max(1e9)
+          .describe('failures per second earned back, 0.001 to 1e9')
+          .optional(),
+        burst: z
+          .number()
+          .int()
+          .min(1)
+          .max(1e9)
+          .describe('a whole number of failures, 1 to 1e9')
+          .optional(),
+      })
+      .transform((s) => ({
+        rps: s.rps ?? FAILURE_LIMIT.rps,
+        burst: s.burst ?? FAILURE_LIMIT.burst,
+      })),
+  ])
+  .describe(
+    '{ rps, burst }: failed logins allowed per client address (default { rps: 1, burst: 10 }), or false',
+  )
+  .optional();
+
+/** `forwardCredentials: true` sends the credential on to the target; by default it is removed. */
+const forwardCredentials = z
+  .boolean()
+  .describe('true sends the credential on to the target; false (the default) removes it')
+  .optional();
+
 const headerName = z
   .string()
   .refine(isHttpToken, { error: 'not a header name' })
@@ -38,9 +79,16 @@ const apiKeySchema = z.strictObject({
     .describe('a query parameter name such as api_key')
     .optional(),
   allow,
+  forwardCredentials,
+  failureLimit,
 });
 
-const basicSchema = z.strictObject({ type: z.literal('basic'), allow });
+const basicSchema = z.strictObject({
+  type: z.literal('basic'),
+  allow,
+  forwardCredentials,
+  failureLimit,
+});
 
 const jwtSchema = z
   .strictObject({
@@ -81,7 +129,13 @@ const jwtSchema = z
       .min(1)
       .describe('the claim naming the consumer (default sub)')
       .optional(),
+    requireExp: z
+      .boolean()
+      .describe('true (the default): a token without exp is refused; false accepts one')
+      .optional(),
     allow,
+    forwardCredentials,
+    failureLimit,
   })
   .superRefine((jwt, ctx) => {
     const sources = [jwt.secret, jwt.publicKeyFile, jwt.jwksFile].filter((s) => s !== undefined);
@@ -111,8 +165,9 @@ const jwtSchema = z
 /**
  * `auth` on a route: `{ type: api-key, header?: x-api-key, query?: NAME }`,
  * `{ type: basic }` or `{ type: jwt, secret | publicKeyFile | jwksFile,
- * algorithms, issuer?, audience?, clockSkewSec?, consumerClaim? }`, each with
- * `allow?: [consumer names]`.
+ * algorithms, issuer?, audience?, clockSkewSec?, consumerClaim?, requireExp? }`, each with
+ * `allow?: [consumer names]`, `forwardCredentials?: true` (keep the credential
+ * in what goes to the target) and `failureLimit?: { rps, burst } | false`.
  */
 export const authSchema = z
   .discriminatedUnion('type', [apiKeySchema, basicSchema, jwtSchema])

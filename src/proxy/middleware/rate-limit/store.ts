@@ -42,11 +42,35 @@ export class MemoryRateLimitStore implements RateLimitStore {
   }
 
   take(key: string, nowUs: number, policy: GcraPolicy): GcraResult {
-    const tats = this.tats;
-    const stored = tats.get(key);
+    const stored = this.tats.get(key);
     const result = gcra(stored, nowUs, policy);
-    if (!result.allowed) return result;
-    if (stored !== undefined) {
+    if (result.allowed) this.put(key, stored !== undefined, result.tatUs);
+    return result;
+  }
+
+  /** What {@link take} would answer for `key` now, changing nothing. */
+  peek(key: string, nowUs: number, policy: GcraPolicy): GcraResult {
+    return gcra(this.tats.get(key), nowUs, policy);
+  }
+
+  /**
+   * Counts an event that has already happened (a failed login) against
+   * `key`, admitted or not: the TAT moves one interval on even past the
+   * tolerance, so events beyond the burst are owed and the key stays refused
+   * until the rate has paid them off. Returns what the key's next request
+   * would get ({@link peek} after the charge).
+   */
+  charge(key: string, nowUs: number, policy: GcraPolicy): GcraResult {
+    const stored = this.tats.get(key);
+    const tatUs = (stored === undefined || stored < nowUs ? nowUs : stored) + policy.intervalUs;
+    this.put(key, stored !== undefined, tatUs);
+    return gcra(tatUs, nowUs, policy);
+  }
+
+  /** Stores `key`'s TAT last in the Map's order, evicting the stalest key when full. */
+  private put(key: string, present: boolean, tatUs: number): void {
+    const tats = this.tats;
+    if (present) {
       tats.delete(key);
     } else if (tats.size >= this.maxKeys) {
       const stalest = tats.keys().next();
@@ -55,8 +79,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
         this.evicted++;
       }
     }
-    tats.set(key, result.tatUs);
-    return result;
+    tats.set(key, tatUs);
   }
 
   /** Drops every key whose TAT is not after `nowUs` (idle long enough to be back to a full burst). */

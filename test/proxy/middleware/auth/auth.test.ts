@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { Kept } from '../../../../src/proxy/middleware/state-shelf.js';
 import { ManualClock } from '../../../../src/shared/clock.js';
+import { Sweeper } from '../../../../src/shared/sweeper.js';
 import { isGwError } from '../../../../src/shared/errors.js';
 import { parseConfigText } from '../../../../src/proxy/config/load.js';
 import { configNotes } from '../../../../src/proxy/config/config-notes.js';
@@ -14,8 +15,8 @@ import { authSchema, type JwtSettings } from '../../../../src/proxy/middleware/a
 import { TtlCache } from '../../../../src/proxy/middleware/auth/ttl-cache.js';
 import type { ProxyConfig } from '../../../../src/proxy/config/types.js';
 import { L7Exchange, type Exchange } from '../../../../src/proxy/pipeline/types.js';
-import { createLocalJWKSet } from 'jose';
-import { hs256WithPem, makeKeys, rs256, unsigned, type TestKeys } from './keys.js';
+import { createLocalJWKSet, SignJWT } from 'jose';
+import { hs256WithPem, makeKeys, rs256, rs256WithoutExp, unsigned, type TestKeys } from './keys.js';
 
 /** bcrypt (cost 4) of 72 × `a`. */
 const LONG_HASH = '$2b$04$OiHCojJIT2pSOA0ECT3Lu.sqfkRe2gCHF8EtUNT04TBn9yXPEnYqC';
@@ -172,7 +173,7 @@ describe('jwt', () => {
     assert.equal(await check(bearer(await rs256(keys.privateKey, good))), 'alice');
   });
 
-  it('refuses forged, expired, not-yet-valid, wrong-issuer, wrong-audience, alg none and HS256-with-the-public-key tokens', async () => {
+  it('refuses forged, expired, not-yet-valid, wrong-issuer, wrong-audience, exp-less, alg none and HS256-with-the-public-key tokens', async () => {
     const { check, cache } = jwtAuthenticator(settings(), keys.publicKey, new ManualClock());
     const now = Math.floor(Date.now() / 1000);
     const cases: [string, string, RegExp][] = [
@@ -181,8 +182,14 @@ describe('jwt', () => {
       ['not yet valid', await rs256(keys.privateKey, { ...good, nbf: now + 120 }), /nbf/],
       ['wrong issuer', await rs256(keys.privateKey, { ...good, iss: 'https://evil.test' }), /iss/],
       ['wrong audience', await rs256(keys.privateKey, { ...good, aud: 'other' }), /aud/],
-      ['alg none', unsigned(good), /not allowed|ERR_/],
-      ['HS256 keyed with the public key', hs256WithPem(keys.publicPem, good), /not allowed/],
+      // With an exp, so that the algorithm is all they are refused for.
+      ['alg none', unsigned({ ...good, exp: now + 3600 }), /not allowed|ERR_/],
+      [
+        'HS256 keyed with the public key',
+        hs256WithPem(keys.publicPem, { ...good, exp: now + 3600 }),
+        /not allowed/,
+      ],
+      ['no exp', await rs256WithoutExp(keys.privateKey, good), /no exp claim/],
       ['not a token', 'abc.def', /ERR_|malformed/],
       ['CRLF in sub', await rs256(keys.privateKey, { ...good, sub: 'a\r\nx-evil: 1' }), /sub/],
     ];
@@ -193,6 +200,18 @@ describe('jwt', () => {
       assert.ok(!r.message.includes(token), `${what}: the token is not in the message`);
     }
     assert.equal(cache.size, 0, 'refusals are never cached');
+  });
+
+  it('accepts a token without exp only with requireExp: false', async () => {
+    const noExp = bearer(await rs256WithoutExp(keys.privateKey, good));
+    const strict = jwtAuthenticator(settings(), keys.publicKey, new ManualClock());
+    assert.match((await refusal(() => strict.check(noExp))).message, /no exp claim/);
+    const lax = jwtAuthenticator(
+      settings({ requireExp: false }),
+      keys.publicKey,
+      new ManualClock(),
+    );
+    assert.equal(await lax.check(noExp), 'alice');
   });
 
   it('tolerates clockSkewSec, and no more', async () => {
@@ -267,19 +286,26 @@ describe('auth feature', () => {
     consumers,
     shutdownTimeoutMs: 5000,
   } as ProxyConfig;
+  const clock = new ManualClock();
   const deps = {
-    clock: new ManualClock(),
-    sweeper: undefined as never,
+    clock,
+    sweeper: new Sweeper(clock),
     config,
     log: () => undefined,
     upstream: () => undefined,
     where: 'route r',
     keep: <T>(_id: string, make: () => Kept<T>) => make().value,
   };
+  const closes: (() => void)[] = [];
+  after(() => {
+    for (const close of closes) close();
+  });
   const chain = (settings: unknown) => {
     const seen: Exchange[] = [];
     const parsed = authSchema.parse(settings);
-    const handler = auth.build(parsed, deps).route?.((ex) => {
+    const built = auth.build(parsed, deps);
+    if (built.close !== undefined) closes.push(built.close);
+    const handler = built.route?.((ex) => {
       seen.push(ex);
       return Promise.resolve();
     });
@@ -321,15 +347,29 @@ describe('auth feature', () => {
     assert.deepEqual(ex.replyFields, ['www-authenticate', 'Basic realm="gw"']);
   });
 
+  it('refuses a JWT without exp with 401, the trace saying why without the token', async () => {
+    const secret = 's'.repeat(40);
+    const { handler } = chain({ type: 'jwt', secret, algorithms: ['HS256'] });
+    const token = await new SignJWT({ sub: 'alice' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(secret));
+    const ex = new FakeExchange({ authorization: `Bearer ${token}` });
+    ex.trace = [];
+    assert.equal((await refusal(() => handler(ex))).code, 'GW_ERR_UNAUTHENTICATED');
+    assert.deepEqual(ex.trace, [
+      'auth: jwt refused, unauthenticated: invalid token (no exp claim)',
+    ]);
+  });
+
   it('refuses an allow list naming no defined consumer when the config loads', () => {
     assert.throws(() => chain({ type: 'basic', allow: ['alcie'] }), /no consumer named alcie/);
   });
 
-  it('marks a query-parameter key for the access log to hide', async () => {
-    const { handler } = chain({ type: 'api-key', query: 'key' });
-    const ex = new FakeExchange({}, '/x?key=alice-key');
-    await handler(ex);
-    assert.equal(ex.secretParam, 'key');
+  it('names a query-parameter key for the access log to hide, known from the settings alone', () => {
+    const secretParams = (settings: unknown) => auth.secretParams?.(authSchema.parse(settings));
+    assert.deepEqual(secretParams({ type: 'api-key', query: 'key' }), ['key']);
+    assert.deepEqual(secretParams({ type: 'api-key' }), []);
+    assert.deepEqual(secretParams({ type: 'basic' }), []);
   });
 });
 

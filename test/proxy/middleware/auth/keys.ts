@@ -38,6 +38,11 @@ export function rs256(
     .sign(key);
 }
 
+/** An RS256 token without `exp`: good for ever, which gw refuses unless `requireExp: false`. */
+export function rs256WithoutExp(key: KeyObject, claims: JWTPayload): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).setIssuedAt().sign(key);
+}
+
 const b64 = (value: object | string): string =>
   Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 

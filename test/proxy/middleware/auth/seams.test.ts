@@ -14,7 +14,7 @@ import { parseConfig } from '../../../../src/proxy/config/schema.js';
 import { loadConfig } from '../../../../src/proxy/config/load.js';
 import { loadJwtKey } from '../../../../src/proxy/middleware/auth/jwt.js';
 import type { JwtSettings } from '../../../../src/proxy/middleware/auth/schema.js';
-import { redactParam } from '../../../../src/proxy/middleware/access-log/access-log.js';
+import { redactParams } from '../../../../src/proxy/middleware/access-log/access-log.js';
 import { compileRoutes, matchRoute } from '../../../../src/proxy/routing/compile-routes.js';
 import { hostOf } from '../../../../src/proxy/routing/host-of.js';
 import { normalizePath } from '../../../../src/proxy/routing/normalize-path.js';
@@ -37,13 +37,22 @@ describe('x-gw-consumer in requestFieldLines', () => {
       ['x-gw-consumer: alice'],
     );
   });
+  it('leaves out the header of a consumed credential, in any case, and nothing else', () => {
+    const fields = ['Host', 'h.test', 'Authorization', 'Basic x', 'x-a', '1', 'authorization', 'y'];
+    const consumed = { field: 'authorization', param: '' };
+    const out = requestFieldLines(fields, headers, { ...context, consumer: 'alice', consumed });
+    assert.doesNotMatch(out, /authorization/i);
+    assert.match(out, /^Host: h.test\r\nx-a: 1\r\n/);
+    assert.match(requestFieldLines(fields, headers, context), /Authorization: Basic x/);
+  });
 });
 
-describe('redactParam', () => {
-  it('hides the value of the named parameter only, wherever it is', () => {
-    assert.equal(redactParam('/a?key=s3cret&b=1&key=2', 'key'), '/a?key=***&b=1&key=***');
-    assert.equal(redactParam('/a?akey=1&key', 'key'), '/a?akey=1&key=***');
-    assert.equal(redactParam('/a', 'key'), '/a');
+describe('redactParams', () => {
+  it('hides the value of the named parameters only, wherever they are', () => {
+    assert.equal(redactParams('/a?key=s3cret&b=1&key=2', ['key']), '/a?key=***&b=1&key=***');
+    assert.equal(redactParams('/a?akey=1&key', ['key']), '/a?akey=1&key=***');
+    assert.equal(redactParams('/a?k=1&b=2&t=3', ['t', 'k']), '/a?k=***&b=2&t=***');
+    assert.equal(redactParams('/a', ['key']), '/a');
   });
 });
 
