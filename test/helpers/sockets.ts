@@ -85,3 +85,31 @@ export async function startPeer(
   const { port } = server.address() as net.AddressInfo;
   return { port, close: () => server.close() };
 }
+
+/**
+ * How a TCP connection to `port` ended once `text` was sent: the echo (as
+ * soon as as many bytes came back), `closed`, or the error code (a reset is
+ * `ECONNRESET`). Rejects when none of these comes within 5 s.
+ */
+export function tcpTry(port: number, text: string): Promise<string> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('no echo, reset or close within 5 s'));
+    }, 5000);
+    const done = (what: string): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(what);
+    };
+    socket.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? 'error'));
+    socket.on('close', () => done(got === '' ? 'closed' : got));
+    socket.on('data', (chunk: Buffer) => {
+      got += chunk.toString();
+      if (got.length >= text.length) done(got);
+    });
+    socket.write(text);
+  });
+}

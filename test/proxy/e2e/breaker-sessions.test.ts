@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import type { BackendEvent } from '../../../src/backend/backend-event.js';
 import type { RunningBackend } from '../../../src/backend/backend-options.js';
 import { startBackend } from '../../../src/backend/start-backend.js';
-import { freePort } from '../../helpers/sockets.js';
+import { freePort, tcpTry as tryTcp } from '../../helpers/sockets.js';
 import { startTestGateway, type TestGateway } from '../../helpers/proxy.js';
 import { sleep, until } from '../../helpers/wait.js';
 
@@ -61,26 +61,7 @@ after(async () => {
 
 /** How a connection through listener `via` ended: its echo, or the error code (a reset). */
 function tcpTry(text: string, via = 'raw'): Promise<string> {
-  const socket = net.connect({ host: '127.0.0.1', port: gw.port(via) });
-  return new Promise((resolve, reject) => {
-    let got = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error('no echo, reset or close within 5 s'));
-    }, 5000);
-    const done = (what: string): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(what);
-    };
-    socket.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? 'error'));
-    socket.on('close', () => done(got === '' ? 'closed' : got));
-    socket.on('data', (chunk: Buffer) => {
-      got += chunk.toString();
-      if (got.length >= text.length) done(got);
-    });
-    socket.write(text);
-  });
+  return tryTcp(gw.port(via), text);
 }
 
 /** The access-log lines of the tcp listener so far. */

@@ -9,6 +9,7 @@ import type { RunningBackend } from '../../../src/backend/backend-options.js';
 import { echoClient, type EchoClient } from '../../../src/backend/grpc-client.js';
 import { startBackends, startTestGateway, targets, type TestGateway } from '../../helpers/proxy.js';
 import { until } from '../../helpers/wait.js';
+import { tcpTry as tryTcp } from '../../helpers/sockets.js';
 
 /*
  * Rate limiting end to end, through real sockets: 429 with Retry-After and
@@ -69,28 +70,9 @@ function grpcUnary(client: EchoClient): Promise<grpc.ServiceError | undefined> {
   });
 }
 
-/** How a TCP connection ended when the client sent `text`: its echo, or the error code. */
+/** How a TCP connection to `port` ended when the client sent `text`. */
 function tcpTry(port: number, text: string): Promise<string> {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  return new Promise((resolve, reject) => {
-    let got = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error('no echo, reset or close within 5 s'));
-    }, 5000);
-    const done = (what: string): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(what);
-    };
-    socket.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? 'error'));
-    socket.on('close', () => done(got === '' ? 'closed' : got));
-    socket.on('data', (chunk: Buffer) => {
-      got += chunk.toString();
-      if (got.length >= text.length) done(got);
-    });
-    socket.write(text);
-  });
+  return tryTcp(port, text);
 }
 
 /** A target that must never be reached by a refused exchange: counts connections, answers 200. */

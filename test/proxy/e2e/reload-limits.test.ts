@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { RunningBackend } from '../../../src/backend/backend-options.js';
 import { parseConfigText } from '../../../src/proxy/config/load.js';
 import { sha256Hex } from '../../../src/proxy/middleware/auth/consumers.js';
 import { sweeper } from '../../../src/shared/sweeper.js';
 import { startBackends, startTestGateway, targets, type TestGateway } from '../../helpers/proxy.js';
+import { tcpTry as tryTcp } from '../../helpers/sockets.js';
 
 /*
  * A reload keeps every limit that is still set the same at the same place:
@@ -77,26 +77,7 @@ async function statuses(n: number, path: string, key?: string): Promise<number[]
 
 /** How a tcp connection through the gateway ended: its echo, or the error code (a reset). */
 function tcpTry(text: string): Promise<string> {
-  const socket = net.connect({ host: '127.0.0.1', port: gw.port('raw') });
-  return new Promise((resolve, reject) => {
-    let got = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error('no echo, reset or close within 5 s'));
-    }, 5000);
-    const done = (what: string): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(what);
-    };
-    socket.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? 'error'));
-    socket.on('close', () => done(got === '' ? 'closed' : got));
-    socket.on('data', (chunk: Buffer) => {
-      got += chunk.toString();
-      if (got.length >= text.length) done(got);
-    });
-    socket.write(text);
-  });
+  return tryTcp(gw.port('raw'), text);
 }
 
 before(async () => {
