@@ -25,8 +25,16 @@
  */
 import cluster from 'node:cluster';
 
-/** True when `server.listen` takes `reusePort` (Node >= 22.12 on 22, >= 23.1). */
-export function hasReusePort(version: string = process.versions.node): boolean {
+/**
+ * True when `server.listen` takes `reusePort` (Node >= 22.12 on 22, >= 23.1)
+ * and the platform is Linux, whose SO_REUSEPORT spreads connections (Node
+ * throws where the option is unsupported).
+ */
+export function hasReusePort(
+  version: string = process.versions.node,
+  platform: string = process.platform,
+): boolean {
+  if (platform !== 'linux') return false;
   const [major = 0, minor = 0] = version.split('.').map(Number);
   if (major === 22) return minor >= 12;
   if (major === 23) return minor >= 1;
