@@ -275,6 +275,17 @@ describe('gw proxy --workers', () => {
     await sendUntil(gw.port, () => gw.workers.every((w) => seen(a, w)));
     assert.equal(b.traffic.length - before, 0, 'a worker still sent to the unhealthy target');
     assert.deepEqual(new Set([...a.probes, ...b.probes]), new Set([gw.primary]));
+    // A worker started now gets the verdict before it serves: its first requests avoid b.
+    const [, second] = gw.workers;
+    assert.ok(second !== undefined);
+    process.kill(second, 'SIGKILL');
+    const line = await gw.proc.waitForLine(
+      (l) => /^worker 2 \(pid \d+\) serving/.test(l) && !l.includes(`(pid ${second})`),
+    );
+    const replacement = Number(/pid (\d+)/.exec(line)?.[1]);
+    pids = [gw.primary, ...workerPids(gw.proc)];
+    await sendUntil(gw.port, () => a.traffic.includes(replacement));
+    assert.equal(b.traffic.length - before, 0, 'the new worker sent to the unhealthy target');
   });
 
   it('replaces a worker killed with SIGKILL under load; only its in-flight requests fail', async () => {
@@ -321,6 +332,11 @@ describe('gw proxy --workers', () => {
     assert.ok(failed <= concurrency, `${failed} failed`);
     // The replacement serves too.
     await sendUntil(gw.port, () => app.traffic.includes(replacement));
+    // Dying again soon after its start, it waits twice as long before the next restart.
+    process.kill(replacement, 'SIGKILL');
+    await gw.proc.waitForLine(
+      (l) => l === `worker 1 (pid ${replacement}) exited with SIGKILL; restarting in 200 ms`,
+    );
   });
 
   it('hands a reloaded config to every worker, and the log says how many took it', async () => {
