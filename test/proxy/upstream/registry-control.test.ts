@@ -88,7 +88,7 @@ describe('registry control (--workers)', () => {
 
   it("a primary's registry says when availability changed, and what every upstream holds", async () => {
     let changes = 0;
-    const registry = new TargetRegistry(() => undefined, { changed: () => void changes++ });
+    const registry = new TargetRegistry(() => undefined, { changed: () => (changes += 1) });
     registry.reconcile(upstreams(checked));
     assert.ok(changes > 0);
     const state = registry.state('app');
