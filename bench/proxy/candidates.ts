@@ -159,12 +159,15 @@ function nginxArgs(dir: string, conf: string): string[] {
   return ['-e', path.join(dir, 'error.log'), '-p', `${dir}/`, '-c', conf, '-g', 'daemon off;'];
 }
 
-/** gw proxy (one process, access log on: no --quiet) on the proxy CPU. */
+/**
+ * gw proxy (one process, access log on: no --quiet) on the proxy CPU;
+ * `gw-w2` is `--workers 2` and pinned to no CPU (see {@link MULTI_CORE}).
+ */
 export async function startGw(
   ctx: Context,
   protocol: Protocol,
   backendPort: number,
-  name: 'gw' | 'gw-base' | GwVariant = 'gw',
+  name: 'gw' | 'gw-base' | 'gw-w2' | GwVariant = 'gw',
 ): Promise<Candidate> {
   const bin = name === 'gw-base' ? (ctx.gwBaseline ?? GW_BIN) : GW_BIN;
   const dir = folder(ctx, `${name}-${protocol}`);
@@ -197,9 +200,16 @@ export async function startGw(
   const proc = ctx.procs.start(
     `${name}-proxy`,
     process.execPath,
-    [...GW_NODE_FLAGS, bin, 'proxy', '--config', conf],
+    [
+      ...GW_NODE_FLAGS,
+      bin,
+      'proxy',
+      '--config',
+      conf,
+      ...(name === 'gw-w2' ? ['--workers', '2'] : []),
+    ],
     {
-      side: 'proxy',
+      ...(name === 'gw-w2' ? {} : { side: 'proxy' as const }),
       stopSignal: 'SIGINT',
     },
   );
@@ -270,27 +280,67 @@ export async function reference(
   }
 }
 
-/** nginx (1 worker) as a proxy for `protocol`; a reason string when it cannot run. */
+/**
+ * The two-process candidates, `gw-w2` (gw --workers 2) and `nginx-w2` (nginx
+ * worker_processes 2), started only when `--candidates` names them. They
+ * are pinned to no CPU: on a 2-core machine their two processes share both
+ * cores with the load generator and the backend, where the one-process
+ * candidates have a core to themselves. Their figures say what a second
+ * process buys on this machine, not what it would on an idle one.
+ */
+export const MULTI_CORE = ['gw-w2', 'nginx-w2'] as const;
+
+/** A {@link MULTI_CORE} candidate, when `--candidates` names it. */
+export async function multiCore(
+  ctx: Context,
+  skipped: Skipped[],
+  protocol: Protocol,
+  backendPort: number,
+  name: (typeof MULTI_CORE)[number],
+): Promise<Candidate | undefined> {
+  if (!ctx.only?.has(name)) return undefined;
+  return reference(ctx, name, skipped, () =>
+    name === 'gw-w2'
+      ? startGw(ctx, protocol, backendPort, 'gw-w2')
+      : startNginx(ctx, protocol, backendPort, undefined, 2),
+  );
+}
+
+/**
+ * nginx (1 worker, on the proxy CPU; 2 workers unpinned as `nginx-w2`) as a
+ * proxy for `protocol`; a reason string when it cannot run.
+ */
 export async function startNginx(
   ctx: Context,
   protocol: Protocol,
   backendPort: number,
   workerConnections?: number,
+  workerProcesses = 1,
 ): Promise<Candidate | string> {
   if (ctx.nginx.path === undefined) return 'nginx is not installed (apt-get install nginx-light)';
   if (protocol === 'tcp' && ctx.nginx.streamModule === undefined) {
     return 'nginx has no stream module (apt-get install libnginx-mod-stream)';
   }
-  const dir = folder(ctx, `nginx-${protocol}`);
+  const name = workerProcesses === 1 ? 'nginx' : `nginx-w${workerProcesses}`;
+  const dir = folder(ctx, `${name}-${protocol}`);
   const port = await freePort();
   const conf = path.join(dir, 'nginx.conf');
   writeFileSync(
     conf,
-    nginxProxyConfig(dir, protocol, port, backendPort, ctx.nginx.streamModule, workerConnections),
+    nginxProxyConfig(
+      dir,
+      protocol,
+      port,
+      backendPort,
+      ctx.nginx.streamModule,
+      workerConnections,
+      workerProcesses,
+    ),
   );
-  const proc = ctx.procs.start('nginx', ctx.nginx.path, nginxArgs(dir, conf), { side: 'proxy' });
+  const side = workerProcesses === 1 ? { side: 'proxy' as const } : {};
+  const proc = ctx.procs.start(name, ctx.nginx.path, nginxArgs(dir, conf), side);
   await waitForPort(proc, port);
-  return { name: 'nginx', port, proc };
+  return { name, port, proc };
 }
 
 /** HAProxy (nbthread 1) for `protocol`. */
@@ -365,7 +415,12 @@ export type GwVariant = (typeof GW_VARIANTS)[number];
 
 /** gw itself, its baseline or one of its variants: a failure of theirs stops the run. */
 export function isGw(name: string): boolean {
-  return name === 'gw' || name === 'gw-base' || (GW_VARIANTS as readonly string[]).includes(name);
+  return (
+    name === 'gw' ||
+    name === 'gw-base' ||
+    name === 'gw-w2' ||
+    (GW_VARIANTS as readonly string[]).includes(name)
+  );
 }
 
 /**

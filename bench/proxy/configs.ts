@@ -157,9 +157,14 @@ export function nginxInfo(): NginxInfo {
 /** nginx's default here: enough for the load generators of bench/proxy. */
 const WORKER_CONNECTIONS = 4096;
 
-function nginxMain(dir: string, top = '', workerConnections = WORKER_CONNECTIONS): string {
+function nginxMain(
+  dir: string,
+  top = '',
+  workerConnections = WORKER_CONNECTIONS,
+  workerProcesses = 1,
+): string {
   return `${top}
-worker_processes 1;
+worker_processes ${workerProcesses};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections ${workerConnections}; }
@@ -196,7 +201,8 @@ ${nginxHttpCommon(dir, false)}  sendfile on;
 
 /**
  * nginx as the proxy under test for `protocol`, listening on `port`;
- * `workerConnections` raised by bench/attack, whose attackers hold thousands.
+ * `workerConnections` raised by bench/attack, whose attackers hold thousands;
+ * `workerProcesses` 2 for the `nginx-w2` candidate.
  */
 export function nginxProxyConfig(
   dir: string,
@@ -205,9 +211,10 @@ export function nginxProxyConfig(
   backendPort: number,
   streamModule = '',
   workerConnections = WORKER_CONNECTIONS,
+  workerProcesses = 1,
 ): string {
   if (protocol === 'tcp') {
-    return `${nginxMain(dir, streamModule)}stream {
+    return `${nginxMain(dir, streamModule, workerConnections, workerProcesses)}stream {
   server {
     listen ${HOST}:${port};
     proxy_pass ${HOST}:${backendPort};
@@ -230,7 +237,7 @@ export function nginxProxyConfig(
       proxy_read_timeout 1h;`,
     grpc: `grpc_pass grpc://be;`,
   }[protocol];
-  return `${nginxMain(dir, '', workerConnections)}http {
+  return `${nginxMain(dir, '', workerConnections, workerProcesses)}http {
 ${nginxHttpCommon(dir, true)}  upstream be {
     server ${HOST}:${backendPort};
     keepalive 64;

@@ -54,7 +54,7 @@ function medianOrNull(values: readonly (number | null)[]): number | null {
 /**
  * The section's references, the baseline gw when it ran (`--baseline`), and
  * plain gw when gw with features ran beside it (`--candidates gw-feat`,
- * `gw-health`, `gw-rl`).
+ * `gw-health`, `gw-rl`, `gw-w2`).
  */
 function referencesOf(spec: SectionSpec, names: readonly string[]): string[] {
   const refs = [...spec.references];
@@ -67,6 +67,7 @@ function referencesOf(spec: SectionSpec, names: readonly string[]): string[] {
     'gw-rl-redis',
     'gw-rl-redis-wait',
     'gw-jwt',
+    'gw-w2',
   ];
   if (names.some((n) => besideGw.includes(n)) && !refs.includes('gw')) {
     refs.push('gw');

@@ -1,3 +1,7 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { runWorker } from '../proxy/cluster/worker.js';
+import { invalidArgument } from '../shared/errors.js';
 import type { ConfigRevision, ConfigSource } from '../proxy/config/config-source.js';
 import { configNotes } from '../proxy/config/config-notes.js';
 import { etcdConfigSource, isEtcdConfigSpec } from '../proxy/config/config-source-for.js';
@@ -13,8 +17,24 @@ import { formatHostPort } from '../shared/format.js';
 /** Beyond shutdownTimeoutMs, what the last closes (upstream sessions) may take before the exit. */
 const EXIT_MARGIN_MS = 2000;
 
+/** The most workers `--workers` takes. */
+const MAX_WORKERS = 64;
+
+/** `--workers N|auto`: a whole number from 1 to 64, or one per core. */
+export function parseWorkers(value: string | undefined): number {
+  if (value === undefined) return 1;
+  if (value === 'auto') return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS)
+    throw invalidArgument('--workers', value, `a whole number from 1 to ${MAX_WORKERS}, or auto`);
+  return n;
+}
+
 /** `gw proxy`: validate (and with --check stop there), then serve until a signal. */
 export async function runProxy(flags: ProxyFlags): Promise<void> {
+  // A --workers worker: the primary sends it the config (cluster/worker.ts).
+  if (cluster.isWorker) return runWorker(flags.quiet === true);
+  const workers = parseWorkers(flags.workers);
   const source = configSource(flags.config);
   let first: ConfigRevision;
   try {
@@ -33,6 +53,11 @@ export async function runProxy(flags: ProxyFlags): Promise<void> {
       process.stdout.write(
         `${routingTable(config).join('\n')}\n${config.source}: config OK${at}\n`,
       );
+    return;
+  }
+  if (workers > 1) {
+    const { serveWorkers } = await import('./proxy-workers.js');
+    await serveWorkers(first, source, workers);
     return;
   }
   await serve(first, source, flags.quiet === true);

@@ -8,6 +8,7 @@ Examples:
   gw proxy --config gw.yaml --check --json
   gw proxy config put etcd://127.0.0.1:2379/gw/config gw.yaml   # validate, publish
   gw proxy --config etcd://127.0.0.1:2379/gw/config             # every instance follows the key
+  gw proxy --config gw.yaml --workers auto                      # one worker per core
 
 A config has listeners (http, grpc, tcp) with routes, and upstreams with targets
 and a balance strategy (random, round-robin, weighted, hash, least-conn, p2c):
@@ -40,6 +41,12 @@ changes. A valid one is put in force without dropping a connection (listeners
 whose name, protocol and address are unchanged keep their sockets); a bad one is
 logged with its field and the running config keeps serving.
 
+Workers: --workers N (or auto, one per core) runs N processes that share the
+listeners; a primary process handles no traffic: it runs the health checks and
+discovery once for all workers, restarts a worker that dies, and hands every
+config revision to each worker (the log says how many took it). Signals go to
+the primary. See README "Using every core (--workers)".
+
 Stopping: SIGTERM or Ctrl-C stops accepting, lets requests, calls and sessions
 in flight finish for shutdownTimeoutMs (top level, default 5000), then exits 0;
 a second signal exits at once.`;
@@ -58,6 +65,8 @@ export interface ProxyFlags {
   check?: boolean;
   json?: boolean;
   quiet?: boolean;
+  /** `--workers`: a count, or `auto`; parsed by {@link parseWorkers}. */
+  workers?: string;
 }
 
 /** Parses and runs `gw proxy ...`. */
@@ -72,6 +81,11 @@ export async function run(argv: readonly string[]): Promise<void> {
     .option('--check', 'validate the config, print the resolved routing table and exit')
     .option('--json', 'with --check: print the routing table as JSON')
     .option('--quiet', 'no access log')
+    .option(
+      '-w, --workers <n|auto>',
+      'worker processes sharing the listeners (auto: one per core; 1: a single process)',
+      '1',
+    )
     .addHelpText('after', EXAMPLES)
     .action(async (flags: ProxyFlags) => (await import('./proxy-actions.js')).runProxy(flags));
   addConfigCommand(program);

@@ -36,6 +36,11 @@ export interface GatewayOptions {
   readonly routeMiddleware?: (listener: string, route: RouteConfig) => Middleware | undefined;
   /** Extra middleware for a tcp listener's connections, after its features (see routeMiddleware). */
   readonly tcpMiddleware?: (listener: string) => Middleware<L4Exchange> | undefined;
+  /**
+   * The upstream state to use; default a new registry logging to `accessLog`.
+   * A `--workers` worker passes one its primary controls (health, discovery).
+   */
+  readonly registry?: TargetRegistry;
 }
 
 function configPortHint(port: number, listener: string): string {
@@ -93,7 +98,7 @@ type Entry = RunningEntry<RunningListener>;
  * thrown: the gateway runs whole or not at all.
  */
 export async function startGateway(config: ProxyConfig, options: GatewayOptions): Promise<Gateway> {
-  const registry = new TargetRegistry(options.accessLog);
+  const registry = options.registry ?? new TargetRegistry(options.accessLog);
   const deps: RuntimeDeps = {
     sink: options.accessLog,
     registry,

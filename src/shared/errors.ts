@@ -684,3 +684,24 @@ export function inputFileError(path: string, cause: unknown): GwError {
     httpStatus: 400,
   });
 }
+
+/**
+ * What a `gw proxy --workers` worker reported over IPC when it could not
+ * start its first config (an address in use, say; the primary stops and
+ * exits with its code) or put a new one in force: the worker's own error,
+ * under the worker's number.
+ */
+export function workerFailed(
+  worker: number,
+  failure: {
+    readonly code: string;
+    readonly message: string;
+    readonly hint?: string | undefined;
+    readonly exitCode: number;
+  },
+): GwError {
+  return new GwError(failure.code as GwErrorCode, `worker ${worker}: ${failure.message}`, {
+    ...(failure.hint === undefined ? {} : { hint: failure.hint }),
+    exitCode: failure.exitCode,
+  });
+}

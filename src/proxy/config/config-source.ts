@@ -18,6 +18,13 @@ export interface ConfigRevision {
    * fires without a change can be told apart from one that changed something.
    */
   readonly revision: string;
+  /**
+   * The text the config was parsed from, and the source name it was parsed
+   * under (`loadConfigText(text, source)`): what a `--workers` primary hands
+   * its workers, which parse it again into the same config. Unset for a
+   * revision made in memory (tests).
+   */
+  readonly text?: { readonly body: string; readonly source: string };
 }
 
 /** What a source reports: a new valid revision, or a candidate that failed validation. */

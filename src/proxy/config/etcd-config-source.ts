@@ -66,7 +66,8 @@ export class EtcdConfigSource implements ConfigSource {
     if (read.text === undefined) throw this.missing('the key is not set');
     const config = await loadConfigText(read.text, this.label);
     this.loaded = read;
-    return { config, revision: etcdRevision(read.modRevision) };
+    const text = { body: read.text, source: this.label };
+    return { config, revision: etcdRevision(read.modRevision), text };
   }
 
   /** The key's raw text and revisions (for `gw proxy config get`); throws GW_ERR_CONFIG_UNREACHABLE. */
@@ -332,7 +333,11 @@ class KeyFollower {
     try {
       if (this.stopped) return;
       if (outcome instanceof GwError) this.watcher.invalid(outcome, revision);
-      else this.watcher.revision({ config: outcome, revision });
+      else if (candidate.text === undefined) this.watcher.revision({ config: outcome, revision });
+      else {
+        const text = { body: candidate.text, source: this.source.label };
+        this.watcher.revision({ config: outcome, revision, text });
+      }
     } finally {
       this.validating = false;
       const next = this.next;

@@ -41,7 +41,7 @@ export class FileConfigSource implements ConfigSource {
     const candidate = await this.read();
     if (candidate.error !== undefined) throw candidate.error;
     this.loaded = candidate.revision;
-    return { config: candidate.config, revision: candidate.revision };
+    return { config: candidate.config, revision: candidate.revision, text: candidate.text };
   }
 
   watch(watcher: ConfigWatcher): () => void {
@@ -59,7 +59,11 @@ export class FileConfigSource implements ConfigSource {
       if (stopped || candidate.revision === last) return;
       last = candidate.revision;
       if (candidate.error === undefined)
-        watcher.revision({ config: candidate.config, revision: candidate.revision });
+        watcher.revision({
+          config: candidate.config,
+          revision: candidate.revision,
+          text: candidate.text,
+        });
       else watcher.invalid(candidate.error, candidate.revision);
     };
     // One read at a time; a change during a read is read again after it.
@@ -119,7 +123,8 @@ export class FileConfigSource implements ConfigSource {
     try {
       const config = await loadConfigText(text, this.path);
       await hashTlsFiles(hash, config);
-      return { config, revision: revisionOf(hash), error: undefined };
+      const source = { body: text, source: this.path };
+      return { config, revision: revisionOf(hash), text: source, error: undefined };
     } catch (err) {
       if (!isGwError(err)) throw err;
       return { revision: revisionOf(hash), error: err };
@@ -128,7 +133,12 @@ export class FileConfigSource implements ConfigSource {
 }
 
 type Candidate =
-  | { readonly config: ProxyConfig; readonly revision: string; readonly error: undefined }
+  | {
+      readonly config: ProxyConfig;
+      readonly revision: string;
+      readonly text: { readonly body: string; readonly source: string };
+      readonly error: undefined;
+    }
   | { readonly revision: string | undefined; readonly error: GwError };
 
 function revisionOf(hash: ReturnType<typeof createHash>): string {

@@ -2,6 +2,7 @@ import type { Server, Socket } from 'node:net';
 import { errnoOf, listenFailed, portInUse } from '../../shared/errors.js';
 import type { ListenerConfig } from '../config/types.js';
 import type { LineSink } from '../middleware/access-log/access-log.js';
+import { listenExtras } from '../cluster/listen-mode.js';
 import { capConnections, defaultMaxConnections, descriptorLimit } from './connection-cap.js';
 
 /** A listener that is accepting connections. */
@@ -92,7 +93,9 @@ export function listenOn(server: Server, options: ListenOptions): Promise<Runnin
       );
     };
     server.once('error', onError);
-    server.listen({ host: address.host, port: address.port, backlog: 511 }, () => {
+    // In a --workers worker, reusePort where Node has it (cluster/listen-mode.ts).
+    const extras = listenExtras();
+    server.listen({ host: address.host, port: address.port, backlog: 511, ...extras }, () => {
       server.off('error', onError);
       // Accept errors after start-up (EMFILE) must not crash the gateway.
       server.on('error', () => undefined);

@@ -12,7 +12,8 @@ import { describeChanges } from './config-diff.js';
 
 /** What a reloader puts revisions in force on: a {@link Gateway} (or a test's stand-in). */
 export interface ReloadTarget {
-  apply(config: ProxyConfig): Promise<Applied>;
+  /** `revision` is the whole of what `config` came from (a cluster primary hands on its text). */
+  apply(config: ProxyConfig, revision: ConfigRevision): Promise<Applied>;
 }
 
 /** How one revision ended. */
@@ -127,7 +128,7 @@ export class Reloader {
     }
     let applied: Applied;
     try {
-      applied = await this.target.apply(next.config);
+      applied = await this.target.apply(next.config, next);
     } catch (err) {
       return this.reject(toGwError(err), next.revision);
     }
@@ -140,7 +141,7 @@ export class Reloader {
 }
 
 /** A rejection in one line: the first issues with their places, or the error's message. */
-function describeError(error: GwError): string {
+export function describeError(error: GwError): string {
   if (!(error instanceof ConfigError)) return error.message;
   const listed = error.issues.slice(0, LISTED_ISSUES).map((issue) => placed(error.source, issue));
   const more = error.issues.length - listed.length;

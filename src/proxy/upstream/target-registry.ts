@@ -1,5 +1,24 @@
 import type { UpstreamConfig } from '../config/types.js';
-import { UpstreamRuntime, UpstreamState } from './upstream-runtime.js';
+import {
+  UpstreamRuntime,
+  UpstreamState,
+  type UpstreamControl,
+  type UpstreamSnapshot,
+} from './upstream-runtime.js';
+
+/** How a registry takes part in `--workers` (neither: a single process, which does everything). */
+export interface RegistryOptions {
+  /**
+   * A worker's: targets and health verdicts come from the primary through
+   * {@link TargetRegistry.follow}; its upstreams never probe nor watch a source.
+   */
+  readonly controlled?: boolean;
+  /**
+   * A primary's: called (synchronously) after any upstream's availability
+   * was recomputed: a verdict, a new target set. It reads {@link TargetRegistry.snapshot}.
+   */
+  readonly changed?: () => void;
+}
 
 /** What a reconcile made: the runtimes of the new config, and the draining of what left it. */
 export interface Reconciled {
@@ -21,8 +40,30 @@ export class TargetRegistry {
   /** Where state changes are told (health verdicts, ejections, discovery): one line each. */
   readonly log: (line: string) => void;
 
-  constructor(log: (line: string) => void = () => undefined) {
+  private readonly options: RegistryOptions;
+  /** A worker's: the primary's last snapshot of each upstream. */
+  private readonly snapshots = new Map<string, UpstreamSnapshot>();
+  private readonly control: UpstreamControl = { snapshot: (name) => this.snapshots.get(name) };
+
+  constructor(log: (line: string) => void = () => undefined, options: RegistryOptions = {}) {
     this.log = log;
+    this.options = options;
+  }
+
+  /**
+   * A worker's: the primary's snapshot of every upstream, applied to those in
+   * the config in force and kept for the next config load.
+   */
+  follow(snapshots: readonly UpstreamSnapshot[]): void {
+    for (const snapshot of snapshots) {
+      this.snapshots.set(snapshot.name, snapshot);
+      this.states.get(snapshot.name)?.follow(snapshot);
+    }
+  }
+
+  /** A primary's: what its workers should know of every upstream now. */
+  snapshot(): UpstreamSnapshot[] {
+    return [...this.states.values()].map((s) => s.snapshot());
   }
 
   /** Applies a config's upstreams; returns their runtimes for that config. */
@@ -32,7 +73,10 @@ export class TargetRegistry {
     for (const config of configs.values()) {
       let state = this.states.get(config.name);
       if (state === undefined) {
-        state = new UpstreamState(config, this.log);
+        state = new UpstreamState(config, this.log, {
+          ...(this.options.controlled === true ? { control: this.control } : {}),
+          ...(this.options.changed === undefined ? {} : { changed: this.options.changed }),
+        });
         this.states.set(config.name, state);
       }
       dropped.push(state.configure(config));

@@ -44,6 +44,29 @@ export interface AttemptRecord {
 export type AttemptObserver = (record: AttemptRecord) => void;
 
 /**
+ * What a `--workers` primary tells its workers about one upstream: the
+ * target set its discovery source gave (undefined when the config lists the
+ * targets: workers take those from the config) and the ids its active health
+ * checks found unhealthy. Plain data: it crosses the IPC channel as JSON.
+ */
+export interface UpstreamSnapshot {
+  readonly name: string;
+  readonly targets: readonly TargetConfig[] | undefined;
+  readonly down: readonly string[];
+}
+
+/**
+ * Where an upstream's targets and health verdicts come from besides its own
+ * probes and discovery: set on a `--workers` worker, whose primary runs them
+ * once for every worker. With it, the upstream never probes nor watches a
+ * source; it takes the primary's last {@link UpstreamSnapshot} instead.
+ */
+export interface UpstreamControl {
+  /** The primary's last word on the upstream, if any yet. */
+  snapshot(name: string): UpstreamSnapshot | undefined;
+}
+
+/**
  * How long a gateway start (or reload) waits for a discovery source's first
  * answer. A source that has none by then (etcd down, DNS not answering)
  * leaves the upstream with the targets it had (none at a first start: 503
@@ -96,10 +119,22 @@ export class UpstreamState {
 
   /** Where this upstream's state changes are told, one line each. */
   readonly log: (line: string) => void;
+  /** Set on a worker: targets and verdicts come from the primary (see {@link UpstreamControl}). */
+  private readonly control: UpstreamControl | undefined;
+  /** Called after every availability recompute (a primary broadcasts what changed). */
+  private readonly changed: (() => void) | undefined;
+  /** Whether the config in force has `discovery` (a worker then takes its targets from the primary). */
+  private discovering = false;
 
-  constructor(config: UpstreamConfig, log: (line: string) => void = () => undefined) {
+  constructor(
+    config: UpstreamConfig,
+    log: (line: string) => void = () => undefined,
+    options: { readonly control?: UpstreamControl; readonly changed?: () => void } = {},
+  ) {
     this.name = config.name;
     this.log = log;
+    this.control = options.control;
+    this.changed = options.changed;
     this.balance = config.balance;
     this.settings = poolSettings(config);
     this.balancer = this.newBalancer();
@@ -115,11 +150,13 @@ export class UpstreamState {
     this.breaker = configureBreaker(this, this.breaker, config.circuitBreaker);
     this.targetBreakers = configureTargetBreakers(this, this.targetBreakers, config.circuitBreaker);
     this.panicThreshold = config.panicThreshold;
-    this.health = syncMonitor(this.health, this, config.healthCheck, config.tls);
     if (config.balance !== this.balance) {
       this.balance = config.balance;
       this.balancer = this.newBalancer();
     }
+    this.discovering = config.discovery !== undefined;
+    if (this.control !== undefined) return this.configureControlled(config, this.control);
+    this.health = syncMonitor(this.health, this, config.healthCheck, config.tls);
     const key = sourceKey(config);
     if (config.discovery === undefined || key !== this.sourceKey) {
       this.unwatch?.();
@@ -137,6 +174,60 @@ export class UpstreamState {
     this.unwatch = source.watch((targets) => this.discovered(source, targets));
     this.starting = this.startSource(source);
     return Promise.resolve();
+  }
+
+  /**
+   * A worker's configure: no monitor, no source. Listed targets come from the
+   * config, discovered ones from the primary's last snapshot (none before
+   * its first), and verdicts from the snapshot in both cases.
+   */
+  private configureControlled(config: UpstreamConfig, control: UpstreamControl): Promise<void> {
+    const snapshot = control.snapshot(this.name);
+    const targets = this.discovering ? (snapshot?.targets ?? this.applied) : config.targets;
+    const drained = this.setTargets(targets);
+    this.takeVerdicts(snapshot?.down ?? []);
+    return drained;
+  }
+
+  /**
+   * The primary's word on this upstream (a worker): a discovered target set
+   * that differs is applied, and each target takes the primary's verdict.
+   */
+  follow(snapshot: UpstreamSnapshot): void {
+    if (this.discovering && snapshot.targets !== undefined) {
+      if (
+        targetChanges(this.targets, snapshot.targets).length > 0 ||
+        this.weightsDiffer(snapshot.targets)
+      )
+        void this.setTargets(snapshot.targets);
+    }
+    this.takeVerdicts(snapshot.down);
+  }
+
+  private weightsDiffer(configs: readonly TargetConfig[]): boolean {
+    return configs.some((c) => this.byId.get(c.id)?.weight !== c.weight);
+  }
+
+  /** Every target healthy but those in `down`; the set in service recomputed if one changed. */
+  private takeVerdicts(down: readonly string[]): void {
+    const unhealthy = new Set(down);
+    let changed = false;
+    for (const target of this.targets) {
+      const healthy = !unhealthy.has(target.id);
+      if (target.healthy === healthy) continue;
+      target.healthy = healthy;
+      changed = true;
+    }
+    if (changed) this.refreshAvailability(performance.now());
+  }
+
+  /** What a primary tells its workers of this upstream. */
+  snapshot(): UpstreamSnapshot {
+    return {
+      name: this.name,
+      targets: this.discovering ? this.applied : undefined,
+      down: this.targets.filter((t) => !t.healthy).map((t) => t.id),
+    };
   }
 
   /** Starts a discovery source, waiting at most {@link DISCOVERY_START_WAIT_MS} for its first answer. */
@@ -221,6 +312,7 @@ export class UpstreamState {
     const next = panicking || available.length === all.length ? all : available;
     if (panicking !== this.panicking) this.logPanic(panicking, available.length, all.length);
     this.panicking = panicking;
+    this.changed?.();
     if (!force && sameTargets(next, this.inService)) return false;
     this.inService = next;
     this.balancer.update(next);
