@@ -75,8 +75,9 @@ export class Primary implements ReloadTarget {
   private broadcastQueued = false;
   private lastBroadcast = '';
   private starting: Starting | undefined;
-  private stopping = false;
-  private exited: (() => void) | undefined;
+  /** Set once stopping: the grace every worker gets (one that says hello now is stopped at once). */
+  private stopping: { readonly graceMs: number } | undefined;
+  private allExited: (() => void) | undefined;
 
   constructor(first: ConfigRevision, workers: number) {
     this.current = first;
@@ -180,14 +181,15 @@ export class Primary implements ReloadTarget {
 
   /** Asks every worker to drain within `graceMs`; resolves once all exited (killed after a margin). */
   async stop(graceMs: number): Promise<void> {
-    this.stopping = true;
+    this.stopping = { graceMs };
     for (const slot of this.slots) clearTimeout(slot.restart);
     await this.registry.close(0);
     if (this.live === 0) return;
-    const allExited = new Promise<void>((resolve) => (this.exited = resolve));
+    const exited = new Promise<void>((resolve) => (this.allExited = resolve));
+    // A worker still loading misses this; it is stopped when it says hello.
     for (const slot of this.slots) this.send(slot, { type: 'stop', graceMs });
     const timer = setTimeout(() => this.killAll(), graceMs + EXIT_MARGIN_MS);
-    await allExited;
+    await exited;
     clearTimeout(timer);
   }
 
@@ -205,17 +207,21 @@ export class Primary implements ReloadTarget {
     slot.ready = false;
     worker.on('message', (value: unknown) => {
       const message = fromWorker(value);
-      if (message !== undefined) this.heard(slot, worker, message);
+      if (message !== undefined) this.onMessage(slot, worker, message);
     });
     // A send to a worker that just died fails: its exit is handled below.
     worker.on('error', () => undefined);
-    worker.on('exit', (code, signal) => this.exited_(slot, worker, code, signal));
+    worker.on('exit', (code, signal) => this.onExit(slot, worker, code, signal));
   }
 
-  private heard(slot: Slot, worker: Worker, message: FromWorker): void {
+  private onMessage(slot: Slot, worker: Worker, message: FromWorker): void {
     if (slot.worker !== worker) return;
     switch (message.type) {
       case 'hello': {
+        if (this.stopping !== undefined) {
+          this.send(slot, { type: 'stop', graceMs: this.stopping.graceMs });
+          return;
+        }
         // Verdicts and discovered targets first: the worker's first config starts with them.
         this.send(slot, { type: 'upstreams', upstreams: this.registry.snapshot() });
         this.sendConfig(slot, this.current);
@@ -249,15 +255,15 @@ export class Primary implements ReloadTarget {
     }
   }
 
-  private exited_(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
+  private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
     slot.ready = false;
     const waiting = slot.answer;
     slot.answer = undefined;
     waiting?.done({ kind: 'gone' });
-    if (this.stopping) {
-      if (this.live === 0) this.exited?.();
+    if (this.stopping !== undefined) {
+      if (this.live === 0) this.allExited?.();
       return;
     }
     // One that ran a good while was not crashing in a loop: its backoff starts over.

@@ -18,6 +18,8 @@ import { sleep, until } from '../../helpers/wait.js';
 let dir: string;
 const processes: GwProcess[] = [];
 const servers: http.Server[] = [];
+/** Plain sockets holding an address, to make it busy. */
+const holders: net.Server[] = [];
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gw-workers-'));
@@ -31,6 +33,7 @@ after(async () => {
       return new Promise((resolve) => s.close(resolve));
     }),
   );
+  for (const h of holders) h.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -356,6 +359,27 @@ describe('gw proxy --workers', () => {
     const aBefore = a.traffic.length;
     await sendUntil(gw.port, () => gw.workers.every((w) => b.traffic.includes(w)));
     assert.equal(a.traffic.length, aBefore, 'a worker still routes by the old config');
+    const serving = /^config (sha256:\w+) applied/.exec(applied)?.[1] ?? '';
+    // A revision no worker can put in force (a new listener on an address in use): each worker
+    // is named, the reload is rejected, and the revision in force keeps serving.
+    const holder = net.createServer();
+    holders.push(holder);
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const busy = (holder.address() as net.AddressInfo).port;
+    const extraListener = `  - { name: more, protocol: http, listen: 127.0.0.1:${busy}, routes: [{ upstream: app }] }`;
+    const text = configText(gw.port, `  - { name: app, targets: ["127.0.0.1:${a.port}"] }`, '');
+    await writeFile(gw.file, text.replace('upstreams:\n', `${extraListener}\nupstreams:\n`));
+    gw.proc.child.kill('SIGHUP');
+    const rejected = await gw.proc.waitForLine((l) => l.startsWith('config rejected'));
+    assert.match(rejected, /worker \d: listener more: cannot listen on .*already in use/);
+    assert.ok(rejected.endsWith(`still serving ${serving}`), rejected);
+    for (const id of [1, 2])
+      assert.ok(
+        gw.proc.lines.some((l) => l.startsWith(`worker ${id} (pid `) && l.includes(' rejected ')),
+      );
+    const bBefore = b.traffic.length;
+    await sendUntil(gw.port, () => b.traffic.length >= bBefore + 16);
+    assert.equal(a.traffic.length, aBefore, 'a rejected revision took effect');
   });
 
   it('on SIGTERM, lets every worker finish the requests it accepted, then exits 0', async () => {
