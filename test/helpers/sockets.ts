@@ -113,3 +113,36 @@ export function tcpTry(port: number, text: string): Promise<string> {
     socket.write(text);
   });
 }
+
+/**
+ * A target that must never be reached: it counts connections and answers
+ * anything with a plain HTTP 200 and closes, so a test whose gateway did
+ * reach it fails at once instead of waiting for a timeout.
+ */
+export async function startTrap(): Promise<{
+  port: number;
+  hits: () => number;
+  close: () => void;
+}> {
+  let hits = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    hits++;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.once('data', () => {
+      socket.end('HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\ntrap');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    port,
+    hits: () => hits,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http, { type IncomingMessage } from 'node:http';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
@@ -9,7 +8,7 @@ import type { RunningBackend } from '../../../src/backend/backend-options.js';
 import { echoClient, type EchoClient } from '../../../src/backend/grpc-client.js';
 import { startBackends, startTestGateway, targets, type TestGateway } from '../../helpers/proxy.js';
 import { until } from '../../helpers/wait.js';
-import { tcpTry as tryTcp } from '../../helpers/sockets.js';
+import { tcpTry as tryTcp, startTrap } from '../../helpers/sockets.js';
 
 /*
  * Rate limiting end to end, through real sockets: 429 with Retry-After and
@@ -73,31 +72,6 @@ function grpcUnary(client: EchoClient): Promise<grpc.ServiceError | undefined> {
 /** How a TCP connection to `port` ended when the client sent `text`. */
 function tcpTry(port: number, text: string): Promise<string> {
   return tryTcp(port, text);
-}
-
-/** A target that must never be reached by a refused exchange: counts connections, answers 200. */
-async function startTrap(): Promise<{ port: number; hits: () => number; close: () => void }> {
-  let hits = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    hits++;
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    socket.once('data', () => {
-      socket.end('HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\ntrap');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    port,
-    hits: () => hits,
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
 }
 
 const backends: RunningBackend[] = [];

@@ -17,7 +17,7 @@ import {
 import type { TargetRuntime } from '../../../src/proxy/upstream/target-runtime.js';
 import { issuesOf } from '../config/helpers.js';
 import { startBackends, startTestGateway, targets, type TestGateway } from '../../helpers/proxy.js';
-import { freePort } from '../../helpers/sockets.js';
+import { freePort, startTrap } from '../../helpers/sockets.js';
 import { until } from '../../helpers/wait.js';
 
 /*
@@ -223,35 +223,6 @@ async function firstLine(port: number, host: string): Promise<string> {
     socket.destroy();
   }
   return text.split('\n')[0] ?? '';
-}
-
-/**
- * A target that must never be reached: it counts connections and answers
- * anything with a plain HTTP 200 and closes, so a test whose gateway did
- * reach it fails at once instead of waiting for a timeout.
- */
-async function startTrap(): Promise<{ port: number; hits: () => number; close: () => void }> {
-  let hits = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    hits++;
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    socket.once('data', () => {
-      socket.end('HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\ntrap');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    port,
-    hits: () => hits,
-    close() {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
 }
 
 /** A log line appears (the access log writes after the answer went out). */
