@@ -117,7 +117,10 @@ export async function startGateway(config: ProxyConfig, options: GatewayOptions)
   try {
     first = new GatewayRuntime(config, depsFor(config));
   } catch (err) {
+    // Whatever the build started (a Redis connection, sources of upstreams reconciled before a
+    // later step failed) must not keep the process alive after a start that failed.
     stores.close();
+    await registry.close(0);
     throw err;
   }
   const ref: RuntimeRef = { current: first };
